@@ -90,7 +90,9 @@ export class Rng {
    */
   fork(name: string): Rng {
     if (name.length === 0 || name.startsWith("/") || name.endsWith("/") || name.includes("//")) {
-      throw new RangeError(`Rng.fork: name must be non-empty path segments joined by "/", got ${JSON.stringify(name)}`);
+      throw new RangeError(
+        `Rng.fork: name must be non-empty path segments joined by "/", got ${JSON.stringify(name)}`,
+      );
     }
     return new Rng(`${this.path}/${name}`);
   }
@@ -133,7 +135,9 @@ export class Rng {
    * ```
    */
   int(n: number): number {
-    if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`Rng.int: n must be a positive integer, got ${n}`);
+    if (!Number.isSafeInteger(n) || n <= 0) {
+      throw new RangeError(`Rng.int: n must be a positive integer, got ${n}`);
+    }
     return Math.floor(this.#prng.double() * n);
   }
 

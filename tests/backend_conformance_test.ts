@@ -39,7 +39,9 @@ Deno.test("conformance: albench's filter-gradient formula matches cpu's own kern
 
 for (const b of backends) {
   Deno.test({
-    name: `conformance: ${b.name} matches cpu on forward and gradients${b.ignore ? ` (skipped: ${b.why})` : ""}`,
+    name: `conformance: ${b.name} matches cpu on forward and gradients${
+      b.ignore ? ` (skipped: ${b.why})` : ""
+    }`,
     ignore: b.ignore,
     fn: async (t) => {
       await initBackend(b.name);

@@ -53,7 +53,13 @@ async function initOne(name: ConcreteBackend): Promise<Omit<BackendInfo, "skippe
   switch (name) {
     case "cpu":
       if (!(await tf.setBackend("cpu"))) throw new Error("cpu backend failed to initialise");
-      return { ...base, tfjsBackend: "cpu", threads: 1, simd: false, detail: "tfjs pure-JS reference backend" };
+      return {
+        ...base,
+        tfjsBackend: "cpu",
+        threads: 1,
+        simd: false,
+        detail: "tfjs pure-JS reference backend",
+      };
     case "wasm": {
       const { threads, simd } = await initWasm();
       return { ...base, tfjsBackend: "wasm", threads, simd, detail: `XNNPACK${simd ? " SIMD128" : ""}` };
@@ -66,7 +72,13 @@ async function initOne(name: ConcreteBackend): Promise<Omit<BackendInfo, "skippe
     case "tensorflow-gpu": {
       const r = await loadTensorflow(name);
       if (!r.ok) throw new Error(`${name} backend is not available: ${r.error}. ${installHint(name)}`);
-      return { ...base, tfjsBackend: "tensorflow", threads: 0, simd: false, detail: `libtensorflow (${name})` };
+      return {
+        ...base,
+        tfjsBackend: "tensorflow",
+        threads: 0,
+        simd: false,
+        detail: `libtensorflow (${name})`,
+      };
     }
   }
 }

@@ -82,7 +82,10 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     name: "BN-ReLU-conv-concat (dense layer)",
     inputs: [[2, 6, 6, 4], [4], [4], [3, 3, 4, 3]],
     fn: (x, g, b, w) =>
-      tf.concat([x, tf.conv2d(tf.relu(batchNormTrain(x, g, b)) as tf.Tensor4D, w as tf.Tensor4D, 1, "same")], 3),
+      tf.concat(
+        [x, tf.conv2d(tf.relu(batchNormTrain(x, g, b)) as tf.Tensor4D, w as tf.Tensor4D, 1, "same")],
+        3,
+      ),
   },
   {
     name: "global average pool",
@@ -117,7 +120,9 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
  */
 export function caseInputs(c: ConformanceCase, seed: number): Float32Array[] {
   const rng = Rng.root(seed).fork(`conformance/${c.name.replace(/[^a-z0-9]+/gi, "-")}`);
-  return c.inputs.map((shape) => Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal()));
+  return c.inputs.map((shape) =>
+    Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal())
+  );
 }
 
 /**
@@ -228,7 +233,9 @@ export function filterGradByKernel(c: FilterGradCase, seed: number): Float32Arra
 function filterGradInputs(c: FilterGradCase, seed: number) {
   const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.stride, 1, c.pad);
   const dyShape = [c.x[0], info.outHeight, info.outWidth, c.filter[3]] as [number, number, number, number];
-  const rng = Rng.root(seed).fork(`conformance/filter-grad/${c.x.join("x")}-${c.filter.join("x")}-${c.stride}-${c.pad}`);
+  const rng = Rng.root(seed).fork(
+    `conformance/filter-grad/${c.x.join("x")}-${c.filter.join("x")}-${c.stride}-${c.pad}`,
+  );
   const draw = (shape: number[]) =>
     Float32Array.from({ length: shape.reduce((a, b) => a * b, 1) }, () => rng.normal());
   return { x: tf.tensor4d(draw(c.x), c.x), dy: tf.tensor4d(draw(dyShape), dyShape) };

@@ -41,7 +41,9 @@ export function installHint(flavour: TensorflowFlavour): string {
  * const r = await loadTensorflow("tensorflow");
  * ```
  */
-export async function loadTensorflow(flavour: TensorflowFlavour): Promise<{ ok: true } | { ok: false; error: string }> {
+export async function loadTensorflow(
+  flavour: TensorflowFlavour,
+): Promise<{ ok: true } | { ok: false; error: string }> {
   const name = PACKAGES[flavour].replace(/@[^@]+$/, "");
   // Look before importing: an npm specifier that is not installed would otherwise be fetched from the registry.
   const dir = new URL(`../../node_modules/${name}/package.json`, import.meta.url);

@@ -39,6 +39,8 @@ export async function initWasm(): Promise<{ threads: number; simd: boolean }> {
   setThreadsCount(1);
   registerConv2DBackpropFilter("wasm");
   registerMaxPoolGrad("wasm");
-  if (!(await tf.setBackend("wasm"))) throw new Error("wasm backend: tf.setBackend('wasm') failed to initialise");
+  if (!(await tf.setBackend("wasm"))) {
+    throw new Error("wasm backend: tf.setBackend('wasm') failed to initialise");
+  }
   return { threads: getThreadsCount(), simd: tf.env().getBool("WASM_HAS_SIMD_SUPPORT") as boolean };
 }

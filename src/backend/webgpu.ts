@@ -28,7 +28,9 @@ export interface WebGpuProbe {
  */
 export async function probeWebGpu(): Promise<WebGpuProbe> {
   const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
-  if (!gpu) return { available: false, fallback: false, description: "", reason: "navigator.gpu is undefined" };
+  if (!gpu) {
+    return { available: false, fallback: false, description: "", reason: "navigator.gpu is undefined" };
+  }
   let adapter: unknown;
   try {
     adapter = await gpu.requestAdapter();
@@ -58,7 +60,9 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
 export async function initWebGpu(): Promise<WebGpuProbe> {
   const probe = await probeWebGpu();
   if (!probe.available) {
-    throw new Error(`webgpu backend: ${probe.reason}. Use --backend wasm (CPU) or run on a machine with a GPU driver.`);
+    throw new Error(
+      `webgpu backend: ${probe.reason}. Use --backend wasm (CPU) or run on a machine with a GPU driver.`,
+    );
   }
   await import("@tensorflow/tfjs-backend-webgpu");
   if (!(await tf.setBackend("webgpu"))) throw new Error("webgpu backend: tf.setBackend('webgpu') failed");

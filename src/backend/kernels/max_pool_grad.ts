@@ -95,7 +95,15 @@ export function registerMaxPoolGrad(backendName: string): void {
       const dy = inputs["dy"] as tf.TensorInfo;
       const read = (t: tf.TensorInfo) => (backend as tf.KernelBackend).readSync(t.dataId) as Float32Array;
       const shape = input.shape as [number, number, number, number];
-      const dx = maxPoolGradLoop(read(input), read(dy), shape, a.filterSize, a.strides, a.pad, a.dimRoundingMode);
+      const dx = maxPoolGradLoop(
+        read(input),
+        read(dy),
+        shape,
+        a.filterSize,
+        a.strides,
+        a.pad,
+        a.dimRoundingMode,
+      );
       return tf.tensor4d(dx, shape);
     },
   });

@@ -1,0 +1,51 @@
+/**
+ * Errors meant for the person at the terminal: one paragraph that names the problem and the fix.
+ *
+ * @module
+ */
+
+/**
+ * A user-facing error: the CLI prints its message alone (no stack unless `--debug`) and exits with `exitCode`.
+ *
+ * @example
+ * ```ts
+ * import { UsageError } from "./errors.ts";
+ * const e = new UsageError("--seeds must be a positive integer, got 0");
+ * console.assert(e.exitCode === 2);
+ * ```
+ */
+export class UsageError extends Error {
+  /** The process exit code. */
+  readonly exitCode: number;
+  constructor(message: string, exitCode = 2) {
+    super(message);
+    this.name = "UsageError";
+    this.exitCode = exitCode;
+  }
+}
+
+/**
+ * Run a command's `main`, turning errors into a one-paragraph message and a non-zero exit.
+ *
+ * @example
+ * ```ts ignore
+ * import { runMain } from "./errors.ts";
+ * await runMain(async (args) => { console.log(args.length); }, Deno.args);
+ * ```
+ */
+export async function runMain(main: (args: string[]) => Promise<void>, args: string[]): Promise<void> {
+  try {
+    await main(args);
+  } catch (e) {
+    const debug = args.includes("--debug");
+    if (e instanceof UsageError) {
+      console.error(`error: ${e.message}`);
+      if (debug) console.error(e.stack);
+      Deno.exit(e.exitCode);
+    }
+    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    if (debug) console.error(e instanceof Error ? e.stack : e);
+    else console.error("(run again with --debug for the stack trace)");
+    Deno.exit(1);
+  }
+}

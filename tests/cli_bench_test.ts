@@ -1,0 +1,76 @@
+import assert from "node:assert/strict";
+import { parseBenchFlags } from "../src/cli/bench.ts";
+
+Deno.test("bench flags: defaults and valid values", () => {
+  const f = parseBenchFlags([]);
+  assert.deepEqual(f.scenarios, ["scenarios/default.json"]);
+  assert.equal(f.backend, "auto");
+  const g = parseBenchFlags([
+    "--scenario",
+    "a.json",
+    "--scenario",
+    "b.json",
+    "--seeds",
+    "3",
+    "--shard",
+    "2/3",
+  ]);
+  assert.deepEqual(g.scenarios, ["a.json", "b.json"]);
+  assert.equal(g.seeds, 3);
+  assert.deepEqual(g.shard, { index: 2, count: 3 });
+});
+
+Deno.test("bench flags: each bad value names the flag and what is allowed", () => {
+  assert.throws(() => parseBenchFlags(["--backend", "cuda"]), /--backend must be one of auto, .*got "cuda"/);
+  assert.throws(() => parseBenchFlags(["--seeds", "0"]), /--seeds must be a positive integer, got "0"/);
+  assert.throws(() => parseBenchFlags(["--shard", "3/3"]), /--shard must be i\/n with 0 <= i < n/);
+  assert.throws(
+    () => parseBenchFlags(["--frobnicate"]),
+    /Unknown option '--frobnicate'.*deno task bench --help/,
+  );
+  assert.throws(() => parseBenchFlags(["--out"]), /--out.*argument missing|--out/);
+});
+
+async function bench(...args: string[]) {
+  const cmd = new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-env", "src/cli/bench.ts", ...args],
+    cwd: new URL("..", import.meta.url).pathname,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  });
+  const out = await cmd.output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+Deno.test("bench CLI: --help lists the flags and exits 0", async () => {
+  const r = await bench("--help");
+  assert.equal(r.code, 0);
+  for (const flag of ["--scenario", "--backend", "--seeds", "--shard", "--print-env", "--out", "--data"]) {
+    assert.ok(r.stdout.includes(flag), `help lacks ${flag}`);
+  }
+});
+
+Deno.test("bench CLI: a bad flag is one line on stderr, no stack, exit 2", async () => {
+  const r = await bench("--backend", "cuda");
+  assert.equal(r.code, 2);
+  assert.match(r.stderr, /^error: --backend must be one of/);
+  assert.ok(!r.stderr.includes("    at "), "no stack trace without --debug");
+});
+
+Deno.test("bench CLI: --print-env --backend cpu reports the backend", async () => {
+  const r = await bench("--print-env", "--backend", "cpu");
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^backend\s+cpu \(tfjs cpu 4\.22\.0\)/m);
+});
+
+Deno.test("bench CLI: an absent tensorflow backend fails with install instructions", async () => {
+  const r = await bench("--print-env", "--backend", "tensorflow-gpu");
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /tensorflow-gpu backend is not available/);
+  assert.match(r.stderr, /deno install --allow-scripts=npm:@tensorflow\/tfjs-node-gpu/);
+});
