@@ -134,12 +134,12 @@ export function caseInputs(c: ConformanceCase, seed: number): Float32Array[] {
  * import { CONFORMANCE_CASES, caseInputs, runCase } from "./conformance.ts";
  * await tf.setBackend("cpu");
  * const c = CONFORMANCE_CASES[0]!;
- * const r = runCase(c, caseInputs(c, 1));
+ * const r = await runCase(c, caseInputs(c, 1));
  * console.assert(r.grads.length === 2);
  * ```
  */
-export function runCase(c: ConformanceCase, data: Float32Array[]): CaseResult {
-  return tf.tidy(() => {
+export async function runCase(c: ConformanceCase, data: Float32Array[]): Promise<CaseResult> {
+  const tensors = tf.tidy(() => {
     const xs = data.map((d, i) => tf.tensor(d, c.inputs[i]));
     const out = c.fn(...xs);
     const rng = Rng.root(0).fork("conformance/weights");
@@ -150,8 +150,12 @@ export function runCase(c: ConformanceCase, data: Float32Array[]): CaseResult {
       gradIdx.forEach((i, k) => (all[i] = gx[k] as tf.Tensor));
       return tf.sum(tf.mul(c.fn(...all), r));
     })(gradIdx.map((i) => xs[i] as tf.Tensor));
-    return { output: out.dataSync() as Float32Array, grads: grads.map((g) => g.dataSync() as Float32Array) };
+    return [out, ...grads];
   });
+  // Asynchronous reads: WebGPU under Deno has no synchronous read path (it needs an OffscreenCanvas).
+  const arrays = await Promise.all(tensors.map((t) => t.data() as Promise<Float32Array>));
+  tf.dispose(tensors);
+  return { output: arrays[0] as Float32Array, grads: arrays.slice(1) };
 }
 
 /**
@@ -200,14 +204,14 @@ export const FILTER_GRAD_CASES: readonly FilterGradCase[] = [
  * import * as tf from "@tensorflow/tfjs";
  * import { FILTER_GRAD_CASES, filterGradViaConv } from "./conformance.ts";
  * await tf.setBackend("cpu");
- * console.assert(filterGradViaConv(FILTER_GRAD_CASES[0]!, 1).length === 3 * 3 * 3 * 4);
+ * console.assert((await filterGradViaConv(FILTER_GRAD_CASES[0]!, 1)).length === 3 * 3 * 3 * 4);
  * ```
  */
-export function filterGradViaConv(c: FilterGradCase, seed: number): Float32Array {
-  return tf.tidy(() => {
+export function filterGradViaConv(c: FilterGradCase, seed: number): Promise<Float32Array> {
+  return readAndDispose(tf.tidy(() => {
     const { x, dy } = filterGradInputs(c, seed);
-    return conv2dBackpropFilterViaConv(x, dy, c.filter, c.stride, c.pad).dataSync() as Float32Array;
-  });
+    return conv2dBackpropFilterViaConv(x, dy, c.filter, c.stride, c.pad);
+  }));
 }
 
 /**
@@ -218,16 +222,21 @@ export function filterGradViaConv(c: FilterGradCase, seed: number): Float32Array
  * import * as tf from "@tensorflow/tfjs";
  * import { FILTER_GRAD_CASES, filterGradByKernel } from "./conformance.ts";
  * await tf.setBackend("cpu");
- * console.assert(filterGradByKernel(FILTER_GRAD_CASES[0]!, 1).length === 3 * 3 * 3 * 4);
+ * console.assert((await filterGradByKernel(FILTER_GRAD_CASES[0]!, 1)).length === 3 * 3 * 3 * 4);
  * ```
  */
-export function filterGradByKernel(c: FilterGradCase, seed: number): Float32Array {
-  return tf.tidy(() => {
+export function filterGradByKernel(c: FilterGradCase, seed: number): Promise<Float32Array> {
+  return readAndDispose(tf.tidy(() => {
     const { x, dy } = filterGradInputs(c, seed);
     const attrs = { strides: c.stride, pad: c.pad, dataFormat: "NHWC", filterShape: c.filter };
-    const out = tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, attrs) as tf.Tensor;
-    return out.dataSync() as Float32Array;
-  });
+    return tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, attrs) as tf.Tensor;
+  }));
+}
+
+async function readAndDispose(t: tf.Tensor): Promise<Float32Array> {
+  const data = (await t.data()) as Float32Array;
+  t.dispose();
+  return data;
 }
 
 function filterGradInputs(c: FilterGradCase, seed: number) {
