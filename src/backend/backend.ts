@@ -10,12 +10,8 @@ import { initWasm } from "./wasm.ts";
 import { initWebGpu, probeWebGpu } from "./webgpu.ts";
 import { installHint, loadTensorflow, type TensorflowFlavour } from "./tensorflow.ts";
 
-/** Every backend name accepted by `--backend`. */
-export const BACKEND_NAMES = ["auto", "tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"] as const;
-/** A name accepted by `--backend`. */
-export type BackendName = typeof BACKEND_NAMES[number];
-/** A backend that actually runs (everything but `auto`). */
-export type ConcreteBackend = Exclude<BackendName, "auto">;
+import type { BackendName, ConcreteBackend } from "./names.ts";
+export { BACKEND_NAMES, type BackendName, type ConcreteBackend, isBackendName } from "./names.ts";
 
 /** What ran: recorded in every result. */
 export interface BackendInfo {
@@ -33,19 +29,6 @@ export interface BackendInfo {
   readonly detail: string;
   /** For `auto`: why each earlier candidate was skipped. */
   readonly skipped: readonly string[];
-}
-
-/**
- * Whether `s` is a valid `--backend` value.
- *
- * @example
- * ```ts
- * import { isBackendName } from "./backend.ts";
- * console.assert(isBackendName("wasm") && !isBackendName("cuda"));
- * ```
- */
-export function isBackendName(s: string): s is BackendName {
-  return (BACKEND_NAMES as readonly string[]).includes(s);
 }
 
 async function initOne(name: ConcreteBackend): Promise<Omit<BackendInfo, "skipped">> {

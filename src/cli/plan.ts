@@ -1,0 +1,129 @@
+/**
+ * `deno task plan --scenario FILE [--data DIR] [--seeds N] [--variant NAME] [--json]`: what a scenario would run,
+ * per seed, without training anything.
+ *
+ * @module
+ */
+import { parseFlags, positiveInt } from "./args.ts";
+import { runMain, UsageError } from "./errors.ts";
+import { loadScenarioFile, type ResolvedScenario, ScenarioError } from "../scenario/load.ts";
+import { datasetSource } from "../data/source.ts";
+import { planJson, planSeed, type SeedPlan } from "../data/plan.ts";
+import { classCounts, type LabelTable } from "../data/dataset.ts";
+
+/** The help text of `deno task plan`. */
+export const PLAN_HELP =
+  `Usage: deno task plan [--scenario FILE] [--data DIR] [--seeds N] [--variant NAME] [--json]
+
+Prints, per seed, the split sizes, the drawn minority classes, the removed ids, the initial labelled ids and the
+per-class positive counts of the pool before and after removal. Nothing is trained and no image is decoded.
+
+  --scenario FILE   scenario file (default scenarios/default.json)
+  --data DIR        dataset root for file-based datasets (overrides dataset.root)
+  --seeds N         only the first N seeds
+  --variant NAME    only this variant of a file with variants
+  --json            machine-readable: {"scenario", "hash", "seeds": [{"seed", "val", "test", "pool",
+                    "removed": {"classes", "ids"}, "initial"}]} with the dataset's sample names; a file with
+                    several variants prints one such object per line
+`;
+
+function formatSeed(table: LabelTable, p: SeedPlan, archive: number[]): string {
+  const lines = [
+    `seed ${p.seed}: val ${p.val.length}, test ${p.test.length}, pool ${p.pool.length + p.removed.length}` +
+    (p.removed.length ? ` → ${p.pool.length} after removing ${p.removed.length}` : "") +
+    `, initial ${p.initial.length}`,
+    `  minority classes: ${p.removedClasses.length ? p.removedClasses.join(", ") : "(none removed)"}`,
+  ];
+  for (const why of p.skippedClassSets) lines.push(`  skipped infeasible classes ${why}`);
+  if (p.removed.length) lines.push(`  removed: ${p.removed.map((i) => table.ids[i]).join(" ")}`);
+  lines.push(`  initial: ${p.initial.map((i) => table.ids[i]).join(" ")}`);
+  const w = Math.max(...table.classNames.map((c) => c.length));
+  lines.push(`  ${"class".padEnd(w)}  archive  pool before  after`);
+  table.classNames.forEach((c, j) => {
+    const before = p.poolCountsBefore[j]!, after = p.poolCountsAfter[j]!;
+    lines.push(
+      `  ${c.padEnd(w)}  ${String(archive[j]).padStart(7)}  ${String(before).padStart(11)}  ${
+        String(after).padStart(5)
+      }` +
+        (after < before ? " *" : ""),
+    );
+  });
+  return lines.join("\n");
+}
+
+/**
+ * Plan every seed of a resolved scenario.
+ *
+ * @example
+ * ```ts ignore
+ * import { planScenario } from "./plan.ts";
+ * ```
+ */
+export async function planScenario(
+  s: ResolvedScenario,
+  dataRoot?: string,
+  seedLimit?: number,
+): Promise<{ table: LabelTable; plans: SeedPlan[] }> {
+  const table = await datasetSource(s.scenario.dataset, dataRoot ? { dataRoot } : {}).labels();
+  const seeds = seedLimit ? s.seeds.slice(0, seedLimit) : s.seeds;
+  try {
+    return { table, plans: seeds.map((seed) => planSeed(table, s.scenario, seed)) };
+  } catch (e) {
+    throw new ScenarioError(s.file ?? s.id, [`${s.id}: ${(e as Error).message}`]);
+  }
+}
+
+async function main(args: string[]): Promise<void> {
+  const { values } = parseFlags(args, {
+    scenario: { type: "string" },
+    data: { type: "string" },
+    seeds: { type: "string" },
+    variant: { type: "string" },
+    json: { type: "boolean" },
+    debug: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  }, "plan");
+  if (values.help) {
+    console.log(PLAN_HELP);
+    return;
+  }
+  const file = values.scenario ?? "scenarios/default.json";
+  const seedLimit = values.seeds === undefined ? undefined : positiveInt(values.seeds, "--seeds");
+  let scenarios: ResolvedScenario[];
+  try {
+    scenarios = await loadScenarioFile(file);
+  } catch (e) {
+    if (e instanceof ScenarioError) throw new UsageError(e.message);
+    throw e;
+  }
+  if (values.variant !== undefined) {
+    const wanted = scenarios.filter((s) => s.id.endsWith(`/${values.variant}`));
+    if (!wanted.length) {
+      throw new UsageError(
+        `--variant ${JSON.stringify(values.variant)} is not in ${file}; it has ${
+          scenarios.map((s) => s.id).join(", ")
+        }`,
+      );
+    }
+    scenarios = wanted;
+  }
+  for (const s of scenarios) {
+    let planned;
+    try {
+      planned = await planScenario(s, values.data, seedLimit);
+    } catch (e) {
+      if (e instanceof ScenarioError) throw new UsageError(e.message);
+      throw e;
+    }
+    if (values.json) {
+      console.log(JSON.stringify(planJson(s.id, s.hash, planned.table, planned.plans)));
+    } else {
+      console.log(`scenario ${s.id} (hash ${s.hash.slice(0, 12)}), ${planned.table.ids.length} samples`);
+      const archive = classCounts(planned.table);
+      for (const p of planned.plans) console.log(formatSeed(planned.table, p, archive));
+      console.log("");
+    }
+  }
+}
+
+if (import.meta.main) await runMain(main, Deno.args);

@@ -1,0 +1,110 @@
+/**
+ * The plan of a scenario: per seed, the split, the minority-class removal and the initial labelled set. Labels
+ * only; no pixels are touched.
+ *
+ * Streams (from `Rng.root(seed)`): `split`, `imbalance/classes`, `imbalance/remove/<class>`, `initial`. Arms never
+ * appear in these paths, so every arm of a seed gets the same split and initial set.
+ *
+ * @module
+ */
+import { Rng } from "../rng.ts";
+import { classCounts, type LabelTable } from "./dataset.ts";
+import { type ImbalanceSpec, removeMinority } from "./imbalance.ts";
+import { drawInitial, splitArchive, type SplitSizes } from "./split.ts";
+
+/** One seed's plan (archive indices). */
+export interface SeedPlan {
+  readonly seed: number;
+  readonly val: number[];
+  readonly test: number[];
+  /** The pool after removal. */
+  readonly pool: number[];
+  readonly removedClasses: string[];
+  readonly removed: number[];
+  /** Minority-class subsets skipped as infeasible, with the reason. */
+  readonly skippedClassSets: string[];
+  readonly initial: number[];
+  /** Positives per class in the pool before and after removal. */
+  readonly poolCountsBefore: number[];
+  readonly poolCountsAfter: number[];
+}
+
+/**
+ * Plan one seed of a scenario on a label table.
+ *
+ * @example
+ * ```ts
+ * import { planSeed } from "./plan.ts";
+ * import { syntheticLabels } from "./synthetic.ts";
+ * const table = syntheticLabels({ size: 210 });
+ * const p = planSeed(table, { split: { val: 50, test: 50, pool: "rest" }, al: { initial: 10 } }, 0);
+ * console.assert(p.pool.length === 110 && p.initial.length === 10);
+ * ```
+ */
+export function planSeed(
+  table: LabelTable,
+  scenario: { split: SplitSizes; imbalance?: ImbalanceSpec | undefined; al: { initial: number } },
+  seed: number,
+): SeedPlan {
+  const root = Rng.root(seed);
+  const split = splitArchive(table.ids.length, scenario.split, root.fork("split"));
+  const removal = scenario.imbalance
+    ? removeMinority(table, split.pool, scenario.imbalance, root)
+    : { classes: [], removed: [], pool: split.pool, skipped: [] };
+  const initial = drawInitial(removal.pool, scenario.al.initial, root.fork("initial"));
+  return {
+    seed,
+    val: split.val,
+    test: split.test,
+    pool: removal.pool,
+    removedClasses: removal.classes,
+    removed: removal.removed,
+    skippedClassSets: removal.skipped,
+    initial,
+    poolCountsBefore: classCounts(table, split.pool),
+    poolCountsAfter: classCounts(table, removal.pool),
+  };
+}
+
+/** The `plan --json` shape: ids are the dataset's sample names. */
+export interface PlanJson {
+  scenario: string;
+  hash: string;
+  seeds: {
+    seed: number;
+    val: string[];
+    test: string[];
+    pool: string[];
+    removed: { classes: string[]; ids: string[] };
+    initial: string[];
+  }[];
+}
+
+/**
+ * Convert seed plans to the exported JSON shape.
+ *
+ * @example
+ * ```ts
+ * import { planJson, planSeed } from "./plan.ts";
+ * import { syntheticLabels } from "./synthetic.ts";
+ * const table = syntheticLabels({ size: 42 });
+ * const p = planSeed(table, { split: { val: 10, test: 10, pool: "rest" }, al: { initial: 5 } }, 1);
+ * const j = planJson("s", "h", table, [p]);
+ * console.assert(j.seeds[0]!.initial.length === 5 && typeof j.seeds[0]!.initial[0] === "string");
+ * ```
+ */
+export function planJson(scenario: string, hash: string, table: LabelTable, plans: SeedPlan[]): PlanJson {
+  const names = (idx: number[]) => idx.map((i) => table.ids[i]!);
+  return {
+    scenario,
+    hash,
+    seeds: plans.map((p) => ({
+      seed: p.seed,
+      val: names(p.val),
+      test: names(p.test),
+      pool: names(p.pool),
+      removed: { classes: p.removedClasses, ids: names(p.removed) },
+      initial: names(p.initial),
+    })),
+  };
+}

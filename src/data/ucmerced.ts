@@ -1,0 +1,202 @@
+/**
+ * `ucmerced`: UCMerced Land Use (2100 aerial scenes, 21 folders of 100) with the 17-class multi-labels of
+ * Chaudhuri et al.
+ *
+ * A root folder holds `Images/<class>/<name>.{tif,jpg,png}` and `LandUse_Multilabeled.txt` (tab-separated, header
+ * `IMAGE\LABEL` and the class names, one 0/1 row per image, LF or CRLF). Image names and label rows must match one
+ * to one. Decoded, resized images are cached under the cache folder, keyed by the files' SHA-256 and the
+ * resolution, so later loads read one file instead of decoding 2100 images.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type { DatasetSource, ImageTable, LabelTable } from "./dataset.ts";
+import { validateLabelTable } from "./dataset.ts";
+import { decodeImage, IMAGE_EXTENSIONS } from "./codecs.ts";
+import { resizeArea } from "./resize.ts";
+import { readCache, writeCache } from "./cache.ts";
+
+/** The label file's name inside the root. */
+export const LABEL_FILE = "LandUse_Multilabeled.txt";
+
+/**
+ * Parse `LandUse_Multilabeled.txt`. Errors name the line and what was expected.
+ *
+ * @example
+ * ```ts
+ * import { parseLabelFile } from "./ucmerced.ts";
+ * const t = parseLabelFile("IMAGE\\LABEL\ta\tb\r\nx01\t1\t0\r\n");
+ * console.assert(t.ids[0] === "x01" && t.classNames.join() === "a,b" && t.labels.join() === "1,0");
+ * ```
+ */
+export function parseLabelFile(text: string, source = LABEL_FILE): LabelTable {
+  const lines = text.replace(/^\uFEFF/, "").split(/\r?\n/);
+  while (lines.length && lines[lines.length - 1]!.trim() === "") lines.pop();
+  const header = lines[0]?.split("\t").map((s) => s.trim());
+  if (!header || header.length < 2 || !/^IMAGE\\LABEL$/i.test(header[0]!)) {
+    throw new Error(
+      `${source}: line 1 must be the header "IMAGE\\LABEL<TAB>class1<TAB>...", got ${
+        JSON.stringify(lines[0] ?? "")
+      }`,
+    );
+  }
+  const classNames = header.slice(1);
+  const c = classNames.length;
+  const ids: string[] = [];
+  const labels = new Uint8Array((lines.length - 1) * c);
+  for (let k = 1; k < lines.length; k++) {
+    const cells = lines[k]!.split("\t").map((s) => s.trim());
+    if (cells.length !== c + 1) {
+      throw new Error(
+        `${source}: line ${k + 1} has ${cells.length} fields, expected ${c + 1} (a name and ${c} labels)`,
+      );
+    }
+    ids.push(cells[0]!);
+    for (let j = 0; j < c; j++) {
+      const v = cells[j + 1];
+      if (v !== "0" && v !== "1") {
+        throw new Error(
+          `${source}: line ${k + 1}, column ${classNames[j]}: expected 0 or 1, got ${JSON.stringify(v)}`,
+        );
+      }
+      labels[(k - 1) * c + j] = v === "1" ? 1 : 0;
+    }
+  }
+  const table = { ids, classNames, labels };
+  try {
+    validateLabelTable(table);
+  } catch (e) {
+    throw new Error(`${source}: ${(e as Error).message}`);
+  }
+  return table;
+}
+
+/** Image files found under `Images/`: name (without extension) → path. */
+async function scanImages(root: string): Promise<Map<string, string>> {
+  const dir = `${root}/Images`;
+  const found = new Map<string, string>();
+  const rank = (p: string) => IMAGE_EXTENSIONS.indexOf(p.slice(p.lastIndexOf(".")).toLowerCase() as never);
+  try {
+    for await (const cls of Deno.readDir(dir)) {
+      if (!cls.isDirectory) continue;
+      for await (const f of Deno.readDir(`${dir}/${cls.name}`)) {
+        const dot = f.name.lastIndexOf(".");
+        if (!f.isFile || dot < 0 || rank(f.name) < 0) continue;
+        const name = f.name.slice(0, dot), path = `${dir}/${cls.name}/${f.name}`;
+        const prev = found.get(name);
+        // One image per name: prefer the original TIFF over re-encodes when both exist.
+        if (!prev || rank(path) < rank(prev)) found.set(name, path);
+      }
+    }
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(
+        `ucmerced: no Images/ folder in ${root}. Prepare the dataset with \`deno task data ucmerced\` ` +
+          "(or point --data / dataset.root at a folder holding Images/<class>/<name>.tif and " + LABEL_FILE +
+          ")",
+      );
+    }
+    throw e;
+  }
+  return found;
+}
+
+/**
+ * Check that label rows and image files match one to one; throws listing the first few missing and extra names.
+ *
+ * @example
+ * ```ts
+ * import { matchImagesToLabels } from "./ucmerced.ts";
+ * const paths = matchImagesToLabels(["a", "b"], new Map([["a", "A.jpg"], ["b", "B.jpg"]]));
+ * console.assert(paths.join() === "A.jpg,B.jpg");
+ * ```
+ */
+export function matchImagesToLabels(ids: readonly string[], images: Map<string, string>): string[] {
+  const missing = ids.filter((id) => !images.has(id));
+  const idSet = new Set(ids);
+  const extra = [...images.keys()].filter((name) => !idSet.has(name)).sort();
+  if (missing.length || extra.length) {
+    const few = (xs: string[]) =>
+      xs.slice(0, 5).join(", ") + (xs.length > 5 ? `, ... (${xs.length} in all)` : "");
+    const parts = [];
+    if (missing.length) parts.push(`${missing.length} label rows have no image: ${few(missing)}`);
+    if (extra.length) parts.push(`${extra.length} images have no label row: ${few(extra)}`);
+    throw new Error(`ucmerced: images and ${LABEL_FILE} do not match one to one: ${parts.join("; ")}`);
+  }
+  return ids.map((id) => images.get(id)!);
+}
+
+/** Options of {@linkcode ucmercedSource}. */
+export interface UcmercedOptions {
+  /** Dataset root. */
+  readonly root: string;
+  /** Cache folder; default `.cache`. */
+  readonly cacheDir?: string;
+}
+
+/**
+ * UCMerced as a {@linkcode DatasetSource}.
+ *
+ * @example
+ * ```ts ignore
+ * import { ucmercedSource } from "./ucmerced.ts";
+ * const src = ucmercedSource({ root: "../shared/data/ucmerced" });
+ * const labels = await src.labels();
+ * ```
+ */
+export function ucmercedSource(options: UcmercedOptions): DatasetSource {
+  const root = options.root.replace(/\/+$/, "");
+  const cacheDir = options.cacheDir ?? ".cache";
+  let labelsPromise: Promise<LabelTable> | undefined;
+  let fingerprintPromise: Promise<string> | undefined;
+  const labels = () =>
+    labelsPromise ??= (async () => {
+      let text: string;
+      try {
+        text = await Deno.readTextFile(`${root}/${LABEL_FILE}`);
+      } catch (e) {
+        if (e instanceof Deno.errors.NotFound) {
+          throw new Error(
+            `ucmerced: ${LABEL_FILE} not found in ${root}. Prepare the dataset with \`deno task data ucmerced\``,
+          );
+        }
+        throw e;
+      }
+      return parseLabelFile(text, `${root}/${LABEL_FILE}`);
+    })();
+  const paths = async () => matchImagesToLabels((await labels()).ids, await scanImages(root));
+  const fingerprint = () =>
+    fingerprintPromise ??= (async () => {
+      // SHA-256 over the label file and every image (name and content): the cache key of decoded images.
+      const hash = createHash("sha256");
+      hash.update(await Deno.readFile(`${root}/${LABEL_FILE}`));
+      const table = await labels();
+      const files = await paths();
+      for (let i = 0; i < files.length; i++) {
+        hash.update(table.ids[i]!);
+        hash.update(await Deno.readFile(files[i]!));
+      }
+      return `ucmerced:${hash.digest("hex")}`;
+    })();
+  return {
+    kind: "ucmerced",
+    labels,
+    fingerprint,
+    async images(resolution, onProgress): Promise<ImageTable> {
+      const key = `${(await fingerprint()).replace(/^ucmerced:/, "").slice(0, 32)}-r${resolution}-area-v1`;
+      const table = await labels();
+      const expected = table.ids.length * resolution * resolution * 3;
+      const cached = await readCache(cacheDir, "ucmerced", key, expected);
+      if (cached) return { resolution, pixels: cached };
+      const files = await paths();
+      const pixels = new Uint8Array(expected);
+      for (let i = 0; i < files.length; i++) {
+        const img = decodeImage(await Deno.readFile(files[i]!), files[i]!);
+        resizeArea(img, resolution, pixels, i * resolution * resolution * 3);
+        if (onProgress && (i % 50 === 49 || i === files.length - 1)) onProgress(i + 1, files.length);
+      }
+      await writeCache(cacheDir, "ucmerced", key, pixels);
+      return { resolution, pixels };
+    },
+  };
+}

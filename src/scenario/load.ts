@@ -1,0 +1,280 @@
+/**
+ * Loading scenario files: JSON parsing, schema validation, cross-field checks, variant expansion and hashing.
+ *
+ * Every problem is reported as `<file>: <field path>: <what is wrong>; got <value>`, all problems at once.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import type { z } from "zod";
+import { type Scenario, ScenarioFileSchema, ScenarioSchema } from "./schema.ts";
+
+/** Built-in query function names (plug-ins are named by `{"module": path}`). */
+export const BUILTIN_QUERIES = ["random", "mge-clustering", "badge", "uncertainty", "coreset"] as const;
+
+/** A scenario ready to run: validated, defaults filled, with its identity. */
+export interface ResolvedScenario {
+  /** `name` or `name/variant`. */
+  readonly id: string;
+  /** The validated scenario (its `name` is the id). */
+  readonly scenario: Scenario;
+  /** SHA-256 of the canonical JSON of the scenario without `description` and `$schema`. */
+  readonly hash: string;
+  /** The seeds it runs. */
+  readonly seeds: readonly number[];
+  /** The baseline arm's name. */
+  readonly baseline: string;
+  /** Number of query rounds. */
+  readonly iterations: number;
+  /** The file it came from, when it came from one. */
+  readonly file?: string;
+}
+
+/** Invalid scenario: `problems` lists every finding; the message joins them. */
+export class ScenarioError extends Error {
+  readonly problems: readonly string[];
+  constructor(source: string, problems: readonly string[]) {
+    super(`${source} is not a valid scenario:\n  - ${problems.join("\n  - ")}`);
+    this.name = "ScenarioError";
+    this.problems = problems;
+  }
+}
+
+function show(value: unknown): string {
+  const s = JSON.stringify(value);
+  if (s === undefined) return "nothing";
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function pathOf(path: readonly PropertyKey[]): string {
+  return path.length === 0 ? "(top level)" : path.map((p) => (typeof p === "number" ? `[${p}]` : String(p)))
+    .join(".").replace(/\.\[/g, "[");
+}
+
+function formatIssue(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[] = []): string {
+  const path = pathOf([...prefix, ...issue.path]);
+  const input = (issue as { input?: unknown }).input;
+  if (issue.code === "unrecognized_keys") {
+    return `${path}: unknown key${issue.keys.length > 1 ? "s" : ""} ${
+      issue.keys.map((k) => show(k)).join(", ")
+    }` +
+      " (check the spelling; see scenarios/scenario.schema.json for the allowed keys)";
+  }
+  if (issue.code === "invalid_union" && "discriminator" in issue) {
+    return `${path}: ${issue.message}; got ${
+      show(
+        input && typeof input === "object"
+          ? (input as Record<string, unknown>)[String(issue.discriminator)]
+          : input,
+      )
+    }`;
+  }
+  if (input === undefined && issue.code === "invalid_type") {
+    return `${path}: required, ${issue.message.toLowerCase()}`;
+  }
+  return `${path}: ${issue.message}; got ${show(input)}`;
+}
+
+/**
+ * Canonical JSON: object keys sorted, no whitespace. Equal values give equal strings.
+ *
+ * @example
+ * ```ts
+ * import { canonicalJson } from "./load.ts";
+ * console.assert(canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] }) === '{"a":[2,{"c":4,"d":3}],"b":1}');
+ * ```
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+}
+
+/**
+ * The scenario's content hash: SHA-256 (hex) of its canonical JSON, without `description` and `$schema`, so that
+ * editing prose does not orphan results.
+ *
+ * @example
+ * ```ts
+ * import { scenarioHash } from "./load.ts";
+ * const h = scenarioHash({ name: "x", description: "a" } as never);
+ * console.assert(h === scenarioHash({ name: "x", description: "b" } as never) && h.length === 64);
+ * ```
+ */
+export function scenarioHash(s: Scenario): string {
+  const { description: _d, $schema: _s, ...rest } = s;
+  return createHash("sha256").update(canonicalJson(rest)).digest("hex");
+}
+
+/** Cross-field checks the schema cannot express. Returns problems as `path: message`. */
+function crossChecks(s: Scenario): string[] {
+  const problems: string[] = [];
+  const { al, split, dataset, imbalance, arms, finetune, pretrain } = s;
+  if ((al.iterations === undefined) === (al.budget === undefined)) {
+    problems.push(
+      `al: give exactly one of iterations or budget; got ${
+        al.iterations === undefined ? "neither" : `iterations ${al.iterations} and budget ${al.budget}`
+      }`,
+    );
+  }
+  if (al.budget !== undefined && al.budget <= al.initial) {
+    problems.push(`al.budget: must exceed al.initial (${al.initial}); got ${al.budget}`);
+  }
+  const sizes = [split.val, split.test, ...(split.pool === "rest" ? [] : [split.pool])];
+  if (sizes.every((v) => v < 1)) {
+    const total = sizes.reduce((a, b) => a + b, 0);
+    if (total > 1 + 1e-9) problems.push(`split: fractions must sum to at most 1; got ${total}`);
+  }
+  if (dataset.kind === "synthetic") {
+    const n = dataset.size;
+    const count = (v: number) => (v < 1 ? Math.round(v * n) : v);
+    const used = count(split.val) + count(split.test) + (split.pool === "rest" ? 0 : count(split.pool));
+    if (used > n) problems.push(`split: val + test + pool = ${used} exceeds dataset.size ${n}`);
+    const pool = split.pool === "rest" ? n - count(split.val) - count(split.test) : count(split.pool);
+    if (al.initial > pool) problems.push(`al.initial: ${al.initial} exceeds the pool size ${pool}`);
+  }
+  if (imbalance) {
+    if (imbalance.classes > imbalance.candidates.length) {
+      problems.push(
+        `imbalance.classes: cannot draw ${imbalance.classes} from ${imbalance.candidates.length} candidates`,
+      );
+    }
+    const dup = imbalance.candidates.find((c, i) => imbalance.candidates.indexOf(c) !== i);
+    if (dup) problems.push(`imbalance.candidates: ${show(dup)} is listed twice`);
+    imbalance.forbiddenPairs.forEach(([a, b], i) => {
+      if (a === b) {
+        problems.push(
+          `imbalance.forbiddenPairs[${i}]: a pair needs two different classes; got ${show([a, b])}`,
+        );
+      }
+    });
+  }
+  const names = new Set<string>();
+  arms.forEach((arm, i) => {
+    if (names.has(arm.name)) problems.push(`arms[${i}].name: ${show(arm.name)} is used by an earlier arm`);
+    names.add(arm.name);
+    if (typeof arm.query === "string" && !(BUILTIN_QUERIES as readonly string[]).includes(arm.query)) {
+      problems.push(
+        `arms[${i}].query: unknown query function ${show(arm.query)}; built-in ones are ${
+          BUILTIN_QUERIES.join(", ")
+        }` +
+          ', or give {"module": "./my_query.ts"}',
+      );
+    }
+  });
+  if (s.baseline !== undefined && !names.has(s.baseline)) {
+    problems.push(`baseline: ${show(s.baseline)} is not an arm name; arms are ${[...names].join(", ")}`);
+  }
+  finetune.decayEpochs.forEach((e, i) => {
+    if (e >= finetune.epochs) {
+      problems.push(`finetune.decayEpochs[${i}]: ${e} is not below finetune.epochs (${finetune.epochs})`);
+    }
+  });
+  if (pretrain.tau.base > pretrain.tau.final) {
+    problems.push(`pretrain.tau: base ${pretrain.tau.base} must not exceed final ${pretrain.tau.final}`);
+  }
+  if (Array.isArray(s.seeds) && new Set(s.seeds).size !== s.seeds.length) {
+    problems.push(`seeds: the list repeats a seed; got ${show(s.seeds)}`);
+  }
+  return problems;
+}
+
+function resolve(s: Scenario, file?: string): ResolvedScenario {
+  const seeds = Array.isArray(s.seeds) ? s.seeds : Array.from({ length: s.seeds }, (_, i) => i);
+  const baseline = s.baseline ?? (s.arms.some((a) => a.name === "random") ? "random" : s.arms[0]!.name);
+  const iterations = s.al.iterations ?? Math.ceil((s.al.budget! - s.al.initial) / s.al.batch);
+  return {
+    id: s.name,
+    scenario: s,
+    hash: scenarioHash(s),
+    seeds,
+    baseline,
+    iterations,
+    ...(file ? { file } : {}),
+  };
+}
+
+/**
+ * Validate a parsed scenario file and expand its variants. Throws {@linkcode ScenarioError} listing every problem.
+ *
+ * @example
+ * ```ts
+ * import { resolveScenarios } from "./load.ts";
+ * const [s] = resolveScenarios({
+ *   name: "tiny", dataset: { kind: "synthetic", size: 210 }, split: { val: 0.25, test: 0.25 },
+ *   model: { backbone: "small-cnn" }, al: { initial: 10, batch: 5, iterations: 2 },
+ *   arms: [{ name: "random", query: "random" }],
+ * });
+ * console.assert(s!.seeds.length === 5 && s!.hash.length === 64);
+ * ```
+ */
+export function resolveScenarios(data: unknown, source = "scenario"): ResolvedScenario[] {
+  const parsed = ScenarioFileSchema.safeParse(data, { reportInput: true });
+  if (!parsed.success) throw new ScenarioError(source, parsed.error.issues.map((i) => formatIssue(i)));
+  const { variants, ...base } = parsed.data;
+  const file = source.endsWith(".json") ? source : undefined;
+  if (!variants) {
+    const problems = crossChecks(base);
+    if (problems.length) throw new ScenarioError(source, problems);
+    return [resolve(base, file)];
+  }
+  const out: ResolvedScenario[] = [];
+  const problems: string[] = [];
+  const raw = data as Record<string, unknown>;
+  const seen = new Set<string>();
+  variants.forEach((v, i) => {
+    if (seen.has(v.name)) problems.push(`variants[${i}].name: ${show(v.name)} is used by an earlier variant`);
+    seen.add(v.name);
+    const merged: Record<string, unknown> = { ...raw };
+    delete merged.variants;
+    for (const [key, value] of Object.entries(v)) {
+      if (key === "name") continue;
+      if (key === "description") {
+        merged.description = `${base.description}${base.description ? " " : ""}${value}`;
+      } else if (value === null) delete merged[key];
+      else merged[key] = { ...(raw[key] as Record<string, unknown> | undefined), ...(value as object) };
+    }
+    const one = ScenarioSchema.safeParse(merged, { reportInput: true });
+    if (!one.success) {
+      problems.push(...one.error.issues.map((issue) => `variant ${show(v.name)}: ${formatIssue(issue)}`));
+      return;
+    }
+    const cross = crossChecks(one.data);
+    if (cross.length) problems.push(...cross.map((p) => `variant ${show(v.name)}: ${p}`));
+    else out.push(resolve({ ...one.data, name: `${base.name}/${v.name}` }, file));
+  });
+  if (problems.length) throw new ScenarioError(source, problems);
+  return out;
+}
+
+/**
+ * Read, parse and resolve a scenario file. JSON syntax errors name the file and the position.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadScenarioFile } from "./load.ts";
+ * const scenarios = await loadScenarioFile("scenarios/default.json");
+ * ```
+ */
+export async function loadScenarioFile(path: string): Promise<ResolvedScenario[]> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new ScenarioError(path, [
+        `file not found (give a path to a scenario .json file, e.g. scenarios/default.json)`,
+      ]);
+    }
+    throw e;
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (e) {
+    throw new ScenarioError(path, [`not valid JSON: ${(e as Error).message}`]);
+  }
+  return resolveScenarios(data, path);
+}

@@ -1,0 +1,173 @@
+/**
+ * The scenario file schema (zod): what a benchmark runs, declared in JSON.
+ *
+ * A file holds one scenario, optionally with `variants`: named partial overrides (e.g. the paper's three
+ * class-imbalance scenarios) that each expand into a full scenario with its own name and hash. Unknown keys are
+ * errors everywhere. Defaults are stated here, in one place, and show up in the exported JSON Schema.
+ *
+ * @module
+ */
+import { z } from "zod";
+import { BACKEND_NAMES } from "../backend/names.ts";
+import { UCMERCED_CLASSES } from "../data/synthetic.ts";
+
+const positiveInt = z.number().int().min(1);
+const nonNegativeInt = z.number().int().min(0);
+
+/** A split size: a count (integer ≥ 1) or a fraction of the archive in (0, 1). */
+const countOrFraction = z.number().refine(
+  (v) => (Number.isInteger(v) && v >= 1) || (v > 0 && v < 1),
+  { message: "must be a count (an integer >= 1) or a fraction in (0, 1)" },
+);
+
+const className = z.enum(UCMERCED_CLASSES, {
+  error: () => `must be one of the 17 class names: ${UCMERCED_CLASSES.join(", ")}`,
+});
+
+/** The datasets. */
+export const DatasetSchema = z.discriminatedUnion("kind", [
+  z.strictObject({
+    kind: z.literal("synthetic").describe("The embedded generated dataset (no files)."),
+    size: z.number().int().min(21).default(2100).describe("Number of images (21 scene types)."),
+    seed: nonNegativeInt.default(0).describe("Generator seed; independent of the run seeds."),
+    resolution: z.number().int().min(8).max(512).default(32).describe("Square image size in pixels."),
+  }),
+  z.strictObject({
+    kind: z.literal("ucmerced").describe("UCMerced Land Use with the 17-class multi-labels."),
+    root: z.string().min(1).default(".cache/data/ucmerced").describe(
+      "Folder with Images/<class>/<name>.{tif,jpg,png} and LandUse_Multilabeled.txt (see `deno task data`); " +
+        "--data overrides it.",
+    ),
+    resolution: z.number().int().min(8).max(512).default(64).describe("Square image size in pixels."),
+  }),
+]);
+
+/** Validation / test / pool partition of the archive. */
+export const SplitSchema = z.strictObject({
+  val: countOrFraction.describe("Validation set size (paper: 525)."),
+  test: countOrFraction.describe("Test set size (paper: 525)."),
+  pool: z.union([countOrFraction, z.literal("rest")]).default("rest").describe(
+    'Pool (unlabelled archive for AL) size, or "rest" (paper: 1050).',
+  ),
+});
+
+/** Minority-class removal from the pool. */
+export const ImbalanceSchema = z.strictObject({
+  candidates: z.array(className).min(1).describe("Classes that may be drawn as minority classes."),
+  classes: positiveInt.default(3).describe("How many candidate classes to draw (paper: 3)."),
+  removePerClass: nonNegativeInt.describe("Pool samples removed per drawn class (paper: 0 / 20 / 40)."),
+  forbiddenPairs: z.array(z.tuple([className, className])).default([]).describe(
+    "Pairs never drawn together (paper: dock and ship co-occur 98% of the time).",
+  ),
+});
+
+/** The classification model. */
+export const ModelSchema = z.strictObject({
+  backbone: z.enum(["densenet121", "densenet-cpu", "small-cnn"]).describe(
+    "Backbone f: DenseNet121 as published, a CPU-scale DenseNet (3x3 stem, growth 12), or a small CNN.",
+  ),
+});
+
+/** BYOL self-supervised pre-training, or none. */
+export const PretrainSchema = z.strictObject({
+  method: z.enum(["byol", "none"]).default("byol"),
+  epochs: positiveInt.default(1000).describe("Paper: 1000."),
+  batchSize: positiveInt.default(100).describe("Paper: 100."),
+  lr: z.number().positive().default(0.001).describe("Adam learning rate (paper: 0.001)."),
+  projector: z.strictObject({ hidden: positiveInt, out: positiveInt }).default({ hidden: 4096, out: 256 }),
+  predictorHidden: positiveInt.default(4096),
+  tau: z.strictObject({ base: z.number().min(0).max(1), final: z.number().min(0).max(1) })
+    .default({ base: 0.996, final: 1 }).describe(
+      "EMA rate of the target network, cosine from base to final.",
+    ),
+  archive: z.enum(["all", "pool"]).default("all").describe(
+    "Images BYOL sees: the whole archive (labels unused) or only the pool.",
+  ),
+});
+
+/** Supervised fine-tuning recipe. */
+export const FinetuneSchema = z.strictObject({
+  epochs: positiveInt.default(100).describe("Paper: 100."),
+  batchSize: positiveInt.default(10).describe("Paper: 10."),
+  lr: z.number().positive().default(0.025).describe("SGD learning rate (paper: 0.025)."),
+  momentum: z.number().min(0).max(1).default(0.9).describe(
+    "Not stated in the paper; 0.9 is the usual choice.",
+  ),
+  weightDecay: z.number().min(0).default(0).describe("Not stated in the paper."),
+  decayEpochs: z.array(positiveInt).default([80]).describe(
+    "Epochs after which lr is multiplied by decayFactor.",
+  ),
+  decayFactor: z.number().positive().max(1).default(0.1),
+  augment: z.strictObject({ flip: z.boolean(), rot90: z.boolean() }).default({ flip: true, rot90: true }),
+});
+
+/** The active-learning loop. */
+export const AlSchema = z.strictObject({
+  initial: positiveInt.describe("Initial labelled set drawn at random from the pool (paper: 40)."),
+  batch: positiveInt.describe("b: samples added per iteration (paper: 20)."),
+  iterations: positiveInt.optional().describe("Number of query rounds (paper Fig. 2: 20); or give budget."),
+  budget: positiveInt.optional().describe("B: total labelled samples at the end; or give iterations."),
+  reinit: z.enum(["warm", "pretrained"]).default("warm").describe(
+    "Each round starts from the previous round's weights (paper) or from the pre-trained backbone.",
+  ),
+});
+
+/** An arm: a query function by name or module, with options. */
+export const ArmSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be letters, digits, '.', '_' or '-'"),
+  query: z.union([
+    z.string().min(1).describe(
+      "A built-in query function: random, mge-clustering, badge, uncertainty, coreset.",
+    ),
+    z.strictObject({ module: z.string().min(1).describe("Path to a module exporting a QueryFunction.") }),
+  ]),
+  options: z.record(z.string(), z.unknown()).default({}),
+});
+
+const scenarioShape = {
+  $schema: z.string().optional(),
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be letters, digits, '.', '_' or '-'"),
+  description: z.string().default(""),
+  dataset: DatasetSchema,
+  split: SplitSchema,
+  imbalance: ImbalanceSchema.optional(),
+  model: ModelSchema,
+  pretrain: PretrainSchema.default(PretrainSchema.parse({})),
+  finetune: FinetuneSchema.default(FinetuneSchema.parse({})),
+  al: AlSchema,
+  arms: z.array(ArmSchema).min(1),
+  baseline: z.string().optional().describe("The arm others are compared with; default the arm named random."),
+  seeds: z.union([positiveInt, z.array(nonNegativeInt).min(1)]).default(5).describe(
+    "A count (seeds 0..n-1) or an explicit list (paper: five runs).",
+  ),
+  backend: z.enum(BACKEND_NAMES).default("auto"),
+};
+
+/** A variant: a name plus overrides of any top-level section (merged key by key, one level deep). */
+export const VariantSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be letters, digits, '.', '_' or '-'"),
+  description: z.string().optional(),
+  dataset: z.record(z.string(), z.unknown()).optional(),
+  split: z.record(z.string(), z.unknown()).optional(),
+  imbalance: z.union([z.record(z.string(), z.unknown()), z.null()]).optional(),
+  model: z.record(z.string(), z.unknown()).optional(),
+  pretrain: z.record(z.string(), z.unknown()).optional(),
+  finetune: z.record(z.string(), z.unknown()).optional(),
+  al: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** One scenario as validated (no variants). */
+export const ScenarioSchema = z.strictObject(scenarioShape);
+
+/** A scenario file: a scenario, optionally with variants. */
+export const ScenarioFileSchema = z.strictObject({
+  ...scenarioShape,
+  variants: z.array(VariantSchema).min(1).optional().describe(
+    "Named overrides; each expands into its own scenario named <name>/<variant>.",
+  ),
+});
+
+/** A validated scenario with every default filled in. */
+export type Scenario = z.output<typeof ScenarioSchema>;
+/** What a user writes (defaults optional). */
+export type ScenarioInput = z.input<typeof ScenarioFileSchema>;
