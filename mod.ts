@@ -30,3 +30,32 @@ export {
   relativeError,
   runCase,
 } from "./src/backend/conformance.ts";
+export {
+  classCounts,
+  type DatasetSource,
+  type ImageTable,
+  labelRow,
+  type LabelTable,
+} from "./src/data/dataset.ts";
+export { SCENES, syntheticSource, UCMERCED_CLASSES } from "./src/data/synthetic.ts";
+export { parseLabelFile, ucmercedSource } from "./src/data/ucmerced.ts";
+export { prepareUcmerced } from "./src/data/prepare.ts";
+export { datasetSource } from "./src/data/source.ts";
+export { drawInitial, type Split, splitArchive, type SplitSizes } from "./src/data/split.ts";
+export { type ImbalanceSpec, type Removal, removeMinority } from "./src/data/imbalance.ts";
+export { type PlanJson, planJson, planSeed, type SeedPlan } from "./src/data/plan.ts";
+export {
+  canonicalJson,
+  loadScenarioFile,
+  type ResolvedScenario,
+  resolveScenarios,
+  ScenarioError,
+  scenarioHash,
+} from "./src/scenario/load.ts";
+export {
+  type Scenario,
+  ScenarioFileSchema,
+  type ScenarioInput,
+  ScenarioSchema,
+} from "./src/scenario/schema.ts";
+export { scenarioJsonSchema } from "./src/scenario/json_schema.ts";
