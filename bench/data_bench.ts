@@ -14,7 +14,8 @@ Deno.bench({ name: "synthetic: 2100 images at 64 px", n: 1, warmup: 0 }, () => {
   syntheticImages({ size: 2100 }, 64);
 });
 
-const root = Deno.env.get("ALBENCH_UCMERCED") ?? new URL("../../shared/data/ucmerced", import.meta.url).pathname;
+const root = Deno.env.get("ALBENCH_UCMERCED") ??
+  new URL("../../shared/data/ucmerced", import.meta.url).pathname;
 const hasData = await Deno.stat(`${root}/LandUse_Multilabeled.txt`).then(() => true, () => false);
 const warmCache = await Deno.makeTempDir({ prefix: "albench-bench-cache-" });
 if (hasData) await ucmercedSource({ root, cacheDir: warmCache }).images(64);
