@@ -59,3 +59,15 @@ export {
   ScenarioSchema,
 } from "./src/scenario/schema.ts";
 export { scenarioJsonSchema } from "./src/scenario/json_schema.ts";
+export {
+  checkQueryResult,
+  type ModelView,
+  type QueryFunction,
+  type QueryInput,
+  type QueryResult,
+} from "./src/al/query.ts";
+export { BUILTIN_QUERY_FUNCTIONS, loadQueryModule, resolveQuery } from "./src/al/query/registry.ts";
+export { queryConformance } from "./src/al/conformance.ts";
+export { kmeans, kmeansPlusPlus } from "./src/al/kmeans.ts";
+export { gradientNorms } from "./src/al/query/gradient.ts";
+export { type F1Scores, f1Scores, meanAveragePrecision, threshold } from "./src/train/metrics.ts";

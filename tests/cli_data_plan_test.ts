@@ -203,3 +203,62 @@ Deno.test("plan: a bad scenario or flag exits 2 with the field named and no stac
   assert.match(v.stderr, /--variant "nope" is not in scenarios\/default\.json; it has default\/scenario-1/);
   await Deno.remove(tmp, { recursive: true });
 });
+
+Deno.test("query CLI: round-trips a file; mge-clustering reports every score and the m candidates' clusters", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "albench-query-" });
+  const n = 40;
+  const input = {
+    ids: Array.from({ length: n }, (_, i) => `s${i}`),
+    probs: Array.from({ length: n }, (_, i) => [((i * 37) % 100) / 100, ((i * 11) % 100) / 100]),
+    features: Array.from({ length: n }, (_, i) => [i % 5, (i * 3) % 7, 1]),
+  };
+  await Deno.writeTextFile(`${tmp}/in.json`, JSON.stringify(input));
+  const r = await run("query.ts", [
+    "--fn",
+    "mge-clustering",
+    "--input",
+    `${tmp}/in.json`,
+    "--b",
+    "4",
+    "--seed",
+    "3",
+    "--options",
+    '{"mFactor": 3}',
+  ], ["--allow-read"]);
+  assert.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.selected.length, 4);
+  assert.equal(new Set(out.selected).size, 4);
+  assert.equal(Object.keys(out.scores).length, n);
+  assert.equal(Object.keys(out.clusters).length, 12);
+  for (const id of out.selected) assert.ok(id in out.clusters, `${id} was not a candidate`);
+  const again = await run("query.ts", [
+    "--fn",
+    "mge-clustering",
+    "--input",
+    `${tmp}/in.json`,
+    "--b",
+    "4",
+    "--seed",
+    "3",
+    "--options",
+    '{"mFactor": 3}',
+  ], ["--allow-read"]);
+  assert.equal(again.stdout, r.stdout, "same seed, same output");
+  const plugin = await run("query.ts", [
+    "--fn",
+    "scenarios/examples/my_query.ts",
+    "--input",
+    `${tmp}/in.json`,
+    "--b",
+    "2",
+  ], ["--allow-read"]);
+  assert.equal(plugin.code, 0, plugin.stderr);
+  assert.equal(JSON.parse(plugin.stdout).selected.length, 2);
+  const bad = await run("query.ts", ["--fn", "entropy", "--input", `${tmp}/in.json`, "--b", "2"], [
+    "--allow-read",
+  ]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown query function "entropy"/);
+  await Deno.remove(tmp, { recursive: true });
+});

@@ -1,0 +1,196 @@
+/**
+ * The active-learning loop of one cell (scenario × arm × seed), the paper's section 2.2.
+ *
+ * Iteration t = 0, 1, …, T: fine-tune on the labelled set L_t (warm start from iteration t − 1's weights as in the
+ * paper, or from the pre-trained backbone with `reinit: "pretrained"`), evaluate on the test and validation sets,
+ * then — except after the last iteration — run the model once over the unlabelled pool, ask the query function for
+ * b samples, and let the simulated oracle reveal their labels: L_{t+1} = L_t ∪ selected.
+ *
+ * Streams (from `Rng.root(seed)`): `finetune/iter-<t>` and `al/iter-<t>/query`. The arm's name is in neither, so
+ * two arms of a seed train identically until their labelled sets differ (a paired comparison).
+ *
+ * @module
+ */
+import { Rng } from "../rng.ts";
+import type { ImageTable, LabelTable } from "../data/dataset.ts";
+import { classCounts } from "../data/dataset.ts";
+import type { Classifier } from "../model/classifier.ts";
+import { finetune, type FinetuneOptions, infer } from "../train/finetune.ts";
+import { f1Scores, meanAveragePrecision, threshold } from "../train/metrics.ts";
+import { checkQueryResult, type ModelView, type QueryFunction } from "./query.ts";
+
+/** Scores of one evaluation. */
+export interface EvalMetrics {
+  readonly microF1: number;
+  readonly macroF1: number;
+  readonly mAP: number;
+  /** Per-class F1 (`null` where undefined). */
+  readonly perClassF1: (number | null)[];
+}
+
+/** What one iteration records. */
+export interface IterationRecord {
+  readonly iteration: number;
+  /** Size of the labelled set the model was fine-tuned on. */
+  readonly labelled: number;
+  /** Ids the query function selected after this iteration's evaluation (empty after the last). */
+  readonly selected: string[];
+  readonly test: EvalMetrics;
+  readonly val: EvalMetrics;
+  /** Positives per class in the labelled set fine-tuned on. */
+  readonly classCounts: number[];
+  /** Mean training loss of the last fine-tuning epoch. */
+  readonly trainLoss: number;
+  /** Query diagnostics (e.g. m, k-means iterations). */
+  readonly diagnostics?: Record<string, unknown>;
+  /** Wall-clock seconds; kept out of result digests. */
+  readonly seconds: { readonly finetune: number; readonly inference: number; readonly query: number };
+}
+
+/** Everything a cell needs. */
+export interface CellInput {
+  readonly seed: number;
+  readonly images: ImageTable;
+  readonly table: LabelTable;
+  /** Archive indices. */
+  readonly initial: readonly number[];
+  readonly pool: readonly number[];
+  readonly val: readonly number[];
+  readonly test: readonly number[];
+  readonly finetune: FinetuneOptions;
+  readonly iterations: number;
+  /** b, and the total budget B if set (the last round may be smaller). */
+  readonly batch: number;
+  readonly budget?: number;
+  readonly reinit: "warm" | "pretrained";
+  readonly query: QueryFunction;
+  readonly queryOptions: Readonly<Record<string, unknown>>;
+  /** A classifier with the pre-trained backbone and a new head (called at the start, and per iteration for `pretrained`). */
+  readonly makeModel: () => Classifier | Promise<Classifier>;
+}
+
+/** Where to resume: completed records and the model after the last completed iteration. */
+export interface ResumePoint {
+  readonly records: readonly IterationRecord[];
+  readonly model: Classifier;
+}
+
+function gather(table: LabelTable, indices: readonly number[]): Uint8Array {
+  const c = table.classNames.length;
+  const out = new Uint8Array(indices.length * c);
+  indices.forEach((i, k) => out.set(table.labels.subarray(i * c, (i + 1) * c), k * c));
+  return out;
+}
+
+function evaluate(probs: Float32Array, truth: Uint8Array, c: number): EvalMetrics {
+  const f1 = f1Scores(truth, threshold(probs), c);
+  return {
+    microF1: f1.micro,
+    macroF1: f1.macro,
+    mAP: meanAveragePrecision(probs, truth, c).map,
+    perClassF1: f1.perClass.map((v) => (Number.isNaN(v) ? null : v)),
+  };
+}
+
+const seconds = (t0: number) => Math.round((performance.now() - t0) / 10) / 100;
+
+/**
+ * Run (or resume) a cell. `onIteration` is awaited after every iteration with the record and the model, so the
+ * caller can persist both before the next iteration starts; `onPhase` reports progress.
+ *
+ * @example
+ * ```ts ignore
+ * import { runCell } from "./loop.ts";
+ * const records = await runCell(input, async (rec, model) => save(rec, model));
+ * ```
+ */
+export async function runCell(
+  input: CellInput,
+  onIteration: (record: IterationRecord, model: Classifier) => void | Promise<void>,
+  resume?: ResumePoint,
+  onPhase?: (iteration: number, phase: "finetune" | "evaluate" | "query") => void,
+): Promise<IterationRecord[]> {
+  const c = input.table.classNames.length;
+  const root = Rng.root(input.seed);
+  const records: IterationRecord[] = [...(resume?.records ?? [])];
+  const labelled = [...input.initial];
+  const idToIndex = new Map(input.table.ids.map((id, i) => [id, i]));
+  for (const r of records) for (const id of r.selected) labelled.push(idToIndex.get(id)!);
+  let model = resume?.model ?? await input.makeModel();
+  const testTruth = gather(input.table, input.test), valTruth = gather(input.table, input.val);
+  for (let t = records.length; t <= input.iterations; t++) {
+    if (t > 0 && input.reinit === "pretrained") model = await input.makeModel();
+    onPhase?.(t, "finetune");
+    let t0 = performance.now();
+    const epochs = await finetune(
+      model,
+      input.images,
+      input.table,
+      labelled,
+      input.finetune,
+      root.fork(`finetune/iter-${t}`),
+    );
+    const ftSeconds = seconds(t0);
+    onPhase?.(t, "evaluate");
+    t0 = performance.now();
+    const test = await infer(model, input.images, input.test);
+    const val = await infer(model, input.images, input.val);
+    let infSeconds = seconds(t0);
+    let selected: string[] = [];
+    let diagnostics: Record<string, unknown> | undefined;
+    let querySeconds = 0;
+    const inLabelled = new Set(labelled);
+    const unlabelled = input.pool.filter((i) => !inLabelled.has(i));
+    const remaining = input.budget === undefined
+      ? input.batch
+      : Math.min(input.batch, input.budget - labelled.length);
+    if (t < input.iterations && unlabelled.length > 0 && remaining > 0) {
+      onPhase?.(t, "query");
+      t0 = performance.now();
+      const u = await infer(model, input.images, unlabelled);
+      const view = (
+        idx: readonly number[],
+        inf: { probs: Float32Array; features: Float32Array },
+      ): ModelView => ({
+        ids: idx.map((i) => input.table.ids[i]!),
+        probs: inf.probs,
+        features: inf.features,
+      });
+      const labelledView = input.query.needsLabelled
+        ? view(labelled, await infer(model, input.images, labelled))
+        : undefined;
+      infSeconds += seconds(t0);
+      t0 = performance.now();
+      const unlabelledView = view(unlabelled, u);
+      const result = await input.query.select({
+        unlabelled: unlabelledView,
+        ...(labelledView ? { labelled: labelledView } : {}),
+        numClasses: c,
+        featureDim: model.featureDim,
+        budget: remaining,
+        rng: root.fork(`al/iter-${t}/query`),
+        options: { ...(input.query.defaults ?? {}), ...input.queryOptions },
+      });
+      checkQueryResult(input.query.name, result, unlabelledView.ids, remaining);
+      querySeconds = seconds(t0);
+      selected = result.selected;
+      diagnostics = result.diagnostics;
+    }
+    const record: IterationRecord = {
+      iteration: t,
+      labelled: labelled.length,
+      selected,
+      test: evaluate(test.probs, testTruth, c),
+      val: evaluate(val.probs, valTruth, c),
+      classCounts: classCounts(input.table, labelled),
+      trainLoss: epochs[epochs.length - 1]?.loss ?? NaN,
+      ...(diagnostics ? { diagnostics } : {}),
+      seconds: { finetune: ftSeconds, inference: infSeconds, query: querySeconds },
+    };
+    records.push(record);
+    await onIteration(record, model);
+    // The oracle reveals the selected samples' labels: they join the labelled set.
+    for (const id of selected) labelled.push(idToIndex.get(id)!);
+  }
+  return records;
+}

@@ -1,0 +1,127 @@
+/**
+ * `deno task query --fn NAME|MODULE [--options JSON] --input FILE.json --b N --seed S`: run a query function on
+ * model outputs from elsewhere (for people with their own model). The input holds
+ * `{"ids": [...], "probs": [[...]], "features": [[...]]}`; the output is
+ * `{"selected": [ids], "scores": {id: score}, "clusters": {id: cluster}}` (scores and clusters where the function
+ * has them).
+ *
+ * @module
+ */
+import { parseFlags, positiveInt } from "./args.ts";
+import { runMain, UsageError } from "./errors.ts";
+import { Rng } from "../rng.ts";
+import { checkQueryResult, type ModelView } from "../al/query.ts";
+import { resolveQuery } from "../al/query/registry.ts";
+
+/** The help text of `deno task query`. */
+export const QUERY_HELP =
+  `Usage: deno task query --fn NAME|MODULE --input FILE.json --b N [--seed S] [--options JSON]
+
+  --fn NAME|MODULE  random, mge-clustering, badge, uncertainty, coreset, or a path to a module exporting a
+                    QueryFunction
+  --input FILE      JSON {"ids": [...], "probs": [[p per class], ...], "features": [[...], ...]} for the unlabelled
+                    samples; add "labelled": {"ids", "probs", "features"} for functions that use it (coreset)
+  --b N             how many to select
+  --seed S          seed of the function's stream (default 0)
+  --options JSON    options for the function, e.g. '{"mFactor": 5}'
+
+Prints {"selected": [...], "scores": {...}, "clusters": {...}} on stdout.
+`;
+
+function toView(raw: unknown, what: string): { view: ModelView; c: number; d: number } {
+  const r = raw as { ids?: unknown; probs?: unknown; features?: unknown };
+  if (!r || !Array.isArray(r.ids) || !Array.isArray(r.probs) || !Array.isArray(r.features)) {
+    throw new UsageError(`${what}: expected {"ids": [...], "probs": [[...]], "features": [[...]]}`);
+  }
+  const n = r.ids.length;
+  if (r.probs.length !== n || r.features.length !== n) {
+    throw new UsageError(
+      `${what}: ids, probs and features must have one entry per sample; got ${n}, ${r.probs.length}, ${r.features.length}`,
+    );
+  }
+  const c = (r.probs[0] as unknown[] | undefined)?.length ?? 0,
+    d = (r.features[0] as unknown[] | undefined)?.length ?? 0;
+  const flat = (rows: unknown[], width: number, field: string) => {
+    const out = new Float32Array(n * width);
+    rows.forEach((row, i) => {
+      if (!Array.isArray(row) || row.length !== width || row.some((v) => typeof v !== "number")) {
+        throw new UsageError(`${what}: ${field}[${i}] must be ${width} numbers like ${field}[0]`);
+      }
+      out.set(row as number[], i * width);
+    });
+    return out;
+  };
+  return {
+    view: {
+      ids: r.ids.map(String),
+      probs: flat(r.probs, c, "probs"),
+      features: flat(r.features, d, "features"),
+    },
+    c,
+    d,
+  };
+}
+
+async function main(args: string[]): Promise<void> {
+  const { values } = parseFlags(args, {
+    fn: { type: "string" },
+    input: { type: "string" },
+    b: { type: "string" },
+    seed: { type: "string" },
+    options: { type: "string" },
+    debug: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  }, "query");
+  if (values.help) {
+    console.log(QUERY_HELP);
+    return;
+  }
+  if (!values.fn || !values.input || !values.b) {
+    throw new UsageError("--fn, --input and --b are required (see --help)");
+  }
+  const b = positiveInt(values.b, "--b");
+  const seed = values.seed === undefined ? 0 : Number(values.seed);
+  if (!Number.isSafeInteger(seed)) {
+    throw new UsageError(`--seed must be an integer, got ${JSON.stringify(values.seed)}`);
+  }
+  let options: Record<string, unknown> = {};
+  if (values.options) {
+    try {
+      options = JSON.parse(values.options);
+    } catch (e) {
+      throw new UsageError(`--options is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  let raw: Record<string, unknown>;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(values.input));
+  } catch (e) {
+    throw new UsageError(`--input ${values.input}: ${(e as Error).message}`);
+  }
+  const isPath = /[/\\]|\.[jt]s$/.test(values.fn);
+  let fn;
+  try {
+    fn = await resolveQuery(isPath ? { module: values.fn } : values.fn, Deno.cwd());
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { view, c, d } = toView(raw, values.input);
+  const labelled = raw.labelled ? toView(raw.labelled, `${values.input} (labelled)`).view : undefined;
+  const result = await fn.select({
+    unlabelled: view,
+    ...(labelled ? { labelled } : {}),
+    numClasses: c,
+    featureDim: d,
+    budget: b,
+    rng: Rng.root(seed).fork("query"),
+    options: { ...(fn.defaults ?? {}), ...options },
+  });
+  checkQueryResult(fn.name, result, view.ids, b);
+  console.log(JSON.stringify({
+    selected: result.selected,
+    ...(result.scores ? { scores: result.scores } : {}),
+    ...(result.clusters ? { clusters: result.clusters } : {}),
+  }));
+}
+
+if (import.meta.main) await runMain(main, Deno.args);
