@@ -1,6 +1,5 @@
 /**
- * `deno task bench`: the main job. Today it validates flags, prepares the backend and reports the environment;
- * the grid runner that trains and reports lands with the runner issue.
+ * `deno task bench`: the main job — run the grid of scenario × arm × seed cells and write the report.
  *
  * @module
  */
@@ -8,6 +7,10 @@ import { parseFlags, positiveInt } from "./args.ts";
 import { runMain, UsageError } from "./errors.ts";
 import { BACKEND_NAMES, initBackend, isBackendName } from "../backend/backend.ts";
 import { environmentRecord, formatEnvironment } from "../backend/doctor.ts";
+import { loadScenarioFile, type ResolvedScenario, ScenarioError } from "../scenario/load.ts";
+import { shardFromEnv } from "../runner/grid.ts";
+import { runGrid } from "../runner/run.ts";
+import { writeReport } from "../report/report.ts";
 
 /** The help text of `deno task bench`. */
 export const BENCH_HELP = `albench — active-learning-guided fine-tuning benchmark (Möllenbrok & Demir)
@@ -22,15 +25,26 @@ Flags:
   --data DIR        dataset root for file-based datasets (e.g. a prepared UCMerced)
   --backend NAME    ${BACKEND_NAMES.join(" | ")} (default auto)
   --seeds N         run the first N seeds of each scenario
-  --shard i/n       run only shard i of n (0-based)
+  --shard i/n       run only shard i of n (0-based); also read from SLURM_ARRAY_TASK_ID/_COUNT or
+                    JOB_COMPLETION_INDEX + ALBENCH_SHARD_COUNT; merge with \`deno task report DIR\`
+  --jobs N          worker threads on this machine (default: the number of CPUs)
+  --cache DIR       cache for decoded datasets and pre-trained backbones (default .cache)
+  --log-json FILE   append progress events to FILE as JSON lines
   --print-env       print the chosen backend and machine, then exit
   --quiet           no progress output
   --debug           stack traces on errors
   -h, --help        this text
 
 Other commands:
-  deno task test    the test suite
-  deno task check   formatting, lint and type-check of everything
+  deno task plan        what a scenario would run (splits, removal, initial sets)
+  deno task data        prepare UCMerced (from a local copy or the official archives)
+  deno task report DIR  merge whatever cells a results folder holds and render the report
+  deno task repro       run scenarios/ci/repro.json twice and compare digests with tests/golden/repro.digest
+  deno task query       run a query function on your own model's outputs
+  deno task test-query  run the query-function conformance suite on your module
+  deno task models      parameters and FLOPs of the backbones
+  deno task test        the test suite
+  deno task check       formatting, lint and type-check of everything
 `;
 
 /** Parsed and validated bench flags. */
@@ -41,6 +55,9 @@ export interface BenchFlags {
   readonly backend: typeof BACKEND_NAMES[number];
   readonly seeds?: number;
   readonly shard?: { index: number; count: number };
+  readonly jobs?: number;
+  readonly cache: string;
+  readonly logJson?: string;
   readonly printEnv: boolean;
   readonly quiet: boolean;
   readonly help: boolean;
@@ -64,6 +81,9 @@ export function parseBenchFlags(args: string[]): BenchFlags {
     backend: { type: "string" },
     seeds: { type: "string" },
     shard: { type: "string" },
+    jobs: { type: "string" },
+    cache: { type: "string" },
+    "log-json": { type: "string" },
     "print-env": { type: "boolean" },
     quiet: { type: "boolean" },
     debug: { type: "boolean" },
@@ -93,10 +113,38 @@ export function parseBenchFlags(args: string[]): BenchFlags {
     backend,
     ...(values.seeds !== undefined ? { seeds: positiveInt(values.seeds, "--seeds") } : {}),
     ...(shard ? { shard } : {}),
+    ...(values.jobs !== undefined ? { jobs: positiveInt(values.jobs, "--jobs") } : {}),
+    cache: values.cache ?? ".cache",
+    ...(values["log-json"] !== undefined ? { logJson: values["log-json"] } : {}),
     printEnv: values["print-env"] ?? false,
     quiet: values.quiet ?? false,
     help: values.help ?? false,
   };
+}
+
+/**
+ * Load every scenario file named by the flags; scenario errors become usage errors (exit 2).
+ *
+ * @example
+ * ```ts ignore
+ * import { loadScenarios } from "./bench.ts";
+ * const scenarios = await loadScenarios(["scenarios/default.json"]);
+ * ```
+ */
+export async function loadScenarios(files: readonly string[]): Promise<ResolvedScenario[]> {
+  const all: ResolvedScenario[] = [];
+  for (const f of files) {
+    try {
+      all.push(...(await loadScenarioFile(f)));
+    } catch (e) {
+      if (e instanceof ScenarioError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
+  const ids = all.map((s) => s.id);
+  const dup = ids.find((id, i) => ids.indexOf(id) !== i);
+  if (dup) throw new UsageError(`scenario ${dup} is given twice; scenario names must be unique within a run`);
+  return all;
 }
 
 async function main(args: string[]): Promise<void> {
@@ -105,16 +153,55 @@ async function main(args: string[]): Promise<void> {
     console.log(BENCH_HELP);
     return;
   }
-  const env = environmentRecord(await initBackend(flags.backend));
   if (flags.printEnv) {
-    console.log(formatEnvironment(env));
+    console.log(formatEnvironment(environmentRecord(await initBackend(flags.backend))));
     return;
   }
-  throw new UsageError(
-    "the training runner is not built yet (see the runner issue); today `deno task bench` supports --help and " +
-      "--print-env, and `deno task plan` shows what a scenario would run.",
-    1,
-  );
+  const scenarios = await loadScenarios(flags.scenarios);
+  const out = flags.out ?? `reports/${scenarios[0]!.id.split("/")[0]}`;
+  let shard = flags.shard;
+  if (!shard) {
+    try {
+      shard = shardFromEnv(Deno.env.toObject());
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const backend = flags.backend !== "auto" ? flags.backend : scenarios[0]!.scenario.backend;
+  let summary;
+  try {
+    summary = await runGrid({
+      scenarios,
+      out,
+      ...(flags.data ? { dataRoot: flags.data } : {}),
+      cacheDir: flags.cache,
+      backend,
+      ...(flags.seeds ? { seedLimit: flags.seeds } : {}),
+      ...(shard ? { shard } : {}),
+      jobs: flags.jobs ?? navigator.hardwareConcurrency,
+      progress: { quiet: flags.quiet, ...(flags.logJson ? { jsonLog: flags.logJson } : {}) },
+    });
+  } catch (e) {
+    if (e instanceof Deno.errors.NotCapable) {
+      throw new UsageError(
+        `${
+          (e as Error).message
+        }. The bench task may write only under reports/ and .cache/; use those, or run src/cli/bench.ts with your own --allow-write.`,
+      );
+    }
+    throw e;
+  }
+  if (shard && shard.count > 1) {
+    console.log(
+      `shard ${shard.index}/${shard.count} done (${summary.ran.length} cells) in ${out}; when all shards are done run: deno task report ${out}`,
+    );
+    return;
+  }
+  const report = await writeReport(out, scenarios, summary.cells.map((c) => c.key), {
+    environment: summary.environment,
+  });
+  console.log(`report: ${out}/index.html (digest ${report.digest.slice(0, 16)})`);
+  for (const line of report.headline) console.log(line);
 }
 
 if (import.meta.main) await runMain(main, Deno.args);

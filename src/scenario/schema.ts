@@ -81,7 +81,13 @@ export const PretrainSchema = z.strictObject({
       "EMA rate of the target network, cosine from base to final.",
     ),
   archive: z.enum(["all", "pool"]).default("all").describe(
-    "Images BYOL sees: the whole archive (labels unused) or only the pool.",
+    "Images BYOL sees: the whole archive (labels unused), or only each seed's pool (then it runs once per seed).",
+  ),
+  seed: nonNegativeInt.default(0).describe(
+    'Seed of pre-training. With archive "all" one BYOL run is shared by every seed and arm.',
+  ),
+  aerialAugment: z.boolean().default(true).describe(
+    "Add vertical flips and 90-degree rotations to BYOL's views (aerial images have no up).",
   ),
 });
 

@@ -1,0 +1,68 @@
+/**
+ * `deno task report DIR`: merge whatever cells a results folder holds (from any number of shards), say which are
+ * missing, and render the report.
+ *
+ * @module
+ */
+import { parseFlags } from "./args.ts";
+import { runMain, UsageError } from "./errors.ts";
+import { loadScenarioFile, type ResolvedScenario } from "../scenario/load.ts";
+import { gridCells } from "../runner/grid.ts";
+import type { RunFile } from "../runner/store.ts";
+import { writeReport } from "../report/report.ts";
+
+async function main(args: string[]): Promise<void> {
+  const { values, positionals } = parseFlags(
+    args,
+    {
+      seeds: { type: "string" },
+      debug: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    "report",
+    true,
+  );
+  if (values.help || positionals.length !== 1) {
+    console.log(
+      "Usage: deno task report DIR\n\nMerges the cells in DIR (e.g. written by several shards) and renders DIR/index.html.",
+    );
+    if (!values.help) throw new UsageError("give exactly one results folder");
+    return;
+  }
+  const out = positionals[0]!.replace(/\/+$/, "");
+  let run: RunFile;
+  try {
+    run = JSON.parse(await Deno.readTextFile(`${out}/run.json`));
+  } catch {
+    throw new UsageError(`${out} is not a results folder (no run.json); run deno task bench first`);
+  }
+  const scenarios: ResolvedScenario[] = [];
+  const files = [...new Set(run.scenarios.map((s) => s.file).filter((f): f is string => !!f))];
+  for (const f of files) {
+    const loaded = await loadScenarioFile(f).catch(() => []);
+    for (const s of loaded) {
+      const recorded = run.scenarios.find((r) => r.id === s.id);
+      if (recorded && recorded.hash === s.hash) scenarios.push(s);
+      else if (recorded) {
+        console.error(`note: ${f} changed since the run; ${s.id} is reported without its scenario text`);
+      }
+    }
+  }
+  const expected = gridCells(scenarios, values.seeds ? Number(values.seeds) : undefined).map((c) => c.key);
+  const r = await writeReport(out, scenarios, expected);
+  console.log(
+    `merged ${r.cells} cells (${r.complete} complete) into ${out}/index.html (digest ${
+      r.digest.slice(0, 16)
+    })`,
+  );
+  if (r.missing.length) {
+    console.log(
+      `missing ${r.missing.length} cells: ${r.missing.slice(0, 10).join(", ")}${
+        r.missing.length > 10 ? ", ..." : ""
+      }`,
+    );
+  }
+  for (const line of r.headline) console.log(line);
+}
+
+if (import.meta.main) await runMain(main, Deno.args);

@@ -1,0 +1,238 @@
+/**
+ * Running cells: the data, the shared pre-trained backbone, the AL loop, and the atomic record and checkpoint
+ * after every iteration. Used in-process and by worker threads alike.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { Rng } from "../rng.ts";
+import type { ImageTable, LabelTable } from "../data/dataset.ts";
+import { datasetSource } from "../data/source.ts";
+import { planSeed, type SeedPlan } from "../data/plan.ts";
+import type { ResolvedScenario } from "../scenario/load.ts";
+import { buildBackbone } from "../model/backbones.ts";
+import { type Classifier, withHead } from "../model/classifier.ts";
+import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
+import { backendFamily, pretrainedBackbone, pretrainKey, type PretrainSpec } from "../ssl/pretrain.ts";
+import { resolveQuery } from "../al/query/registry.ts";
+import { type IterationRecord, runCell } from "../al/loop.ts";
+import { CELL_FORMAT, type CellRecord, readCell, stateDir, writeCell } from "./store.ts";
+import type { Cell } from "./grid.ts";
+import type { ProgressEvent } from "./progress.ts";
+
+/** Shared, lazily loaded inputs of a run. */
+export class RunContext {
+  readonly #labels = new Map<string, Promise<{ table: LabelTable; fingerprint: string }>>();
+  readonly #images = new Map<string, Promise<ImageTable>>();
+  readonly #plans = new Map<string, SeedPlan>();
+  readonly #announced = new Set<string>();
+  constructor(
+    readonly options: {
+      readonly dataRoot?: string;
+      readonly cacheDir: string;
+      readonly backendName: string;
+      readonly environment: Record<string, unknown>;
+      readonly emit: (e: ProgressEvent) => void;
+    },
+  ) {}
+
+  #source(s: ResolvedScenario) {
+    return datasetSource(s.scenario.dataset, {
+      ...(this.options.dataRoot ? { dataRoot: this.options.dataRoot } : {}),
+      cacheDir: this.options.cacheDir,
+    });
+  }
+
+  #dataKey(s: ResolvedScenario): string {
+    const d = s.scenario.dataset;
+    return d.kind === "synthetic"
+      ? `synthetic:${d.size}:${d.seed}`
+      : `ucmerced:${this.options.dataRoot ?? d.root}`;
+  }
+
+  /** Labels and dataset fingerprint. */
+  labels(s: ResolvedScenario): Promise<{ table: LabelTable; fingerprint: string }> {
+    const key = this.#dataKey(s);
+    if (!this.#labels.has(key)) {
+      const src = this.#source(s);
+      this.#labels.set(
+        key,
+        (async () => ({ table: await src.labels(), fingerprint: await src.fingerprint() }))(),
+      );
+    }
+    return this.#labels.get(key)!;
+  }
+
+  /** Images at the scenario's resolution. */
+  images(s: ResolvedScenario): Promise<ImageTable> {
+    const key = `${this.#dataKey(s)}@${s.scenario.dataset.resolution}`;
+    if (!this.#images.has(key)) this.#images.set(key, this.#source(s).images(s.scenario.dataset.resolution));
+    return this.#images.get(key)!;
+  }
+
+  /** The plan of a scenario and seed. */
+  async plan(s: ResolvedScenario, seed: number): Promise<SeedPlan> {
+    const key = `${s.id}:${seed}`;
+    if (!this.#plans.has(key)) this.#plans.set(key, planSeed((await this.labels(s)).table, s.scenario, seed));
+    return this.#plans.get(key)!;
+  }
+
+  /** The pre-training spec of a cell (null without pre-training). */
+  async pretrainSpec(s: ResolvedScenario, seed: number): Promise<PretrainSpec | null> {
+    const p = s.scenario.pretrain;
+    if (p.method === "none") return null;
+    const { table, fingerprint } = await this.labels(s);
+    const archive = p.archive === "all"
+      ? table.ids
+      : (await this.plan(s, seed)).pool.map((i) => table.ids[i]!);
+    return {
+      datasetFingerprint: fingerprint,
+      archiveIds: archive,
+      backbone: s.scenario.model.backbone,
+      resolution: s.scenario.dataset.resolution,
+      byol: {
+        epochs: p.epochs,
+        batchSize: p.batchSize,
+        lr: p.lr,
+        projector: p.projector,
+        predictorHidden: p.predictorHidden,
+        tau: p.tau,
+        aerialAugment: p.aerialAugment,
+      },
+      seed: p.archive === "all" ? p.seed : p.seed * 1_000_003 + seed,
+      backendFamily: backendFamily(this.options.backendName),
+    };
+  }
+
+  /** Make sure the cell's pre-trained backbone is in the cache; returns its key. */
+  async ensurePretrained(s: ResolvedScenario, seed: number): Promise<string | null> {
+    const spec = await this.pretrainSpec(s, seed);
+    if (!spec) return null;
+    const { table } = await this.labels(s);
+    const position = new Map(table.ids.map((id, i) => [id, i]));
+    const key = pretrainKey(spec);
+    const result = await pretrainedBackbone(
+      spec,
+      await this.images(s),
+      spec.archiveIds.map((id) => position.get(id)!),
+      this.options.cacheDir,
+      (epoch, loss) =>
+        this.options.emit({ type: "pretrain", key, cached: false, epoch, epochs: spec.byol.epochs, loss }),
+    );
+    if (!this.#announced.has(result.key)) {
+      this.options.emit({ type: "pretrain", key: result.key, cached: result.cached });
+    }
+    this.#announced.add(result.key);
+    result.backbone.dispose();
+    return result.key;
+  }
+}
+
+/**
+ * Run one cell to completion, resuming from its record and checkpoint when a previous run was interrupted.
+ *
+ * @example
+ * ```ts ignore
+ * import { runOneCell } from "./cells.ts";
+ * await runOneCell(cell, context, "reports/default", scenarioDir);
+ * ```
+ */
+export async function runOneCell(cell: Cell, ctx: RunContext, out: string): Promise<CellRecord> {
+  const s = cell.scenario, sc = s.scenario;
+  const existing = await readCell(out, cell.key);
+  if (existing?.complete) return existing;
+  if (existing && existing.scenarioHash !== s.hash) {
+    throw new Error(
+      `${cell.key}: the stored record has scenario hash ${existing.scenarioHash.slice(0, 12)}, not ${
+        s.hash.slice(0, 12)
+      }`,
+    );
+  }
+  const { table } = await ctx.labels(s);
+  const images = await ctx.images(s);
+  const plan = await ctx.plan(s, cell.seed);
+  const pretrainKey = await ctx.ensurePretrained(s, cell.seed);
+  const scenarioDir = s.file ? s.file.slice(0, Math.max(0, s.file.lastIndexOf("/"))) || "." : Deno.cwd();
+  const query = await resolveQuery(cell.arm.query, scenarioDir);
+  const resolution = sc.dataset.resolution;
+  const makeModel = async (): Promise<Classifier> => {
+    const backbone = buildBackbone(
+      sc.model.backbone,
+      resolution,
+      Rng.root(sc.pretrain.seed).fork("pretrain"),
+    );
+    if (pretrainKey) await loadCheckpoint(`${ctx.options.cacheDir}/pretrain/${pretrainKey}`, [backbone]);
+    return withHead(backbone, table.classNames.length, Rng.root(cell.seed).fork("head"));
+  };
+  const iterations: IterationRecord[] = [...(existing?.iterations ?? [])];
+  let resume;
+  if (iterations.length > 0) {
+    const model = await makeModel();
+    await loadCheckpoint(`${stateDir(out, cell.key)}/iter-${iterations.length - 1}`, [
+      model.backbone,
+      model.head,
+    ]);
+    resume = { records: iterations, model };
+  }
+  const base: Omit<CellRecord, "iterations" | "complete"> = {
+    format: CELL_FORMAT,
+    key: cell.key,
+    scenario: s.id,
+    scenarioHash: s.hash,
+    arm: cell.arm.name,
+    query: typeof cell.arm.query === "string" ? cell.arm.query : `module:${cell.arm.query.module}`,
+    seed: cell.seed,
+    classNames: [...table.classNames],
+    pretrainKey,
+    environment: ctx.options.environment,
+  };
+  const total = s.iterations;
+  let record: CellRecord = { ...base, iterations, complete: false };
+  await runCell(
+    {
+      seed: cell.seed,
+      images,
+      table,
+      initial: plan.initial,
+      pool: plan.pool,
+      val: plan.val,
+      test: plan.test,
+      finetune: sc.finetune,
+      iterations: total,
+      batch: sc.al.batch,
+      ...(sc.al.budget !== undefined ? { budget: sc.al.budget } : {}),
+      reinit: sc.al.reinit,
+      query,
+      queryOptions: cell.arm.options,
+      makeModel,
+    },
+    async (rec, model) => {
+      const dir = stateDir(out, cell.key);
+      const complete = rec.iteration === total;
+      if (!complete) await saveCheckpoint(`${dir}/iter-${rec.iteration}`, [model.backbone, model.head]);
+      record = { ...base, iterations: [...record.iterations, rec], complete };
+      await writeCell(out, record);
+      if (complete) await Deno.remove(dir, { recursive: true }).catch(() => {});
+      else if (rec.iteration > 0) {
+        await Deno.remove(`${dir}/iter-${rec.iteration - 1}`, { recursive: true }).catch(() => {});
+      }
+      const seconds = rec.seconds.finetune + rec.seconds.inference + rec.seconds.query;
+      ctx.options.emit({
+        type: "iteration",
+        cell: cell.key,
+        iteration: rec.iteration,
+        iterations: total,
+        labelled: rec.labelled,
+        microF1: rec.test.microF1,
+        macroF1: rec.test.macroF1,
+        seconds,
+      });
+    },
+    resume,
+    (iteration, phase) =>
+      ctx.options.emit({ type: "phase", cell: cell.key, iteration, iterations: total, phase }),
+  );
+  tf.disposeVariables();
+  ctx.options.emit({ type: "cell-done", cell: cell.key });
+  return record;
+}

@@ -1,0 +1,142 @@
+/**
+ * Progress of a run: a live status line on a terminal, plain lines otherwise, nothing with `--quiet`, and an
+ * optional JSON-lines event log.
+ *
+ * @module
+ */
+
+/** An event worth reporting. */
+export type ProgressEvent =
+  | { type: "start"; cells: number; skipped: number; shard?: string }
+  | { type: "pretrain"; key: string; cached: boolean; epoch?: number; epochs?: number; loss?: number }
+  | { type: "phase"; cell: string; iteration: number; iterations: number; phase: string }
+  | {
+    type: "iteration";
+    cell: string;
+    iteration: number;
+    iterations: number;
+    labelled: number;
+    microF1: number;
+    macroF1: number;
+    seconds: number;
+  }
+  | { type: "cell-done"; cell: string }
+  | { type: "done"; seconds: number }
+  | { type: "message"; text: string };
+
+/** Reporter options. */
+export interface ProgressOptions {
+  readonly quiet?: boolean;
+  /** Live single-line display; default: whether stderr is a terminal. */
+  readonly live?: boolean;
+  /** Append every event as one JSON line to this file. */
+  readonly jsonLog?: string;
+  /** Where lines go (stderr by default). */
+  readonly write?: (text: string) => void;
+}
+
+const fmtTime = (s: number) => {
+  const m = Math.floor(s / 60), sec = Math.floor(s % 60);
+  return m >= 60
+    ? `${Math.floor(m / 60)}h${String(m % 60).padStart(2, "0")}m`
+    : `${m}:${String(sec).padStart(2, "0")}`;
+};
+
+/**
+ * Progress reporting with an estimate of the remaining time from the iterations done so far.
+ *
+ * @example
+ * ```ts
+ * import { Progress } from "./progress.ts";
+ * const lines: string[] = [];
+ * const p = new Progress({ live: false, write: (t) => lines.push(t) }, 2, 6);
+ * p.emit({ type: "message", text: "hello" });
+ * console.assert(lines[0]!.includes("hello"));
+ * ```
+ */
+export class Progress {
+  readonly #opts: ProgressOptions;
+  readonly #t0 = performance.now();
+  readonly #totalIterations: number;
+  #doneIterations = 0;
+  #doneCells = 0;
+  readonly #cells: number;
+  #log: Deno.FsFile | undefined;
+  readonly #encoder = new TextEncoder();
+
+  /** `iterations`: the AL iterations still to run (for the time estimate). */
+  constructor(opts: ProgressOptions, cells: number, iterations: number) {
+    this.#opts = opts;
+    this.#cells = cells;
+    this.#totalIterations = iterations;
+    if (opts.jsonLog) this.#log = Deno.openSync(opts.jsonLog, { append: true, create: true });
+  }
+
+  #write(text: string, live: boolean) {
+    if (this.#opts.quiet) return;
+    const out = this.#opts.write ?? ((t: string) => Deno.stderr.writeSync(this.#encoder.encode(t)));
+    if (this.#opts.write) out(text);
+    else out(live ? `\r\x1b[2K${text}` : `${text}\n`);
+  }
+
+  /** Report an event. */
+  emit(e: ProgressEvent): void {
+    const elapsed = (performance.now() - this.#t0) / 1000;
+    this.#log?.writeSync(
+      this.#encoder.encode(JSON.stringify({ t: Math.round(elapsed * 10) / 10, ...e }) + "\n"),
+    );
+    const live = this.#opts.live ?? Deno.stderr.isTerminal();
+    const eta = this.#doneIterations > 0
+      ? ` | eta ${fmtTime((elapsed / this.#doneIterations) * (this.#totalIterations - this.#doneIterations))}`
+      : "";
+    const head = `[${this.#doneCells}/${this.#cells} cells | ${fmtTime(elapsed)}${eta}]`;
+    switch (e.type) {
+      case "start":
+        this.#write(
+          `running ${e.cells} cells${e.skipped ? ` (${e.skipped} already complete)` : ""}${
+            e.shard ? ` as shard ${e.shard}` : ""
+          }`,
+          false,
+        );
+        break;
+      case "pretrain":
+        if (e.epoch === undefined) {
+          this.#write(`pre-training ${e.key.slice(0, 12)}: ${e.cached ? "from cache" : "done"}`, false);
+        } else {this.#write(
+            `${head} pre-training ${e.key.slice(0, 12)} epoch ${e.epoch + 1}/${e.epochs} loss ${
+              e.loss?.toFixed(4)
+            }`,
+            live,
+          );}
+        break;
+      case "phase":
+        if (live) this.#write(`${head} ${e.cell} iteration ${e.iteration}/${e.iterations}: ${e.phase}`, true);
+        break;
+      case "iteration":
+        this.#doneIterations++;
+        this.#write(
+          `${head} ${e.cell} iteration ${e.iteration}/${e.iterations}: ${e.labelled} labelled, micro-F1 ` +
+            `${e.microF1.toFixed(3)}, macro-F1 ${e.macroF1.toFixed(3)} (${e.seconds.toFixed(1)} s)`,
+          live,
+        );
+        break;
+      case "cell-done":
+        this.#doneCells++;
+        break;
+      case "done":
+        this.#write(`finished in ${fmtTime(e.seconds)}`, false);
+        break;
+      case "message":
+        this.#write(e.text, false);
+        break;
+    }
+  }
+
+  /** Close the log and end a live line. */
+  close(): void {
+    this.#log?.close();
+    if (!this.#opts.quiet && (this.#opts.live ?? Deno.stderr.isTerminal()) && !this.#opts.write) {
+      Deno.stderr.writeSync(this.#encoder.encode("\n"));
+    }
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The grid runner: checks everything it can before writing anything, pre-trains each distinct backbone once,
+ * then runs this shard's cells (in worker threads with `jobs > 1`), every cell resumable.
+ *
+ * @module
+ */
+import { initBackend } from "../backend/backend.ts";
+import type { BackendName } from "../backend/names.ts";
+import { environmentRecord } from "../backend/doctor.ts";
+import type { ResolvedScenario } from "../scenario/load.ts";
+import { type Cell, gridCells, type Shard, shardCells } from "./grid.ts";
+import { RunContext, runOneCell } from "./cells.ts";
+import { checkRunFolder, readCell, writeRunFile } from "./store.ts";
+import { Progress, type ProgressEvent, type ProgressOptions } from "./progress.ts";
+import type { WorkerJob, WorkerMessage } from "./worker.ts";
+
+/** What to run. */
+export interface RunOptions {
+  readonly scenarios: readonly ResolvedScenario[];
+  readonly out: string;
+  readonly dataRoot?: string;
+  readonly cacheDir: string;
+  readonly backend: BackendName;
+  readonly seedLimit?: number;
+  readonly shard?: Shard;
+  /** Worker threads on this machine (1: run in this thread). */
+  readonly jobs: number;
+  readonly progress: ProgressOptions;
+}
+
+/** What a run did. */
+export interface RunSummary {
+  readonly cells: Cell[];
+  readonly ran: string[];
+  readonly skipped: string[];
+  readonly environment: Record<string, unknown>;
+  readonly seconds: number;
+}
+
+/**
+ * The commit of the project checkout, read from `.git` (no subprocess), or `null`.
+ *
+ * @example
+ * ```ts ignore
+ * import { gitCommit } from "./run.ts";
+ * console.log(await gitCommit());
+ * ```
+ */
+export async function gitCommit(root = new URL("../..", import.meta.url).pathname): Promise<string | null> {
+  try {
+    const head = (await Deno.readTextFile(`${root}/.git/HEAD`)).trim();
+    if (!head.startsWith("ref: ")) return head;
+    const ref = head.slice(5);
+    try {
+      return (await Deno.readTextFile(`${root}/.git/${ref}`)).trim();
+    } catch {
+      const packed = await Deno.readTextFile(`${root}/.git/packed-refs`);
+      return packed.split("\n").find((l) => l.endsWith(` ${ref}`))?.split(" ")[0] ?? null;
+    }
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Run the grid (this shard of it). Throws before creating anything when a scenario, the data or the results
+ * folder is unusable.
+ *
+ * @example
+ * ```ts ignore
+ * import { runGrid } from "./run.ts";
+ * await runGrid({ scenarios, out: "reports/default", cacheDir: ".cache", backend: "auto", jobs: 2, progress: {} });
+ * ```
+ */
+export async function runGrid(opts: RunOptions): Promise<RunSummary> {
+  const t0 = performance.now();
+  const cells = gridCells(opts.scenarios, opts.seedLimit);
+  const mine = shardCells(cells, opts.shard);
+  const prior = await checkRunFolder(opts.out, opts.scenarios);
+  const info = await initBackend(opts.backend);
+  const environment = { ...environmentRecord(info), gitCommit: await gitCommit() } as Record<string, unknown>;
+  const progressBox: { p?: Progress } = {};
+  const emit = (e: ProgressEvent) => progressBox.p?.emit(e);
+  const ctx = new RunContext({
+    ...(opts.dataRoot ? { dataRoot: opts.dataRoot } : {}),
+    cacheDir: opts.cacheDir,
+    backendName: info.name,
+    environment,
+    emit,
+  });
+  // Everything that can fail on bad input fails here, before the results folder exists.
+  for (const s of opts.scenarios) {
+    await ctx.labels(s);
+    for (const seed of opts.seedLimit ? s.seeds.slice(0, opts.seedLimit) : s.seeds) {
+      try {
+        await ctx.plan(s, seed);
+      } catch (e) {
+        throw new Error(`${s.file ?? s.id}: ${s.id}, seed ${seed}: ${(e as Error).message}`);
+      }
+    }
+  }
+  await writeRunFile(opts.out, prior, opts.scenarios);
+  const todo: Cell[] = [], skipped: string[] = [];
+  let remainingIterations = 0;
+  for (const c of mine) {
+    const r = await readCell(opts.out, c.key);
+    if (r?.complete) skipped.push(c.key);
+    else {
+      todo.push(c);
+      remainingIterations += c.scenario.iterations + 1 - (r?.iterations.length ?? 0);
+    }
+  }
+  const progress = new Progress(opts.progress, todo.length, remainingIterations);
+  progressBox.p = progress;
+  try {
+    progress.emit({
+      type: "start",
+      cells: todo.length,
+      skipped: skipped.length,
+      ...(opts.shard ? { shard: `${opts.shard.index}/${opts.shard.count}` } : {}),
+    });
+    // Pre-train each distinct key once, here, before cells (and workers) need it.
+    for (const c of todo) await ctx.ensurePretrained(c.scenario, c.seed);
+    const jobs = Math.max(1, Math.min(opts.jobs, todo.length));
+    if (jobs === 1) {
+      for (const c of todo) await runOneCell(c, ctx, opts.out);
+    } else {
+      await Promise.all(Array.from({ length: jobs }, (_, j) =>
+        runWorker({
+          scenarios: [...opts.scenarios],
+          ...(opts.seedLimit ? { seedLimit: opts.seedLimit } : {}),
+          keys: todo.filter((_, k) => k % jobs === j).map((c) => c.key),
+          out: opts.out,
+          ...(opts.dataRoot ? { dataRoot: opts.dataRoot } : {}),
+          cacheDir: opts.cacheDir,
+          backend: info.name,
+          environment,
+        }, emit)));
+    }
+    // Finished cells remove their resume checkpoints; drop the emptied folders too.
+    await removeEmptyDirs(`${opts.out}/state`);
+    const seconds = (performance.now() - t0) / 1000;
+    progress.emit({ type: "done", seconds });
+    return { cells, ran: todo.map((c) => c.key), skipped, environment, seconds };
+  } finally {
+    progress.close();
+  }
+}
+
+async function removeEmptyDirs(dir: string): Promise<boolean> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch {
+    return false;
+  }
+  let empty = true;
+  for (const e of entries) empty = (e.isDirectory && await removeEmptyDirs(`${dir}/${e.name}`)) && empty;
+  if (empty) await Deno.remove(dir).catch(() => {});
+  return empty;
+}
+
+function runWorker(job: WorkerJob, emit: (e: ProgressEvent) => void): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+    worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
+      const m = e.data;
+      if (m.kind === "event") emit(m.event);
+      else if (m.kind === "done") {
+        worker.terminate();
+        resolve();
+      } else {
+        worker.terminate();
+        reject(new Error(m.message));
+      }
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      worker.terminate();
+      reject(new Error(`worker failed: ${e.message}`));
+    };
+    worker.postMessage(job);
+  });
+}

@@ -1,0 +1,58 @@
+/**
+ * A worker thread that runs a share of the cells (for `--jobs N` on one machine): its own tfjs engine and wasm
+ * instance, the same code path as the main thread, progress events posted back.
+ *
+ * @module
+ */
+import { initBackend } from "../backend/backend.ts";
+import type { BackendName } from "../backend/names.ts";
+import type { ResolvedScenario } from "../scenario/load.ts";
+import { gridCells } from "./grid.ts";
+import { RunContext, runOneCell } from "./cells.ts";
+import type { ProgressEvent } from "./progress.ts";
+
+/** The message that starts a worker. */
+export interface WorkerJob {
+  readonly scenarios: ResolvedScenario[];
+  readonly seedLimit?: number;
+  readonly keys: string[];
+  readonly out: string;
+  readonly dataRoot?: string;
+  readonly cacheDir: string;
+  readonly backend: BackendName;
+  readonly environment: Record<string, unknown>;
+}
+
+/** Messages a worker posts. */
+export type WorkerMessage = { kind: "event"; event: ProgressEvent } | { kind: "done" } | {
+  kind: "error";
+  message: string;
+};
+
+const scope = self as unknown as {
+  onmessage: ((e: MessageEvent<WorkerJob>) => void) | null;
+  postMessage(m: WorkerMessage): void;
+  close(): void;
+};
+
+scope.onmessage = async (e) => {
+  const job = e.data;
+  try {
+    const info = await initBackend(job.backend);
+    const ctx = new RunContext({
+      ...(job.dataRoot ? { dataRoot: job.dataRoot } : {}),
+      cacheDir: job.cacheDir,
+      backendName: info.name,
+      environment: job.environment,
+      emit: (event) => scope.postMessage({ kind: "event", event }),
+    });
+    const wanted = new Set(job.keys);
+    for (const cell of gridCells(job.scenarios, job.seedLimit).filter((c) => wanted.has(c.key))) {
+      await runOneCell(cell, ctx, job.out);
+    }
+    scope.postMessage({ kind: "done" });
+  } catch (err) {
+    scope.postMessage({ kind: "error", message: err instanceof Error ? err.message : String(err) });
+  }
+  scope.close();
+};

@@ -1,0 +1,177 @@
+import assert from "node:assert/strict";
+import { gridCells, shardCells, shardFromEnv } from "../src/runner/grid.ts";
+import { loadScenarioFile, resolveScenarios } from "../src/scenario/load.ts";
+import { readAllCells } from "../src/runner/store.ts";
+import { resultDigest } from "../src/report/digest.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const GOLDEN = JSON.parse(await Deno.readTextFile(`${ROOT}/tests/golden/repro.json`)) as { digest: string };
+
+function bench(args: string[], env: Record<string, string> = {}) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-env", "--allow-write", `${ROOT}/src/cli/bench.ts`, ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1", ...env },
+  });
+}
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+Deno.test("grid: shards partition the cells deterministically; Slurm and Kubernetes variables map to shards", async () => {
+  const scenarios = await loadScenarioFile(`${ROOT}/scenarios/default.json`);
+  const cells = gridCells(scenarios);
+  assert.equal(cells.length, 3 * 2 * 5);
+  const a = shardCells(cells, { index: 0, count: 3 }),
+    b = shardCells(cells, { index: 1, count: 3 }),
+    c = shardCells(cells, { index: 2, count: 3 });
+  assert.equal(new Set([...a, ...b, ...c].map((x) => x.key)).size, 30);
+  assert.deepEqual(
+    shardCells(gridCells(scenarios), { index: 1, count: 3 }).map((x) => x.key),
+    b.map((x) => x.key),
+  );
+  assert.deepEqual(
+    shardFromEnv({ SLURM_ARRAY_TASK_ID: "5", SLURM_ARRAY_TASK_COUNT: "4", SLURM_ARRAY_TASK_MIN: "2" }),
+    { index: 3, count: 4 },
+  );
+  assert.deepEqual(shardFromEnv({ JOB_COMPLETION_INDEX: "0", ALBENCH_SHARD_COUNT: "2" }), {
+    index: 0,
+    count: 2,
+  });
+  assert.equal(shardFromEnv({}), undefined);
+  assert.throws(() => shardFromEnv({ JOB_COMPLETION_INDEX: "1" }), /ALBENCH_SHARD_COUNT .* got undefined/);
+  assert.throws(
+    () => shardFromEnv({ SLURM_ARRAY_TASK_ID: "4", SLURM_ARRAY_TASK_COUNT: "4" }),
+    /out of range/,
+  );
+});
+
+Deno.test("runner: killed mid-run with SIGKILL, a rerun resumes and ends with the uninterrupted digest", async () => {
+  const out = await Deno.makeTempDir({ prefix: "albench-kill-" });
+  const cache = await Deno.makeTempDir({ prefix: "albench-kill-cache-" });
+  const args = [
+    "--scenario",
+    "scenarios/ci/repro.json",
+    "--out",
+    `${out}/r`,
+    "--cache",
+    cache,
+    "--jobs",
+    "1",
+    "--quiet",
+  ];
+  const child = bench(args).spawn();
+  // Wait until some cell has a record with an unfinished loop, then kill the process outright.
+  const deadline = Date.now() + 120_000;
+  let killedMidCell = false;
+  while (Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 100));
+    const cells = await readAllCells(`${out}/r`).catch(() => []);
+    if (cells.some((c) => !c.complete && c.iterations.length >= 1)) {
+      child.kill("SIGKILL");
+      killedMidCell = true;
+      break;
+    }
+  }
+  const status = await child.status;
+  await child.stdout.cancel();
+  await child.stderr.cancel();
+  assert.ok(killedMidCell, "the run ended before it could be interrupted");
+  assert.equal(status.signal, "SIGKILL");
+  const partial = await readAllCells(`${out}/r`);
+  assert.ok(partial.some((c) => !c.complete));
+  const rerun = await bench(args).output();
+  assert.equal(rerun.code, 0, text(rerun.stderr));
+  assert.equal(resultDigest(await readAllCells(`${out}/r`)), GOLDEN.digest);
+  await Deno.remove(out, { recursive: true });
+  await Deno.remove(cache, { recursive: true });
+});
+
+Deno.test("runner: shards 0/2 and 1/2 merged by `report` give the one-shard digest; the report renders", async () => {
+  const out = await Deno.makeTempDir({ prefix: "albench-shard-" });
+  const cache = await Deno.makeTempDir({ prefix: "albench-shard-cache-" });
+  const base = ["--scenario", "scenarios/ci/repro.json", "--out", `${out}/r`, "--cache", cache, "--quiet"];
+  const s0 = await bench([...base, "--shard", "0/2"]).output();
+  assert.equal(s0.code, 0, text(s0.stderr));
+  assert.match(text(s0.stdout), /shard 0\/2 done \(2 cells\).*deno task report/);
+  const s1 = await bench(base, { SLURM_ARRAY_TASK_ID: "1", SLURM_ARRAY_TASK_COUNT: "2" }).output();
+  assert.equal(s1.code, 0, text(s1.stderr));
+  const report = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-env", "--allow-write", `${ROOT}/src/cli/report.ts`, `${out}/r`],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(report.code, 0, text(report.stderr));
+  assert.match(text(report.stdout), /merged 4 cells \(4 complete\)/);
+  const manifest = JSON.parse(await Deno.readTextFile(`${out}/r/manifest.json`));
+  assert.equal(manifest.digest, GOLDEN.digest);
+  assert.deepEqual(manifest.cells.missing, []);
+  for (const fig of ["fig1_learning_curves", "fig2_scenarios", "fig3_per_class"]) {
+    const svg = await Deno.readTextFile(`${out}/r/${fig}.svg`);
+    assert.ok(svg.startsWith("<svg") && svg.length > 2000, `${fig}.svg`);
+    const png = await Deno.readFile(`${out}/r/${fig}.png`);
+    assert.deepEqual([...png.subarray(0, 8)], [137, 80, 78, 71, 13, 10, 26, 10], `${fig}.png signature`);
+    const vl = JSON.parse(await Deno.readTextFile(`${out}/r/${fig}.vl.json`));
+    assert.match(vl.$schema, /vega-lite/);
+  }
+  const html = await Deno.readTextFile(`${out}/r/index.html`);
+  assert.ok(html.includes("<svg") && !/(src|href)="https?:/.test(html), "self-contained HTML");
+  const curves = (await Deno.readTextFile(`${out}/r/curves.csv`)).trim().split("\n");
+  assert.equal(
+    curves[0],
+    "scenario,arm,seed,iteration,labelled,micro_f1,macro_f1,mAP,val_micro_f1,val_macro_f1,train_loss,seconds_finetune,seconds_inference,seconds_query",
+  );
+  assert.equal(curves.length, 1 + 4 * 3);
+  // A partial folder reports which cells are missing.
+  await Deno.remove(`${out}/r/cells/repro/random/seed-1.json`);
+  const partial = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-env", "--allow-write", `${ROOT}/src/cli/report.ts`, `${out}/r`],
+    cwd: ROOT,
+    stdout: "piped",
+  }).output();
+  assert.match(text(partial.stdout), /missing 1 cells: repro\/random\/seed-1/);
+  await Deno.remove(out, { recursive: true });
+  await Deno.remove(cache, { recursive: true });
+});
+
+Deno.test("runner: bad input fails with one paragraph, non-zero, and creates no results folder", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "albench-bad-" });
+  const bad = JSON.parse(await Deno.readTextFile(`${ROOT}/scenarios/ci/repro.json`));
+  bad.al.batch = 0;
+  await Deno.writeTextFile(`${tmp}/bad.json`, JSON.stringify(bad));
+  const r = await bench(["--scenario", `${tmp}/bad.json`, "--out", `${tmp}/out`]).output();
+  assert.equal(r.code, 2);
+  assert.match(text(r.stderr), /bad\.json is not a valid scenario:\n {2}- al\.batch/);
+  assert.equal(await Deno.stat(`${tmp}/out`).then(() => true, () => false), false);
+  const missing = await bench(["--scenario", `${tmp}/nope.json`, "--out", `${tmp}/out`]).output();
+  assert.equal(missing.code, 2);
+  assert.match(text(missing.stderr), /nope\.json is not a valid scenario:\n {2}- file not found/);
+  const infeasible = JSON.parse(await Deno.readTextFile(`${ROOT}/scenarios/ci/repro.json`));
+  infeasible.imbalance.removePerClass = 500;
+  await Deno.writeTextFile(`${tmp}/inf.json`, JSON.stringify(infeasible));
+  const inf = await bench(["--scenario", `${tmp}/inf.json`, "--out", `${tmp}/out`]).output();
+  assert.equal(inf.code, 1);
+  assert.match(
+    text(inf.stderr),
+    /seed 0: imbalance: no allowed set of 2 candidate classes has 500 positives/,
+  );
+  assert.equal(await Deno.stat(`${tmp}/out`).then(() => true, () => false), false);
+  await Deno.remove(tmp, { recursive: true });
+});
+
+Deno.test("runner: a results folder made from another version of the scenario is refused", async () => {
+  const { checkRunFolder, writeRunFile } = await import("../src/runner/store.ts");
+  const tmp = await Deno.makeTempDir({ prefix: "albench-hash-" });
+  const raw = JSON.parse(await Deno.readTextFile(`${ROOT}/scenarios/ci/repro.json`));
+  const [a] = resolveScenarios(raw);
+  await writeRunFile(tmp, null, [a!]);
+  const [b] = resolveScenarios({ ...raw, finetune: { ...raw.finetune, lr: 0.01 } });
+  await assert.rejects(
+    () => checkRunFolder(tmp, [b!]),
+    /holds results of scenario repro with hash .* now hashes to .* Results are never mixed/,
+  );
+  assert.ok(await checkRunFolder(tmp, [a!]));
+  await Deno.remove(tmp, { recursive: true });
+});
