@@ -11,15 +11,21 @@ import { parseArgs } from "node:util";
 import { initBackend, isBackendName } from "../src/backend/backend.ts";
 import { Rng } from "../src/rng.ts";
 import { syntheticImages, syntheticLabels } from "../src/data/synthetic.ts";
-import { buildBackbone, type BackboneName } from "../src/model/backbones.ts";
+import { type BackboneName, buildBackbone } from "../src/model/backbones.ts";
 import { buildClassifier } from "../src/model/classifier.ts";
 import { finetune, infer } from "../src/train/finetune.ts";
 import { pretrainByol } from "../src/ssl/byol.ts";
 
-const { values } = parseArgs({ args: Deno.args, options: { backend: { type: "string", default: "wasm" }, only: { type: "string" } } });
+const { values } = parseArgs({
+  args: Deno.args,
+  options: { backend: { type: "string", default: "wasm" }, only: { type: "string" } },
+});
 if (!isBackendName(values.backend)) throw new Error(`unknown backend ${values.backend}`);
 const info = await initBackend(values.backend);
-const configs: [BackboneName, number][] = [["small-cnn", 16], ["small-cnn", 32], ["densenet-cpu", 32], ["densenet-cpu", 64]];
+const configs: [BackboneName, number][] = [["small-cnn", 16], ["small-cnn", 32], ["densenet-cpu", 32], [
+  "densenet-cpu",
+  64,
+]];
 for (const [name, r] of configs) {
   if (values.only && !`${name}@${r}`.includes(values.only)) continue;
   const n = 200;
@@ -28,7 +34,16 @@ for (const [name, r] of configs) {
   const result: Record<string, unknown> = { backend: info.name, backbone: name, resolution: r };
   for (const batch of [10, 32]) {
     const model = buildClassifier(name, r, 17, Rng.root(0));
-    const opts = { epochs: 1, batchSize: batch, lr: 0.01, momentum: 0.9, weightDecay: 0, decayEpochs: [], decayFactor: 0.1, augment: { flip: true, rot90: true } };
+    const opts = {
+      epochs: 1,
+      batchSize: batch,
+      lr: 0.01,
+      momentum: 0.9,
+      weightDecay: 0,
+      decayEpochs: [],
+      decayFactor: 0.1,
+      augment: { flip: true, rot90: true },
+    };
     await finetune(model, images, table, ids.slice(0, 40), opts, Rng.root(1)); // warm-up
     const t0 = performance.now();
     await finetune(model, images, table, ids, opts, Rng.root(2));
@@ -43,7 +58,14 @@ for (const [name, r] of configs) {
   }
   const enc = buildBackbone(name, r, Rng.root(0), "o_");
   const byolBatch = name === "small-cnn" ? 100 : 32;
-  const byol = { epochs: 1, batchSize: byolBatch, lr: 1e-3, projector: { hidden: 256, out: 64 }, predictorHidden: 256, tau: { base: 0.99, final: 1 } };
+  const byol = {
+    epochs: 1,
+    batchSize: byolBatch,
+    lr: 1e-3,
+    projector: { hidden: 256, out: 64 },
+    predictorHidden: 256,
+    tau: { base: 0.99, final: 1 },
+  };
   const t2 = performance.now();
   await pretrainByol(enc, () => buildBackbone(name, r, Rng.root(1), "t_"), images, ids, byol, Rng.root(3));
   result[`byol_b${byolBatch}_img_s`] = Math.round((n / ((performance.now() - t2) / 1000)) * 10) / 10;

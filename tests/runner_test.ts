@@ -19,6 +19,49 @@ function bench(args: string[], env: Record<string, string> = {}) {
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
+const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+});
+
+/** Headless Chromium loads the report offline and sees its figures (skipped, with a note, without Chromium). */
+async function openInChromium(html: string) {
+  if (!CHROMIUM) {
+    console.log(
+      "note: headless-Chromium check skipped: Debian's chromium is not installed (.ci/run installs it)",
+    );
+    return;
+  }
+  const profile = await Deno.makeTempDir({ prefix: "albench-chromium-" });
+  const r = await new Deno.Command(CHROMIUM, {
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+      `--user-data-dir=${profile}`,
+      "--dump-dom",
+      `file://${html}`,
+    ],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  await Deno.remove(profile, { recursive: true }).catch(() => {});
+  const dom = text(r.stdout);
+  assert.equal(r.code, 0, text(r.stderr).slice(0, 500));
+  assert.ok(
+    dom.includes("<svg") && dom.includes("albench report"),
+    "Chromium rendered the report with its figures",
+  );
+}
+
 Deno.test("grid: shards partition the cells deterministically; Slurm and Kubernetes variables map to shards", async () => {
   const scenarios = await loadScenarioFile(`${ROOT}/scenarios/default.json`);
   const cells = gridCells(scenarios);
@@ -118,6 +161,7 @@ Deno.test("runner: shards 0/2 and 1/2 merged by `report` give the one-shard dige
   }
   const html = await Deno.readTextFile(`${out}/r/index.html`);
   assert.ok(html.includes("<svg") && !/(src|href)="https?:/.test(html), "self-contained HTML");
+  await openInChromium(`${out}/r/index.html`);
   const curves = (await Deno.readTextFile(`${out}/r/curves.csv`)).trim().split("\n");
   assert.equal(
     curves[0],

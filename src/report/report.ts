@@ -140,7 +140,9 @@ export async function writeReport(
     })),
     environment: extra.environment ?? records[0]?.environment ?? null,
     cells: { expected: expected.length, complete: done.size, missing },
-    pretrainKeys: [...new Set(records.map((r) => r.pretrainKey).filter((k) => k))],
+    pretrain: [
+      ...new Map(records.filter((r) => r.pretrain).map((r) => [r.pretrain!.key, r.pretrain!])).values(),
+    ],
     wallSeconds: {
       finetune: Math.round(seconds.finetune),
       inference: Math.round(seconds.inference),
@@ -183,6 +185,22 @@ ${
       }</pre>`
     ).join("\n")
   }
+<h2>Pre-training</h2>
+${
+    manifest.pretrain.length
+      ? htmlTable(
+        manifest.pretrain.map((p) => ({
+          key: p.key.slice(0, 12),
+          epochs: p.losses.length,
+          first_loss: p.losses[0] ?? null,
+          last_loss: p.losses.at(-1) ?? null,
+          probe_mAP_random_init: p.probe.randomInitMap,
+          probe_mAP_pretrained: p.probe.pretrainedMap,
+        })),
+      )
+      : "<p>No pre-training in these scenarios.</p>"
+  }
+<p>Linear probe: logistic regression on frozen features, trained on half of the first seed's validation set and scored on the other half.</p>
 <h2>Environment</h2><pre>${escapeHtml(JSON.stringify(manifest.environment, null, 2))}</pre>
 </body></html>
 `;

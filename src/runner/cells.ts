@@ -19,6 +19,20 @@ import { type IterationRecord, runCell } from "../al/loop.ts";
 import { CELL_FORMAT, type CellRecord, readCell, stateDir, writeCell } from "./store.ts";
 import type { Cell } from "./grid.ts";
 import type { ProgressEvent } from "./progress.ts";
+import { linearProbe } from "../ssl/probe.ts";
+import { writeFileAtomic } from "../data/cache.ts";
+
+/** What a cell records about its pre-trained backbone. */
+export interface PretrainSummary {
+  readonly key: string;
+  readonly losses: number[];
+  readonly probe: {
+    randomInitMap: number;
+    pretrainedMap: number;
+    randomInitMacroF1: number;
+    pretrainedMacroF1: number;
+  };
+}
 
 /** Shared, lazily loaded inputs of a run. */
 export class RunContext {
@@ -104,8 +118,11 @@ export class RunContext {
     };
   }
 
-  /** Make sure the cell's pre-trained backbone is in the cache; returns its key. */
-  async ensurePretrained(s: ResolvedScenario, seed: number): Promise<string | null> {
+  /**
+   * Make sure the cell's pre-trained backbone is in the cache and has been checked with a linear probe; returns
+   * its key, loss curve and probe scores (null without pre-training).
+   */
+  async ensurePretrained(s: ResolvedScenario, seed: number): Promise<PretrainSummary | null> {
     const spec = await this.pretrainSpec(s, seed);
     if (!spec) return null;
     const { table } = await this.labels(s);
@@ -123,8 +140,35 @@ export class RunContext {
       this.options.emit({ type: "pretrain", key: result.key, cached: result.cached });
     }
     this.#announced.add(result.key);
+    // Is pre-training working? A linear probe on the validation set of the scenario's first seed, against the
+    // same network at its random initialisation; computed once per key and kept beside the checkpoint.
+    const probePath = `${result.dir}/probe.json`;
+    let probe: PretrainSummary["probe"];
+    try {
+      probe = JSON.parse(await Deno.readTextFile(probePath));
+    } catch {
+      const val = (await this.plan(s, s.seeds[0]!)).val;
+      const images = await this.images(s);
+      const rng = Rng.root(spec.seed).fork("probe");
+      const random = buildBackbone(spec.backbone, spec.resolution, Rng.root(spec.seed).fork("pretrain"));
+      const before = await linearProbe(random, images, table, val, rng);
+      const after = await linearProbe(result.backbone, images, table, val, rng);
+      random.dispose();
+      probe = {
+        randomInitMap: before.map,
+        pretrainedMap: after.map,
+        randomInitMacroF1: before.macroF1,
+        pretrainedMacroF1: after.macroF1,
+      };
+      await writeFileAtomic(probePath, JSON.stringify(probe));
+      this.options.emit({
+        type: "message",
+        text: `linear probe on ${val.length} validation images: mAP ${after.map.toFixed(3)} after BYOL, ` +
+          `${before.map.toFixed(3)} at random initialisation`,
+      });
+    }
     result.backbone.dispose();
-    return result.key;
+    return { key: result.key, losses: result.losses, probe };
   }
 }
 
@@ -151,7 +195,8 @@ export async function runOneCell(cell: Cell, ctx: RunContext, out: string): Prom
   const { table } = await ctx.labels(s);
   const images = await ctx.images(s);
   const plan = await ctx.plan(s, cell.seed);
-  const pretrainKey = await ctx.ensurePretrained(s, cell.seed);
+  const pretrain = await ctx.ensurePretrained(s, cell.seed);
+  const pretrainKey = pretrain?.key ?? null;
   const scenarioDir = s.file ? s.file.slice(0, Math.max(0, s.file.lastIndexOf("/"))) || "." : Deno.cwd();
   const query = await resolveQuery(cell.arm.query, scenarioDir);
   const resolution = sc.dataset.resolution;
@@ -184,6 +229,7 @@ export async function runOneCell(cell: Cell, ctx: RunContext, out: string): Prom
     seed: cell.seed,
     classNames: [...table.classNames],
     pretrainKey,
+    pretrain,
     environment: ctx.options.environment,
   };
   const total = s.iterations;

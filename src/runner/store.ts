@@ -13,6 +13,7 @@ import { writeFileAtomic } from "../data/cache.ts";
 import type { IterationRecord } from "../al/loop.ts";
 import type { Cell } from "./grid.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
+import type { PretrainSummary } from "./cells.ts";
 
 /** The format tag of cell records. */
 export const CELL_FORMAT = "albench-cell-v1";
@@ -30,6 +31,8 @@ export interface CellRecord {
   readonly seed: number;
   readonly classNames: string[];
   readonly pretrainKey: string | null;
+  /** Pre-training loss curve and linear-probe check (null without pre-training). */
+  readonly pretrain?: PretrainSummary | null;
   readonly environment: Record<string, unknown>;
   readonly iterations: IterationRecord[];
   readonly complete: boolean;
