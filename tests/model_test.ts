@@ -133,3 +133,51 @@ Deno.test("checkpoint: round-trips weights exactly and refuses corrupt or mismat
   await assert.rejects(() => loadCheckpoint(`${dir}/c`, [b.backbone, b.head]), /does not match its manifest/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("batch norm: the fused layer matches tf.layers.batchNormalization (outputs, gradients, moving statistics)", async () => {
+  const { FusedBatchNormalization } = await import("../src/model/batch_norm.ts");
+  const rng = Rng.root(12);
+  const x = tf.tensor4d(Float32Array.from({ length: 4 * 5 * 5 * 6 }, () => rng.normal(3, 2)), [4, 5, 5, 6]);
+  const ours = new FusedBatchNormalization({ name: "ours_bn", epsilon: 1e-3, momentum: 0.9 });
+  const stock = tf.layers.batchNormalization({ name: "stock_bn", epsilon: 1e-3, momentum: 0.9 });
+  ours.build(x.shape);
+  stock.build(x.shape);
+  const gamma = Float32Array.from({ length: 6 }, () => rng.normal(1, 0.2)),
+    beta = Float32Array.from({ length: 6 }, () => rng.normal());
+  for (const layer of [ours, stock]) {
+    layer.setWeights([tf.tensor1d(gamma), tf.tensor1d(beta), tf.zeros([6]), tf.ones([6])]);
+  }
+  const r = tf.tensor4d(Float32Array.from({ length: 4 * 5 * 5 * 6 }, () => rng.normal()), [4, 5, 5, 6]);
+  const run = async (layer: tf.layers.Layer) => {
+    const vars = layer.trainableWeights.map((w) => w.read());
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(tf.mul(layer.apply(x, { training: true }) as tf.Tensor, r)) as tf.Scalar,
+      vars as tf.Variable[],
+    );
+    const dx = tf.grad((xx: tf.Tensor) =>
+      tf.sum(tf.mul(layer.apply(xx, { training: true }) as tf.Tensor, r))
+    )(x);
+    const infer = layer.apply(x, { training: false }) as tf.Tensor;
+    return {
+      value: (await value.data())[0]!,
+      grads: await Promise.all(Object.values(grads).map((g) => g.data())),
+      dx: await dx.data(),
+      infer: await infer.data(),
+      moving: await Promise.all(layer.getWeights().slice(2).map((w) => w.data())),
+    };
+  };
+  const a = await run(ours), b = await run(stock);
+  const close = (p: ArrayLike<number>, q: ArrayLike<number>, tol: number, what: string) => {
+    for (let i = 0; i < p.length; i++) {
+      assert.ok(
+        Math.abs(p[i]! - q[i]!) <= tol * Math.max(1, Math.abs(q[i]!)),
+        `${what}[${i}]: ${p[i]} vs ${q[i]}`,
+      );
+    }
+  };
+  assert.ok(Math.abs(a.value - b.value) < 1e-3 * Math.max(1, Math.abs(b.value)));
+  a.grads.forEach((g, i) => close(g, b.grads[i]!, 1e-4, `grad ${i}`));
+  close(a.dx, b.dx, 1e-4, "dx");
+  close(a.infer, b.infer, 1e-4, "inference output");
+  a.moving.forEach((m, i) => close(m, b.moving[i]!, 1e-5, `moving statistic ${i}`));
+});

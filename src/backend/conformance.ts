@@ -11,6 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../rng.ts";
 import { conv2dBackpropFilterViaConv } from "./kernels/conv2d_backprop_filter.ts";
+import { fusedBatchNormTraining } from "../model/batch_norm.ts";
 
 /** One conformance case. */
 export interface ConformanceCase {
@@ -77,6 +78,11 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     name: "batch norm, training mode, offset input (mean 20, std 0.5)",
     inputs: [[8, 6, 6, 5], [5], [5]],
     fn: (x, g, b) => batchNormTrain(tf.add(tf.mul(x, 0.5), 20), g, b),
+  },
+  {
+    name: "albench's fused batch norm (training mode)",
+    inputs: [[4, 5, 5, 6], [6], [6]],
+    fn: (x, g, b) => fusedBatchNormTraining(x, g, b, 1e-3).y,
   },
   {
     name: "BN-ReLU-conv-concat (dense layer)",

@@ -7,6 +7,7 @@ import * as tf from "@tensorflow/tfjs";
 import { getThreadsCount, setThreadsCount, setWasmPaths } from "@tensorflow/tfjs-backend-wasm";
 import { registerConv2DBackpropFilter } from "./kernels/conv2d_backprop_filter.ts";
 import { registerMaxPoolGrad } from "./kernels/max_pool_grad.ts";
+import { registerConv2DBackpropInput } from "./kernels/conv2d_backprop_input.ts";
 
 /** Where the `.wasm` binaries live: `ALBENCH_WASM_DIR` or the project's `node_modules`. */
 export function wasmDir(): URL {
@@ -39,6 +40,7 @@ export async function initWasm(): Promise<{ threads: number; simd: boolean }> {
   setThreadsCount(1);
   registerConv2DBackpropFilter("wasm");
   registerMaxPoolGrad("wasm");
+  registerConv2DBackpropInput("wasm");
   if (!(await tf.setBackend("wasm"))) {
     throw new Error("wasm backend: tf.setBackend('wasm') failed to initialise");
   }

@@ -9,6 +9,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../rng.ts";
+import { FusedBatchNormalization } from "./batch_norm.ts";
 
 /** Backbone names accepted by scenarios (`model.backbone`). */
 export const BACKBONE_NAMES = ["densenet121", "densenet-cpu", "small-cnn"] as const;
@@ -83,7 +84,8 @@ function conv(
 }
 
 function bn(ctx: Ctx, name: string) {
-  return tf.layers.batchNormalization({ name: `${ctx.prefix}${name}`, epsilon: BN_EPSILON, momentum: 0.9 });
+  // Same weights and arithmetic as tf.layers.batchNormalization, with a fused gradient (see batch_norm.ts).
+  return new FusedBatchNormalization({ name: `${ctx.prefix}${name}`, epsilon: BN_EPSILON, momentum: 0.9 });
 }
 
 function relu(ctx: Ctx, name: string) {
