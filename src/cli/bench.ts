@@ -167,6 +167,14 @@ async function main(args: string[]): Promise<void> {
       throw new UsageError((e as Error).message);
     }
   }
+  if (flags.logJson) {
+    // Fail before anything is written when the log cannot be opened.
+    try {
+      Deno.openSync(flags.logJson, { append: true, create: true }).close();
+    } catch (e) {
+      throw new UsageError(`--log-json ${flags.logJson}: ${(e as Error).message.split(",")[0]}; give a file under reports/ or .cache/`);
+    }
+  }
   const backend = flags.backend !== "auto" ? flags.backend : scenarios[0]!.scenario.backend;
   let summary;
   try {
