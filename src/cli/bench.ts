@@ -172,7 +172,11 @@ async function main(args: string[]): Promise<void> {
     try {
       Deno.openSync(flags.logJson, { append: true, create: true }).close();
     } catch (e) {
-      throw new UsageError(`--log-json ${flags.logJson}: ${(e as Error).message.split(",")[0]}; give a file under reports/ or .cache/`);
+      throw new UsageError(
+        `--log-json ${flags.logJson}: ${
+          (e as Error).message.split(",")[0]
+        }; give a file under reports/ or .cache/`,
+      );
     }
   }
   const backend = flags.backend !== "auto" ? flags.backend : scenarios[0]!.scenario.backend;
