@@ -59,6 +59,8 @@ export class Progress {
   readonly #t0 = performance.now();
   readonly #totalIterations: number;
   #doneIterations = 0;
+  /** When the first AL iteration started: pre-training time must not enter the per-iteration rate. */
+  #loopT0: number | undefined;
   #doneCells = 0;
   readonly #cells: number;
   #log: Deno.FsFile | undefined;
@@ -86,8 +88,14 @@ export class Progress {
       this.#encoder.encode(JSON.stringify({ t: Math.round(elapsed * 10) / 10, ...e }) + "\n"),
     );
     const live = this.#opts.live ?? Deno.stderr.isTerminal();
+    if (this.#loopT0 === undefined && (e.type === "phase" || e.type === "iteration")) {
+      this.#loopT0 = performance.now();
+    }
+    const loopSeconds = this.#loopT0 === undefined ? 0 : (performance.now() - this.#loopT0) / 1000;
     const eta = this.#doneIterations > 0
-      ? ` | eta ${fmtTime((elapsed / this.#doneIterations) * (this.#totalIterations - this.#doneIterations))}`
+      ? ` | eta ${
+        fmtTime((loopSeconds / this.#doneIterations) * (this.#totalIterations - this.#doneIterations))
+      }`
       : "";
     const head = `[${this.#doneCells}/${this.#cells} cells | ${fmtTime(elapsed)}${eta}]`;
     switch (e.type) {
