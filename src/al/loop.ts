@@ -13,7 +13,7 @@
  */
 import { Rng } from "../rng.ts";
 import type { ImageTable, LabelTable } from "../data/dataset.ts";
-import { classCounts } from "../data/dataset.ts";
+import { classCounts, labelRows } from "../data/dataset.ts";
 import type { Classifier } from "../model/classifier.ts";
 import { finetune, type FinetuneOptions, infer } from "../train/finetune.ts";
 import { f1Scores, meanAveragePrecision, threshold } from "../train/metrics.ts";
@@ -75,13 +75,6 @@ export interface ResumePoint {
   readonly model: Classifier;
 }
 
-function gather(table: LabelTable, indices: readonly number[]): Uint8Array {
-  const c = table.classNames.length;
-  const out = new Uint8Array(indices.length * c);
-  indices.forEach((i, k) => out.set(table.labels.subarray(i * c, (i + 1) * c), k * c));
-  return out;
-}
-
 function evaluate(probs: Float32Array, truth: Uint8Array, c: number): EvalMetrics {
   const f1 = f1Scores(truth, threshold(probs), c);
   return {
@@ -117,7 +110,7 @@ export async function runCell(
   const idToIndex = new Map(input.table.ids.map((id, i) => [id, i]));
   for (const r of records) for (const id of r.selected) labelled.push(idToIndex.get(id)!);
   let model = resume?.model ?? await input.makeModel();
-  const testTruth = gather(input.table, input.test), valTruth = gather(input.table, input.val);
+  const testTruth = labelRows(input.table, input.test), valTruth = labelRows(input.table, input.val);
   for (let t = records.length; t <= input.iterations; t++) {
     if (t > 0 && input.reinit === "pretrained") model = await input.makeModel();
     onPhase?.(t, "finetune");

@@ -72,6 +72,26 @@ export function labelRow(table: LabelTable, i: number): number[] {
 }
 
 /**
+ * The labels of rows `indices`, row-major `indices.length × C`.
+ *
+ * @example
+ * ```ts
+ * import { labelRows } from "./dataset.ts";
+ * const t = { ids: ["a", "b"], classNames: ["x", "y"], labels: new Uint8Array([1, 0, 0, 1]) };
+ * console.assert(labelRows(t, [1, 0]).join() === "0,1,1,0");
+ * ```
+ */
+export function labelRows(
+  table: Pick<LabelTable, "classNames" | "labels">,
+  indices: readonly number[],
+): Uint8Array {
+  const c = table.classNames.length;
+  const out = new Uint8Array(indices.length * c);
+  indices.forEach((i, k) => out.set(table.labels.subarray(i * c, (i + 1) * c), k * c));
+  return out;
+}
+
+/**
  * Check a label table's invariants: unique ids, label size `N × C`, 0/1 values. Throws naming the first problem.
  *
  * @example

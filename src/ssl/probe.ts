@@ -7,7 +7,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../rng.ts";
-import type { ImageTable, LabelTable } from "../data/dataset.ts";
+import { type ImageTable, labelRows, type LabelTable } from "../data/dataset.ts";
 import { imageBatch, labelBatch } from "../data/batch.ts";
 import { f1Scores, meanAveragePrecision, threshold } from "../train/metrics.ts";
 
@@ -96,8 +96,7 @@ export async function linearProbe(
   const probs = (await probsT.data()) as Float32Array;
   tf.dispose([probsT, xTrain!, xTest!, w, b, yTrain]);
   optimizer.dispose();
-  const truth = new Uint8Array(test.length * c);
-  test.forEach((i, k) => truth.set(table.labels.subarray(i * c, (i + 1) * c), k * c));
+  const truth = labelRows(table, test);
   const f1 = f1Scores(truth, threshold(probs), c);
   return {
     map: meanAveragePrecision(probs, truth, c).map,

@@ -13,6 +13,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { borrowInput } from "./borrow.ts";
 
 /** The kernel name this module registers. */
 export const CONV2D_BACKPROP_FILTER = "Conv2DBackpropFilter";
@@ -91,8 +92,7 @@ export function conv2dBackpropFilterViaConv(
  * Register {@linkcode conv2dBackpropFilterViaConv} as `Conv2DBackpropFilter` for `backendName` unless that backend
  * already has one. Returns whether it registered.
  *
- * Kernel inputs arrive as tensor infos that the engine owns: they are wrapped in tensors whose data reference is
- * taken (`incRef`) before use and released after, so the inputs' reference counts end where they started.
+ * Kernel inputs are borrowed as tensors (see `borrow.ts`).
  *
  * @example
  * ```ts
@@ -110,13 +110,8 @@ export function registerConv2DBackpropFilter(backendName: string): boolean {
       if (a.dataFormat !== "NHWC") {
         throw new Error(`Conv2DBackpropFilter (albench): only NHWC is supported, got ${a.dataFormat}`);
       }
-      const wrap = (info: tf.TensorInfo | undefined, name: string) => {
-        if (info === undefined) throw new Error(`Conv2DBackpropFilter (albench): missing input ${name}`);
-        (backend as unknown as { incRef(id: object): void }).incRef(info.dataId);
-        return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor4D;
-      };
-      const x = wrap(inputs["x"], "x");
-      const dy = wrap(inputs["dy"], "dy");
+      const x = borrowInput<tf.Rank.R4>(backend, inputs["x"], "x");
+      const dy = borrowInput<tf.Rank.R4>(backend, inputs["dy"], "dy");
       try {
         return conv2dBackpropFilterViaConv(x, dy, a.filterShape, a.strides, a.pad, a.dimRoundingMode);
       } finally {

@@ -12,6 +12,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { borrowInput } from "./borrow.ts";
 
 interface Attrs {
   strides: [number, number] | number;
@@ -94,11 +95,8 @@ export function registerConv2DBackpropInput(backendName: string): void {
       const { inputs, attrs, backend } = args;
       const a = attrs as unknown as Attrs;
       if (a.dataFormat === "NHWC") {
-        const wrap = (info: tf.TensorInfo) => {
-          (backend as unknown as { incRef(id: object): void }).incRef(info.dataId);
-          return tf.engine().makeTensorFromTensorInfo(info) as tf.Tensor4D;
-        };
-        const dy = wrap(inputs["dy"] as tf.TensorInfo), filter = wrap(inputs["filter"] as tf.TensorInfo);
+        const dy = borrowInput<tf.Rank.R4>(backend, inputs["dy"], "dy");
+        const filter = borrowInput<tf.Rank.R4>(backend, inputs["filter"], "filter");
         try {
           const out = conv2dBackpropInputViaConv(
             dy,
