@@ -15,7 +15,16 @@
 import { Rng } from "../rng.ts";
 import { checkQueryResult, type ModelView, type QueryFunction, type QueryInput } from "./query.ts";
 
-/** A seeded synthetic view: clustered features, probabilities spread around 0.5. */
+/**
+ * A seeded synthetic view: clustered features, probabilities spread around 0.5.
+ *
+ * @example
+ * ```ts
+ * import { syntheticView } from "./conformance.ts";
+ * const v = syntheticView(10, 3, 4, 0);
+ * console.assert(v.ids.length === 10 && v.probs.length === 30 && v.features.length === 40);
+ * ```
+ */
 export function syntheticView(n: number, c: number, d: number, seed: number, prefix = "u"): ModelView {
   const rng = Rng.root(seed).fork("query-conformance");
   const centres = Array.from({ length: 8 }, () => Array.from({ length: d }, () => rng.normal(0, 3)));
@@ -38,7 +47,19 @@ const ALLOWED_KEYS = new Set([
   "options",
 ]);
 
-/** A frozen input that throws when a function reads anything the interface does not define (e.g. `labels`). */
+/**
+ * A frozen input that throws when a function reads anything the interface does not define (e.g. `labels`).
+ *
+ * @example
+ * ```ts
+ * import { Rng } from "../rng.ts";
+ * import { guardedInput, syntheticView } from "./conformance.ts";
+ * const input = guardedInput({ unlabelled: syntheticView(4, 2, 2, 0), numClasses: 2, featureDim: 2, budget: 1, rng: Rng.root(0), options: {} });
+ * let threw = false;
+ * try { (input as unknown as { labels: unknown }).labels; } catch { threw = true; }
+ * console.assert(threw);
+ * ```
+ */
 export function guardedInput(input: QueryInput): QueryInput {
   const guardView = (v: ModelView) =>
     new Proxy(Object.freeze({ ...v }), {

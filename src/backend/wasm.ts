@@ -9,7 +9,15 @@ import { registerConv2DBackpropFilter } from "./kernels/conv2d_backprop_filter.t
 import { registerMaxPoolGrad } from "./kernels/max_pool_grad.ts";
 import { registerConv2DBackpropInput } from "./kernels/conv2d_backprop_input.ts";
 
-/** Where the `.wasm` binaries live: `ALBENCH_WASM_DIR` or the project's `node_modules`. */
+/**
+ * Where the `.wasm` binaries live: `ALBENCH_WASM_DIR` or the project's `node_modules`.
+ *
+ * @example
+ * ```ts
+ * import { wasmDir } from "./wasm.ts";
+ * console.assert(wasmDir().href.endsWith("/"));
+ * ```
+ */
 export function wasmDir(): URL {
   const fromEnv = Deno.env.get("ALBENCH_WASM_DIR");
   if (fromEnv) return new URL(fromEnv.endsWith("/") ? fromEnv : fromEnv + "/", `file://${Deno.cwd()}/`);

@@ -57,12 +57,28 @@ export function cellPath(out: string, key: string): string {
   return `${out}/cells/${key}.json`;
 }
 
-/** Where a cell's resume checkpoints live. */
+/**
+ * Where a cell's resume checkpoints live.
+ *
+ * @example
+ * ```ts
+ * import { stateDir } from "./store.ts";
+ * console.assert(stateDir("out", "s/arm/seed-0") === "out/state/s/arm/seed-0");
+ * ```
+ */
 export function stateDir(out: string, key: string): string {
   return `${out}/state/${key}`;
 }
 
-/** Read a cell record, or `null` when absent. A record of another format is an error. */
+/**
+ * Read a cell record, or `null` when absent. A record of another format is an error.
+ *
+ * @example
+ * ```ts
+ * import { readCell } from "./store.ts";
+ * console.assert((await readCell(await Deno.makeTempDir(), "s/a/seed-0")) === null);
+ * ```
+ */
 export async function readCell(out: string, key: string): Promise<CellRecord | null> {
   let text: string;
   try {
@@ -76,7 +92,15 @@ export async function readCell(out: string, key: string): Promise<CellRecord | n
   return r;
 }
 
-/** Write a cell record atomically. */
+/**
+ * Write a cell record atomically.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeCell } from "./store.ts";
+ * await writeCell("reports/run", record);
+ * ```
+ */
 export async function writeCell(out: string, record: CellRecord): Promise<void> {
   const path = cellPath(out, record.key);
   await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
@@ -133,7 +157,15 @@ export async function checkRunFolder(
   return existing;
 }
 
-/** Write `run.json` with the union of earlier and current scenarios. */
+/**
+ * Write `run.json` with the union of earlier and current scenarios.
+ *
+ * @example
+ * ```ts ignore
+ * import { writeRunFile } from "./store.ts";
+ * await writeRunFile("reports/run", null, scenarios);
+ * ```
+ */
 export async function writeRunFile(
   out: string,
   prior: RunFile | null,
@@ -180,7 +212,15 @@ export async function readAllCells(out: string): Promise<CellRecord[]> {
   return records;
 }
 
-/** The cells a grid expects that are missing or incomplete in `records`. */
+/**
+ * The cells a grid expects that are missing or incomplete in `records`.
+ *
+ * @example
+ * ```ts
+ * import { missingCells } from "./store.ts";
+ * console.assert(missingCells([], []).length === 0);
+ * ```
+ */
 export function missingCells(cells: readonly Cell[], records: readonly CellRecord[]): string[] {
   const done = new Set(records.filter((r) => r.complete).map((r) => r.key));
   return cells.map((c) => c.key).filter((k) => !done.has(k));

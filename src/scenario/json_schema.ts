@@ -26,7 +26,15 @@ export function scenarioJsonSchema(): Record<string, unknown> {
   return { ...schema, title: "albench scenario", $id: "https://albench.invalid/scenario.schema.json" };
 }
 
-/** The file text: pretty JSON with a trailing newline. */
+/**
+ * The file text: pretty JSON with a trailing newline.
+ *
+ * @example
+ * ```ts
+ * import { scenarioJsonSchemaText } from "./json_schema.ts";
+ * console.assert(scenarioJsonSchemaText().endsWith("}\n"));
+ * ```
+ */
 export function scenarioJsonSchemaText(): string {
   return JSON.stringify(scenarioJsonSchema(), null, 2) + "\n";
 }

@@ -30,7 +30,18 @@ export interface ByolOptions {
   readonly aerialAugment?: boolean;
 }
 
-/** A two-layer MLP: Linear → BN → ReLU → Linear. */
+/**
+ * A two-layer MLP: Linear → BN → ReLU → Linear (BYOL's projector and predictor).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { Rng } from "../rng.ts";
+ * import { buildMlp } from "./byol.ts";
+ * await tf.setBackend("cpu");
+ * console.assert(buildMlp(8, 16, 4, "p", Rng.root(0)).outputs[0]!.shape[1] === 4);
+ * ```
+ */
 export function buildMlp(input: number, hidden: number, out: number, name: string, rng: Rng): tf.LayersModel {
   const x = tf.input({ shape: [input], name: `${name}_input` });
   let y = tf.layers.dense({

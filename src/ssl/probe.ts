@@ -20,7 +20,20 @@ export interface ProbeResult {
   readonly testSize: number;
 }
 
-/** Backbone features of `indices`, batched, in inference mode. */
+/**
+ * Backbone features of `indices`, batched, in inference mode.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { Rng } from "../rng.ts";
+ * import { buildBackbone } from "../model/backbones.ts";
+ * import { features } from "./probe.ts";
+ * await tf.setBackend("cpu");
+ * const f = features(buildBackbone("small-cnn", 8, Rng.root(0)), { resolution: 8, pixels: new Uint8Array(2 * 8 * 8 * 3) }, [0, 1]);
+ * console.assert(f.shape.join() === "2,128");
+ * ```
+ */
 export function features(
   backbone: tf.LayersModel,
   images: ImageTable,
