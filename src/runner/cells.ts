@@ -39,7 +39,8 @@ export class RunContext {
   readonly #labels = new Map<string, Promise<{ table: LabelTable; fingerprint: string }>>();
   readonly #images = new Map<string, Promise<ImageTable>>();
   readonly #plans = new Map<string, SeedPlan>();
-  readonly #announced = new Set<string>();
+  /** One pre-training check per key and process: cells sharing a backbone do not reload it each time. */
+  readonly #pretrained = new Map<string, Promise<PretrainSummary>>();
   constructor(
     readonly options: {
       readonly dataRoot?: string;
@@ -125,9 +126,14 @@ export class RunContext {
   async ensurePretrained(s: ResolvedScenario, seed: number): Promise<PretrainSummary | null> {
     const spec = await this.pretrainSpec(s, seed);
     if (!spec) return null;
+    const key = pretrainKey(spec);
+    if (!this.#pretrained.has(key)) this.#pretrained.set(key, this.#pretrain(s, spec, key));
+    return await this.#pretrained.get(key)!;
+  }
+
+  async #pretrain(s: ResolvedScenario, spec: PretrainSpec, key: string): Promise<PretrainSummary> {
     const { table } = await this.labels(s);
     const position = new Map(table.ids.map((id, i) => [id, i]));
-    const key = pretrainKey(spec);
     const result = await pretrainedBackbone(
       spec,
       await this.images(s),
@@ -136,10 +142,7 @@ export class RunContext {
       (epoch, loss) =>
         this.options.emit({ type: "pretrain", key, cached: false, epoch, epochs: spec.byol.epochs, loss }),
     );
-    if (!this.#announced.has(result.key)) {
-      this.options.emit({ type: "pretrain", key: result.key, cached: result.cached });
-    }
-    this.#announced.add(result.key);
+    this.options.emit({ type: "pretrain", key: result.key, cached: result.cached });
     // Is pre-training working? A linear probe on the validation set of the scenario's first seed, against the
     // same network at its random initialisation; computed once per key and kept beside the checkpoint.
     const probePath = `${result.dir}/probe.json`;
