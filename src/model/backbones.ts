@@ -16,6 +16,19 @@ export const BACKBONE_NAMES = ["densenet121", "densenet-cpu", "small-cnn"] as co
 /** A backbone name. */
 export type BackboneName = typeof BACKBONE_NAMES[number];
 
+/**
+ * Whether `s` names a backbone.
+ *
+ * @example
+ * ```ts
+ * import { isBackboneName } from "./backbones.ts";
+ * console.assert(isBackboneName("densenet121") && !isBackboneName("resnet50"));
+ * ```
+ */
+export function isBackboneName(s: string): s is BackboneName {
+  return (BACKBONE_NAMES as readonly string[]).includes(s);
+}
+
 /** A DenseNet-BC configuration. */
 export interface DenseNetConfig {
   /** `imagenet`: 7x7/2 convolution with 64 channels, then 3x3/2 max pool; `cifar`: one 3x3/1 convolution. */
@@ -61,6 +74,19 @@ const BN_EPSILON = 1.001e-5;
 interface Ctx {
   readonly rng: Rng;
   readonly prefix: string;
+  readonly batchNorm: BatchNormKind;
+}
+
+/**
+ * Which batch-norm layer a backbone uses: albench's fused-gradient layer (the default) or
+ * `tf.layers.batchNormalization` (the same weights and forward arithmetic; the performance baseline).
+ */
+export type BatchNormKind = "fused" | "layers";
+
+/** Options of {@linkcode buildBackbone}. */
+export interface BackboneOptions {
+  /** Batch-norm layer; default `"fused"`. */
+  readonly batchNorm?: BatchNormKind;
 }
 
 function conv(
@@ -83,7 +109,10 @@ function conv(
   });
 }
 
-function bn(ctx: Ctx, name: string) {
+function bn(ctx: Ctx, name: string): tf.layers.Layer {
+  if (ctx.batchNorm === "layers") {
+    return tf.layers.batchNormalization({ name: `${ctx.prefix}${name}`, epsilon: BN_EPSILON, momentum: 0.9 });
+  }
   // Same weights and arithmetic as tf.layers.batchNormalization, with a fused gradient (see batch_norm.ts).
   return new FusedBatchNormalization({ name: `${ctx.prefix}${name}`, epsilon: BN_EPSILON, momentum: 0.9 });
 }
@@ -110,8 +139,9 @@ export function buildDenseNet(
   resolution: number,
   rng: Rng,
   prefix = "",
+  options: BackboneOptions = {},
 ): tf.LayersModel {
-  const ctx: Ctx = { rng, prefix };
+  const ctx: Ctx = { rng, prefix, batchNorm: options.batchNorm ?? "fused" };
   const input = tf.input({ shape: [resolution, resolution, 3], name: `${prefix}input` });
   let x: tf.SymbolicTensor;
   if (cfg.stem === "imagenet") {
@@ -174,8 +204,13 @@ export function buildDenseNet(
  * console.assert(buildSmallCnn(32, Rng.root(0)).outputs[0]!.shape[1] === 128);
  * ```
  */
-export function buildSmallCnn(resolution: number, rng: Rng, prefix = ""): tf.LayersModel {
-  const ctx: Ctx = { rng, prefix };
+export function buildSmallCnn(
+  resolution: number,
+  rng: Rng,
+  prefix = "",
+  options: BackboneOptions = {},
+): tf.LayersModel {
+  const ctx: Ctx = { rng, prefix, batchNorm: options.batchNorm ?? "fused" };
   const input = tf.input({ shape: [resolution, resolution, 3], name: `${prefix}input` });
   let x: tf.SymbolicTensor = input;
   [32, 64, 128, 128].forEach((filters, i) => {
@@ -208,14 +243,20 @@ export function buildSmallCnn(resolution: number, rng: Rng, prefix = ""): tf.Lay
  * console.assert(f.inputs[0]!.shape[1] === 16);
  * ```
  */
-export function buildBackbone(name: BackboneName, resolution: number, rng: Rng, prefix = ""): tf.LayersModel {
+export function buildBackbone(
+  name: BackboneName,
+  resolution: number,
+  rng: Rng,
+  prefix = "",
+  options: BackboneOptions = {},
+): tf.LayersModel {
   switch (name) {
     case "densenet121":
-      return buildDenseNet(DENSENET121, resolution, rng, prefix);
+      return buildDenseNet(DENSENET121, resolution, rng, prefix, options);
     case "densenet-cpu":
-      return buildDenseNet(DENSENET_CPU, resolution, rng, prefix);
+      return buildDenseNet(DENSENET_CPU, resolution, rng, prefix, options);
     case "small-cnn":
-      return buildSmallCnn(resolution, rng, prefix);
+      return buildSmallCnn(resolution, rng, prefix, options);
   }
 }
 

@@ -10,6 +10,7 @@ import type { Rng } from "../rng.ts";
 import type { ImageTable, LabelTable } from "../data/dataset.ts";
 import { type FlipRot, imageBatch, labelBatch } from "../data/batch.ts";
 import { type Classifier, decayedVariables, forward, trainableVariables } from "../model/classifier.ts";
+import { FusedMomentumOptimizer } from "./momentum.ts";
 
 /** The fine-tuning recipe (the scenario's `finetune` section). */
 export interface FinetuneOptions {
@@ -79,7 +80,7 @@ export function drawFlipRot(n: number, augment: FinetuneOptions["augment"], rng:
  * import * as tf from "@tensorflow/tfjs";
  * import { bceFromLogits } from "./finetune.ts";
  * await tf.setBackend("cpu");
- * const l = bceFromLogits(tf.tensor2d([[0]]), tf.tensor2d([[1]])).dataSync()[0]!;
+ * const l = bceFromLogits(tf.tensor2d([[1]]), tf.tensor2d([[0]])).dataSync()[0]!;
  * console.assert(Math.abs(l - Math.log(2)) < 1e-6);
  * ```
  */
@@ -120,7 +121,7 @@ export async function finetune(
   onEpoch?: (r: EpochRecord) => void | Promise<void>,
 ): Promise<EpochRecord[]> {
   if (indices.length === 0) throw new RangeError("finetune: the labelled set is empty");
-  const optimizer = tf.train.momentum(options.lr, options.momentum);
+  const optimizer = new FusedMomentumOptimizer(options.lr, options.momentum);
   const vars = trainableVariables(model);
   const decayed = options.weightDecay > 0 ? decayedVariables(model) : [];
   const records: EpochRecord[] = [];

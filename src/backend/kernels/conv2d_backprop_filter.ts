@@ -27,6 +27,12 @@ interface Conv2DBackpropFilterAttrs {
 }
 
 /**
+ * `fast`: albench's kernel. `plain`: the same with wasm's slow transpose-flag matrix product for 1x1 filters, the
+ * kernel as first added, which `deno task perf` uses in its stock baseline.
+ */
+export type Conv2DBackpropFilterForm = "fast" | "plain";
+
+/**
  * The filter gradient computed with forward ops, on whatever backend is active.
  *
  * @example
@@ -47,6 +53,7 @@ export function conv2dBackpropFilterViaConv(
   strides: [number, number] | number,
   pad: Conv2DBackpropFilterAttrs["pad"],
   dimRoundingMode?: "floor" | "round" | "ceil",
+  form: Conv2DBackpropFilterForm = "fast",
 ): tf.Tensor4D {
   const [kh, kw, ci, co] = filterShape;
   const info = tf.backend_util.computeConv2DInfo(
@@ -65,8 +72,10 @@ export function conv2dBackpropFilterViaConv(
     if (kh === 1 && kw === 1 && sh === 1 && sw === 1 && oh === h && ow === w) {
       const x2 = tf.reshape(x, [b * h * w, ci]);
       const dy2 = tf.reshape(dy, [b * oh * ow, co]);
-      // An explicit transpose: wasm's matMul with a transpose flag runs 5x slower (measured).
-      return tf.reshape(tf.matMul(tf.transpose(x2), dy2), [1, 1, ci, co]) as tf.Tensor4D;
+      // An explicit transpose: wasm's matMul with a transpose flag runs 5x slower (measured). The "plain" form,
+      // the kernel as first added, keeps the flag: it is part of the performance baseline.
+      const dw = form === "plain" ? tf.matMul(x2, dy2, true, false) : tf.matMul(tf.transpose(x2), dy2);
+      return tf.reshape(dw, [1, 1, ci, co]) as tf.Tensor4D;
     }
     // Rows and columns of the padded input that the forward pass actually read.
     const needH = kh + sh * (oh - 1);
@@ -100,7 +109,10 @@ export function conv2dBackpropFilterViaConv(
  * registerConv2DBackpropFilter("cpu"); // cpu has its own kernel, so this returns false
  * ```
  */
-export function registerConv2DBackpropFilter(backendName: string): boolean {
+export function registerConv2DBackpropFilter(
+  backendName: string,
+  form: Conv2DBackpropFilterForm = "fast",
+): boolean {
   if (tf.getKernel(CONV2D_BACKPROP_FILTER, backendName) !== undefined) return false;
   tf.registerKernel({
     kernelName: CONV2D_BACKPROP_FILTER,
@@ -113,7 +125,7 @@ export function registerConv2DBackpropFilter(backendName: string): boolean {
       const x = borrowInput<tf.Rank.R4>(backend, inputs["x"], "x");
       const dy = borrowInput<tf.Rank.R4>(backend, inputs["dy"], "dy");
       try {
-        return conv2dBackpropFilterViaConv(x, dy, a.filterShape, a.strides, a.pad, a.dimRoundingMode);
+        return conv2dBackpropFilterViaConv(x, dy, a.filterShape, a.strides, a.pad, a.dimRoundingMode, form);
       } finally {
         x.dispose();
         dy.dispose();

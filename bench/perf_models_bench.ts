@@ -1,0 +1,107 @@
+/**
+ * Model throughput for `deno task perf`: fine-tuning steps and inference batches per model configuration, each
+ * with albench's kernels and fused batch norm (`albench`) and with the stock baseline (`stock`, see
+ * src/perf/configs.ts), in one process so the ratio compares like with like.
+ *
+ * Run through `deno task perf` (which turns the results into img/s, GFLOP/s and ratios), or directly:
+ * `ALBENCH_PERF_SET=quick deno bench --allow-read --allow-env bench/perf_models_bench.ts`.
+ * `ALBENCH_PERF_BACKEND` picks the backend (default wasm); on backends other than wasm only batch norm differs
+ * between the variants.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { initBackend, isBackendName } from "../src/backend/backend.ts";
+import { setWasmKernels } from "../src/backend/wasm.ts";
+import { Rng } from "../src/rng.ts";
+import { syntheticImages, syntheticLabels } from "../src/data/synthetic.ts";
+import { buildBackbone } from "../src/model/backbones.ts";
+import { type Classifier, withHead } from "../src/model/classifier.ts";
+import { finetune, infer } from "../src/train/finetune.ts";
+import {
+  modelConfigs,
+  type ModelPerfConfig,
+  perfName,
+  perfSetFrom,
+  type PerfVariant,
+} from "../src/perf/configs.ts";
+import type { ImageTable, LabelTable } from "../src/data/dataset.ts";
+
+const backendName = Deno.env.get("ALBENCH_PERF_BACKEND") ?? "wasm";
+if (!isBackendName(backendName)) throw new Error(`ALBENCH_PERF_BACKEND=${backendName} is not a backend name`);
+const info = await initBackend(backendName);
+const set = perfSetFrom(Deno.env.get("ALBENCH_PERF_SET"));
+
+function useVariant(v: PerfVariant): void {
+  if (info.tfjsBackend === "wasm") setWasmKernels(v);
+}
+
+const data = new Map<number, { images: ImageTable; table: LabelTable }>();
+function dataAt(resolution: number, size: number) {
+  const key = resolution * 1e6 + size;
+  let d = data.get(key);
+  if (!d) {
+    d = { images: syntheticImages({ size }, resolution), table: syntheticLabels({ size }) };
+    data.set(key, d);
+  }
+  return d;
+}
+
+let current: { key: string; model: Classifier } | undefined;
+function modelFor(c: ModelPerfConfig, v: PerfVariant): Classifier {
+  const key = `${c.backbone}@${c.resolution}/${v}`;
+  if (current?.key === key) return current.model;
+  if (current) {
+    current.model.backbone.dispose();
+    current.model.head.dispose();
+  }
+  const rng = Rng.root(0);
+  const backbone = buildBackbone(c.backbone, c.resolution, rng, "", {
+    batchNorm: v === "albench" ? "fused" : "layers",
+  });
+  current = { key, model: withHead(backbone, 17, rng) };
+  return current.model;
+}
+
+const recipe = {
+  epochs: 1,
+  lr: 0.01,
+  momentum: 0.9,
+  weightDecay: 0,
+  decayEpochs: [],
+  decayFactor: 0.1,
+  augment: { flip: true, rot90: true },
+};
+
+for (const c of modelConfigs(set)) {
+  const images = c.batch * c.steps;
+  for (const v of ["stock", "albench"] as const) {
+    Deno.bench({
+      name: perfName(c, v),
+      group: `${c.mode} ${c.backbone}@${c.resolution}`,
+      baseline: v === "stock",
+      n: c.n,
+      warmup: 0,
+      async fn(b) {
+        useVariant(v);
+        const model = modelFor(c, v);
+        const { images: imgs, table } = dataAt(c.resolution, Math.max(images, 10));
+        const ids = Array.from({ length: images }, (_, k) => k);
+        if (c.mode === "train") {
+          const opts = { ...recipe, batchSize: c.batch };
+          // One untimed step first: the first call builds XNNPACK operators and JIT-compiles the step.
+          await finetune(model, imgs, table, ids.slice(0, c.batch), opts, Rng.root(1));
+          b.start();
+          await finetune(model, imgs, table, ids, opts, Rng.root(2));
+          b.end();
+        } else {
+          await infer(model, imgs, ids.slice(0, c.batch), c.batch);
+          b.start();
+          await infer(model, imgs, ids, c.batch);
+          b.end();
+        }
+      },
+    });
+  }
+}
+addEventListener("unload", () => tf.disposeVariables());

@@ -1,0 +1,81 @@
+/**
+ * `AlbenchMomentumStep`: one SGD-with-momentum update of a variable in one kernel (wasm backend).
+ *
+ * tfjs's momentum optimizer updates a variable with four kernels (accumulation · m, + gradient, · −lr, + value):
+ * about 320 small kernel calls per CPU-DenseNet step, each with its allocation. This kernel does the same four
+ * float32 operations in that order, element by element, each product and sum rounded to float32 as the wasm
+ * kernels round them, so the weights are bit-identical. `FusedMomentumOptimizer` (src/train/momentum.ts) uses it.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+
+/** The kernel name: inputs `value`, `accumulation`, `gradient`; attrs `momentum`, `negLr`; outputs new value and accumulation. */
+export const MOMENTUM_STEP = "AlbenchMomentumStep";
+
+/**
+ * The update on plain arrays: `acc ← m·acc + g`, `value ← (−lr)·acc + value`, every operation rounded to float32.
+ *
+ * @example
+ * ```ts
+ * import { momentumStep } from "./momentum_step.ts";
+ * const v = new Float32Array([1]), a = new Float32Array([0]);
+ * momentumStep(v, a, new Float32Array([2]), 0.9, -0.5, v, a);
+ * console.assert(a[0] === 2 && v[0] === 0);
+ * ```
+ */
+export function momentumStep(
+  value: Float32Array,
+  acc: Float32Array,
+  grad: Float32Array,
+  momentum: number,
+  negLr: number,
+  outValue: Float32Array,
+  outAcc: Float32Array,
+): void {
+  const m = Math.fround(momentum), c = Math.fround(negLr), f = Math.fround;
+  for (let i = 0; i < value.length; i++) {
+    const a = f(f(m * acc[i]!) + grad[i]!);
+    outAcc[i] = a;
+    outValue[i] = f(c * a) + value[i]!;
+  }
+}
+
+interface WasmBackendLike {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
+}
+
+/**
+ * Register {@linkcode MOMENTUM_STEP} for a tfjs-backend-wasm backend.
+ *
+ * @example
+ * ```ts ignore
+ * import { registerMomentumStep } from "./momentum_step.ts";
+ * registerMomentumStep("wasm");
+ * ```
+ */
+export function registerMomentumStep(backendName: string): void {
+  if (tf.getKernel(MOMENTUM_STEP, backendName)) return;
+  tf.registerKernel({
+    kernelName: MOMENTUM_STEP,
+    backendName,
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const b = backend as unknown as WasmBackendLike;
+      const value = inputs["value"]!, acc = inputs["accumulation"]!, grad = inputs["gradient"]!;
+      const { momentum, negLr } = attrs as unknown as { momentum: number; negLr: number };
+      const outValue = b.makeOutput([...value.shape], "float32"),
+        outAcc = b.makeOutput([...value.shape], "float32");
+      momentumStep(
+        b.typedArrayFromHeap(value),
+        b.typedArrayFromHeap(acc),
+        b.typedArrayFromHeap(grad),
+        momentum,
+        negLr,
+        b.typedArrayFromHeap(outValue),
+        b.typedArrayFromHeap(outAcc),
+      );
+      return [outValue, outAcc];
+    },
+  });
+}

@@ -1,0 +1,214 @@
+/**
+ * `deno task perf`: run the `bench/perf_*_bench.ts` and `bench/data_bench.ts` files with `deno bench --json`, and
+ * print and write (`reports/perf/perf.json`) one table: training and inference img/s per backend and model
+ * configuration for albench and the stock baseline measured in the same process, their ratio, achieved GFLOP/s
+ * and fraction of peak (src/perf/peak.ts says how peak is computed), query time against pool size, and data
+ * loading cold against cached.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { parseFlags } from "./args.ts";
+import { runMain, UsageError } from "./errors.ts";
+import { initBackend, isBackendName } from "../backend/backend.ts";
+import { perfSetFrom } from "../perf/configs.ts";
+import { detectPeak } from "../perf/peak.ts";
+import {
+  type DenoBenchReport,
+  formatModelRows,
+  type ModelRow,
+  modelRows,
+  otherRows,
+  queryRows,
+} from "../perf/table.ts";
+import { type BackboneName, buildBackbone, forwardFlops, isBackboneName } from "../model/backbones.ts";
+import { Rng } from "../rng.ts";
+import { writeFileAtomic } from "../data/cache.ts";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+const USAGE =
+  `Usage: deno task perf [--set quick|default|full] [--backends wasm[,cpu,webgpu,tensorflow]] [--out DIR]
+                      [--skip query,data]
+
+Runs bench/perf_models_bench.ts once per backend (albench and the stock baseline in the same process),
+bench/perf_query_bench.ts and bench/data_bench.ts, then prints the table and writes DIR/perf.json
+(default reports/perf). --set default takes about ten minutes on a 2-core machine; full adds 224 px training.`;
+
+async function denoBench(file: string, env: Record<string, string>, label: string): Promise<DenoBenchReport> {
+  console.error(`perf: ${label} (bench/${file}) ...`);
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["bench", "--json", "--allow-read", "--allow-env", "--allow-write", `${ROOT}bench/${file}`],
+    cwd: ROOT,
+    env,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const text = new TextDecoder().decode(out.stdout);
+  const start = text.indexOf("{\n");
+  if (!out.success || start < 0) {
+    throw new UsageError(`perf: deno bench bench/${file} failed (exit ${out.code}); its output is above`, 1);
+  }
+  console.error(`perf: ${label} done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  return JSON.parse(text.slice(start)) as DenoBenchReport;
+}
+
+function flopsTable(): (backbone: string, resolution: number) => number {
+  const memo = new Map<string, number>();
+  return (backbone, resolution) => {
+    const key = `${backbone}@${resolution}`;
+    let v = memo.get(key);
+    if (v === undefined) {
+      if (!isBackboneName(backbone)) return NaN;
+      const m = buildBackbone(backbone as BackboneName, resolution, Rng.root(0));
+      const featureDim = m.outputs[0]!.shape[1] as number;
+      v = forwardFlops(m) + 2 * featureDim * 17;
+      m.dispose();
+      memo.set(key, v);
+    }
+    return v;
+  };
+}
+
+async function main(args: string[]): Promise<void> {
+  const { values } = parseFlags(args, {
+    set: { type: "string", default: "default" },
+    backends: { type: "string", default: "wasm" },
+    out: { type: "string", default: "reports/perf" },
+    skip: { type: "string", default: "" },
+    debug: { type: "boolean" },
+    help: { type: "boolean", short: "h" },
+  }, "perf");
+  if (values.help) return void console.log(USAGE);
+  let set;
+  try {
+    set = perfSetFrom(values.set);
+  } catch (e) {
+    throw new UsageError(`--set: ${(e as Error).message}`);
+  }
+  const backends = values.backends.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const b of backends) {
+    if (!isBackendName(b) || b === "auto") {
+      throw new UsageError(
+        `--backends: ${
+          JSON.stringify(b)
+        } is not a concrete backend (wasm, cpu, webgpu, tensorflow, tensorflow-gpu)`,
+      );
+    }
+  }
+  const skip = new Set(values.skip.split(",").map((s) => s.trim()).filter(Boolean));
+  for (const s of skip) {
+    if (s !== "query" && s !== "data" && s !== "models") {
+      throw new UsageError(`--skip: ${JSON.stringify(s)} is not one of models, query, data`);
+    }
+  }
+  const peak = await detectPeak();
+  const env = { ALBENCH_PERF_SET: set };
+  let runtime: string | undefined;
+
+  const models: ModelRow[] = [];
+  if (!skip.has("models")) {
+    await initBackend("cpu"); // for counting FLOPs; production mode keeps tfjs banners out of the output
+    const flops = flopsTable();
+    for (const backend of backends) {
+      const report = await denoBench(
+        "perf_models_bench.ts",
+        { ...env, ALBENCH_PERF_BACKEND: backend },
+        `models on ${backend}`,
+      );
+      runtime ??= report.runtime;
+      models.push(...modelRows(report, backend, flops, peak));
+    }
+  }
+  const queries = skip.has("query")
+    ? []
+    : queryRows(await denoBench("perf_query_bench.ts", env, "query step"));
+  const data = skip.has("data") || set === "quick"
+    ? []
+    : otherRows(await denoBench("data_bench.ts", env, "data loading"));
+
+  const dn = models.find((r) =>
+    r.backend === "wasm" && r.mode === "train" && r.backbone === "densenet-cpu" && r.resolution === 32
+  );
+  const inferDn = models.find((r) =>
+    r.backend === "wasm" && r.mode === "infer" && r.backbone === "densenet-cpu" && r.resolution === 32
+  );
+  const mge100k = queries.find((q) => q.query === "mge-clustering" && q.n === 100_000);
+  const mge1k = queries.find((q) => q.query === "mge-clustering" && q.n === 1000);
+  const poolInference = inferDn?.imgPerS.albench ? 1050 / inferDn.imgPerS.albench : undefined;
+  const targets = {
+    trainSpeedupDensenetCpu32: {
+      value: dn?.ratio ?? null,
+      target: 5,
+      met: dn?.ratio != null ? dn.ratio >= 5 : null,
+    },
+    mgeSecondsAt100k: {
+      value: mge100k?.seconds ?? null,
+      target: 2,
+      met: mge100k ? mge100k.seconds <= 2 : null,
+    },
+    mgeAt1kOverPoolInference: {
+      value: mge1k && poolInference ? mge1k.seconds / poolInference : null,
+      target: 0.1,
+      met: mge1k && poolInference ? mge1k.seconds / poolInference <= 0.1 : null,
+      note:
+        "MGE+Clustering at N = 1000 against the inference pass over the paper's 1050-image pool (densenet-cpu, 32 px)",
+    },
+  };
+  const result = {
+    format: 1,
+    set,
+    runtime: runtime ?? null,
+    tfjs: tf.version.tfjs,
+    threads: 1,
+    peak,
+    models,
+    queries,
+    data,
+    targets,
+  };
+  await Deno.mkdir(values.out, { recursive: true });
+  await writeFileAtomic(`${values.out}/perf.json`, JSON.stringify(result, null, 1) + "\n");
+
+  console.log(
+    `CPU: ${peak.model} (${peak.cores} logical, ${peak.mhz} MHz, ${peak.isa}); peak per core: native ${
+      peak.nativeCoreGflops.toFixed(1)
+    } GFLOP/s, wasm SIMD128 ${peak.wasmCoreGflops.toFixed(1)} GFLOP/s; one thread per process`,
+  );
+  for (const line of formatModelRows(models)) console.log(line);
+  if (queries.length) {
+    const ns = [...new Set(queries.map((q) => q.n))];
+    console.log(
+      `\nquery seconds (d = 1024, C = 17, b = 20)   ${ns.map((n) => `N=${n}`.padStart(10)).join("")}`,
+    );
+    for (const name of [...new Set(queries.map((q) => q.query))]) {
+      const cells = ns.map((n) => {
+        const q = queries.find((x) => x.query === name && x.n === n);
+        return (q ? q.seconds.toFixed(3) : "-").padStart(10);
+      });
+      console.log(`${name.padEnd(42)}${cells.join("")}`);
+    }
+  }
+  if (data.length) {
+    console.log("");
+    for (const d of data) console.log(`${d.name}: ${d.seconds.toFixed(2)} s`);
+  }
+  console.log("");
+  const fmt = (v: number | null, d: number, unit = "") => (v === null ? "not measured" : v.toFixed(d) + unit);
+  console.log(
+    `target: densenet-cpu 32 px training (batch 10) ${
+      fmt(targets.trainSpeedupDensenetCpu32.value, 2)
+    }x the stock path (goal 5x)`,
+  );
+  console.log(
+    `target: MGE+Clustering at N = 100k ${fmt(targets.mgeSecondsAt100k.value, 3, " s")} (goal 2 s)`,
+  );
+  console.log(
+    `target: MGE+Clustering at N = 1k / inference over 1050 images ${
+      fmt(targets.mgeAt1kOverPoolInference.value, 4)
+    } (goal 0.1)`,
+  );
+  console.log(`wrote ${values.out}/perf.json`);
+}
+
+if (import.meta.main) await runMain(main, Deno.args);

@@ -1,0 +1,156 @@
+/**
+ * What `deno task perf` measures: the matrix of model throughput configurations and query-time pool sizes.
+ *
+ * Every model configuration is measured twice in the same run: with albench's kernels and fused batch norm
+ * (`albench`), and with tfjs's stock wasm kernels plus only the missing `Conv2DBackpropFilter` and
+ * `tf.layers.batchNormalization` (`stock`, the baseline). Sets: `quick` (seconds, for tests), `default` (about ten
+ * minutes on a 2-core machine) and `full` (adds the 224 px training rows that take many minutes per step).
+ *
+ * @module
+ */
+import type { BackboneName } from "../model/backbones.ts";
+
+/** The two kernel/layer variants compared. */
+export type PerfVariant = "albench" | "stock";
+
+/** Which rows to run. */
+export type PerfSet = "quick" | "default" | "full";
+
+/** One model throughput measurement. */
+export interface ModelPerfConfig {
+  /** `train` = fine-tuning steps (forward, backward, SGD update, augmentation); `infer` = inference batches. */
+  readonly mode: "train" | "infer";
+  readonly backbone: BackboneName;
+  readonly resolution: number;
+  /** Images per step (training) or per forward batch (inference). */
+  readonly batch: number;
+  /** Steps (training) or batches (inference) per timed iteration. */
+  readonly steps: number;
+  /** Timed iterations Deno.bench is asked for. */
+  readonly n: number;
+}
+
+/**
+ * The bench name of a configuration and variant; the table parses it back with {@linkcode parsePerfName}.
+ *
+ * @example
+ * ```ts
+ * import { perfName } from "./configs.ts";
+ * const c = { mode: "infer", backbone: "densenet121", resolution: 224, batch: 8, steps: 1, n: 1 } as const;
+ * console.assert(perfName(c, "albench") === "infer densenet121@224 b8x1 albench");
+ * ```
+ */
+export function perfName(c: ModelPerfConfig, v: PerfVariant): string {
+  return `${c.mode} ${c.backbone}@${c.resolution} b${c.batch}x${c.steps} ${v}`;
+}
+
+/**
+ * The configuration and variant a bench name stands for, or undefined for names of other benches.
+ *
+ * @example
+ * ```ts
+ * import { parsePerfName, perfName } from "./configs.ts";
+ * const c = { mode: "train", backbone: "small-cnn", resolution: 32, batch: 10, steps: 4, n: 2 } as const;
+ * console.assert(parsePerfName(perfName(c, "stock"))?.variant === "stock");
+ * ```
+ */
+export function parsePerfName(
+  name: string,
+): {
+  mode: "train" | "infer";
+  backbone: BackboneName;
+  resolution: number;
+  batch: number;
+  steps: number;
+  variant: PerfVariant;
+} | undefined {
+  const m = /^(train|infer) ([a-z0-9-]+)@(\d+) b(\d+)x(\d+) (albench|stock)$/.exec(name);
+  if (!m) return undefined;
+  return {
+    mode: m[1] as "train" | "infer",
+    backbone: m[2] as BackboneName,
+    resolution: Number(m[3]),
+    batch: Number(m[4]),
+    steps: Number(m[5]),
+    variant: m[6] as PerfVariant,
+  };
+}
+
+/**
+ * The model rows of a set. Training uses batch 10 (the paper's and the CPU scenarios'); at 224 px the steps are
+ * few because one DenseNet121 step takes tens of seconds here.
+ *
+ * @example
+ * ```ts
+ * import { modelConfigs } from "./configs.ts";
+ * console.assert(modelConfigs("full").length > modelConfigs("default").length);
+ * ```
+ */
+export function modelConfigs(set: PerfSet): ModelPerfConfig[] {
+  const t = (backbone: BackboneName, resolution: number, steps: number, n: number): ModelPerfConfig => ({
+    mode: "train",
+    backbone,
+    resolution,
+    batch: 10,
+    steps,
+    n,
+  });
+  const i = (
+    backbone: BackboneName,
+    resolution: number,
+    batch: number,
+    steps: number,
+    n: number,
+  ): ModelPerfConfig => ({
+    mode: "infer",
+    backbone,
+    resolution,
+    batch,
+    steps,
+    n,
+  });
+  if (set === "quick") return [t("small-cnn", 16, 2, 1), i("small-cnn", 16, 32, 2, 1)];
+  const rows: ModelPerfConfig[] = [
+    t("small-cnn", 32, 10, 2),
+    t("small-cnn", 64, 4, 2),
+    t("densenet-cpu", 32, 6, 2),
+    t("densenet-cpu", 64, 2, 2),
+    t("densenet121", 32, 2, 1),
+    t("densenet121", 64, 1, 1),
+    i("small-cnn", 32, 64, 4, 2),
+    i("small-cnn", 64, 64, 2, 2),
+    i("small-cnn", 224, 16, 1, 1),
+    i("densenet-cpu", 32, 64, 4, 2),
+    i("densenet-cpu", 64, 64, 1, 2),
+    i("densenet-cpu", 224, 16, 1, 1),
+    i("densenet121", 32, 64, 1, 1),
+    i("densenet121", 64, 32, 1, 1),
+    i("densenet121", 224, 8, 1, 1),
+  ];
+  if (set === "full") {
+    rows.push(t("small-cnn", 224, 1, 1), t("densenet-cpu", 224, 1, 1), t("densenet121", 224, 1, 1));
+  }
+  return rows;
+}
+
+/** Pool sizes of the query-time rows (d = 1024, C = 17, b = 20 as in the issue). */
+export function queryPoolSizes(set: PerfSet): number[] {
+  return set === "quick" ? [1000] : [1000, 10_000, 100_000];
+}
+
+/**
+ * The set named by `ALBENCH_PERF_SET` (default `default`); throws on anything else.
+ *
+ * @example
+ * ```ts
+ * import { perfSetFrom } from "./configs.ts";
+ * console.assert(perfSetFrom(undefined) === "default");
+ * ```
+ */
+export function perfSetFrom(value: string | undefined): PerfSet {
+  const v = value ?? "default";
+  if (v !== "quick" && v !== "default" && v !== "full") {
+    throw new Error(`perf set ${JSON.stringify(v)} is not one of quick, default, full`);
+  }
+  return v;
+}

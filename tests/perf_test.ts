@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import { peakFromCpuinfo } from "../src/perf/peak.ts";
+import { formatModelRows, modelRows, otherRows, queryRows } from "../src/perf/table.ts";
+import { modelConfigs, parsePerfName, perfName, perfSetFrom } from "../src/perf/configs.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+function cpuinfo(vendor: string, mhz: number, flags: string, cores = 2): string {
+  return Array.from(
+    { length: cores },
+    (_, i) =>
+      `processor\t: ${i}\nvendor_id\t: ${vendor}\nmodel name\t: Test CPU\ncpu MHz\t\t: ${mhz}\nflags\t\t: ${flags}\n`,
+  ).join("\n");
+}
+
+Deno.test("perf peak: FLOPs per cycle follow the widest FMA the flags show, wasm SIMD128 is 16 per cycle", () => {
+  const amd = peakFromCpuinfo(cpuinfo("AuthenticAMD", 2500, "fpu sse avx avx2 fma avx512f avx512bw"));
+  assert.equal(amd.isa, "avx512");
+  assert.equal(amd.cores, 2);
+  assert.equal(amd.nativeCoreGflops, 2.5 * 32);
+  assert.equal(amd.nativeMachineGflops, 2 * 2.5 * 32);
+  assert.equal(amd.wasmCoreGflops, 2.5 * 16);
+  const intel = peakFromCpuinfo(cpuinfo("GenuineIntel", 2000, "sse avx avx2 fma avx512f", 4));
+  assert.equal(intel.nativeCoreGflops, 2 * 64);
+  assert.equal(intel.nativeMachineGflops, 4 * 2 * 64);
+  assert.equal(peakFromCpuinfo(cpuinfo("GenuineIntel", 3000, "sse avx avx2 fma")).nativeFlopsPerCycle, 32);
+  assert.equal(peakFromCpuinfo(cpuinfo("GenuineIntel", 3000, "sse avx")).nativeFlopsPerCycle, 16);
+  const none = peakFromCpuinfo("");
+  assert.equal(none.model, "unknown");
+  assert.ok(Number.isNaN(none.nativeCoreGflops));
+});
+
+Deno.test("perf configs: every bench name parses back to its configuration; sets are nested", () => {
+  for (const c of modelConfigs("full")) {
+    for (const v of ["stock", "albench"] as const) {
+      const p = parsePerfName(perfName(c, v));
+      assert.deepEqual(p, {
+        mode: c.mode,
+        backbone: c.backbone,
+        resolution: c.resolution,
+        batch: c.batch,
+        steps: c.steps,
+        variant: v,
+      });
+    }
+  }
+  assert.equal(parsePerfName("query badge N=1000"), undefined);
+  const names = (s: "quick" | "default" | "full") =>
+    new Set(modelConfigs(s).map((c) => perfName(c, "stock")));
+  for (const n of names("default")) assert.ok(names("full").has(n));
+  assert.ok(
+    [...names("default")].some((n) => n.startsWith("train densenet-cpu@32 b10")),
+    "the 5x target row",
+  );
+  assert.throws(() => perfSetFrom("fast"), /perf set "fast" is not one of quick, default, full/);
+});
+
+Deno.test("perf table: img/s, ratio, GFLOP/s and fraction of peak from bench means", () => {
+  const ok = (avg: number) => [{ ok: { n: 3, avg, min: avg } }];
+  const report = {
+    benches: [
+      { name: "train densenet-cpu@32 b10x6 stock", results: ok(12e9) },
+      { name: "train densenet-cpu@32 b10x6 albench", results: ok(2e9) },
+      { name: "infer small-cnn@64 b64x2 albench", results: ok(0.5e9) },
+      { name: "query mge-clustering N=100000", results: ok(0.25e9) },
+      { name: "ucmerced: cold", results: ok(11e9) },
+      { name: "ignored bench", results: [{}] },
+    ],
+  };
+  const peak = peakFromCpuinfo(cpuinfo("AuthenticAMD", 2000, "avx2 fma"));
+  const rows = modelRows(report, "wasm", (b, r) => (b === "densenet-cpu" && r === 32 ? 0.1e9 : 1e9), peak);
+  assert.equal(rows.length, 2);
+  const dn = rows[0]!;
+  assert.equal(dn.imgPerS.stock, 5);
+  assert.equal(dn.imgPerS.albench, 30);
+  assert.equal(dn.ratio, 6);
+  assert.ok(Math.abs(dn.gflops! - 30 * 0.1 * 3) < 1e-9, "training counts three forward passes");
+  assert.ok(Math.abs(dn.fractionOfWasmPeak! - 9 / 32) < 1e-12);
+  assert.ok(Math.abs(dn.fractionOfNativePeak! - 9 / 64) < 1e-12);
+  const inf = rows[1]!;
+  assert.equal(inf.ratio, null, "no stock row, no ratio");
+  assert.equal(inf.imgPerS.albench, 256);
+  assert.equal(inf.gflops, 256);
+  assert.equal(modelRows(report, "cpu", () => 1e9, peak)[0]!.fractionOfWasmPeak, null);
+  assert.deepEqual(queryRows(report), [{ query: "mge-clustering", n: 100000, seconds: 0.25 }]);
+  assert.deepEqual(otherRows(report), [{ name: "ucmerced: cold", seconds: 11 }]);
+  const lines = formatModelRows(rows);
+  assert.equal(lines.length, 3);
+  assert.match(lines[1]!, /densenet-cpu\s+32\s+10\s+5\.0\s+30\.0\s+6\.00x/);
+});
+
+async function perf(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-env", "--allow-run", "--allow-write", "src/cli/perf.ts", ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return {
+    code: out.code,
+    stdout: new TextDecoder().decode(out.stdout),
+    stderr: new TextDecoder().decode(out.stderr),
+  };
+}
+
+Deno.test("deno task perf: bad flags name the flag and the allowed values", async () => {
+  const a = await perf("--set", "fast");
+  assert.equal(a.code, 2);
+  assert.match(a.stderr, /--set: perf set "fast" is not one of quick, default, full/);
+  const b = await perf("--backends", "auto");
+  assert.equal(b.code, 2);
+  assert.match(b.stderr, /--backends: "auto" is not a concrete backend/);
+  const c = await perf("--skip", "models,gpu");
+  assert.equal(c.code, 2);
+  assert.match(c.stderr, /--skip: "gpu" is not one of models, query, data/);
+});
+
+Deno.test("deno task perf --set quick: baseline and albench from one run, table printed and written", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-perf-" });
+  try {
+    const r = await perf("--set", "quick", "--out", dir);
+    assert.equal(r.code, 0, r.stderr);
+    const json = JSON.parse(await Deno.readTextFile(`${dir}/perf.json`));
+    assert.equal(json.set, "quick");
+    assert.equal(json.models.length, 2);
+    for (const row of json.models) {
+      assert.ok(row.imgPerS.stock > 0 && row.imgPerS.albench > 0, JSON.stringify(row));
+      assert.ok(Math.abs(row.ratio - row.imgPerS.albench / row.imgPerS.stock) < 1e-9);
+    }
+    assert.deepEqual(json.queries.map((q: { query: string }) => q.query).sort(), [
+      "badge",
+      "coreset",
+      "mge-clustering",
+    ]);
+    assert.match(r.stdout, /backend\s+mode\s+model\s+px\s+batch\s+stock img\/s\s+albench img\/s\s+ratio/);
+    assert.match(r.stdout, /wasm\s+train\s+small-cnn\s+16\s+10/);
+    assert.match(r.stdout, /query seconds \(d = 1024, C = 17, b = 20\)/);
+    assert.match(r.stdout, /target: densenet-cpu 32 px training \(batch 10\) not measured/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
