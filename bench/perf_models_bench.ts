@@ -27,6 +27,14 @@ import {
 } from "../src/perf/configs.ts";
 import type { ImageTable, LabelTable } from "../src/data/dataset.ts";
 
+const announced = new Set<string>();
+/** Progress on stderr (deno bench --json keeps console output to itself): one line when a bench starts. */
+function started(name: string): void {
+  if (announced.has(name)) return;
+  announced.add(name);
+  Deno.stderr.writeSync(new TextEncoder().encode(`perf:   ${name}\n`));
+}
+
 const backendName = Deno.env.get("ALBENCH_PERF_BACKEND") ?? "wasm";
 if (!isBackendName(backendName)) throw new Error(`ALBENCH_PERF_BACKEND=${backendName} is not a backend name`);
 const info = await initBackend(backendName);
@@ -83,6 +91,7 @@ for (const c of modelConfigs(set)) {
       n: c.n,
       warmup: 0,
       async fn(b) {
+        started(perfName(c, v));
         useVariant(v);
         const model = modelFor(c, v);
         const { images: imgs, table } = dataAt(c.resolution, Math.max(images, 10));

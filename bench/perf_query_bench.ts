@@ -13,6 +13,14 @@ import { BUILTIN_QUERY_FUNCTIONS } from "../src/al/query/registry.ts";
 import { perfSetFrom, queryPoolSizes } from "../src/perf/configs.ts";
 import type { ModelView } from "../src/al/query.ts";
 
+const announced = new Set<string>();
+/** Progress on stderr (deno bench --json keeps console output to itself): one line when a bench starts. */
+function started(name: string): void {
+  if (announced.has(name)) return;
+  announced.add(name);
+  Deno.stderr.writeSync(new TextEncoder().encode(`perf:   ${name}\n`));
+}
+
 const C = 17, D = 1024, B = 20;
 const set = perfSetFrom(Deno.env.get("ALBENCH_PERF_SET"));
 const views = new Map<number, ModelView>();
@@ -27,6 +35,7 @@ for (const n of queryPoolSizes(set)) {
       n: n >= 100_000 ? 1 : 3,
       warmup: 0,
       async fn(b) {
+        started(`query ${name} N=${n}`);
         let unlabelled = views.get(n);
         if (!unlabelled) {
           unlabelled = syntheticView(n, C, D, 1);
