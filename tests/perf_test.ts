@@ -30,8 +30,8 @@ Deno.test("perf peak: FLOPs per cycle follow the widest FMA the flags show, wasm
   assert.ok(Number.isNaN(none.nativeCoreGflops));
 });
 
-Deno.test("perf configs: every bench name parses back to its configuration; sets are nested", () => {
-  for (const c of modelConfigs("full")) {
+Deno.test("perf configs: every bench name parses back to its configuration; the default set has the 5x target row", () => {
+  for (const c of [...modelConfigs("quick"), ...modelConfigs("default")]) {
     for (const v of ["stock", "albench"] as const) {
       const p = parsePerfName(perfName(c, v));
       assert.deepEqual(p, {
@@ -45,14 +45,12 @@ Deno.test("perf configs: every bench name parses back to its configuration; sets
     }
   }
   assert.equal(parsePerfName("query badge N=1000"), undefined);
-  const names = (s: "quick" | "default" | "full") =>
-    new Set(modelConfigs(s).map((c) => perfName(c, "stock")));
-  for (const n of names("default")) assert.ok(names("full").has(n));
+  const names = new Set(modelConfigs("default").map((c) => perfName(c, "stock")));
   assert.ok(
-    [...names("default")].some((n) => n.startsWith("train densenet-cpu@32 b10")),
+    [...names].some((n) => n.startsWith("train densenet-cpu@32 b10")),
     "the 5x target row",
   );
-  assert.throws(() => perfSetFrom("fast"), /perf set "fast" is not one of quick, default, full/);
+  assert.throws(() => perfSetFrom("fast"), /perf set "fast" is not one of quick, default/);
 });
 
 Deno.test("perf table: img/s, ratio, GFLOP/s and fraction of peak from bench means", () => {
@@ -107,7 +105,7 @@ async function perf(...args: string[]) {
 Deno.test("deno task perf: bad flags name the flag and the allowed values", async () => {
   const a = await perf("--set", "fast");
   assert.equal(a.code, 2);
-  assert.match(a.stderr, /--set: perf set "fast" is not one of quick, default, full/);
+  assert.match(a.stderr, /--set: perf set "fast" is not one of quick, default/);
   const b = await perf("--backends", "auto");
   assert.equal(b.code, 2);
   assert.match(b.stderr, /--backends: "auto" is not a concrete backend/);

@@ -27,12 +27,12 @@ import { writeFileAtomic } from "../data/cache.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const USAGE =
-  `Usage: deno task perf [--set quick|default|full] [--backends wasm[,cpu,webgpu,tensorflow]] [--out DIR]
+  `Usage: deno task perf [--set quick|default] [--backends wasm[,cpu,webgpu,tensorflow]] [--out DIR]
                       [--skip query,data]
 
 Runs bench/perf_models_bench.ts once per backend (albench and the stock baseline in the same process),
 bench/perf_query_bench.ts and bench/data_bench.ts, then prints the table and writes DIR/perf.json
-(default reports/perf). --set default takes about ten minutes on a 2-core machine; full adds 224 px training.`;
+(default reports/perf). --set default takes about ten minutes on a 2-core machine.`;
 
 async function denoBench(file: string, env: Record<string, string>, label: string): Promise<DenoBenchReport> {
   console.error(`perf: ${label} (bench/${file}) ...`);
