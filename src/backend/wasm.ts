@@ -9,6 +9,7 @@ import { CONV2D_BACKPROP_FILTER, registerConv2DBackpropFilter } from "./kernels/
 import { registerMaxPoolGrad } from "./kernels/max_pool_grad.ts";
 import { registerConv2DBackpropInput } from "./kernels/conv2d_backprop_input.ts";
 import { registerChannelReduce } from "./kernels/channel_reduce.ts";
+import { isAlbenchKernel } from "./kernels/replace.ts";
 import { registerAvgPoolGrad } from "./kernels/avg_pool_grad.ts";
 import { registerSharedIdentity } from "./kernels/identity.ts";
 import { MOMENTUM_STEP, registerMomentumStep } from "./kernels/momentum_step.ts";
@@ -52,7 +53,7 @@ export async function initWasm(): Promise<{ threads: number; simd: boolean }> {
   setThreadsCount(1);
   for (const name of REPLACED_KERNELS) {
     const k = tf.getKernel(name, "wasm");
-    if (k && !(k as { albench?: boolean }).albench && !stockKernels.has(name)) stockKernels.set(name, k);
+    if (k && !isAlbenchKernel(k) && !stockKernels.has(name)) stockKernels.set(name, k);
   }
   // The baseline's Conv2DBackpropFilter is the kernel as first added (see its "plain" form).
   if (

@@ -7,18 +7,14 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
+import { replaceKernel, type WasmBackendLike } from "./replace.ts";
 
 interface AvgPoolGradAttrs {
   filterSize: [number, number] | number;
   strides: [number, number] | number;
   pad: "valid" | "same" | number;
   dimRoundingMode?: "floor" | "round" | "ceil";
-}
-
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
 }
 
 /**
@@ -64,35 +60,26 @@ export function avgPoolGradTiled(
  * ```
  */
 export function registerAvgPoolGrad(backendName: string): void {
-  const stock = tf.getKernel("AvgPoolGrad", backendName);
-  if (!stock || (stock as { albench?: boolean }).albench) return;
-  tf.unregisterKernel("AvgPoolGrad", backendName);
-  tf.registerKernel({
-    kernelName: "AvgPoolGrad",
-    backendName,
-    ...(stock.setupFunc ? { setupFunc: stock.setupFunc } : {}),
-    kernelFunc: (args) => {
-      const dy = args.inputs["dy"] as tf.TensorInfo, input = args.inputs["input"] as tf.TensorInfo;
-      const a = args.attrs as unknown as AvgPoolGradAttrs;
-      const pair = (v: [number, number] | number) => (typeof v === "number" ? [v, v] : v);
-      const [fh, fw] = pair(a.filterSize), [sh, sw] = pair(a.strides);
-      const [, h, w] = input.shape as [number, number, number, number];
-      const window = fh! * fw!;
-      const tiled = fh === sh && fw === sw && h % fh! === 0 && w % fw! === 0 &&
-        (a.pad === "valid" || a.pad === 0 || (a.pad === "same" && fh === 1 && fw === 1)) &&
-        (window & (window - 1)) === 0 && dy.dtype === "float32" && input.shape.length === 4;
-      if (!tiled) return stock.kernelFunc(args);
-      const backend = args.backend as unknown as WasmBackendLike;
-      const out = backend.makeOutput([...input.shape], "float32");
-      avgPoolGradTiled(
-        backend.typedArrayFromHeap(dy),
-        backend.typedArrayFromHeap(out),
-        input.shape as [number, number, number, number],
-        fh!,
-        fw!,
-      );
-      return out;
-    },
+  replaceKernel("AvgPoolGrad", backendName, (args, stock) => {
+    const dy = args.inputs["dy"] as tf.TensorInfo, input = args.inputs["input"] as tf.TensorInfo;
+    const a = args.attrs as unknown as AvgPoolGradAttrs;
+    const pair = (v: [number, number] | number) => (typeof v === "number" ? [v, v] : v);
+    const [fh, fw] = pair(a.filterSize), [sh, sw] = pair(a.strides);
+    const [, h, w] = input.shape as [number, number, number, number];
+    const window = fh! * fw!;
+    const tiled = fh === sh && fw === sw && h % fh! === 0 && w % fw! === 0 &&
+      (a.pad === "valid" || a.pad === 0 || (a.pad === "same" && fh === 1 && fw === 1)) &&
+      (window & (window - 1)) === 0 && dy.dtype === "float32" && input.shape.length === 4;
+    if (!tiled) return stock.kernelFunc(args);
+    const backend = args.backend as unknown as WasmBackendLike;
+    const out = backend.makeOutput([...input.shape], "float32");
+    avgPoolGradTiled(
+      backend.typedArrayFromHeap(dy),
+      backend.typedArrayFromHeap(out),
+      input.shape as [number, number, number, number],
+      fh!,
+      fw!,
+    );
+    return out;
   });
-  (tf.getKernel("AvgPoolGrad", backendName) as { albench?: boolean }).albench = true;
 }

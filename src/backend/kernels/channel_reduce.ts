@@ -16,12 +16,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-
-/** What these kernels use of tfjs-backend-wasm's backend object. */
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
-}
+import { replaceKernel, type WasmBackendLike } from "./replace.ts";
 
 function leadingAxes(axis: number | number[], rank: number): boolean {
   const axes = (Array.isArray(axis) ? axis : [axis]).map((a) => (a < 0 ? a + rank : a));
@@ -56,70 +51,53 @@ export function channelSums(
 }
 
 function reduceKernel(name: "Sum" | "Mean", backendName: string): void {
-  const stock = tf.getKernel(name, backendName);
-  if (!stock || (stock as { albench?: boolean }).albench) return;
-  tf.unregisterKernel(name, backendName);
-  tf.registerKernel({
-    kernelName: name,
-    backendName,
-    ...(stock.setupFunc ? { setupFunc: stock.setupFunc } : {}),
-    kernelFunc: (args) => {
-      const x = args.inputs["x"] as tf.TensorInfo;
-      const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
-      if (x.dtype !== "float32" || !leadingAxes(axis, x.shape.length)) return stock.kernelFunc(args);
-      const backend = args.backend as unknown as WasmBackendLike;
-      const channels = x.shape[x.shape.length - 1]!;
-      const shape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), channels] : [channels];
-      const out = backend.makeOutput(shape, "float32");
-      // Views after makeOutput: allocating may grow (and so detach) the wasm memory.
-      const values = backend.typedArrayFromHeap(x);
-      const sums = channelSums(values, channels, backend.typedArrayFromHeap(out));
-      if (name === "Mean") {
-        const count = values.length / channels;
-        for (let c = 0; c < channels; c++) sums[c] = sums[c]! / count;
-      }
-      return out;
-    },
+  replaceKernel(name, backendName, (args, stock) => {
+    const x = args.inputs["x"] as tf.TensorInfo;
+    const { axis, keepDims } = args.attrs as unknown as { axis: number | number[]; keepDims: boolean };
+    if (x.dtype !== "float32" || !leadingAxes(axis, x.shape.length)) return stock.kernelFunc(args);
+    const backend = args.backend as unknown as WasmBackendLike;
+    const channels = x.shape[x.shape.length - 1]!;
+    const shape = keepDims ? [...x.shape.slice(0, -1).map(() => 1), channels] : [channels];
+    const out = backend.makeOutput(shape, "float32");
+    // Views after makeOutput: allocating may grow (and so detach) the wasm memory.
+    const values = backend.typedArrayFromHeap(x);
+    const sums = channelSums(values, channels, backend.typedArrayFromHeap(out));
+    if (name === "Mean") {
+      const count = values.length / channels;
+      for (let c = 0; c < channels; c++) sums[c] = sums[c]! / count;
+    }
+    return out;
   });
-  (tf.getKernel(name, backendName) as { albench?: boolean }).albench = true;
 }
 
 function splitVKernel(backendName: string): void {
-  const stock = tf.getKernel("SplitV", backendName);
-  if (!stock || (stock as { albench?: boolean }).albench) return;
-  tf.unregisterKernel("SplitV", backendName);
-  tf.registerKernel({
-    kernelName: "SplitV",
-    backendName,
-    kernelFunc: (args) => {
-      const x = args.inputs["x"] as tf.TensorInfo;
-      if (x.dtype !== "float32") return stock.kernelFunc(args);
-      const { numOrSizeSplits, axis } = args.attrs as unknown as {
-        numOrSizeSplits: number | number[];
-        axis: number;
-      };
-      const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
-      const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax) as number[];
-      const backend = args.backend as unknown as WasmBackendLike;
-      const outs = sizes.map((s) => backend.makeOutput(x.shape.map((d, i) => (i === ax ? s : d)), "float32"));
-      const inner = x.shape.slice(ax + 1).reduce((a, b) => a * b, 1);
-      const rows = x.shape.slice(0, ax).reduce((a, b) => a * b, 1);
-      const src = backend.typedArrayFromHeap(x);
-      const rowLength = x.shape[ax]! * inner;
-      let offset = 0;
-      outs.forEach((info, k) => {
-        const part = sizes[k]! * inner;
-        const dst = backend.typedArrayFromHeap(info);
-        for (let r = 0; r < rows; r++) {
-          const from = r * rowLength + offset, to = r * part;
-          for (let j = 0; j < part; j++) dst[to + j] = src[from + j]!;
-        }
-        offset += part;
-      });
-      return outs;
-    },
+  replaceKernel("SplitV", backendName, (args, stock) => {
+    const x = args.inputs["x"] as tf.TensorInfo;
+    if (x.dtype !== "float32") return stock.kernelFunc(args);
+    const { numOrSizeSplits, axis } = args.attrs as unknown as {
+      numOrSizeSplits: number | number[];
+      axis: number;
+    };
+    const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
+    const sizes = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax) as number[];
+    const backend = args.backend as unknown as WasmBackendLike;
+    const outs = sizes.map((s) => backend.makeOutput(x.shape.map((d, i) => (i === ax ? s : d)), "float32"));
+    const inner = x.shape.slice(ax + 1).reduce((a, b) => a * b, 1);
+    const rows = x.shape.slice(0, ax).reduce((a, b) => a * b, 1);
+    const src = backend.typedArrayFromHeap(x);
+    const rowLength = x.shape[ax]! * inner;
+    let offset = 0;
+    outs.forEach((info, k) => {
+      const part = sizes[k]! * inner;
+      const dst = backend.typedArrayFromHeap(info);
+      for (let r = 0; r < rows; r++) {
+        const from = r * rowLength + offset, to = r * part;
+        for (let j = 0; j < part; j++) dst[to + j] = src[from + j]!;
+      }
+      offset += part;
+    });
+    return outs;
   });
-  (tf.getKernel("SplitV", backendName) as { albench?: boolean }).albench = true;
 }
 
 /**

@@ -13,6 +13,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import { borrowInput } from "./borrow.ts";
+import { replaceKernel } from "./replace.ts";
 
 interface Attrs {
   strides: [number, number] | number;
@@ -82,38 +83,27 @@ export function conv2dBackpropInputViaConv(
  * ```
  */
 export function registerConv2DBackpropInput(backendName: string): void {
-  const stock = tf.getKernel("Conv2DBackpropInput", backendName);
-  if (!stock || (stock as { albench?: boolean }).albench) return;
-  tf.unregisterKernel("Conv2DBackpropInput", backendName);
-  const config: tf.KernelConfig & { albench: boolean } = {
-    kernelName: "Conv2DBackpropInput",
-    backendName,
-    albench: true,
-    // The stock kernel's set-up (binding its wasm function) must still run for the cases handed back to it.
-    ...(stock.setupFunc ? { setupFunc: stock.setupFunc } : {}),
-    kernelFunc: (args) => {
-      const { inputs, attrs, backend } = args;
-      const a = attrs as unknown as Attrs;
-      if (a.dataFormat === "NHWC") {
-        const dy = borrowInput<tf.Rank.R4>(backend, inputs["dy"], "dy");
-        const filter = borrowInput<tf.Rank.R4>(backend, inputs["filter"], "filter");
-        try {
-          const out = conv2dBackpropInputViaConv(
-            dy,
-            filter,
-            a.inputShape,
-            a.strides,
-            a.pad,
-            a.dimRoundingMode,
-          );
-          if (out) return out;
-        } finally {
-          dy.dispose();
-          filter.dispose();
-        }
+  replaceKernel("Conv2DBackpropInput", backendName, (args, stock) => {
+    const { inputs, attrs, backend } = args;
+    const a = attrs as unknown as Attrs;
+    if (a.dataFormat === "NHWC") {
+      const dy = borrowInput<tf.Rank.R4>(backend, inputs["dy"], "dy");
+      const filter = borrowInput<tf.Rank.R4>(backend, inputs["filter"], "filter");
+      try {
+        const out = conv2dBackpropInputViaConv(
+          dy,
+          filter,
+          a.inputShape,
+          a.strides,
+          a.pad,
+          a.dimRoundingMode,
+        );
+        if (out) return out;
+      } finally {
+        dy.dispose();
+        filter.dispose();
       }
-      return stock.kernelFunc(args);
-    },
-  };
-  tf.registerKernel(config);
+    }
+    return stock.kernelFunc(args);
+  });
 }

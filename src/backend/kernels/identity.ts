@@ -8,7 +8,8 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
+import type * as tf from "@tensorflow/tfjs";
+import { replaceKernel } from "./replace.ts";
 
 /**
  * Replace `Identity` on `backendName` with a reference-counted share (strings keep the stock copy).
@@ -20,19 +21,10 @@ import * as tf from "@tensorflow/tfjs";
  * ```
  */
 export function registerSharedIdentity(backendName: string): void {
-  const stock = tf.getKernel("Identity", backendName);
-  if (!stock || (stock as { albench?: boolean }).albench) return;
-  tf.unregisterKernel("Identity", backendName);
-  tf.registerKernel({
-    kernelName: "Identity",
-    backendName,
-    ...(stock.setupFunc ? { setupFunc: stock.setupFunc } : {}),
-    kernelFunc: (args) => {
-      const x = args.inputs["x"] as tf.TensorInfo;
-      if (x.dtype === "string") return stock.kernelFunc(args);
-      (args.backend as unknown as { incRef(id: object): void }).incRef(x.dataId);
-      return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
-    },
+  replaceKernel("Identity", backendName, (args, stock) => {
+    const x = args.inputs["x"] as tf.TensorInfo;
+    if (x.dtype === "string") return stock.kernelFunc(args);
+    (args.backend as unknown as { incRef(id: object): void }).incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
   });
-  (tf.getKernel("Identity", backendName) as { albench?: boolean }).albench = true;
 }

@@ -9,6 +9,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import type { WasmBackendLike } from "./replace.ts";
 
 /** The kernel name: inputs `value`, `accumulation`, `gradient`; attrs `momentum`, `negLr`; outputs new value and accumulation. */
 export const MOMENTUM_STEP = "AlbenchMomentumStep";
@@ -39,11 +40,6 @@ export function momentumStep(
     outAcc[i] = a;
     outValue[i] = f(c * a) + value[i]!;
   }
-}
-
-interface WasmBackendLike {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(info: tf.TensorInfo): Float32Array;
 }
 
 /**
