@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend/backend.ts";
 import { probeWebGpu } from "../src/backend/webgpu.ts";
+import { nativeUnavailable } from "./native_available.ts";
 import {
   caseInputs,
   type CaseResult,
@@ -23,8 +24,10 @@ const filterReference: Float32Array[] = [];
 for (const c of FILTER_GRAD_CASES) filterReference.push(await filterGradByKernel(c, SEED));
 
 const webgpu = await probeWebGpu();
-const backends: { name: "wasm" | "webgpu"; ignore: boolean; why: string }[] = [
+const noNative = nativeUnavailable();
+const backends: { name: "wasm" | "webgpu" | "native"; ignore: boolean; why: string }[] = [
   { name: "wasm", ignore: false, why: "" },
+  { name: "native", ignore: noNative !== undefined, why: noNative ?? "" },
   {
     name: "webgpu",
     // A software adapter (llvmpipe) runs the same shaders, so it is tested too; ALBENCH_TEST_WEBGPU=0 opts out.

@@ -12,7 +12,7 @@ Deno.test("backend: names are validated", () => {
 Deno.test("backend: auto picks the first that loads and says why it skipped the others", async () => {
   const info = await initBackend("auto");
   try {
-    const order = ["tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"];
+    const order = ["tensorflow-gpu", "tensorflow", "webgpu", "native", "wasm", "cpu"];
     const chosen = order.indexOf(info.name);
     assert.ok(chosen >= 0, info.name);
     assert.equal(info.skipped.length, chosen, `skipped: ${info.skipped.join("; ")}`);

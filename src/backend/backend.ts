@@ -1,13 +1,15 @@
 /**
  * Choosing and preparing a tfjs compute backend.
  *
- * `auto` tries, in order: `tensorflow-gpu` → `tensorflow` → `webgpu` (hardware adapters only) → `wasm` → `cpu`.
+ * `auto` tries, in order: `tensorflow-gpu` → `tensorflow` → `webgpu` (hardware adapters only) → `native` (oneDNN
+ * on all cores, where libdnnl 2.x loads) → `wasm` → `cpu`.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { initWasm } from "./wasm.ts";
 import { initWebGpu, probeWebGpu } from "./webgpu.ts";
+import { initNative } from "./native.ts";
 import { installHint, loadTensorflow, type TensorflowFlavour } from "./tensorflow.ts";
 
 import type { BackendName, ConcreteBackend } from "./names.ts";
@@ -17,11 +19,11 @@ export { BACKEND_NAMES, type BackendName, type ConcreteBackend, isBackendName } 
 export interface BackendInfo {
   /** The albench backend name. */
   readonly name: ConcreteBackend;
-  /** The tfjs backend name (`tensorflow`, `webgpu`, `wasm`, `cpu`). */
+  /** The tfjs backend name (`tensorflow`, `webgpu`, `native`, `wasm`, `cpu`). */
   readonly tfjsBackend: string;
   /** The tfjs version. */
   readonly tfjsVersion: string;
-  /** Threads used by the backend (1 for wasm here; 0 where not applicable). */
+  /** Threads used by the backend (1 for wasm here; OpenMP threads for native; 0 where not applicable). */
   readonly threads: number;
   /** Whether wasm SIMD is on (false for other backends). */
   readonly simd: boolean;
@@ -46,6 +48,10 @@ async function initOne(name: ConcreteBackend): Promise<Omit<BackendInfo, "skippe
     case "wasm": {
       const { threads, simd } = await initWasm();
       return { ...base, tfjsBackend: "wasm", threads, simd, detail: `XNNPACK${simd ? " SIMD128" : ""}` };
+    }
+    case "native": {
+      const { threads, detail } = await initNative();
+      return { ...base, tfjsBackend: "native", threads, simd: false, detail };
     }
     case "webgpu": {
       const probe = await initWebGpu();
@@ -91,6 +97,11 @@ export async function initBackend(name: BackendName): Promise<BackendInfo> {
   const probe = await probeWebGpu();
   if (probe.available && !probe.fallback) return { ...(await initOne("webgpu")), skipped };
   skipped.push(`webgpu: ${probe.available ? `fallback adapter (${probe.description})` : probe.reason}`);
+  try {
+    return { ...(await initOne("native")), skipped };
+  } catch (e) {
+    skipped.push(`native: ${(e as Error).message}`);
+  }
   try {
     return { ...(await initOne("wasm")), skipped };
   } catch (e) {

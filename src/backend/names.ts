@@ -6,7 +6,15 @@
  */
 
 /** Every backend name accepted by `--backend`, in `auto`'s order after `auto` itself. */
-export const BACKEND_NAMES = ["auto", "tensorflow-gpu", "tensorflow", "webgpu", "wasm", "cpu"] as const;
+export const BACKEND_NAMES = [
+  "auto",
+  "tensorflow-gpu",
+  "tensorflow",
+  "webgpu",
+  "native",
+  "wasm",
+  "cpu",
+] as const;
 /** A name accepted by `--backend`. */
 export type BackendName = typeof BACKEND_NAMES[number];
 /** A backend that actually runs (everything but `auto`). */

@@ -15,6 +15,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from "../backend/kernels/batch_norm_train.ts";
 
 /**
  * The fused training-mode normalisation of `x` (any rank; statistics over all axes but the last). Returns y and
@@ -35,6 +36,7 @@ export function fusedBatchNormTraining(
   beta: tf.Tensor,
   epsilon: number,
 ): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
+  if (tf.getKernel(BATCH_NORM_TRAIN, tf.getBackend())) return batchNormByKernel(x, gamma, beta, epsilon);
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const n = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
   let mean: tf.Tensor | undefined, variance: tf.Tensor | undefined;
@@ -57,6 +59,41 @@ export function fusedBatchNormTraining(
         const scale = tf.div(tf.mul(gm, inv), n);
         const dx = tf.mul(scale, tf.sub(tf.sub(tf.mul(dy, n), dBeta), tf.mul(xh, dGamma)));
         return [dx, dGamma, dBeta];
+      },
+    };
+  });
+  const y = (f as unknown as (...t: tf.Tensor[]) => tf.Tensor)(x, gamma, beta);
+  return { y, mean: mean!, variance: variance! };
+}
+
+/** The same normalisation and gradient by the active backend's {@linkcode BATCH_NORM_TRAIN} kernels. */
+function batchNormByKernel(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
+  let mean: tf.Tensor | undefined, variance: tf.Tensor | undefined;
+  const attrs = { epsilon } as unknown as tf.NamedAttrMap;
+  const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [xv, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    const [y, m, v] = tf.engine().runKernel(
+      BATCH_NORM_TRAIN,
+      { x: xv, gamma: g, beta: b },
+      attrs,
+    ) as tf.Tensor[];
+    mean = tf.keep(m!);
+    variance = tf.keep(v!);
+    save([xv, m!, v!, g, b]);
+    return {
+      value: y!,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [xs, ms, vs, gs, bs] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        return tf.engine().runKernel(
+          BATCH_NORM_GRAD,
+          { x: xs, dy, mean: ms, variance: vs, gamma: gs, beta: bs },
+          attrs,
+        ) as tf.Tensor[];
       },
     };
   });

@@ -1,0 +1,13 @@
+/**
+ * Names of the batch-norm training kernels an engine may register (the native engine does, through oneDNN);
+ * the fused batch-norm layer (src/model/batch_norm.ts) uses them where the active backend has them, and its
+ * own tfjs-op formula elsewhere.
+ *
+ * @module
+ */
+
+/** Training forward: inputs `x`, `gamma`, `beta`; attr `epsilon`; outputs y, batch mean, biased batch variance. */
+export const BATCH_NORM_TRAIN = "AlbenchBatchNormTrain";
+/** Backward of {@linkcode BATCH_NORM_TRAIN}: inputs `x`, `dy`, `mean`, `variance`, `gamma`, `beta`;
+ * attr `epsilon`; outputs dx, dγ, dβ. */
+export const BATCH_NORM_GRAD = "AlbenchBatchNormGrad";

@@ -1,0 +1,417 @@
+/**
+ * tfjs kernels of the native engine: the heavy ones run through oneDNN ({@linkcode NativeOps}), the data
+ * movement DenseNet does per layer (concatenation along channels and its split) as row copies; every other
+ * kernel is tfjs's `cpu` kernel, registered again for the `native` backend (whose tensor storage is the `cpu`
+ * backend's: plain typed arrays outside any wasm heap).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { NativeBackend } from "./pool.ts";
+import { DNNL } from "./dnnl.ts";
+import type { ConvGeometry, NativeOps, PoolGeometry } from "./ops.ts";
+import { MOMENTUM_STEP, momentumStep } from "../kernels/momentum_step.ts";
+import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from "../kernels/batch_norm_train.ts";
+import { RELU_GRAD } from "../kernels/relu_grad.ts";
+
+/** The kernels the native backend runs itself (not through the `cpu` fallback). */
+export const NATIVE_KERNELS = [
+  "Conv2D",
+  "FusedConv2D",
+  "Conv2DBackpropInput",
+  "Conv2DBackpropFilter",
+  "FusedBatchNorm",
+  "MaxPool",
+  "MaxPoolGrad",
+  "AvgPool",
+  "AvgPoolGrad",
+  "Concat",
+  "SplitV",
+  "Relu",
+  RELU_GRAD,
+  "Add",
+  "Sub",
+  "Multiply",
+  BATCH_NORM_TRAIN,
+  BATCH_NORM_GRAD,
+  MOMENTUM_STEP,
+] as const;
+
+type Backend = NativeBackend;
+
+function f32(backend: Backend, t: tf.TensorInfo): Float32Array {
+  const values = backend.data.get(t.dataId)!.values;
+  if (values instanceof Float32Array) return values;
+  if (t.dtype !== "float32" || !values || typeof (values as ArrayLike<number>).length !== "number") {
+    throw new Error(`native backend: expected float32 data, got ${t.dtype}`);
+  }
+  // tfjs may hold float32 data as another array type (e.g. a plain array from tf.tensor([...])).
+  return Float32Array.from(values as ArrayLike<number>);
+}
+
+function out(backend: Backend, shape: number[], values: Float32Array): tf.TensorInfo {
+  return backend.makeTensorInfo(shape, "float32", values);
+}
+
+function need(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
+  const t = inputs[name];
+  if (t === undefined) throw new Error(`native backend: kernel input ${name} is missing`);
+  return t;
+}
+
+const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+function convGeometry(info: tf.backend_util.Conv2DInfo): ConvGeometry {
+  return {
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    c: info.inChannels,
+    o: info.outChannels,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    dh: info.dilationHeight,
+    dw: info.dilationWidth,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+    bottom: info.padInfo.bottom,
+    right: info.padInfo.right,
+  };
+}
+
+function poolGeometry(info: tf.backend_util.Conv2DInfo): PoolGeometry {
+  return {
+    n: info.batchSize,
+    h: info.inHeight,
+    w: info.inWidth,
+    c: info.inChannels,
+    oh: info.outHeight,
+    ow: info.outWidth,
+    kh: info.filterHeight,
+    kw: info.filterWidth,
+    sh: info.strideHeight,
+    sw: info.strideWidth,
+    top: info.padInfo.top,
+    left: info.padInfo.left,
+    bottom: info.padInfo.bottom,
+    right: info.padInfo.right,
+  };
+}
+
+function nhwcOnly(dataFormat: string | undefined, kernel: string): void {
+  if (dataFormat !== undefined && dataFormat !== "NHWC" && dataFormat !== "channelsLast") {
+    throw new Error(`native backend: ${kernel} supports NHWC only, got ${dataFormat}`);
+  }
+}
+
+/** Row copies: `parts[i]` holds `widths[i]` of every row's `sum(widths)` values. */
+function concatRows(parts: Float32Array[], widths: number[], rows: number, outv: Float32Array): void {
+  const total = widths.reduce((a, b) => a + b, 0);
+  let offset = 0;
+  parts.forEach((p, i) => {
+    const w = widths[i]!;
+    for (let r = 0, src = 0, dst = offset; r < rows; r++, dst += total) {
+      for (let k = 0; k < w; k++) outv[dst + k] = p[src++]!;
+    }
+    offset += w;
+  });
+}
+
+function splitRows(
+  x: Float32Array,
+  widths: number[],
+  rows: number,
+  alloc: (n: number) => Float32Array,
+): Float32Array[] {
+  const total = widths.reduce((a, b) => a + b, 0);
+  let offset = 0;
+  return widths.map((w) => {
+    const o = alloc(rows * w);
+    for (let r = 0, src = offset, dst = 0; r < rows; r++, src += total) {
+      for (let k = 0; k < w; k++) o[dst++] = x[src + k]!;
+    }
+    offset += w;
+    return o;
+  });
+}
+
+/** Element-wise a op b over arrays of one length, one loop per operation (no call per element). */
+function elementwise(
+  name: "Add" | "Sub" | "Multiply",
+  a: Float32Array,
+  b: Float32Array,
+  y: Float32Array,
+): Float32Array {
+  const n = y.length;
+  if (name === "Add") { for (let i = 0; i < n; i++) y[i] = a[i]! + b[i]!; }
+  else if (name === "Sub") { for (let i = 0; i < n; i++) y[i] = a[i]! - b[i]!; }
+  else for (let i = 0; i < n; i++) y[i] = a[i]! * b[i]!;
+  return y;
+}
+
+/**
+ * Register the native kernels for `backendName`, copying every `cpu` kernel first. `fallback(name)` gives the
+ * `cpu` kernel function for the cases a native kernel does not cover (another layout, a fused activation).
+ */
+export function registerNativeKernels(backendName: string, ops: NativeOps): void {
+  const cpu = new Map(tf.getKernelsForBackend("cpu").map((k) => [k.kernelName, k]));
+  for (const k of cpu.values()) {
+    if (!tf.getKernel(k.kernelName, backendName)) tf.registerKernel({ ...k, backendName });
+  }
+  const reg = (kernelName: string, kernelFunc: tf.KernelFunc) => {
+    if (tf.getKernel(kernelName, backendName)) tf.unregisterKernel(kernelName, backendName);
+    tf.registerKernel({ kernelName, backendName, kernelFunc });
+  };
+  const cpuKernel = (name: string) => {
+    const k = cpu.get(name);
+    if (!k) throw new Error(`native backend: tfjs cpu has no ${name} kernel`);
+    return k.kernelFunc;
+  };
+
+  const conv = (x: tf.TensorInfo, filter: tf.TensorInfo, attrs: tf.NamedAttrMap, b: Backend) => {
+    const a = attrs as unknown as tf.Conv2DAttrs;
+    nhwcOnly(a.dataFormat, "Conv2D");
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      filter.shape as [number, number, number, number],
+      a.strides,
+      a.dilations,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    const g = convGeometry(info);
+    const y = b.alloc(g.n * g.oh * g.ow * g.o);
+    if (y.length > 0) ops.conv2d(g, f32(b, x), f32(b, filter), y);
+    return out(b, [g.n, g.oh, g.ow, g.o], y);
+  };
+
+  reg("Conv2D", ({ inputs, attrs, backend }) => {
+    return conv(need(inputs, "x"), need(inputs, "filter"), attrs!, backend as Backend);
+  });
+  const fusedCpu = cpuKernel("FusedConv2D");
+  reg("FusedConv2D", (args) => {
+    const { bias, preluActivationWeights } = args.inputs as unknown as tf.FusedConv2DInputs;
+    const a = args.attrs as unknown as tf.FusedConv2DAttrs;
+    if (
+      bias !== undefined || preluActivationWeights !== undefined || (a.activation ?? "linear") !== "linear"
+    ) {
+      return fusedCpu(args);
+    }
+    return conv(need(args.inputs, "x"), need(args.inputs, "filter"), args.attrs!, args.backend as Backend);
+  });
+  reg("Conv2DBackpropInput", ({ inputs, attrs, backend }) => {
+    const dy = need(inputs, "dy"), filter = need(inputs, "filter");
+    const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+    nhwcOnly(a.dataFormat, "Conv2DBackpropInput");
+    const b = backend as Backend;
+    const info = tf.backend_util.computeConv2DInfo(
+      a.inputShape,
+      filter.shape as [number, number, number, number],
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    const g = convGeometry(info);
+    const dx = b.alloc(size(a.inputShape));
+    if (dx.length > 0) ops.conv2dBackpropInput(g, f32(b, dy), f32(b, filter), dx);
+    return out(b, [...a.inputShape], dx);
+  });
+  reg("Conv2DBackpropFilter", ({ inputs, attrs, backend }) => {
+    const x = need(inputs, "x"), dy = need(inputs, "dy");
+    const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+    nhwcOnly(a.dataFormat, "Conv2DBackpropFilter");
+    const b = backend as Backend;
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as [number, number, number, number],
+      a.filterShape,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+    const g = convGeometry(info);
+    const dw = b.alloc(size(a.filterShape));
+    if (dw.length > 0 && size(x.shape) > 0) ops.conv2dBackpropFilter(g, f32(b, x), f32(b, dy), dw);
+    else dw.fill(0);
+    return out(b, [...a.filterShape], dw);
+  });
+
+  const bnCpu = cpuKernel("FusedBatchNorm");
+  reg("FusedBatchNorm", (args) => {
+    const { scale, offset } = args.inputs as unknown as tf.FusedBatchNormInputs;
+    const x = need(args.inputs, "x"),
+      mean = need(args.inputs, "mean"),
+      variance = need(args.inputs, "variance");
+    const c = x.shape[x.shape.length - 1]!;
+    const vec = (t: tf.TensorInfo | undefined) => t !== undefined && t.shape.length === 1 && t.shape[0] === c;
+    if (!vec(scale) || !vec(offset) || !vec(mean) || !vec(variance) || size(x.shape) === 0) {
+      return bnCpu(args);
+    }
+    const b = args.backend as Backend;
+    const { varianceEpsilon } = args.attrs as unknown as tf.FusedBatchNormAttrs;
+    const rows = size(x.shape) / c;
+    const y = b.alloc(rows * c);
+    ops.batchNormInference(
+      rows,
+      c,
+      varianceEpsilon,
+      f32(b, x),
+      f32(b, scale!),
+      f32(b, offset!),
+      f32(b, mean),
+      f32(b, variance),
+      y,
+    );
+    return out(b, [...x.shape], y);
+  });
+  reg(BATCH_NORM_TRAIN, ({ inputs, attrs, backend }) => {
+    const x = need(inputs, "x"), gamma = need(inputs, "gamma"), beta = need(inputs, "beta");
+    const epsilon = (attrs as unknown as { epsilon: number }).epsilon;
+    const b = backend as Backend;
+    const c = x.shape[x.shape.length - 1]!;
+    const rows = size(x.shape) / c;
+    const y = b.alloc(rows * c), mean = new Float32Array(c), variance = new Float32Array(c);
+    ops.batchNormTraining(rows, c, epsilon, f32(b, x), f32(b, gamma), f32(b, beta), y, mean, variance);
+    return [out(b, [...x.shape], y), out(b, [c], mean), out(b, [c], variance)];
+  });
+  reg(BATCH_NORM_GRAD, ({ inputs, attrs, backend }) => {
+    const x = need(inputs, "x"), dy = need(inputs, "dy"), gamma = need(inputs, "gamma");
+    const mean = need(inputs, "mean"), variance = need(inputs, "variance"), beta = need(inputs, "beta");
+    const epsilon = (attrs as unknown as { epsilon: number }).epsilon;
+    const b = backend as Backend;
+    const c = x.shape[x.shape.length - 1]!;
+    const rows = size(x.shape) / c;
+    const dx = b.alloc(rows * c), dGamma = new Float32Array(c), dBeta = new Float32Array(c);
+    ops.batchNormBackward(
+      rows,
+      c,
+      epsilon,
+      f32(b, x),
+      f32(b, dy),
+      f32(b, mean),
+      f32(b, variance),
+      f32(b, gamma),
+      f32(b, beta),
+      dx,
+      dGamma,
+      dBeta,
+    );
+    return [out(b, [...x.shape], dx), out(b, [c], dGamma), out(b, [c], dBeta)];
+  });
+
+  const poolInfo = (x: tf.TensorInfo, attrs: tf.NamedAttrMap) => {
+    const a = attrs as unknown as tf.MaxPoolAttrs;
+    return tf.backend_util.computePool2DInfo(
+      x.shape as [number, number, number, number],
+      a.filterSize,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+    );
+  };
+  for (
+    const [fwd, bwd, alg] of [
+      ["MaxPool", "MaxPoolGrad", DNNL.poolingMax],
+      ["AvgPool", "AvgPoolGrad", DNNL.poolingAvgExcludePadding],
+    ] as const
+  ) {
+    reg(fwd, ({ inputs, attrs, backend }) => {
+      const x = need(inputs, "x");
+      const b = backend as Backend;
+      const g = poolGeometry(poolInfo(x, attrs!));
+      const y = b.alloc(g.n * g.oh * g.ow * g.c);
+      if (y.length > 0) ops.pool(alg, g, f32(b, x), y);
+      return out(b, [g.n, g.oh, g.ow, g.c], y);
+    });
+    reg(bwd, ({ inputs, attrs, backend }) => {
+      const dy = need(inputs, "dy"), input = need(inputs, "input");
+      const b = backend as Backend;
+      const g = poolGeometry(poolInfo(input, attrs!));
+      const dx = b.alloc(size(input.shape));
+      if (dx.length > 0 && size(dy.shape) > 0) ops.poolBackward(alg, g, f32(b, input), f32(b, dy), dx);
+      else dx.fill(0);
+      return out(b, [...input.shape], dx);
+    });
+  }
+
+  const concatCpu = cpuKernel("Concat");
+  reg("Concat", (args) => {
+    const tensors = args.inputs as unknown as tf.TensorInfo[];
+    const { axis } = args.attrs as unknown as tf.ConcatAttrs;
+    const first = tensors[0]!;
+    const rank = first.shape.length;
+    const ax = tf.util.parseAxisParam(axis, first.shape)[0]!;
+    if (tensors.some((t) => t.dtype !== "float32") || ax !== rank - 1 || rank < 2) return concatCpu(args);
+    const b = args.backend as Backend;
+    const rows = size(first.shape.slice(0, -1));
+    const widths = tensors.map((t) => t.shape[rank - 1]!);
+    const shape = [...first.shape.slice(0, -1), widths.reduce((a, w) => a + w, 0)];
+    const y = b.alloc(size(shape));
+    concatRows(tensors.map((t) => f32(b, t)), widths, rows, y);
+    return out(b, shape, y);
+  });
+  const splitCpu = cpuKernel("SplitV");
+  reg("SplitV", (args) => {
+    const x = need(args.inputs, "x");
+    const { numOrSizeSplits, axis } = args.attrs as unknown as tf.SplitVAttrs;
+    const rank = x.shape.length;
+    const ax = tf.util.parseAxisParam(axis, x.shape)[0]!;
+    if (x.dtype !== "float32" || ax !== rank - 1 || rank < 2) return splitCpu(args);
+    const b = args.backend as Backend;
+    const widths = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax) as number[];
+    const rows = size(x.shape.slice(0, -1));
+    return splitRows(f32(b, x), widths, rows, (n) => b.alloc(n)).map((v, i) =>
+      out(b, [...x.shape.slice(0, -1), widths[i]!], v)
+    );
+  });
+
+  const reluCpu = cpuKernel("Relu");
+  reg("Relu", (args) => {
+    const x = need(args.inputs, "x");
+    if (x.dtype !== "float32" || size(x.shape) === 0) return reluCpu(args);
+    const b = args.backend as Backend;
+    const y = b.alloc(size(x.shape));
+    ops.relu(y.length, f32(b, x), y);
+    return out(b, [...x.shape], y);
+  });
+  reg(RELU_GRAD, ({ inputs, backend }) => {
+    const x = need(inputs, "x"), dy = need(inputs, "dy");
+    const b = backend as Backend;
+    const dx = b.alloc(size(x.shape));
+    if (dx.length > 0) ops.reluBackward(dx.length, f32(b, x), f32(b, dy), dx);
+    return out(b, [...x.shape], dx);
+  });
+
+  // Element-wise arithmetic on two float32 tensors of one shape: a plain loop (tfjs cpu's general kernel
+  // broadcasts by index arithmetic per element). Float32 sums and products rounded from doubles are exactly
+  // float32 arithmetic, so results equal cpu's.
+  for (const name of ["Add", "Sub", "Multiply"] as const) {
+    const general = cpuKernel(name);
+    reg(name, (args) => {
+      const a = need(args.inputs, "a"), c = need(args.inputs, "b");
+      if (
+        a.dtype !== "float32" || c.dtype !== "float32" || a.shape.length !== c.shape.length ||
+        a.shape.some((d, i) => d !== c.shape[i])
+      ) return general(args);
+      const b = args.backend as Backend;
+      return out(b, [...a.shape], elementwise(name, f32(b, a), f32(b, c), b.alloc(size(a.shape))));
+    });
+  }
+
+  reg(MOMENTUM_STEP, ({ inputs, attrs, backend }) => {
+    const value = need(inputs, "value"), accumulation = need(inputs, "accumulation");
+    const gradient = need(inputs, "gradient");
+    const { momentum, negLr } = attrs as unknown as { momentum: number; negLr: number };
+    const b = backend as Backend;
+    const n = size(value.shape);
+    const newValue = b.alloc(n), newAcc = b.alloc(n);
+    momentumStep(f32(b, value), f32(b, accumulation), f32(b, gradient), momentum, negLr, newValue, newAcc);
+    return [out(b, [...value.shape], newValue), out(b, [...value.shape], newAcc)];
+  });
+}
