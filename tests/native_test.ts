@@ -73,7 +73,7 @@ Deno.test({
     try {
       assert.equal(info.tfjsBackend, "native");
       assert.equal(info.threads, nativeThreads(Deno.env.get("ALBENCH_NATIVE_THREADS")));
-      assert.match(info.detail, /^oneDNN 2\.\d+\.\d+ [a-z0-9_]+, \d+ OpenMP threads? \(/);
+      assert.match(info.detail, /^oneDNN 2(\.\d+)* [a-z0-9_]+, \d+ OpenMP threads? \(\/usr\//);
     } finally {
       await tf.setBackend("cpu");
     }

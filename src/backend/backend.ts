@@ -33,7 +33,13 @@ export interface BackendInfo {
   readonly skipped: readonly string[];
 }
 
-async function initOne(name: ConcreteBackend): Promise<Omit<BackendInfo, "skipped">> {
+/** Options of {@linkcode initBackend}. */
+export interface InitOptions {
+  /** Threads of the native engine (default: `ALBENCH_NATIVE_THREADS` or every core). */
+  readonly nativeThreads?: number;
+}
+
+async function initOne(name: ConcreteBackend, opts: InitOptions): Promise<Omit<BackendInfo, "skipped">> {
   const base = { name, tfjsVersion: tf.version.tfjs };
   switch (name) {
     case "cpu":
@@ -50,7 +56,7 @@ async function initOne(name: ConcreteBackend): Promise<Omit<BackendInfo, "skippe
       return { ...base, tfjsBackend: "wasm", threads, simd, detail: `XNNPACK${simd ? " SIMD128" : ""}` };
     }
     case "native": {
-      const { threads, detail } = await initNative();
+      const { threads, detail } = await initNative(opts.nativeThreads);
       return { ...base, tfjsBackend: "native", threads, simd: false, detail };
     }
     case "webgpu": {
@@ -82,30 +88,30 @@ async function initOne(name: ConcreteBackend): Promise<Omit<BackendInfo, "skippe
  * console.assert(info.tfjsBackend === "cpu");
  * ```
  */
-export async function initBackend(name: BackendName): Promise<BackendInfo> {
+export async function initBackend(name: BackendName, opts: InitOptions = {}): Promise<BackendInfo> {
   // Production mode silences tfjs's console banners (e.g. "install tfjs-node"), which would corrupt JSON output.
   tf.env().set("PROD", true);
-  if (name !== "auto") return { ...(await initOne(name)), skipped: [] };
+  if (name !== "auto") return { ...(await initOne(name, opts)), skipped: [] };
   const skipped: string[] = [];
   for (const flavour of ["tensorflow-gpu", "tensorflow"] as TensorflowFlavour[]) {
     const r = await loadTensorflow(flavour);
     if (r.ok) {
-      return { ...(await initOne(flavour)), skipped };
+      return { ...(await initOne(flavour, opts)), skipped };
     }
     skipped.push(`${flavour}: ${r.error}`);
   }
   const probe = await probeWebGpu();
-  if (probe.available && !probe.fallback) return { ...(await initOne("webgpu")), skipped };
+  if (probe.available && !probe.fallback) return { ...(await initOne("webgpu", opts)), skipped };
   skipped.push(`webgpu: ${probe.available ? `fallback adapter (${probe.description})` : probe.reason}`);
   try {
-    return { ...(await initOne("native")), skipped };
+    return { ...(await initOne("native", opts)), skipped };
   } catch (e) {
     skipped.push(`native: ${(e as Error).message}`);
   }
   try {
-    return { ...(await initOne("wasm")), skipped };
+    return { ...(await initOne("wasm", opts)), skipped };
   } catch (e) {
     skipped.push(`wasm: ${(e as Error).message}`);
   }
-  return { ...(await initOne("cpu")), skipped };
+  return { ...(await initOne("cpu", opts)), skipped };
 }

@@ -99,6 +99,20 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     fn: (x) => tf.mean(x, [1, 2]),
   },
   {
+    name: "broadcast add, sub, mul, div (channel and leading-axis broadcasts)",
+    inputs: [[2, 3, 4, 5], [1, 1, 4, 1], [5], [3, 1, 5]],
+    fn: (a, b, c, d) =>
+      tf.add(
+        tf.sub(tf.mul(a!, b!), c!),
+        tf.div(tf.reshape(d!, [1, 3, 1, 5]), tf.add(tf.abs(b!), 1)),
+      ),
+  },
+  {
+    name: "zero padding and a strided slice (DenseNet121 stem and its gradient)",
+    inputs: [[2, 5, 6, 3]],
+    fn: (x) => tf.slice(tf.pad(x!, [[0, 0], [3, 2], [1, 3], [0, 0]]), [1, 2, 1, 0], [1, 6, 7, 2]),
+  },
+  {
     name: "dense + bias",
     inputs: [[5, 12], [12, 7], [7]],
     fn: (x, w, b) => tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b),

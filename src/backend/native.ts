@@ -29,7 +29,6 @@ export interface NativeInfo {
 }
 
 let ops: NativeOps | undefined;
-let setThreads: ((n: number) => void) | undefined;
 
 /**
  * The thread count the engine uses: `ALBENCH_NATIVE_THREADS` or every core. Throws on a value that is not a
@@ -54,8 +53,9 @@ export function nativeThreads(value: string | undefined): number {
 }
 
 /**
- * Load oneDNN, register the `native` backend and its kernels (once per process or worker), and make it the
- * active backend. Throws a message naming the fix when oneDNN 2.x is missing.
+ * Load oneDNN, register the `native` backend and its kernels (once per process or worker), set the calling
+ * thread's OpenMP thread count (`threadCount`, default {@linkcode nativeThreads}), and make it the active backend.
+ * Throws a message naming the fix when oneDNN 2.x is missing.
  *
  * @example
  * ```ts ignore
@@ -63,14 +63,10 @@ export function nativeThreads(value: string | undefined): number {
  * const { threads, detail } = await initNative();
  * ```
  */
-export async function initNative(): Promise<NativeInfo> {
-  const threads = nativeThreads(Deno.env.get("ALBENCH_NATIVE_THREADS"));
+export async function initNative(threadCount?: number): Promise<NativeInfo> {
+  const threads = threadCount ?? nativeThreads(Deno.env.get("ALBENCH_NATIVE_THREADS"));
   const dnnl = loadDnnl();
-  if (!setThreads) {
-    const omp = Deno.dlopen("libgomp.so.1", { omp_set_num_threads: { parameters: ["i32"], result: "void" } });
-    setThreads = (n) => omp.symbols.omp_set_num_threads(n);
-  }
-  setThreads(threads);
+  dnnl.setThreads(threads);
   if (!ops) {
     ops = new NativeOps(dnnl);
     tf.registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);

@@ -122,6 +122,9 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
     // Pre-train each distinct key once, here, before cells (and workers) need it.
     for (const c of todo) await ctx.ensurePretrained(c.scenario, c.seed);
     const jobs = Math.max(1, Math.min(opts.jobs, todo.length));
+    // The native engine uses every core in one thread; workers share them out instead of oversubscribing.
+    const nativeThreads = info.name === "native" ? Math.max(1, Math.floor(info.threads / jobs)) : undefined;
+    if (nativeThreads !== undefined && jobs > 1) environment.nativeThreadsPerJob = nativeThreads;
     if (jobs === 1) {
       for (const c of todo) await runOneCell(c, ctx, opts.out);
     } else {
@@ -134,6 +137,7 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
           ...(opts.dataRoot ? { dataRoot: opts.dataRoot } : {}),
           cacheDir: opts.cacheDir,
           backend: info.name,
+          ...(nativeThreads !== undefined ? { nativeThreads } : {}),
           environment,
         }, emit)));
     }

@@ -20,6 +20,8 @@ export interface WorkerJob {
   readonly dataRoot?: string;
   readonly cacheDir: string;
   readonly backend: BackendName;
+  /** Native engine threads for this worker (its share of the cores). */
+  readonly nativeThreads?: number;
   readonly environment: Record<string, unknown>;
 }
 
@@ -38,7 +40,10 @@ const scope = self as unknown as {
 scope.onmessage = async (e) => {
   const job = e.data;
   try {
-    const info = await initBackend(job.backend);
+    const info = await initBackend(
+      job.backend,
+      job.nativeThreads ? { nativeThreads: job.nativeThreads } : {},
+    );
     const ctx = new RunContext({
       ...(job.dataRoot ? { dataRoot: job.dataRoot } : {}),
       cacheDir: job.cacheDir,

@@ -5,9 +5,10 @@
  * memory descriptors as plain structs; tested with Debian's `libdnnl2` 2.6.3, built with GNU OpenMP). oneDNN 3.x
  * (`libdnnl.so.3`) changed the C API — memory descriptors became opaque handles and the `*_desc_init` calls were
  * replaced by `*_primitive_desc_create` — and is refused with a message saying so: its bindings would be a
- * second module beside this one. The struct sizes below are those of the 2.x headers (`DNNL_MAX_NDIMS` = 12:
- * `dnnl_memory_desc_t` is 696 bytes, operation descriptors at most 5,976); they are checked against the
- * library's own `dnnl_memory_desc_get_size` at load.
+ * second module beside this one (a 3.x file loaded through ALBENCH_DNNL_LIB fails at load, naming the missing
+ * 2.x symbols). The struct sizes below are those of the 2.x headers (`DNNL_MAX_NDIMS` = 12: `dnnl_memory_desc_t`
+ * is 696 bytes, operation descriptors at most 5,976); a memory descriptor is checked against the library's own
+ * `dnnl_memory_desc_get_size` at load.
  *
  * Everything else in the engine goes through {@linkcode Dnnl}: one place holds the symbol table and the
  * numeric constants (taken from `dnnl_types.h` of 2.6).
@@ -78,25 +79,29 @@ export const MEMORY_DESC_BYTES = 696;
 /** Bytes reserved for any operation descriptor (the largest, `dnnl_convolution_desc_t`, is 5,976). */
 export const OP_DESC_BYTES = 6144;
 
+// Handles (engine, stream, primitive descriptors, primitives, memories) and queried memory descriptors travel as
+// integers (`usize`), and data as `buffer`s: Deno's pointer objects need unscoped --allow-ffi, integers and buffers
+// only the library's own path.
 const SYMBOLS = {
-  dnnl_version: { parameters: [], result: "pointer" },
   dnnl_get_effective_cpu_isa: { parameters: [], result: "i32" },
   dnnl_engine_create: { parameters: ["buffer", "i32", "usize"], result: "i32" },
-  dnnl_stream_create: { parameters: ["buffer", "pointer", "u32"], result: "i32" },
-  dnnl_stream_wait: { parameters: ["pointer"], result: "i32" },
+  dnnl_stream_create: { parameters: ["buffer", "usize", "u32"], result: "i32" },
+  dnnl_stream_wait: { parameters: ["usize"], result: "i32" },
   dnnl_memory_desc_init_by_tag: {
     parameters: ["buffer", "i32", "buffer", "i32", "i32"],
     result: "i32",
   },
-  dnnl_memory_desc_init_by_strides: {
-    parameters: ["buffer", "i32", "buffer", "i32", "buffer"],
+  dnnl_memory_desc_get_size: { parameters: ["buffer"], result: "usize" },
+  md_size_of_queried: { name: "dnnl_memory_desc_get_size", parameters: ["usize"], result: "usize" },
+  dnnl_memory_desc_equal: { parameters: ["buffer", "usize"], result: "i32" },
+  dnnl_memory_create: { parameters: ["buffer", "buffer", "usize", "usize"], result: "i32" },
+  memory_create_queried: {
+    name: "dnnl_memory_create",
+    parameters: ["buffer", "usize", "usize", "usize"],
     result: "i32",
   },
-  dnnl_memory_desc_get_size: { parameters: ["buffer"], result: "usize" },
-  dnnl_memory_desc_equal: { parameters: ["buffer", "pointer"], result: "i32" },
-  dnnl_memory_create: { parameters: ["buffer", "buffer", "pointer", "pointer"], result: "i32" },
-  dnnl_memory_set_data_handle: { parameters: ["pointer", "pointer"], result: "i32" },
-  dnnl_memory_destroy: { parameters: ["pointer"], result: "i32" },
+  dnnl_memory_set_data_handle: { parameters: ["usize", "buffer"], result: "i32" },
+  dnnl_memory_destroy: { parameters: ["usize"], result: "i32" },
   dnnl_dilated_convolution_forward_desc_init: {
     parameters: [
       "buffer",
@@ -156,48 +161,60 @@ const SYMBOLS = {
     parameters: ["buffer", "i32", "buffer", "buffer", "f32", "f32"],
     result: "i32",
   },
-  dnnl_primitive_attr_create: { parameters: ["buffer"], result: "i32" },
   dnnl_primitive_desc_create: {
-    parameters: ["buffer", "buffer", "pointer", "pointer", "pointer"],
+    parameters: ["buffer", "buffer", "usize", "usize", "usize"],
     result: "i32",
   },
-  dnnl_concat_primitive_desc_create: {
-    parameters: ["buffer", "buffer", "i32", "i32", "buffer", "pointer", "pointer"],
+  /** Reorder from a user descriptor to a queried one, and back. */
+  reorder_to_queried: {
+    name: "dnnl_reorder_primitive_desc_create",
+    parameters: ["buffer", "buffer", "usize", "usize", "usize", "usize"],
     result: "i32",
   },
-  dnnl_reorder_primitive_desc_create: {
-    parameters: ["buffer", "buffer", "pointer", "buffer", "pointer", "pointer"],
+  reorder_from_queried: {
+    name: "dnnl_reorder_primitive_desc_create",
+    parameters: ["buffer", "usize", "usize", "buffer", "usize", "usize"],
     result: "i32",
   },
-  dnnl_primitive_desc_query: { parameters: ["pointer", "i32", "i32", "buffer"], result: "i32" },
-  dnnl_primitive_desc_query_md: { parameters: ["pointer", "i32", "i32"], result: "pointer" },
-  dnnl_primitive_desc_destroy: { parameters: ["pointer"], result: "i32" },
-  dnnl_primitive_create: { parameters: ["buffer", "pointer"], result: "i32" },
-  dnnl_primitive_execute: { parameters: ["pointer", "pointer", "i32", "buffer"], result: "i32" },
-  dnnl_primitive_destroy: { parameters: ["pointer"], result: "i32" },
+  dnnl_primitive_desc_query: { parameters: ["usize", "i32", "i32", "buffer"], result: "i32" },
+  dnnl_primitive_desc_query_md: { parameters: ["usize", "i32", "i32"], result: "usize" },
+  dnnl_primitive_desc_destroy: { parameters: ["usize"], result: "i32" },
+  dnnl_primitive_create: { parameters: ["buffer", "usize"], result: "i32" },
+  dnnl_primitive_execute: { parameters: ["usize", "usize", "i32", "buffer"], result: "i32" },
+  dnnl_primitive_destroy: { parameters: ["usize"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
 const OMP_SYMBOLS = {
   omp_get_max_threads: { parameters: [], result: "i32" },
+  omp_set_num_threads: { parameters: ["i32"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
+
+/** A oneDNN handle or queried descriptor address, as an integer. */
+export type Handle = bigint;
 
 /** The loaded library: its symbols, one CPU engine and stream, and what it runs on. */
 export interface Dnnl {
   readonly sym: Deno.DynamicLibrary<typeof SYMBOLS>["symbols"];
-  readonly engine: Deno.PointerValue;
-  readonly stream: Deno.PointerValue;
-  /** e.g. `2.6.3`. */
+  readonly engine: Handle;
+  readonly stream: Handle;
+  /** `major.minor` from the library file, e.g. `2.6`. */
   readonly version: string;
   /** The instruction set oneDNN dispatches to, e.g. `avx512_core`. */
   readonly isa: string;
-  /** OpenMP threads every primitive uses. */
-  readonly threads: number;
+  /** Sets the calling thread's OpenMP thread count. */
+  readonly setThreads: (n: number) => void;
   /** The file that loaded. */
   readonly path: string;
 }
 
-/** Library file names tried, in order, when `ALBENCH_DNNL_LIB` is not set. */
-export const DNNL_LIBRARY_CANDIDATES = ["libdnnl.so.2", "libdnnl.so"] as const;
+/** Folders searched for `libdnnl.so.2` and `libgomp.so.1` (Debian/Ubuntu multiarch, then the usual ones). */
+export const LIBRARY_DIRS = [
+  "/usr/lib/x86_64-linux-gnu",
+  "/usr/lib/aarch64-linux-gnu",
+  "/usr/lib64",
+  "/usr/lib",
+  "/usr/local/lib",
+] as const;
 
 const ISA_NAMES: Record<number, string> = {
   0x0: "isa_all",
@@ -224,85 +241,94 @@ function check(status: number, what: string): void {
  *
  * @example
  * ```ts
- * import { outPointer } from "./dnnl.ts";
- * const out = outPointer();
- * console.assert(out.buf.byteLength === 8 && out.get() === null);
+ * import { outHandle } from "./dnnl.ts";
+ * const out = outHandle();
+ * console.assert(out.buf.byteLength === 8 && out.get() === 0n);
  * ```
  */
-export function outPointer(): { buf: BigUint64Array; get(): Deno.PointerValue } {
+export function outHandle(): { buf: BigUint64Array; get(): Handle } {
   const buf = new BigUint64Array(1);
-  return { buf, get: () => Deno.UnsafePointer.create(buf[0]!) };
+  return { buf, get: () => buf[0]! };
+}
+
+function open<S extends Deno.ForeignLibraryInterface>(
+  file: string,
+  symbols: S,
+  envPath: string | undefined,
+): { lib: Deno.DynamicLibrary<S>; path: string } {
+  const candidates = envPath ? [envPath] : LIBRARY_DIRS.map((d) => `${d}/${file}`);
+  const errors: string[] = [];
+  for (const c of candidates) {
+    try {
+      return { lib: Deno.dlopen(c, symbols), path: c };
+    } catch (e) {
+      const msg = (e as Error).message.split("\n")[0]!;
+      // Missing files are expected while searching; anything else (permissions, wrong version) is the answer.
+      if (envPath || !/No such file|cannot open shared object/.test(msg)) errors.push(`${c}: ${msg}`);
+    }
+  }
+  throw new Error(errors.length ? errors.join("; ") : `${file} not found in ${LIBRARY_DIRS.join(", ")}`);
 }
 
 /**
- * Load oneDNN 2.x (once per process) and create its CPU engine and stream. `ALBENCH_DNNL_LIB` names the library
- * file when it is not on the loader's path. Throws a message that says what to install when nothing loads,
- * and refuses oneDNN 3.x (see the module doc).
+ * Load oneDNN 2.x (once per process or worker) and create its CPU engine and stream. `ALBENCH_DNNL_LIB` names
+ * the library file when it is not in {@linkcode LIBRARY_DIRS}. Throws a message that says what to install when
+ * nothing loads, and refuses oneDNN 3.x (see the module doc).
  *
  * @example
  * ```ts ignore
  * import { loadDnnl } from "./dnnl.ts";
  * const dnnl = loadDnnl();
- * console.log(dnnl.version, dnnl.isa, dnnl.threads);
+ * console.log(dnnl.version, dnnl.isa);
  * ```
  */
 export function loadDnnl(): Dnnl {
   if (loaded) return loaded;
-  const fromEnv = Deno.env.get("ALBENCH_DNNL_LIB");
-  const candidates = fromEnv ? [fromEnv] : [...DNNL_LIBRARY_CANDIDATES];
-  const errors: string[] = [];
-  let lib: Deno.DynamicLibrary<typeof SYMBOLS> | undefined;
-  let path = "";
-  for (const c of candidates) {
-    try {
-      lib = Deno.dlopen(c, SYMBOLS);
-      path = c;
-      break;
-    } catch (e) {
-      errors.push(`${c}: ${(e as Error).message.split("\n")[0]}`);
-    }
-  }
-  if (!lib) {
+  let lib: Deno.DynamicLibrary<typeof SYMBOLS>, path: string;
+  try {
+    ({ lib, path } = open("libdnnl.so.2", SYMBOLS, Deno.env.get("ALBENCH_DNNL_LIB")));
+  } catch (e) {
+    const msg = (e as Error).message;
+    const v3 = /dnnl_memory_desc_init_by_tag|desc_init/.test(msg)
+      ? " (a oneDNN 3.x library lacks the 2.x `*_desc_init` calls albench binds)"
+      : "";
     throw new Error(
-      `native backend: oneDNN 2.x could not be loaded (${errors.join("; ")}). ` +
-        "Install it (Debian/Ubuntu: `apt-get install libdnnl2`) or set ALBENCH_DNNL_LIB to the libdnnl.so.2 file.",
+      `native backend: oneDNN 2.x could not be loaded${v3} (${msg}). ` +
+        "Install it (Debian/Ubuntu: `apt-get install libdnnl2`) or set ALBENCH_DNNL_LIB to the libdnnl.so.2 file " +
+        "(and allow it: --allow-ffi=<that file>).",
     );
   }
   const sym = lib.symbols;
-  const v = new DataView(Deno.UnsafePointerView.getArrayBuffer(sym.dnnl_version()!, 12));
-  const version = `${v.getInt32(0, true)}.${v.getInt32(4, true)}.${v.getInt32(8, true)}`;
-  if (!version.startsWith("2.")) {
-    lib.close();
-    throw new Error(
-      `native backend: ${path} is oneDNN ${version}; albench binds the oneDNN 2.x C API ` +
-        "(3.x changed memory descriptors and operation descriptors). Install oneDNN 2.x (Debian 12: libdnnl2) " +
-        "and point ALBENCH_DNNL_LIB at libdnnl.so.2.",
-    );
-  }
   const md = new Uint8Array(MEMORY_DESC_BYTES);
   check(sym.dnnl_memory_desc_init_by_tag(md, 2, new BigInt64Array([3n, 5n]), DNNL.f32, DNNL.ab), "md check");
   if (Number(sym.dnnl_memory_desc_get_size(md)) !== 60) {
-    throw new Error(`native backend: ${path} does not lay out memory descriptors as oneDNN 2.6 does`);
+    throw new Error(`native backend: ${path} does not lay out memory descriptors as oneDNN 2.x does`);
   }
-  const engine = outPointer();
+  const engine = outHandle();
   check(sym.dnnl_engine_create(engine.buf, DNNL.cpu, 0n), "engine create");
-  const stream = outPointer();
+  const stream = outHandle();
   check(sym.dnnl_stream_create(stream.buf, engine.get(), 1), "stream create");
-  let threads = 1;
+  let omp: Deno.DynamicLibrary<typeof OMP_SYMBOLS>["symbols"] | undefined;
   try {
-    const omp = Deno.dlopen("libgomp.so.1", OMP_SYMBOLS);
-    threads = omp.symbols.omp_get_max_threads();
+    omp = open("libgomp.so.1", OMP_SYMBOLS, undefined).lib.symbols;
   } catch {
-    threads = 1;
+    omp = undefined; // oneDNN built without GNU OpenMP: threads follow its own runtime.
   }
+  const real = (() => {
+    try {
+      return Deno.realPathSync(path);
+    } catch {
+      return path;
+    }
+  })();
   const isaCode = sym.dnnl_get_effective_cpu_isa();
   loaded = {
     sym,
     engine: engine.get(),
     stream: stream.get(),
-    version,
+    version: /libdnnl\.so\.(\d+(?:\.\d+)*)$/.exec(real)?.[1] ?? "2",
     isa: ISA_NAMES[isaCode] ?? `isa 0x${isaCode.toString(16)}`,
-    threads,
+    setThreads: (n) => omp?.omp_set_num_threads(n),
     path,
   };
   return loaded;
@@ -322,30 +348,6 @@ export function memoryDesc(dnnl: Dnnl, dims: readonly number[], tag: number): Ui
   check(
     dnnl.sym.dnnl_memory_desc_init_by_tag(md, dims.length, BigInt64Array.from(dims, BigInt), DNNL.f32, tag),
     `memory descriptor ${dims.join("x")} tag ${tag}`,
-  );
-  return md;
-}
-
-/**
- * A memory descriptor with explicit strides (in elements), e.g. a channel slice of an NHWC tensor.
- *
- * @example
- * ```ts ignore
- * import { loadDnnl, stridedDesc } from "./dnnl.ts";
- * const md = stridedDesc(loadDnnl(), [2, 4, 1, 1], [8, 1, 8, 8]);
- * ```
- */
-export function stridedDesc(dnnl: Dnnl, dims: readonly number[], strides: readonly number[]): Uint8Array {
-  const md = new Uint8Array(MEMORY_DESC_BYTES);
-  check(
-    dnnl.sym.dnnl_memory_desc_init_by_strides(
-      md,
-      dims.length,
-      BigInt64Array.from(dims, BigInt),
-      DNNL.f32,
-      BigInt64Array.from(strides, BigInt),
-    ),
-    `strided memory descriptor ${dims.join("x")}`,
   );
   return md;
 }

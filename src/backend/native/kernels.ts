@@ -32,6 +32,10 @@ export const NATIVE_KERNELS = [
   "Add",
   "Sub",
   "Multiply",
+  "RealDiv",
+  "Mean",
+  "Slice",
+  "PadV2",
   BATCH_NORM_TRAIN,
   BATCH_NORM_GRAD,
   MOMENTUM_STEP,
@@ -139,18 +143,135 @@ function splitRows(
   });
 }
 
+/** The element-wise operations with a native fast path. */
+type BinaryName = "Add" | "Sub" | "Multiply" | "RealDiv";
+
 /** Element-wise a op b over arrays of one length, one loop per operation (no call per element). */
-function elementwise(
-  name: "Add" | "Sub" | "Multiply",
-  a: Float32Array,
-  b: Float32Array,
-  y: Float32Array,
-): Float32Array {
+function elementwise(name: BinaryName, a: Float32Array, b: Float32Array, y: Float32Array): Float32Array {
   const n = y.length;
   if (name === "Add") { for (let i = 0; i < n; i++) y[i] = a[i]! + b[i]!; }
   else if (name === "Sub") { for (let i = 0; i < n; i++) y[i] = a[i]! - b[i]!; }
-  else for (let i = 0; i < n; i++) y[i] = a[i]! * b[i]!;
+  else if (name === "Multiply") { for (let i = 0; i < n; i++) y[i] = a[i]! * b[i]!; }
+  else for (let i = 0; i < n; i++) y[i] = a[i]! / b[i]!;
   return y;
+}
+
+/**
+ * a op b with numpy broadcasting: an odometer over the output's outer axes and a strided loop over the last
+ * (tfjs cpu converts every flat index to coordinates and back). Returns the output shape and values.
+ */
+function broadcast(
+  name: BinaryName,
+  aShape: readonly number[],
+  a: Float32Array,
+  bShape: readonly number[],
+  b: Float32Array,
+  alloc: (n: number) => Float32Array,
+): { shape: number[]; values: Float32Array } {
+  const rank = Math.max(aShape.length, bShape.length);
+  const pad = (s: readonly number[]) => [...Array(rank - s.length).fill(1), ...s] as number[];
+  const as = pad(aShape), bs = pad(bShape);
+  const shape = as.map((d, i) => Math.max(d, bs[i]!));
+  const strides = (s: number[]) => {
+    const st = new Array<number>(rank).fill(0);
+    for (let i = rank - 1, acc = 1; i >= 0; i--) {
+      st[i] = s[i] === 1 ? 0 : acc;
+      acc *= s[i]!;
+    }
+    return st;
+  };
+  const sa = strides(as), sb = strides(bs);
+  const y = alloc(size(shape));
+  const inner = shape[rank - 1] ?? 1, ia = sa[rank - 1] ?? 0, ib = sb[rank - 1] ?? 0;
+  const outer = y.length / Math.max(inner, 1);
+  const idx = new Array<number>(Math.max(rank - 1, 0)).fill(0);
+  let offA = 0, offB = 0;
+  for (let o = 0, p = 0; o < outer; o++) {
+    let pa = offA, pb = offB;
+    if (name === "Add") { for (let k = 0; k < inner; k++, pa += ia, pb += ib) y[p++] = a[pa]! + b[pb]!; }
+    else if (name === "Sub") { for (let k = 0; k < inner; k++, pa += ia, pb += ib) y[p++] = a[pa]! - b[pb]!; }
+    else if (name === "Multiply") {
+      for (let k = 0; k < inner; k++, pa += ia, pb += ib) y[p++] = a[pa]! * b[pb]!;
+    } else for (let k = 0; k < inner; k++, pa += ia, pb += ib) y[p++] = a[pa]! / b[pb]!;
+    for (let d = rank - 2; d >= 0; d--) {
+      idx[d]!++;
+      offA += sa[d]!;
+      offB += sb[d]!;
+      if (idx[d]! < shape[d]!) break;
+      offA -= sa[d]! * shape[d]!;
+      offB -= sb[d]! * shape[d]!;
+      idx[d] = 0;
+    }
+  }
+  return { shape, values: y };
+}
+
+/**
+ * Copy the box of shape `box` at `srcBegin` in `src` (row-major, shape `srcShape`) to `dstBegin` in `dst`
+ * (shape `dstShape`): trailing axes the box covers whole are merged into one contiguous run per copy.
+ */
+function copyBox(
+  src: Float32Array,
+  srcShape: readonly number[],
+  srcBegin: readonly number[],
+  dst: Float32Array,
+  dstShape: readonly number[],
+  dstBegin: readonly number[],
+  box: readonly number[],
+): void {
+  const rank = box.length;
+  if (rank === 0 || box.some((d) => d === 0)) {
+    if (rank === 0) dst[0] = src[0]!;
+    return;
+  }
+  const stride = (shape: readonly number[]) => {
+    const st = new Array<number>(rank);
+    for (let i = rank - 1, acc = 1; i >= 0; i--) {
+      st[i] = acc;
+      acc *= shape[i]!;
+    }
+    return st;
+  };
+  const ss = stride(srcShape), ds = stride(dstShape);
+  // Merge trailing axes that both arrays hold whole into the run.
+  let inner = rank - 1, run = box[rank - 1]!;
+  while (inner > 0 && box[inner] === srcShape[inner] && box[inner] === dstShape[inner]) {
+    inner--;
+    run *= box[inner]!;
+  }
+  let so = 0, d0 = 0;
+  for (let i = 0; i < rank; i++) {
+    so += srcBegin[i]! * ss[i]!;
+    d0 += dstBegin[i]! * ds[i]!;
+  }
+  const idx = new Array<number>(inner).fill(0);
+  const runs = box.slice(0, inner).reduce((a, b) => a * b, 1);
+  let doff = d0;
+  for (let r = 0; r < runs; r++) {
+    if (run >= 32) dst.set(src.subarray(so, so + run), doff);
+    else for (let k = 0; k < run; k++) dst[doff + k] = src[so + k]!;
+    for (let d = inner - 1; d >= 0; d--) {
+      idx[d]!++;
+      so += ss[d]!;
+      doff += ds[d]!;
+      if (idx[d]! < box[d]!) break;
+      so -= ss[d]! * box[d]!;
+      doff -= ds[d]! * box[d]!;
+      idx[d] = 0;
+    }
+  }
+}
+
+/** Mean of NHWC `[n, h, w, c]` over h and w, summed in (h, w) order with a double accumulator per channel. */
+function meanHW(x: Float32Array, n: number, hw: number, c: number, y: Float32Array): void {
+  const acc = new Float64Array(c);
+  for (let i = 0; i < n; i++) {
+    acc.fill(0);
+    for (let p = 0, base = i * hw * c; p < hw; p++, base += c) {
+      for (let k = 0; k < c; k++) acc[k]! += x[base + k]!;
+    }
+    for (let k = 0; k < c; k++) y[i * c + k] = acc[k]! / hw;
+  }
 }
 
 /**
@@ -391,18 +512,64 @@ export function registerNativeKernels(backendName: string, ops: NativeOps): void
   // Element-wise arithmetic on two float32 tensors of one shape: a plain loop (tfjs cpu's general kernel
   // broadcasts by index arithmetic per element). Float32 sums and products rounded from doubles are exactly
   // float32 arithmetic, so results equal cpu's.
-  for (const name of ["Add", "Sub", "Multiply"] as const) {
+  for (const name of ["Add", "Sub", "Multiply", "RealDiv"] as const) {
     const general = cpuKernel(name);
     reg(name, (args) => {
       const a = need(args.inputs, "a"), c = need(args.inputs, "b");
-      if (
-        a.dtype !== "float32" || c.dtype !== "float32" || a.shape.length !== c.shape.length ||
-        a.shape.some((d, i) => d !== c.shape[i])
-      ) return general(args);
+      if (a.dtype !== "float32" || c.dtype !== "float32") return general(args);
       const b = args.backend as Backend;
-      return out(b, [...a.shape], elementwise(name, f32(b, a), f32(b, c), b.alloc(size(a.shape))));
+      if (a.shape.length === c.shape.length && a.shape.every((d, i) => d === c.shape[i])) {
+        return out(b, [...a.shape], elementwise(name, f32(b, a), f32(b, c), b.alloc(size(a.shape))));
+      }
+      try {
+        tf.backend_util.assertAndGetBroadcastShape(a.shape, c.shape);
+      } catch {
+        return general(args);
+      }
+      const r = broadcast(name, a.shape, f32(b, a), c.shape, f32(b, c), (n) => b.alloc(n));
+      return out(b, r.shape, r.values);
     });
   }
+
+  const sliceCpu = cpuKernel("Slice");
+  reg("Slice", (args) => {
+    const x = need(args.inputs, "x");
+    const { begin, size: sz } = args.attrs as unknown as tf.SliceAttrs;
+    const [b0, s0] = tf.slice_util.parseSliceParams(x as tf.Tensor, begin, sz) as [number[], number[]];
+    // Contiguous slices stay zero-copy views in cpu's kernel.
+    if (x.dtype !== "float32" || tf.slice_util.isSliceContinous(x.shape, b0, s0)) return sliceCpu(args);
+    const b = args.backend as Backend;
+    const y = b.alloc(size(s0));
+    copyBox(f32(b, x), x.shape, b0, y, s0, s0.map(() => 0), s0);
+    return out(b, s0, y);
+  });
+  const padCpu = cpuKernel("PadV2");
+  reg("PadV2", (args) => {
+    const x = need(args.inputs, "x");
+    const { paddings, constantValue } = args.attrs as unknown as tf.PadV2Attrs;
+    if (x.dtype !== "float32" || paddings.some(([p0, p1]) => p0! < 0 || p1! < 0)) return padCpu(args);
+    const b = args.backend as Backend;
+    const shape = x.shape.map((d, i) => d + paddings[i]![0]! + paddings[i]![1]!);
+    const y = b.alloc(size(shape));
+    y.fill(constantValue);
+    copyBox(f32(b, x), x.shape, x.shape.map(() => 0), y, shape, paddings.map((p) => p[0]!), x.shape);
+    return out(b, shape, y);
+  });
+
+  const meanCpu = cpuKernel("Mean");
+  reg("Mean", (args) => {
+    const x = need(args.inputs, "x");
+    const { axis, keepDims } = args.attrs as unknown as tf.MeanAttrs;
+    const axes = tf.util.parseAxisParam(axis, x.shape).sort();
+    if (x.dtype !== "float32" || x.shape.length !== 4 || axes.join() !== "1,2" || size(x.shape) === 0) {
+      return meanCpu(args);
+    }
+    const b = args.backend as Backend;
+    const [n, h, w, c] = x.shape as [number, number, number, number];
+    const y = b.alloc(n * c);
+    meanHW(f32(b, x), n, h * w, c, y);
+    return out(b, keepDims ? [n, 1, 1, c] : [n, c], y);
+  });
 
   reg(MOMENTUM_STEP, ({ inputs, attrs, backend }) => {
     const value = need(inputs, "value"), accumulation = need(inputs, "accumulation");
