@@ -113,6 +113,16 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     fn: (x) => tf.slice(tf.pad(x!, [[0, 0], [3, 2], [1, 3], [0, 0]]), [1, 2, 1, 0], [1, 6, 7, 2]),
   },
   {
+    name: "channel concat and split above the native engine's primitive threshold",
+    inputs: [[4, 16, 16, 40], [4, 16, 16, 12], [4, 16, 16, 52]],
+    fn: (a, b, c) => tf.add(tf.concat([a!, b!], 3), c!),
+  },
+  {
+    name: "batched matrix products, plain and transposed",
+    inputs: [[3, 4, 5], [3, 5, 6], [3, 6, 5], [3, 5, 4]],
+    fn: (a, b, c, d) => tf.add(tf.matMul(a!, b!), tf.matMul(d!, c!, true, true)),
+  },
+  {
     name: "dense + bias",
     inputs: [[5, 12], [12, 7], [7]],
     fn: (x, w, b) => tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b),

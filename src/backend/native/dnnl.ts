@@ -25,6 +25,8 @@ export const DNNL = {
   any: 1,
   a: 2,
   ab: 3,
+  abc: 4,
+  acb: 17,
   nchw: 5,
   nhwc: 20,
   hwio: 30,
@@ -40,6 +42,7 @@ export const DNNL = {
   poolingAvgIncludePadding: 767,
   poolingAvgExcludePadding: 1023,
   eltwiseRelu: 31,
+  binaryAdd: 0x1fff0,
   // batch-norm flags
   useGlobalStats: 1,
   useScaleShift: 2,
@@ -48,6 +51,8 @@ export const DNNL = {
   useShift: 16,
   // execution arguments
   argSrc: 1,
+  argSrc0: 1,
+  argSrc1: 2,
   argDst: 17,
   argWeights: 33,
   argBias: 41,
@@ -92,6 +97,13 @@ const SYMBOLS = {
     result: "i32",
   },
   dnnl_memory_desc_get_size: { parameters: ["buffer"], result: "usize" },
+  dnnl_memory_desc_init_submemory: { parameters: ["buffer", "buffer", "buffer", "buffer"], result: "i32" },
+  dnnl_matmul_desc_init: { parameters: ["buffer", "buffer", "buffer", "buffer", "buffer"], result: "i32" },
+  dnnl_binary_desc_init: { parameters: ["buffer", "i32", "buffer", "buffer", "buffer"], result: "i32" },
+  dnnl_concat_primitive_desc_create: {
+    parameters: ["buffer", "buffer", "i32", "i32", "buffer", "usize", "usize"],
+    result: "i32",
+  },
   md_size_of_queried: { name: "dnnl_memory_desc_get_size", parameters: ["usize"], result: "usize" },
   dnnl_memory_desc_equal: { parameters: ["buffer", "usize"], result: "i32" },
   dnnl_memory_create: { parameters: ["buffer", "buffer", "usize", "usize"], result: "i32" },
@@ -169,6 +181,11 @@ const SYMBOLS = {
   reorder_to_queried: {
     name: "dnnl_reorder_primitive_desc_create",
     parameters: ["buffer", "buffer", "usize", "usize", "usize", "usize"],
+    result: "i32",
+  },
+  reorder_user: {
+    name: "dnnl_reorder_primitive_desc_create",
+    parameters: ["buffer", "buffer", "usize", "buffer", "usize", "usize"],
     result: "i32",
   },
   reorder_from_queried: {

@@ -36,12 +36,18 @@ export const NATIVE_KERNELS = [
   "Mean",
   "Slice",
   "PadV2",
+  "ZerosLike",
+  "BatchMatMul",
+  "_FusedMatMul",
   BATCH_NORM_TRAIN,
   BATCH_NORM_GRAD,
   MOMENTUM_STEP,
 ] as const;
 
 type Backend = NativeBackend;
+
+/** Below this many elements, data movement and additions stay in JS (a primitive call costs more). */
+const NATIVE_MIN = 1 << 15;
 
 function f32(backend: Backend, t: tf.TensorInfo): Float32Array {
   const values = backend.data.get(t.dataId)!.values;
@@ -474,7 +480,9 @@ export function registerNativeKernels(backendName: string, ops: NativeOps): void
     const widths = tensors.map((t) => t.shape[rank - 1]!);
     const shape = [...first.shape.slice(0, -1), widths.reduce((a, w) => a + w, 0)];
     const y = b.alloc(size(shape));
-    concatRows(tensors.map((t) => f32(b, t)), widths, rows, y);
+    const parts = tensors.map((t) => f32(b, t));
+    if (y.length >= NATIVE_MIN && widths.every((w) => w > 0)) ops.concatColumns(rows, widths, parts, y);
+    else concatRows(parts, widths, rows, y);
     return out(b, shape, y);
   });
   const splitCpu = cpuKernel("SplitV");
@@ -487,9 +495,20 @@ export function registerNativeKernels(backendName: string, ops: NativeOps): void
     const b = args.backend as Backend;
     const widths = tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, ax) as number[];
     const rows = size(x.shape.slice(0, -1));
-    return splitRows(f32(b, x), widths, rows, (n) => b.alloc(n)).map((v, i) =>
-      out(b, [...x.shape.slice(0, -1), widths[i]!], v)
-    );
+    const xv = f32(b, x);
+    if (size(x.shape) < NATIVE_MIN || widths.some((w) => w === 0)) {
+      return splitRows(xv, widths, rows, (n) => b.alloc(n)).map((v, i) =>
+        out(b, [...x.shape.slice(0, -1), widths[i]!], v)
+      );
+    }
+    const total = x.shape[rank - 1]!;
+    let offset = 0;
+    return widths.map((w) => {
+      const y = b.alloc(rows * w);
+      ops.columns(rows, total, offset, w, xv, y);
+      offset += w;
+      return out(b, [...x.shape.slice(0, -1), w], y);
+    });
   });
 
   const reluCpu = cpuKernel("Relu");
@@ -519,7 +538,10 @@ export function registerNativeKernels(backendName: string, ops: NativeOps): void
       if (a.dtype !== "float32" || c.dtype !== "float32") return general(args);
       const b = args.backend as Backend;
       if (a.shape.length === c.shape.length && a.shape.every((d, i) => d === c.shape[i])) {
-        return out(b, [...a.shape], elementwise(name, f32(b, a), f32(b, c), b.alloc(size(a.shape))));
+        const n = size(a.shape), y = b.alloc(n);
+        if (name === "Add" && n >= NATIVE_MIN) ops.add(n, f32(b, a), f32(b, c), y);
+        else elementwise(name, f32(b, a), f32(b, c), y);
+        return out(b, [...a.shape], y);
       }
       try {
         tf.backend_util.assertAndGetBroadcastShape(a.shape, c.shape);
@@ -554,6 +576,62 @@ export function registerNativeKernels(backendName: string, ops: NativeOps): void
     y.fill(constantValue);
     copyBox(f32(b, x), x.shape, x.shape.map(() => 0), y, shape, paddings.map((p) => p[0]!), x.shape);
     return out(b, shape, y);
+  });
+
+  const zerosCpu = cpuKernel("ZerosLike");
+  reg("ZerosLike", (args) => {
+    const x = need(args.inputs, "x");
+    if (x.dtype !== "float32") return zerosCpu(args);
+    const b = args.backend as Backend;
+    return out(b, [...x.shape], b.alloc(size(x.shape)).fill(0));
+  });
+
+  // Matrix products of rank-3 operands with equal batch sizes; anything else (broadcast batches, fused
+  // activations other than linear) goes to cpu's kernels.
+  const matmul = (
+    a: tf.TensorInfo,
+    c: tf.TensorInfo,
+    transposeA: boolean,
+    transposeB: boolean,
+    b: Backend,
+  ): tf.TensorInfo | undefined => {
+    if (a.dtype !== "float32" || c.dtype !== "float32" || a.shape.length !== 3 || c.shape.length !== 3) {
+      return;
+    }
+    const [batch, a1, a2] = a.shape as [number, number, number];
+    const [batchB, b1, b2] = c.shape as [number, number, number];
+    const [m, k] = transposeA ? [a2, a1] : [a1, a2];
+    const [kb, n] = transposeB ? [b2, b1] : [b1, b2];
+    if (batch !== batchB || k !== kb || batch * m * n * k === 0) return;
+    const y = b.alloc(batch * m * n);
+    ops.matmul(batch, m, k, n, transposeA, transposeB, f32(b, a), f32(b, c), y);
+    return out(b, [batch, m, n], y);
+  };
+  const bmmCpu = cpuKernel("BatchMatMul");
+  reg("BatchMatMul", (args) => {
+    const { transposeA, transposeB } = args.attrs as unknown as tf.BatchMatMulAttrs;
+    const b = args.backend as Backend;
+    return matmul(need(args.inputs, "a"), need(args.inputs, "b"), transposeA, transposeB, b) ?? bmmCpu(args);
+  });
+  const fusedMmCpu = cpuKernel("_FusedMatMul");
+  reg("_FusedMatMul", (args) => {
+    const { bias, preluActivationWeights } = args.inputs as {
+      bias?: tf.TensorInfo;
+      preluActivationWeights?: unknown;
+    };
+    const { transposeA, transposeB, activation } = args.attrs as unknown as tf.BatchMatMulAttrs & {
+      activation?: string;
+    };
+    if (preluActivationWeights !== undefined || (activation ?? "linear") !== "linear") {
+      return fusedMmCpu(args);
+    }
+    const b = args.backend as Backend;
+    const y = matmul(need(args.inputs, "a"), need(args.inputs, "b"), transposeA, transposeB, b);
+    if (!y) return fusedMmCpu(args);
+    if (bias === undefined) return y;
+    const r = broadcast("Add", y.shape, f32(b, y), bias.shape, f32(b, bias), (n) => b.alloc(n));
+    b.disposeIntermediateTensorInfo(y);
+    return out(b, r.shape, r.values);
   });
 
   const meanCpu = cpuKernel("Mean");

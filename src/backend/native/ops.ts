@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { dims, DNNL, type Dnnl, memoryDesc, OP_DESC_BYTES } from "./dnnl.ts";
+import { dims, DNNL, type Dnnl, MEMORY_DESC_BYTES, memoryDesc, OP_DESC_BYTES, outHandle } from "./dnnl.ts";
 import { checkStatus } from "./dnnl.ts";
 import { type ArgSpec, Primitive, PrimitiveCache, primitiveDesc, USER_LAYOUT } from "./primitive.ts";
 
@@ -327,6 +327,117 @@ export class NativeOps {
         { arg: DNNL.argDiffSrc, user: md, query: DNNL.queryDiffSrcMd, output: true },
       ]);
     }).run([x, dy, dx]);
+  }
+
+  /** Concatenate `parts` (`rows` x `widths[i]` each) along columns into `y` (`rows` x sum of widths). */
+  concatColumns(
+    rows: number,
+    widths: readonly number[],
+    parts: readonly Float32Array[],
+    y: Float32Array,
+  ): void {
+    this.cache.get(`concat ${rows} ${widths.join(",")}`, () => {
+      const total = widths.reduce((a, b) => a + b, 0);
+      const dst = memoryDesc(this.dnnl, [rows, total], DNNL.ab);
+      const srcs = widths.map((w) => memoryDesc(this.dnnl, [rows, w], DNNL.ab));
+      const packed = new Uint8Array(srcs.length * MEMORY_DESC_BYTES);
+      srcs.forEach((md, i) => packed.set(md, i * MEMORY_DESC_BYTES));
+      const pd = outHandle();
+      checkStatus(
+        this.dnnl.sym.dnnl_concat_primitive_desc_create(
+          pd.buf,
+          dst,
+          srcs.length,
+          1,
+          packed,
+          0n,
+          this.dnnl.engine,
+        ),
+        "concat descriptor",
+      );
+      const specs: ArgSpec[] = [
+        ...srcs.map((md, i) => ({
+          arg: DNNL.argMultipleSrc + i,
+          user: md,
+          query: USER_LAYOUT,
+          output: false,
+        })),
+        { arg: DNNL.argDst, user: dst, query: USER_LAYOUT, output: true },
+      ];
+      return new Primitive(this.dnnl, pd.get(), specs);
+    }).run([...parts, y]);
+  }
+
+  /** Columns `[offset, offset + width)` of `x` (`rows` x `total`) into `y` (`rows` x `width`). */
+  columns(
+    rows: number,
+    total: number,
+    offset: number,
+    width: number,
+    x: Float32Array,
+    y: Float32Array,
+  ): void {
+    this.cache.get(`columns ${rows} ${total} ${offset} ${width}`, () => {
+      const parent = memoryDesc(this.dnnl, [rows, total], DNNL.ab);
+      const sub = new Uint8Array(MEMORY_DESC_BYTES);
+      checkStatus(
+        this.dnnl.sym.dnnl_memory_desc_init_submemory(sub, parent, dims([rows, width]), dims([0, offset])),
+        "sub-memory descriptor",
+      );
+      const dst = memoryDesc(this.dnnl, [rows, width], DNNL.ab);
+      const pd = outHandle();
+      checkStatus(
+        this.dnnl.sym.reorder_user(pd.buf, sub, this.dnnl.engine, dst, this.dnnl.engine, 0n),
+        "reorder descriptor",
+      );
+      return new Primitive(this.dnnl, pd.get(), [
+        { arg: DNNL.argSrc, user: sub, query: USER_LAYOUT, output: false },
+        { arg: DNNL.argDst, user: dst, query: USER_LAYOUT, output: true },
+      ]);
+    }).run([x, y]);
+  }
+
+  /**
+   * Batched matrix product y[i] = op(a[i]) · op(b[i]) for `batch` pairs, op = transpose where asked: a is stored
+   * `[batch, m, k]` (or `[batch, k, m]` with `transA`), b `[batch, k, n]` (or `[batch, n, k]`), y `[batch, m, n]`.
+   */
+  matmul(
+    batch: number,
+    m: number,
+    k: number,
+    n: number,
+    transA: boolean,
+    transB: boolean,
+    a: Float32Array,
+    b: Float32Array,
+    y: Float32Array,
+  ): void {
+    this.cache.get(`matmul ${batch},${m},${k},${n},${transA},${transB}`, () => {
+      const src = memoryDesc(this.dnnl, [batch, m, k], transA ? DNNL.acb : DNNL.abc);
+      const wei = memoryDesc(this.dnnl, [batch, k, n], transB ? DNNL.acb : DNNL.abc);
+      const dst = memoryDesc(this.dnnl, [batch, m, n], DNNL.abc);
+      const op = new Uint8Array(OP_DESC_BYTES);
+      checkStatus(this.dnnl.sym.dnnl_matmul_desc_init(op, src, wei, null, dst), "matmul descriptor");
+      return new Primitive(this.dnnl, primitiveDesc(this.dnnl, op), [
+        { arg: DNNL.argSrc, user: src, query: USER_LAYOUT, output: false },
+        { arg: DNNL.argWeights, user: wei, query: USER_LAYOUT, output: false },
+        { arg: DNNL.argDst, user: dst, query: USER_LAYOUT, output: true },
+      ]);
+    }).run([a, b, y]);
+  }
+
+  /** y = a + b over `n` values. */
+  add(n: number, a: Float32Array, b: Float32Array, y: Float32Array): void {
+    this.cache.get(`add ${n}`, () => {
+      const md = memoryDesc(this.dnnl, [n], DNNL.a);
+      const op = new Uint8Array(OP_DESC_BYTES);
+      checkStatus(this.dnnl.sym.dnnl_binary_desc_init(op, DNNL.binaryAdd, md, md, md), "binary descriptor");
+      return new Primitive(this.dnnl, primitiveDesc(this.dnnl, op), [
+        { arg: DNNL.argSrc0, user: md, query: USER_LAYOUT, output: false },
+        { arg: DNNL.argSrc1, user: md, query: USER_LAYOUT, output: false },
+        { arg: DNNL.argDst, user: md, query: USER_LAYOUT, output: true },
+      ]);
+    }).run([a, b, y]);
   }
 
   #poolDescs(g: PoolGeometry) {
