@@ -2,6 +2,8 @@ import assert from "node:assert/strict";
 import { peakFromCpuinfo } from "../src/perf/peak.ts";
 import { formatModelRows, modelRows, otherRows, queryRows } from "../src/perf/table.ts";
 import { modelConfigs, parsePerfName, perfName, perfSetFrom } from "../src/perf/configs.ts";
+import { findTorchPython, pythonCandidates } from "../src/perf/peer.ts";
+import { BACKEND_NAMES } from "../src/backend/names.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -109,9 +111,10 @@ Deno.test("deno task perf: bad flags name the flag and the allowed values", asyn
   const b = await perf("--backends", "auto");
   assert.equal(b.code, 2);
   assert.match(b.stderr, /--backends: "auto" is not a concrete backend/);
+  for (const name of BACKEND_NAMES.filter((n) => n !== "auto")) assert.ok(b.stderr.includes(name), name);
   const c = await perf("--skip", "models,gpu");
   assert.equal(c.code, 2);
-  assert.match(c.stderr, /--skip: "gpu" is not one of models, query, data/);
+  assert.match(c.stderr, /--skip: "gpu" is not one of models, query, data, pytorch/);
 });
 
 Deno.test("deno task perf --set quick: baseline and albench from one run, table printed and written", async () => {
@@ -122,9 +125,24 @@ Deno.test("deno task perf --set quick: baseline and albench from one run, table 
     const json = JSON.parse(await Deno.readTextFile(`${dir}/perf.json`));
     assert.equal(json.set, "quick");
     assert.equal(json.models.length, 2);
+    const torch = "found" in await findTorchPython(pythonCandidates(Deno.env.get("ALBENCH_PYTHON")));
     for (const row of json.models) {
       assert.ok(row.imgPerS.stock > 0 && row.imgPerS.albench > 0, JSON.stringify(row));
       assert.ok(Math.abs(row.ratio - row.imgPerS.albench / row.imgPerS.stock) < 1e-9);
+      if (torch) {
+        assert.ok(row.imgPerS.pytorch > 0 && row.imgPerS.pytorch1 > 0, JSON.stringify(row));
+        assert.ok(Math.abs(row.pytorchRatio - row.imgPerS.albench / row.imgPerS.pytorch) < 1e-9);
+      } else {
+        assert.ok(!("pytorch" in row.imgPerS) && !("pytorch1" in row.imgPerS) && row.pytorchRatio === null);
+      }
+    }
+    if (torch) {
+      assert.equal(json.pytorch.threads.pytorch1, 1);
+      assert.equal(json.pytorch.threads.pytorch, navigator.hardwareConcurrency);
+      assert.match(r.stdout, /ratio\s+pytorch1 img\/s\s+pytorch img\/s\s+albench\/pytorch/);
+    } else {
+      assert.equal(json.pytorch, null);
+      assert.match(r.stdout, /PyTorch peer: not run: no Python with torch/);
     }
     assert.deepEqual(json.queries.map((q: { query: string }) => q.query).sort(), [
       "badge",

@@ -3,15 +3,17 @@
  * print and write (`reports/perf/perf.json`) one table: training and inference img/s per backend and model
  * configuration for albench and the stock baseline measured in the same process, their ratio, achieved GFLOP/s
  * and fraction of peak (src/perf/peak.ts says how peak is computed), query time against pool size, and data
- * loading cold against cached.
+ * loading cold against cached. Where a Python with torch is found, bench/peer_torch_cpu.py measures the same model
+ * rows in PyTorch with one thread and with all of them (src/perf/peer.ts), beside `stock` and `albench`.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { parseFlags } from "./args.ts";
 import { runMain, UsageError } from "./errors.ts";
-import { initBackend, isBackendName } from "../backend/backend.ts";
-import { perfSetFrom } from "../perf/configs.ts";
+import { BACKEND_NAMES, initBackend, isBackendName } from "../backend/backend.ts";
+import { modelConfigs, type ModelPerfConfig, perfSetFrom } from "../perf/configs.ts";
+import { findTorchPython, type PeerReport, pythonCandidates, runPeer, withPeer } from "../perf/peer.ts";
 import { detectPeak } from "../perf/peak.ts";
 import {
   type DenoBenchReport,
@@ -26,19 +28,39 @@ import { Rng } from "../rng.ts";
 import { writeFileAtomic } from "../data/cache.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
-const USAGE =
-  `Usage: deno task perf [--set quick|default] [--backends wasm[,cpu,webgpu,tensorflow]] [--out DIR]
-                      [--skip query,data]
+const SKIPPABLE = ["models", "query", "data", "pytorch"] as const;
+const CONCRETE_BACKENDS = BACKEND_NAMES.filter((b) => b !== "auto");
+const USAGE = `Usage: deno task perf [--set quick|default] [--backends wasm[,${
+  CONCRETE_BACKENDS.filter((b) => b !== "wasm").join(",")
+}]] [--out DIR]
+                      [--skip ${SKIPPABLE.join(",")}]
 
 Runs bench/perf_models_bench.ts once per backend (albench and the stock baseline in the same process),
 bench/perf_query_bench.ts and bench/data_bench.ts, then prints the table and writes DIR/perf.json
-(default reports/perf). --set default takes about ten minutes on a 2-core machine.`;
+(default reports/perf). --set default takes about ten minutes on a 2-core machine.
 
-async function denoBench(file: string, env: Record<string, string>, label: string): Promise<DenoBenchReport> {
+The PyTorch peer (bench/peer_torch_cpu.py) runs the same model rows with one thread (pytorch1) and with one
+thread per logical CPU, ${navigator.hardwareConcurrency} here (pytorch), when python3, else /usr/bin/python3
+(or $ALBENCH_PYTHON alone), imports torch; --skip pytorch leaves it out.`;
+
+async function denoBench(
+  file: string,
+  env: Record<string, string>,
+  label: string,
+  extraFlags: readonly string[] = [],
+): Promise<DenoBenchReport> {
   console.error(`perf: ${label} (bench/${file}) ...`);
   const t0 = performance.now();
   const out = await new Deno.Command(Deno.execPath(), {
-    args: ["bench", "--json", "--allow-read", "--allow-env", "--allow-write", `${ROOT}bench/${file}`],
+    args: [
+      "bench",
+      "--json",
+      "--allow-read",
+      "--allow-env",
+      "--allow-write",
+      ...extraFlags,
+      `${ROOT}bench/${file}`,
+    ],
     cwd: ROOT,
     env,
     stdout: "piped",
@@ -70,6 +92,39 @@ function flopsTable(): (backbone: string, resolution: number) => number {
   };
 }
 
+/**
+ * The PyTorch peer over `configs` with one thread and with every logical CPU (one run when there is one CPU), or
+ * why not (also said in one line on stderr).
+ */
+async function pytorchPeer(
+  configs: readonly ModelPerfConfig[],
+): Promise<{ python: string; one: PeerReport; all: PeerReport } | { reason: string }> {
+  const probe = await findTorchPython(pythonCandidates(Deno.env.get("ALBENCH_PYTHON")));
+  if ("missing" in probe) {
+    const reason = `not run: no Python with torch (${probe.missing})`;
+    console.error(`perf: PyTorch peer ${reason}; pytorch columns left out`);
+    return { reason };
+  }
+  const { python, torch } = probe.found;
+  const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+  try {
+    const t0 = performance.now();
+    console.error(`perf: PyTorch ${torch} peer (${python} bench/peer_torch_cpu.py), 1 thread ...`);
+    const one = await runPeer(python, configs, 1);
+    let all = one;
+    if (cores > 1) {
+      console.error(`perf: PyTorch ${torch} peer, ${cores} threads ...`);
+      all = await runPeer(python, configs, cores);
+    }
+    console.error(`perf: PyTorch peer done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    return { python, one, all };
+  } catch (e) {
+    const reason = `failed: ${(e as Error).message}`;
+    console.error(`perf: PyTorch peer ${reason}; pytorch columns left out`);
+    return { reason };
+  }
+}
+
 async function main(args: string[]): Promise<void> {
   const { values } = parseFlags(args, {
     set: { type: "string", default: "default" },
@@ -90,23 +145,25 @@ async function main(args: string[]): Promise<void> {
   for (const b of backends) {
     if (!isBackendName(b) || b === "auto") {
       throw new UsageError(
-        `--backends: ${
-          JSON.stringify(b)
-        } is not a concrete backend (wasm, cpu, webgpu, tensorflow, tensorflow-gpu)`,
+        `--backends: ${JSON.stringify(b)} is not a concrete backend (${CONCRETE_BACKENDS.join(", ")})`,
       );
     }
   }
   const skip = new Set(values.skip.split(",").map((s) => s.trim()).filter(Boolean));
   for (const s of skip) {
-    if (s !== "query" && s !== "data" && s !== "models") {
-      throw new UsageError(`--skip: ${JSON.stringify(s)} is not one of models, query, data`);
+    if (!(SKIPPABLE as readonly string[]).includes(s)) {
+      throw new UsageError(`--skip: ${JSON.stringify(s)} is not one of ${SKIPPABLE.join(", ")}`);
     }
   }
   const peak = await detectPeak();
   const env = { ALBENCH_PERF_SET: set };
   let runtime: string | undefined;
 
-  const models: ModelRow[] = [];
+  let models: ModelRow[] = [];
+  let pytorch:
+    | { python: string; torch: string; memoryFormat: string; blas: string; threads: Record<string, number> }
+    | null = null;
+  let pytorchNote = "skipped (--skip pytorch)"; // replaced by the reason when the peer was tried and did not run
   if (!skip.has("models")) {
     await initBackend("cpu"); // for counting FLOPs; production mode keeps tfjs banners out of the output
     const flops = flopsTable();
@@ -115,9 +172,24 @@ async function main(args: string[]): Promise<void> {
         "perf_models_bench.ts",
         { ...env, ALBENCH_PERF_BACKEND: backend },
         `models on ${backend}`,
+        ["--allow-ffi"], // native (oneDNN) and tensorflow load their libraries with Deno.dlopen
       );
       runtime ??= report.runtime;
       models.push(...modelRows(report, backend, flops, peak));
+    }
+    if (!skip.has("pytorch")) {
+      const peer = await pytorchPeer(modelConfigs(set));
+      if ("reason" in peer) pytorchNote = peer.reason;
+      else {
+        models = withPeer(withPeer(models, peer.one, "pytorch1"), peer.all, "pytorch");
+        pytorch = {
+          python: peer.python,
+          torch: peer.all.torch,
+          memoryFormat: peer.all.memoryFormat,
+          blas: peer.all.blas,
+          threads: { pytorch1: peer.one.threads, pytorch: peer.all.threads },
+        };
+      }
     }
   }
   const queries = skip.has("query")
@@ -162,6 +234,7 @@ async function main(args: string[]): Promise<void> {
     tfjs: tf.version.tfjs,
     threads: 1,
     peak,
+    pytorch,
     models,
     queries,
     data,
@@ -175,6 +248,14 @@ async function main(args: string[]): Promise<void> {
       peak.nativeCoreGflops.toFixed(1)
     } GFLOP/s, wasm SIMD128 ${peak.wasmCoreGflops.toFixed(1)} GFLOP/s; one thread per process`,
   );
+  if (!skip.has("models")) {
+    const p = pytorch;
+    console.log(
+      p
+        ? `PyTorch peer: torch ${p.torch} (${p.python}, ${p.memoryFormat}, BLAS ${p.blas}); pytorch1: 1 thread, pytorch: ${p.threads.pytorch} threads; albench/pytorch = albench img/s / pytorch img/s`
+        : `PyTorch peer: ${pytorchNote}`,
+    );
+  }
   for (const line of formatModelRows(models)) console.log(line);
   if (queries.length) {
     const ns = [...new Set(queries.map((q) => q.n))];
@@ -197,8 +278,8 @@ async function main(args: string[]): Promise<void> {
   const fmt = (v: number | null, d: number, unit = "") => (v === null ? "not measured" : v.toFixed(d) + unit);
   console.log(
     `target: densenet-cpu 32 px training (batch 10) ${
-      fmt(targets.trainSpeedupDensenetCpu32.value, 2)
-    }x the stock path (goal 5x)`,
+      fmt(targets.trainSpeedupDensenetCpu32.value, 2, "x")
+    } the stock path (goal 5x)`,
   );
   console.log(
     `target: MGE+Clustering at N = 100k ${fmt(targets.mgeSecondsAt100k.value, 3, " s")} (goal 2 s)`,

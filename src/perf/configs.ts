@@ -15,6 +15,12 @@ import type { BackboneName } from "../model/backbones.ts";
 /** The two kernel/layer variants compared. */
 export type PerfVariant = "albench" | "stock";
 
+/**
+ * The PyTorch CPU peer's columns (bench/peer_torch_cpu.py, the same rows in PyTorch): `pytorch` with every
+ * logical CPU as a thread, `pytorch1` with one thread.
+ */
+export type PeerVariant = "pytorch" | "pytorch1";
+
 /** Which rows to run. */
 export type PerfSet = "quick" | "default";
 

@@ -8,7 +8,7 @@
  *
  * @module
  */
-import { parsePerfName, type PerfVariant } from "./configs.ts";
+import { parsePerfName, type PeerVariant, type PerfVariant } from "./configs.ts";
 import type { CpuPeak } from "./peak.ts";
 
 /** The part of `deno bench --json` output this module reads. */
@@ -31,10 +31,15 @@ export interface ModelRow {
   readonly backbone: string;
   readonly resolution: number;
   readonly batch: number;
-  /** Images per second, by variant. */
-  readonly imgPerS: Partial<Record<PerfVariant, number>>;
+  /**
+   * Images per second, by variant; `pytorch` (all threads) and `pytorch1` (one thread) from the PyTorch peer,
+   * absent when it did not run (src/perf/peer.ts).
+   */
+  readonly imgPerS: Partial<Record<PerfVariant | PeerVariant, number>>;
   /** albench img/s ÷ stock img/s. */
   readonly ratio: number | null;
+  /** albench img/s ÷ pytorch (all threads) img/s; null without the peer. */
+  readonly pytorchRatio: number | null;
   /** Achieved GFLOP/s of the albench variant. */
   readonly gflops: number | null;
   /** That ÷ one core's wasm SIMD128 peak (wasm rows) and ÷ one core's native peak. */
@@ -71,7 +76,7 @@ export function modelRows(
   flopsPerImage: (backbone: string, resolution: number) => number,
   peak: CpuPeak | undefined,
 ): ModelRow[] {
-  const rows = new Map<string, ModelRow & { imgPerS: Partial<Record<PerfVariant, number>> }>();
+  const rows = new Map<string, ModelRow & { imgPerS: Partial<Record<PerfVariant | PeerVariant, number>> }>();
   for (const b of report.benches) {
     const p = parsePerfName(b.name);
     const ok = b.results[0]?.ok;
@@ -87,6 +92,7 @@ export function modelRows(
         batch: p.batch,
         imgPerS: {},
         ratio: null,
+        pytorchRatio: null,
         gflops: null,
         fractionOfWasmPeak: null,
         fractionOfNativePeak: null,
@@ -152,7 +158,8 @@ export function otherRows(report: DenoBenchReport): { name: string; seconds: num
 const f = (v: number | null | undefined, d = 1) => (v === null || v === undefined ? "-" : v.toFixed(d));
 
 /**
- * The table as aligned text lines.
+ * The table as aligned text lines. The PyTorch peer's columns (`pytorch1 img/s`, `pytorch img/s` and
+ * `albench/pytorch`, after `ratio`) appear when any row has a peer measurement.
  *
  * @example
  * ```ts
@@ -161,6 +168,8 @@ const f = (v: number | null | undefined, d = 1) => (v === null || v === undefine
  * ```
  */
 export function formatModelRows(rows: readonly ModelRow[]): string[] {
+  const peer = rows.some((r) => r.imgPerS.pytorch !== undefined || r.imgPerS.pytorch1 !== undefined);
+  const x = (v: number | null) => (v === null ? "-" : `${v.toFixed(2)}x`);
   const head = [
     "backend",
     "mode",
@@ -170,6 +179,7 @@ export function formatModelRows(rows: readonly ModelRow[]): string[] {
     "stock img/s",
     "albench img/s",
     "ratio",
+    ...(peer ? ["pytorch1 img/s", "pytorch img/s", "albench/pytorch"] : []),
     "GFLOP/s",
     "%wasm peak",
     "%native peak",
@@ -182,7 +192,8 @@ export function formatModelRows(rows: readonly ModelRow[]): string[] {
     String(r.batch),
     f(r.imgPerS.stock),
     f(r.imgPerS.albench),
-    r.ratio === null ? "-" : `${r.ratio.toFixed(2)}x`,
+    x(r.ratio),
+    ...(peer ? [f(r.imgPerS.pytorch1), f(r.imgPerS.pytorch), x(r.pytorchRatio)] : []),
     f(r.gflops, 2),
     r.fractionOfWasmPeak === null ? "-" : `${(100 * r.fractionOfWasmPeak).toFixed(1)}%`,
     r.fractionOfNativePeak === null ? "-" : `${(100 * r.fractionOfNativePeak).toFixed(1)}%`,
