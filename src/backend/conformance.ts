@@ -11,7 +11,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../rng.ts";
 import { conv2dBackpropFilterViaConv } from "./kernels/conv2d_backprop_filter.ts";
-import { fusedBatchNormTraining } from "../model/batch_norm.ts";
+import { fusedBatchNormReluTraining, fusedBatchNormTraining } from "../model/batch_norm.ts";
 
 /** One conformance case. */
 export interface ConformanceCase {
@@ -83,6 +83,16 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     name: "albench's fused batch norm (training mode)",
     inputs: [[4, 5, 5, 6], [6], [6]],
     fn: (x, g, b) => fusedBatchNormTraining(x, g, b, 1e-3).y,
+  },
+  {
+    name: "albench's fused batch norm + ReLU (training mode, 6 channels)",
+    inputs: [[4, 5, 5, 6], [6], [6]],
+    fn: (x, g, b) => fusedBatchNormReluTraining(x, g, b, 1e-3).y,
+  },
+  {
+    name: "albench's fused batch norm + ReLU (training mode, 16 channels: one oneDNN primitive)",
+    inputs: [[3, 4, 4, 16], [16], [16]],
+    fn: (x, g, b) => fusedBatchNormReluTraining(x, g, b, 1e-3).y,
   },
   {
     name: "BN-ReLU-conv-concat (dense layer)",

@@ -117,8 +117,22 @@ function bn(ctx: Ctx, name: string): tf.layers.Layer {
   return new FusedBatchNormalization({ name: `${ctx.prefix}${name}`, epsilon: BN_EPSILON, momentum: 0.9 });
 }
 
-function relu(ctx: Ctx, name: string) {
-  return tf.layers.reLU({ name: `${ctx.prefix}${name}` });
+/**
+ * Batch norm then ReLU. With the fused layer they are one layer (`bnName`, ReLU applied inside: one kernel on
+ * the native engine, the same ops as two layers elsewhere); with `tf.layers.batchNormalization`, two layers.
+ */
+function bnRelu(ctx: Ctx, bnName: string, reluName: string, x: tf.SymbolicTensor): tf.SymbolicTensor {
+  if (ctx.batchNorm === "layers") {
+    const y = bn(ctx, bnName).apply(x) as tf.SymbolicTensor;
+    return tf.layers.reLU({ name: `${ctx.prefix}${reluName}` }).apply(y) as tf.SymbolicTensor;
+  }
+  return new FusedBatchNormalization({
+    name: `${ctx.prefix}${bnName}`,
+    epsilon: BN_EPSILON,
+    momentum: 0.9,
+    relu: true,
+  })
+    .apply(x) as tf.SymbolicTensor;
 }
 
 /**
@@ -147,8 +161,7 @@ export function buildDenseNet(
   if (cfg.stem === "imagenet") {
     x = tf.layers.zeroPadding2d({ padding: 3, name: `${prefix}stem_pad` }).apply(input) as tf.SymbolicTensor;
     x = conv(ctx, "stem_conv", cfg.stemChannels, 7, 2, "valid").apply(x) as tf.SymbolicTensor;
-    x = bn(ctx, "stem_bn").apply(x) as tf.SymbolicTensor;
-    x = relu(ctx, "stem_relu").apply(x) as tf.SymbolicTensor;
+    x = bnRelu(ctx, "stem_bn", "stem_relu", x);
     x = tf.layers.zeroPadding2d({ padding: 1, name: `${prefix}pool_pad` }).apply(x) as tf.SymbolicTensor;
     x = tf.layers.maxPooling2d({ poolSize: 3, strides: 2, name: `${prefix}stem_pool` }).apply(
       x,
@@ -160,11 +173,9 @@ export function buildDenseNet(
   cfg.blocks.forEach((layers, b) => {
     for (let l = 0; l < layers; l++) {
       const n = `block${b + 1}_layer${l + 1}`;
-      let y = bn(ctx, `${n}_bn1`).apply(x) as tf.SymbolicTensor;
-      y = relu(ctx, `${n}_relu1`).apply(y) as tf.SymbolicTensor;
+      let y = bnRelu(ctx, `${n}_bn1`, `${n}_relu1`, x);
       y = conv(ctx, `${n}_conv1`, cfg.bottleneck * cfg.growth, 1).apply(y) as tf.SymbolicTensor;
-      y = bn(ctx, `${n}_bn2`).apply(y) as tf.SymbolicTensor;
-      y = relu(ctx, `${n}_relu2`).apply(y) as tf.SymbolicTensor;
+      y = bnRelu(ctx, `${n}_bn2`, `${n}_relu2`, y);
       y = conv(ctx, `${n}_conv2`, cfg.growth, 3).apply(y) as tf.SymbolicTensor;
       x = tf.layers.concatenate({ name: `${prefix}${n}_concat`, axis: -1 }).apply([
         x,
@@ -175,16 +186,14 @@ export function buildDenseNet(
     if (b < cfg.blocks.length - 1) {
       const n = `transition${b + 1}`;
       channels = Math.floor(channels * cfg.compression);
-      x = bn(ctx, `${n}_bn`).apply(x) as tf.SymbolicTensor;
-      x = relu(ctx, `${n}_relu`).apply(x) as tf.SymbolicTensor;
+      x = bnRelu(ctx, `${n}_bn`, `${n}_relu`, x);
       x = conv(ctx, `${n}_conv`, channels, 1).apply(x) as tf.SymbolicTensor;
       x = tf.layers.averagePooling2d({ poolSize: 2, strides: 2, name: `${prefix}${n}_pool` }).apply(
         x,
       ) as tf.SymbolicTensor;
     }
   });
-  x = bn(ctx, "final_bn").apply(x) as tf.SymbolicTensor;
-  x = relu(ctx, "final_relu").apply(x) as tf.SymbolicTensor;
+  x = bnRelu(ctx, "final_bn", "final_relu", x);
   const features = tf.layers.globalAveragePooling2d({ name: `${prefix}avg_pool` }).apply(
     x,
   ) as tf.SymbolicTensor;
@@ -215,8 +224,7 @@ export function buildSmallCnn(
   let x: tf.SymbolicTensor = input;
   [32, 64, 128, 128].forEach((filters, i) => {
     x = conv(ctx, `conv${i + 1}`, filters, 3).apply(x) as tf.SymbolicTensor;
-    x = bn(ctx, `bn${i + 1}`).apply(x) as tf.SymbolicTensor;
-    x = relu(ctx, `relu${i + 1}`).apply(x) as tf.SymbolicTensor;
+    x = bnRelu(ctx, `bn${i + 1}`, `relu${i + 1}`, x);
     if (i < 2) {
       x = tf.layers.maxPooling2d({ poolSize: 2, name: `${prefix}pool${i + 1}` }).apply(
         x,

@@ -15,7 +15,12 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { BATCH_NORM_GRAD, BATCH_NORM_TRAIN } from "../backend/kernels/batch_norm_train.ts";
+import {
+  BATCH_NORM_GRAD,
+  BATCH_NORM_RELU_GRAD,
+  BATCH_NORM_RELU_TRAIN,
+  BATCH_NORM_TRAIN,
+} from "../backend/kernels/batch_norm_train.ts";
 
 /**
  * The fused training-mode normalisation of `x` (any rank; statistics over all axes but the last). Returns y and
@@ -36,7 +41,9 @@ export function fusedBatchNormTraining(
   beta: tf.Tensor,
   epsilon: number,
 ): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
-  if (tf.getKernel(BATCH_NORM_TRAIN, tf.getBackend())) return batchNormByKernel(x, gamma, beta, epsilon);
+  if (tf.getKernel(BATCH_NORM_TRAIN, tf.getBackend())) {
+    return batchNormByKernel(x, gamma, beta, epsilon, false);
+  }
   const axes = x.shape.slice(0, -1).map((_, i) => i);
   const n = x.shape.slice(0, -1).reduce((a, b) => a * b, 1);
   let mean: tf.Tensor | undefined, variance: tf.Tensor | undefined;
@@ -66,32 +73,33 @@ export function fusedBatchNormTraining(
   return { y, mean: mean!, variance: variance! };
 }
 
-/** The same normalisation and gradient by the active backend's {@linkcode BATCH_NORM_TRAIN} kernels. */
+/**
+ * The same normalisation and gradient by the active backend's {@linkcode BATCH_NORM_TRAIN} kernels, or with ReLU
+ * fused ({@linkcode BATCH_NORM_RELU_TRAIN}: y = max(bn(x), 0) in one pass, the gradient through its mask).
+ */
 function batchNormByKernel(
   x: tf.Tensor,
   gamma: tf.Tensor,
   beta: tf.Tensor,
   epsilon: number,
+  relu = false,
 ): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
   let mean: tf.Tensor | undefined, variance: tf.Tensor | undefined;
   const attrs = { epsilon } as unknown as tf.NamedAttrMap;
   const f = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => {
     const [xv, g, b, save] = args as [tf.Tensor, tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    const [y, m, v] = tf.engine().runKernel(
-      BATCH_NORM_TRAIN,
-      { x: xv, gamma: g, beta: b },
-      attrs,
-    ) as tf.Tensor[];
+    const kernel = relu ? BATCH_NORM_RELU_TRAIN : BATCH_NORM_TRAIN;
+    const [y, m, v, mask] = tf.engine().runKernel(kernel, { x: xv, gamma: g, beta: b }, attrs) as tf.Tensor[];
     mean = tf.keep(m!);
     variance = tf.keep(v!);
-    save([xv, m!, v!, g, b]);
+    save(mask ? [xv, m!, v!, g, b, mask] : [xv, m!, v!, g, b]);
     return {
       value: y!,
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, ms, vs, gs, bs] = saved as [tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor];
+        const [xs, ms, vs, gs, bs, mk] = saved as tf.Tensor[];
         return tf.engine().runKernel(
-          BATCH_NORM_GRAD,
-          { x: xs, dy, mean: ms, variance: vs, gamma: gs, beta: bs },
+          relu ? BATCH_NORM_RELU_GRAD : BATCH_NORM_GRAD,
+          { x: xs!, dy, mean: ms!, variance: vs!, gamma: gs!, beta: bs!, ...(mk ? { mask: mk } : {}) },
           attrs,
         ) as tf.Tensor[];
       },
@@ -101,11 +109,42 @@ function batchNormByKernel(
   return { y, mean: mean!, variance: variance! };
 }
 
+/**
+ * {@linkcode fusedBatchNormTraining} followed by ReLU: one kernel where the backend has
+ * {@linkcode BATCH_NORM_RELU_TRAIN}, else `tf.relu` of the normalisation (the ops of two separate layers).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { fusedBatchNormReluTraining } from "./batch_norm.ts";
+ * await tf.setBackend("cpu");
+ * const { y } = fusedBatchNormReluTraining(tf.tensor2d([[1], [3]]), tf.ones([1]), tf.zeros([1]), 1e-5);
+ * console.assert(y.dataSync()[0] === 0 && Math.abs(y.dataSync()[1]! - 1) < 1e-3);
+ * ```
+ */
+export function fusedBatchNormReluTraining(
+  x: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+): { y: tf.Tensor; mean: tf.Tensor; variance: tf.Tensor } {
+  if (tf.getKernel(BATCH_NORM_RELU_TRAIN, tf.getBackend())) {
+    return batchNormByKernel(x, gamma, beta, epsilon, true);
+  }
+  const r = fusedBatchNormTraining(x, gamma, beta, epsilon);
+  return { ...r, y: tf.relu(r.y) };
+}
+
 /** Options of {@linkcode FusedBatchNormalization}. */
 export interface FusedBatchNormArgs extends tf.serialization.ConfigDict {
   name: string;
   epsilon: number;
   momentum: number;
+  /**
+   * Apply ReLU to the output (default false): the same arithmetic as a separate ReLU layer, in one kernel where
+   * the backend has {@linkcode BATCH_NORM_RELU_TRAIN} (native), as `tf.relu` after the normalisation elsewhere.
+   */
+  relu?: boolean;
 }
 
 /**
@@ -125,6 +164,7 @@ export class FusedBatchNormalization extends tf.layers.Layer {
   static className = "AlbenchFusedBatchNormalization";
   readonly epsilon: number;
   readonly momentum: number;
+  readonly relu: boolean;
   private gamma!: tf.LayerVariable;
   private beta!: tf.LayerVariable;
   private movingMean!: tf.LayerVariable;
@@ -134,6 +174,7 @@ export class FusedBatchNormalization extends tf.layers.Layer {
     super({ name: args.name });
     this.epsilon = args.epsilon;
     this.momentum = args.momentum;
+    this.relu = args.relu ?? false;
     this.supportsMasking = true;
   }
 
@@ -169,16 +210,18 @@ export class FusedBatchNormalization extends tf.layers.Layer {
     const x = Array.isArray(inputs) ? inputs[0]! : inputs;
     if (!kwargs.training) {
       // Inference is one fused kernel (FusedBatchNorm on wasm), as in tf.layers.batchNormalization.
-      return tf.batchNorm(
-        x,
-        this.movingMean.read(),
-        this.movingVariance.read(),
-        this.beta.read(),
-        this.gamma.read(),
-        this.epsilon,
-      );
+      const normalise = () =>
+        tf.batchNorm(
+          x,
+          this.movingMean.read(),
+          this.movingVariance.read(),
+          this.beta.read(),
+          this.gamma.read(),
+          this.epsilon,
+        );
+      return this.relu ? tf.tidy(() => tf.relu(normalise())) : normalise();
     }
-    const { y, mean, variance } = fusedBatchNormTraining(
+    const { y, mean, variance } = (this.relu ? fusedBatchNormReluTraining : fusedBatchNormTraining)(
       x,
       this.gamma.read(),
       this.beta.read(),
@@ -198,7 +241,7 @@ export class FusedBatchNormalization extends tf.layers.Layer {
   }
 
   override getConfig(): tf.serialization.ConfigDict {
-    return { ...super.getConfig(), epsilon: this.epsilon, momentum: this.momentum };
+    return { ...super.getConfig(), epsilon: this.epsilon, momentum: this.momentum, relu: this.relu };
   }
 }
 tf.serialization.registerClass(FusedBatchNormalization);

@@ -11,3 +11,7 @@ export const BATCH_NORM_TRAIN = "AlbenchBatchNormTrain";
 /** Backward of {@linkcode BATCH_NORM_TRAIN}: inputs `x`, `dy`, `mean`, `variance`, `gamma`, `beta`;
  * attr `epsilon`; outputs dx, dγ, dβ. */
 export const BATCH_NORM_GRAD = "AlbenchBatchNormGrad";
+/** {@linkcode BATCH_NORM_TRAIN} followed by ReLU in one pass: outputs y = max(bn(x), 0), mean, variance, mask. */
+export const BATCH_NORM_RELU_TRAIN = "AlbenchBatchNormReluTrain";
+/** Backward of {@linkcode BATCH_NORM_RELU_TRAIN}: the inputs of {@linkcode BATCH_NORM_GRAD} plus its `mask`. */
+export const BATCH_NORM_RELU_GRAD = "AlbenchBatchNormReluGrad";

@@ -174,11 +174,12 @@ export class NativeOps {
     return { data: this.#act(rows, c, 1, 1), vec: memoryDesc(this.dnnl, [c], DNNL.a) };
   }
 
-  #bnForwardPd(rows: number, c: number, epsilon: number, training: boolean): Primitive {
-    return this.cache.get(`bn-fwd ${rows},${c},${epsilon},${training}`, () => {
+  #bnForwardPd(rows: number, c: number, epsilon: number, training: boolean, relu = false): Primitive {
+    return this.cache.get(`bn-fwd ${rows},${c},${epsilon},${training},${relu}`, () => {
       const d = this.#bnDescs(rows, c);
       const op = new Uint8Array(OP_DESC_BYTES);
-      const flags = DNNL.useScale | DNNL.useShift | (training ? 0 : DNNL.useGlobalStats);
+      const flags = DNNL.useScale | DNNL.useShift | (training ? 0 : DNNL.useGlobalStats) |
+        (relu ? DNNL.fuseNormRelu : 0);
       checkStatus(
         this.dnnl.sym.dnnl_batch_normalization_forward_desc_init(
           op,
@@ -189,31 +190,31 @@ export class NativeOps {
         ),
         "batch-norm forward descriptor",
       );
+      const stat = training ? DNNL.queryDstMd : DNNL.querySrcMd;
       const specs: ArgSpec[] = [
         { arg: DNNL.argSrc, user: d.data, query: DNNL.querySrcMd, output: false },
         { arg: DNNL.argDst, user: d.data, query: DNNL.queryDstMd, output: true },
         { arg: DNNL.argScale, user: d.vec, query: DNNL.queryWeightsMd, output: false },
         { arg: DNNL.argShift, user: d.vec, query: DNNL.queryWeightsMd, output: false },
-        {
-          arg: DNNL.argMean,
-          user: d.vec,
-          query: training ? DNNL.queryDstMd : DNNL.querySrcMd,
-          output: training,
-        },
-        {
-          arg: DNNL.argVariance,
-          user: d.vec,
-          query: training ? DNNL.queryDstMd : DNNL.querySrcMd,
-          output: training,
-        },
+        { arg: DNNL.argMean, user: d.vec, query: stat, output: training },
+        { arg: DNNL.argVariance, user: d.vec, query: stat, output: training },
+        ...(relu && training
+          ? [{ arg: DNNL.argWorkspace, user: null, query: DNNL.queryWorkspaceMd, output: true }]
+          : []),
       ];
       return new Primitive(this.dnnl, primitiveDesc(this.dnnl, op), specs.map((s) => vecQuery(s)));
     });
   }
 
+  /** Float32 elements of the workspace of {@linkcode NativeOps.batchNormTraining} with `relu`. */
+  batchNormReluWorkspace(rows: number, c: number, epsilon: number): number {
+    return this.#bnForwardPd(rows, c, epsilon, true, true).elements(DNNL.queryWorkspaceMd);
+  }
+
   /**
    * Training-mode batch norm over all axes but the last (`x` is `[rows, c]` row-major): y, and the batch mean
-   * and biased variance.
+   * and biased variance. With `workspace`, ReLU is fused (y = max(bn(x), 0)) and the workspace records the mask
+   * for {@linkcode NativeOps.batchNormBackward}.
    */
   batchNormTraining(
     rows: number,
@@ -225,8 +226,12 @@ export class NativeOps {
     y: Float32Array,
     mean: Float32Array,
     variance: Float32Array,
+    workspace?: Float32Array,
   ): void {
-    this.#bnForwardPd(rows, c, epsilon, true).run([x, y, gamma, beta, mean, variance]);
+    const args = [x, y, gamma, beta, mean, variance];
+    this.#bnForwardPd(rows, c, epsilon, true, workspace !== undefined).run(
+      workspace ? [...args, workspace] : args,
+    );
   }
 
   /** Inference-mode batch norm with the given statistics. */
@@ -244,7 +249,10 @@ export class NativeOps {
     this.#bnForwardPd(rows, c, epsilon, false).run([x, y, gamma, beta, mean, variance]);
   }
 
-  /** Batch-norm backward: dx, dγ, dβ from dy, x and the batch statistics of the forward pass. */
+  /**
+   * Batch-norm backward: dx, dγ, dβ from dy, x and the batch statistics of the forward pass (through the fused
+   * ReLU's mask when the forward's `workspace` is given).
+   */
   batchNormBackward(
     rows: number,
     c: number,
@@ -258,9 +266,11 @@ export class NativeOps {
     dx: Float32Array,
     dGamma: Float32Array,
     dBeta: Float32Array,
+    workspace?: Float32Array,
   ): void {
-    const hint = this.#bnForwardPd(rows, c, epsilon, true).pd;
-    this.cache.get(`bn-bwd ${rows},${c},${epsilon}`, () => {
+    const relu = workspace !== undefined;
+    const hint = this.#bnForwardPd(rows, c, epsilon, true, relu).pd;
+    this.cache.get(`bn-bwd ${rows},${c},${epsilon},${relu}`, () => {
       const d = this.#bnDescs(rows, c);
       const op = new Uint8Array(OP_DESC_BYTES);
       checkStatus(
@@ -270,7 +280,7 @@ export class NativeOps {
           d.data,
           d.data,
           epsilon,
-          DNNL.useScale | DNNL.useShift,
+          DNNL.useScale | DNNL.useShift | (relu ? DNNL.fuseNormRelu : 0),
         ),
         "batch-norm backward descriptor",
       );
@@ -285,9 +295,16 @@ export class NativeOps {
         { arg: DNNL.argDiffSrc, user: d.data, query: DNNL.queryDiffSrcMd, output: true },
         { arg: DNNL.argDiffScale, user: d.vec, query: DNNL.queryDiffWeightsMd, output: true },
         { arg: DNNL.argDiffShift, user: d.vec, query: DNNL.queryDiffWeightsMd, output: true },
+        ...(relu
+          ? [{ arg: DNNL.argWorkspace, user: null, query: DNNL.queryWorkspaceMd, output: false }]
+          : []),
       ];
       return new Primitive(this.dnnl, primitiveDesc(this.dnnl, op, hint), specs.map((s) => vecQuery(s)));
-    }).run([x, dy, mean, variance, gamma, beta, dx, dGamma, dBeta]);
+    }).run(
+      workspace
+        ? [x, dy, mean, variance, gamma, beta, dx, dGamma, dBeta, workspace]
+        : [x, dy, mean, variance, gamma, beta, dx, dGamma, dBeta],
+    );
   }
 
   /** y = max(x, 0) over `n` values. */

@@ -66,6 +66,11 @@ export class NativeBackend extends MathBackendCPU {
     return fresh;
   }
 
+  /** Return an array from {@linkcode NativeBackend.alloc} that no tensor holds (a kernel's temporary). */
+  recycle(a: Float32Array): void {
+    if (this.#owned.has(a.buffer) && !this.#refs.has(a.buffer)) this.#release({ values: a }, true);
+  }
+
   /** Bytes held by free arrays. */
   get pooledBytes(): number {
     return this.#freeBytes;
@@ -83,10 +88,10 @@ export class NativeBackend extends MathBackendCPU {
     this.#refs.set(v.buffer, (this.#refs.get(v.buffer) ?? 0) + 1);
   }
 
-  #release(entry: Entry | undefined): void {
+  #release(entry: Entry | undefined, unheld = false): void {
     const v = entry?.values;
     if (!ArrayBuffer.isView(v) || !this.#owned.has(v.buffer)) return;
-    const left = (this.#refs.get(v.buffer) ?? 1) - 1;
+    const left = unheld ? 0 : (this.#refs.get(v.buffer) ?? 1) - 1;
     if (left > 0) {
       this.#refs.set(v.buffer, left);
       return;

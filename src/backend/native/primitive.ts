@@ -16,8 +16,8 @@ export const USER_LAYOUT = -1;
 /** One argument of a primitive: its oneDNN argument id, its user layout, and whether it is written. */
 export interface ArgSpec {
   readonly arg: number;
-  /** The user memory descriptor (what the caller's array holds). */
-  readonly user: Uint8Array;
+  /** The user memory descriptor (what the caller's array holds); null: the primitive's own (opaque workspace). */
+  readonly user: Uint8Array | null;
   /** The primitive's query for this argument's descriptor (e.g. `DNNL.querySrcMd`), or {@linkcode USER_LAYOUT}. */
   readonly query: number;
   readonly output: boolean;
@@ -93,9 +93,14 @@ export class Primitive {
       return out.get();
     };
     this.#args = specs.map((spec) => {
-      if (spec.query === USER_LAYOUT) return { spec, mem: userMemory(spec.user) };
+      if (spec.query === USER_LAYOUT && spec.user) return { spec, mem: userMemory(spec.user) };
       const chosen = sym.dnnl_primitive_desc_query_md(pd, spec.query, 0);
       if (chosen === 0n) throw new Error(`oneDNN: no descriptor for argument ${spec.arg}`);
+      if (spec.user === null) {
+        const out = outHandle();
+        checkStatus(sym.memory_create_queried(out.buf, chosen, engine, NO_HANDLE), "memory create");
+        return { spec, mem: out.get() };
+      }
       if (sym.dnnl_memory_desc_equal(spec.user, chosen) === 1) return { spec, mem: userMemory(spec.user) };
       const buffer = new Float32Array(Number(sym.md_size_of_queried(chosen)) / 4);
       const rpd = outHandle();
@@ -118,6 +123,12 @@ export class Primitive {
     });
     const all = [...this.#args.map((a) => ({ arg: a.spec.arg, mem: a.mem })), ...this.#extra];
     this.#execArgs = execArgs(all);
+  }
+
+  /** Float32 elements of the buffer the primitive wants for a queried argument (e.g. its workspace). */
+  elements(query: number): number {
+    const md = this.#dnnl.sym.dnnl_primitive_desc_query_md(this.pd, query, 0);
+    return Math.ceil(Number(this.#dnnl.sym.md_size_of_queried(md)) / 4);
   }
 
   /** The workspace buffer of an `extra` argument (shared between a forward and its backward). */
