@@ -133,6 +133,15 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     fn: (a, b, c, d) => tf.add(tf.matMul(a!, b!), tf.matMul(d!, c!, true, true)),
   },
   {
+    name: "flips, 90-degree rotation and tiling (augmentations)",
+    inputs: [[2, 4, 5, 3], [2, 1, 1, 3]],
+    fn: (x, t) =>
+      tf.add(
+        tf.transpose(tf.reverse(x!, [1, 2]), [0, 2, 1, 3]),
+        tf.tile(t!, [1, 5, 4, 1]),
+      ),
+  },
+  {
     name: "dense + bias",
     inputs: [[5, 12], [12, 7], [7]],
     fn: (x, w, b) => tf.add(tf.matMul(x as tf.Tensor2D, w as tf.Tensor2D), b),

@@ -42,6 +42,9 @@ export const NATIVE_KERNELS = [
   "Slice",
   "PadV2",
   "ZerosLike",
+  "Reverse",
+  "Transpose",
+  "Tile",
   "BatchMatMul",
   "_FusedMatMul",
   BATCH_NORM_TRAIN,
@@ -282,6 +285,45 @@ function copyBox(
       idx[d] = 0;
     }
   }
+}
+
+/**
+ * y[o] = x[Σ_d maps[d][o_d]] over the output coordinates o (row-major, shape given by the maps' lengths): each
+ * map sends an output coordinate of its axis to an input offset. Reverse, transpose and tile are such maps.
+ */
+function gatherByAxis(x: Float32Array, maps: readonly Int32Array[], y: Float32Array): void {
+  const rank = maps.length;
+  if (rank === 0) {
+    y[0] = x[0]!;
+    return;
+  }
+  const last = maps[rank - 1]!, inner = last.length;
+  const idx = new Array<number>(rank - 1).fill(0);
+  let base = 0;
+  for (let d = 0; d < rank - 1; d++) base += maps[d]![0]!;
+  for (let p = 0; p < y.length;) {
+    for (let k = 0; k < inner; k++) y[p++] = x[base + last[k]!]!;
+    for (let d = rank - 2; d >= 0; d--) {
+      const m = maps[d]!;
+      base -= m[idx[d]!]!;
+      if (++idx[d]! < m.length) {
+        base += m[idx[d]!]!;
+        break;
+      }
+      idx[d] = 0;
+      base += m[0]!;
+    }
+  }
+}
+
+/** Row-major strides of a shape. */
+function stridesOf(shape: readonly number[]): number[] {
+  const st = new Array<number>(shape.length);
+  for (let i = shape.length - 1, acc = 1; i >= 0; i--) {
+    st[i] = acc;
+    acc *= shape[i]!;
+  }
+  return st;
 }
 
 /** Mean of NHWC `[n, h, w, c]` over h and w, summed in (h, w) order with a double accumulator per channel. */
@@ -598,6 +640,49 @@ export function registerNativeKernels(backendName: string, ops: NativeOps): void
     y.fill(constantValue);
     copyBox(f32(b, x), x.shape, x.shape.map(() => 0), y, shape, paddings.map((p) => p[0]!), x.shape);
     return out(b, shape, y);
+  });
+
+  // Data movement of the augmentations (flips, 90-degree rotations) and broadcasts, as per-axis index maps.
+  const gatherKernel = (
+    name: string,
+    plan: (x: tf.TensorInfo, attrs: tf.NamedAttrMap) => { shape: number[]; maps: Int32Array[] } | undefined,
+  ) => {
+    const fallback = cpuKernel(name);
+    reg(name, (args) => {
+      const x = need(args.inputs, "x");
+      const p = x.dtype === "float32" ? plan(x, args.attrs ?? {}) : undefined;
+      if (!p) return fallback(args);
+      const b = args.backend as Backend;
+      const y = b.alloc(size(p.shape));
+      if (y.length > 0) gatherByAxis(f32(b, x), p.maps, y);
+      return out(b, p.shape, y);
+    });
+  };
+  gatherKernel("Reverse", (x, attrs) => {
+    const axes = tf.util.parseAxisParam((attrs as unknown as tf.ReverseAttrs).dims, x.shape);
+    const st = stridesOf(x.shape);
+    return {
+      shape: [...x.shape],
+      maps: x.shape.map((n, d) =>
+        Int32Array.from({ length: n }, (_, o) => (axes.includes(d) ? n - 1 - o : o) * st[d]!)
+      ),
+    };
+  });
+  gatherKernel("Transpose", (x, attrs) => {
+    const perm = (attrs as unknown as tf.TransposeAttrs).perm;
+    const st = stridesOf(x.shape);
+    const shape = perm.map((p) => x.shape[p]!);
+    return { shape, maps: perm.map((p) => Int32Array.from({ length: x.shape[p]! }, (_, o) => o * st[p]!)) };
+  });
+  gatherKernel("Tile", (x, attrs) => {
+    const reps = (attrs as unknown as tf.TileAttrs).reps;
+    if (reps.length !== x.shape.length) return undefined;
+    const st = stridesOf(x.shape);
+    const shape = x.shape.map((n, d) => n * reps[d]!);
+    return {
+      shape,
+      maps: shape.map((n, d) => Int32Array.from({ length: n }, (_, o) => (o % x.shape[d]!) * st[d]!)),
+    };
   });
 
   const zerosCpu = cpuKernel("ZerosLike");
