@@ -19,7 +19,7 @@ import { buildBackbone } from "../src/model/backbones.ts";
 import { type Classifier, withHead } from "../src/model/classifier.ts";
 import { finetune, infer } from "../src/train/finetune.ts";
 import {
-  modelConfigs,
+  modelConfigsFor,
   type ModelPerfConfig,
   perfName,
   perfSetFrom,
@@ -81,7 +81,7 @@ const recipe = {
   augment: { flip: true, rot90: true },
 };
 
-for (const c of modelConfigs(set)) {
+for (const c of modelConfigsFor(set, backendName)) {
   const images = c.batch * c.steps;
   for (const v of ["stock", "albench"] as const) {
     Deno.bench({
