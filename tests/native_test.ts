@@ -65,6 +65,27 @@ Deno.test("native: without oneDNN, --backend native names the fix and auto falls
   assert.ok(info.skipped.some((s) => s.startsWith("native: native backend: oneDNN 2.x could not be loaded")));
 });
 
+Deno.test("native: a library that is not oneDNN 2.x is refused by name", async () => {
+  const fake = ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64", "/usr/lib"]
+    .map((d) => `${d}/libgomp.so.1`).find((f) => {
+      try {
+        return Deno.statSync(f).isFile;
+      } catch {
+        return false;
+      }
+    });
+  if (!fake) return; // nothing to stand in for a foreign library
+  const r = await run(`import { initBackend } from "${backendUrl}"; await initBackend("native");`, {
+    ALBENCH_DNNL_LIB: fake,
+  });
+  assert.notEqual(r.code, 0);
+  assert.match(
+    r.stderr,
+    /native backend: oneDNN 2\.x could not be loaded \(the library lacks oneDNN 2\.x's C API: oneDNN 3\.x removed the `\*_desc_init` calls albench binds\)/,
+  );
+  assert.ok(r.stderr.includes(fake), r.stderr);
+});
+
 Deno.test({
   name: `native: the engine records oneDNN's version, instruction set and threads${why}`,
   ignore: skip,

@@ -88,14 +88,14 @@ export const OP_DESC_BYTES = 6144;
 // integers (`usize`), and data as `buffer`s: Deno's pointer objects need unscoped --allow-ffi, integers and buffers
 // only the library's own path.
 const SYMBOLS = {
-  dnnl_get_effective_cpu_isa: { parameters: [], result: "i32" },
-  dnnl_engine_create: { parameters: ["buffer", "i32", "usize"], result: "i32" },
-  dnnl_stream_create: { parameters: ["buffer", "usize", "u32"], result: "i32" },
-  dnnl_stream_wait: { parameters: ["usize"], result: "i32" },
   dnnl_memory_desc_init_by_tag: {
     parameters: ["buffer", "i32", "buffer", "i32", "i32"],
     result: "i32",
   },
+  dnnl_get_effective_cpu_isa: { parameters: [], result: "i32" },
+  dnnl_engine_create: { parameters: ["buffer", "i32", "usize"], result: "i32" },
+  dnnl_stream_create: { parameters: ["buffer", "usize", "u32"], result: "i32" },
+  dnnl_stream_wait: { parameters: ["usize"], result: "i32" },
   dnnl_memory_desc_get_size: { parameters: ["buffer"], result: "usize" },
   dnnl_memory_desc_init_submemory: { parameters: ["buffer", "buffer", "buffer", "buffer"], result: "i32" },
   dnnl_matmul_desc_init: { parameters: ["buffer", "buffer", "buffer", "buffer", "buffer"], result: "i32" },
@@ -306,8 +306,8 @@ export function loadDnnl(): Dnnl {
     ({ lib, path } = open("libdnnl.so.2", SYMBOLS, Deno.env.get("ALBENCH_DNNL_LIB")));
   } catch (e) {
     const msg = (e as Error).message;
-    const v3 = /dnnl_memory_desc_init_by_tag|desc_init/.test(msg)
-      ? " (a oneDNN 3.x library lacks the 2.x `*_desc_init` calls albench binds)"
+    const v3 = /undefined symbol: dnnl_/.test(msg)
+      ? " (the library lacks oneDNN 2.x's C API: oneDNN 3.x removed the `*_desc_init` calls albench binds)"
       : "";
     throw new Error(
       `native backend: oneDNN 2.x could not be loaded${v3} (${msg}). ` +
