@@ -61,6 +61,7 @@ export {
 export { scenarioJsonSchema } from "./src/scenario/json_schema.ts";
 export {
   checkQueryResult,
+  type ModelOutput,
   type ModelView,
   type QueryFunction,
   type QueryInput,

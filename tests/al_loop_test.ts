@@ -3,6 +3,8 @@ import { Rng } from "../src/rng.ts";
 import { initBackend } from "../src/backend/backend.ts";
 import { type CellInput, type IterationRecord, runCell } from "../src/al/loop.ts";
 import { BUILTIN_QUERY_FUNCTIONS, loadQueryModule } from "../src/al/query/registry.ts";
+import type { QueryFunction } from "../src/al/query.ts";
+import { infer } from "../src/train/finetune.ts";
 import { buildClassifier, type Classifier } from "../src/model/classifier.ts";
 import { loadCheckpoint, saveCheckpoint } from "../src/model/checkpoint.ts";
 import { syntheticImages, syntheticLabels } from "../src/data/synthetic.ts";
@@ -150,4 +152,96 @@ Deno.test("AL loop: under strong imbalance mge-clustering labels more minority p
     rnd += await added("random");
   }
   assert.ok(mge > rnd, `minority positives added: mge-clustering ${mge}, random ${rnd}`);
+});
+
+/**
+ * Count the images the model runs over in inference mode (`training: false`) by wrapping the head's `apply` of
+ * every model the cell makes: a spy outside the loop, independent of its records.
+ */
+function countingInference(input: CellInput): { input: CellInput; rows: () => number } {
+  let rows = 0;
+  return {
+    input: {
+      ...input,
+      makeModel: async () => {
+        const model = await input.makeModel();
+        const apply = model.head.apply.bind(model.head);
+        model.head.apply = ((x: unknown, kwargs?: { training?: boolean }) => {
+          if (!kwargs?.training) rows += (x as { shape: number[] }).shape[0]!;
+          return apply(x as never, kwargs as never);
+        }) as typeof model.head.apply;
+        return model;
+      },
+    },
+    rows: () => rows,
+  };
+}
+
+Deno.test("AL loop: only what is read is inferred — test once per round, the pool only for arms that need outputs", async () => {
+  // 420 images: val 60, test 100, pool 260 with 20 initial; 3 rounds, 2 queries of 10.
+  const { val: _val, ...base } = cell(4, "random");
+  const u0 = base.pool.length - 20, u1 = u0 - 10;
+  const expect: Record<string, number> = {
+    random: 3 * 100, // test only: random reads ids, so no pool inference at all
+    "mge-clustering": 3 * 100 + u0 + u1,
+    coreset: 3 * 100 + u0 + u1 + 20 + 30, // coreset also reads the labelled set's features
+  };
+  for (const [query, rows] of Object.entries(expect)) {
+    const spy = countingInference({ ...base, query: BUILTIN_QUERY_FUNCTIONS[query]! });
+    const records = await runCell(spy.input, () => {});
+    assert.equal(spy.rows(), rows, `${query}: images inferred`);
+    assert.ok(records.every((r) => r.val === undefined), "no validation scores unless asked");
+  }
+  // Asking for validation scores adds one pass over the validation set per round, nothing else.
+  const withVal = countingInference(cell(4, "random"));
+  await runCell(withVal.input, () => {});
+  assert.equal(withVal.rows(), 3 * 100 + 3 * 60);
+});
+
+Deno.test("AL loop: validation scores are opt-in and change nothing else", async () => {
+  const { val: _val, ...without } = cell(5, "mge-clustering");
+  const a = await runCell(cell(5, "mge-clustering"), () => {});
+  const b = await runCell(without, () => {});
+  assert.ok(a.every((r) => r.val && r.val.perClassF1.length === 17));
+  assert.ok(b.every((r) => !("val" in r)));
+  assert.deepEqual(b.map(strip), a.map(({ val: _v, ...r }) => strip(r)));
+});
+
+Deno.test("AL loop: a query function gets exactly the model outputs it declares in needs", async () => {
+  const input = cell(6, "random");
+  const seen: { ids: string[]; probs?: Float32Array; features?: Float32Array; threw: string[] }[] = [];
+  const capture = (needs?: ("probs" | "features")[]): QueryFunction => ({
+    name: `capture-${needs?.join("+") ?? "default"}`,
+    description: "records what it receives, selects the first b ids",
+    ...(needs ? { needs } : {}),
+    select({ unlabelled, budget }) {
+      const got: (typeof seen)[number] = { ids: [...unlabelled.ids], threw: [] };
+      for (const key of ["probs", "features"] as const) {
+        try {
+          got[key] = unlabelled[key];
+        } catch {
+          got.threw.push(key);
+        }
+      }
+      seen.push(got);
+      return { selected: unlabelled.ids.slice(0, budget) };
+    },
+  });
+  for (const needs of [undefined, ["features" as const], [] as never[]]) {
+    seen.length = 0;
+    const checked: boolean[] = [];
+    await runCell({ ...input, query: capture(needs) }, async (rec, model) => {
+      if (rec.iteration >= 2) return;
+      // The outputs it got are the model's own: infer the same ids again with the model the round used.
+      const got = seen[rec.iteration]!;
+      const fresh = await infer(model, images, got.ids.map((id) => table.ids.indexOf(id)));
+      const want = new Set(needs ?? ["probs", "features"]);
+      for (const key of ["probs", "features"] as const) {
+        if (want.has(key)) assert.deepEqual(got[key], fresh[key], `${key} are the model's outputs`);
+        else assert.ok(got.threw.includes(key) && got[key] === undefined, `${key} is not handed over`);
+      }
+      checked.push(true);
+    });
+    assert.equal(checked.length, 2);
+  }
 });

@@ -1,5 +1,7 @@
 import { BUILTIN_QUERY_FUNCTIONS, loadQueryModule } from "../src/al/query/registry.ts";
-import { queryConformance } from "../src/al/conformance.ts";
+import assert from "node:assert/strict";
+import { conformanceChecks, queryConformance } from "../src/al/conformance.ts";
+import type { QueryFunction } from "../src/al/query.ts";
 
 // `deno task test-query ./my_query.ts` sets ALBENCH_QUERY_MODULE to run the suite on a user's module only.
 const userModule = Deno.env.get("ALBENCH_QUERY_MODULE");
@@ -16,4 +18,37 @@ if (userModule) {
     new URL("..", import.meta.url).pathname,
   );
   Deno.test(`query conformance: the example plug-in (${example.name})`, (t) => queryConformance(example, t));
+
+  Deno.test("query conformance: a function that reads outputs it does not declare in needs fails", async () => {
+    const firstB = (reads: "probs" | "features" | null, needs?: unknown): QueryFunction => ({
+      name: `reads-${reads}`,
+      description: "selects the first b ids",
+      ...(needs === undefined ? {} : { needs: needs as readonly ("probs" | "features")[] }),
+      select({ unlabelled, budget }) {
+        if (reads) void unlabelled[reads][0];
+        return { selected: unlabelled.ids.slice(0, budget) };
+      },
+    });
+    const failures = async (fn: QueryFunction) => {
+      const failed: string[] = [];
+      for (const c of conformanceChecks(fn, { largeN: 1000 })) {
+        await c.run().catch((e) => failed.push(`${c.name}: ${(e as Error).message}`));
+      }
+      return failed;
+    };
+    // Honest declarations pass: none for ids only, one output, or nothing declared (= both).
+    assert.deepEqual(await failures(firstB(null, [])), []);
+    assert.deepEqual(await failures(firstB("features", ["features"])), []);
+    assert.deepEqual(await failures(firstB("probs")), []);
+    // Dishonest ones fail every check, naming the output to declare.
+    const noNeeds = await failures(firstB("probs", []));
+    assert.equal(noNeeds.length, 6);
+    assert.match(noNeeds[0]!, /reads-probs read probs, which it does not declare in needs \(\[\]\)/);
+    const wrong = await failures(firstB("features", ["probs"]));
+    assert.match(
+      wrong[0]!,
+      /read features, which it does not declare in needs \(\["probs"\]\); add "features"/,
+    );
+    assert.match((await failures(firstB(null, ["logits"])))[0]!, /unknown need "logits"/);
+  });
 }

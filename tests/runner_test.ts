@@ -151,6 +151,17 @@ Deno.test("runner: shards 0/2 and 1/2 merged by `report` give the one-shard dige
   const manifest = JSON.parse(await Deno.readTextFile(`${out}/r/manifest.json`));
   assert.equal(manifest.digest, GOLDEN.digest);
   assert.deepEqual(manifest.cells.missing, []);
+  // The manifest records the inference share of the model's time, as summed from the cells' iteration records.
+  let finetune = 0, inference = 0;
+  for (const c of await readAllCells(`${out}/r`)) {
+    for (const it of c.iterations) (finetune += it.seconds.finetune), (inference += it.seconds.inference);
+  }
+  assert.ok(finetune > 0 && inference > 0);
+  assert.ok(Math.abs(manifest.wallSeconds.inferenceShare - inference / (finetune + inference)) < 1e-4);
+  assert.match(
+    text(report.stdout),
+    /wall time: fine-tuning .* s, inference .* s \(\d+\.\d% of fine-tuning \+ inference\)/,
+  );
   for (const fig of ["fig1_learning_curves", "fig2_scenarios", "fig3_per_class"]) {
     const svg = await Deno.readTextFile(`${out}/r/${fig}.svg`);
     assert.ok(svg.startsWith("<svg") && svg.length > 2000, `${fig}.svg`);
@@ -168,6 +179,8 @@ Deno.test("runner: shards 0/2 and 1/2 merged by `report` give the one-shard dige
     "scenario,arm,seed,iteration,labelled,micro_f1,macro_f1,mAP,val_micro_f1,val_macro_f1,train_loss,seconds_finetune,seconds_inference,seconds_query",
   );
   assert.equal(curves.length, 1 + 4 * 3);
+  // The repro scenario does not ask for validation scores: their columns stay, empty.
+  assert.ok(curves.slice(1).every((line) => line.split(",").slice(8, 10).join() === ","));
   // A partial folder reports which cells are missing.
   await Deno.remove(`${out}/r/cells/repro/random/seed-1.json`);
   const partial = await new Deno.Command(Deno.execPath(), {
@@ -217,5 +230,41 @@ Deno.test("runner: a results folder made from another version of the scenario is
     /holds results of scenario repro with hash .* now hashes to .* Results are never mixed/,
   );
   assert.ok(await checkRunFolder(tmp, [a!]));
+  await Deno.remove(tmp, { recursive: true });
+});
+
+Deno.test("runner: al.validation opts into per-round validation scores and changes nothing else", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "albench-val-" });
+  const raw = JSON.parse(await Deno.readTextFile(`${ROOT}/scenarios/ci/repro.json`));
+  // Leaving the field out keeps a scenario's hash (the golden's records were made before the field existed).
+  const golden = JSON.parse(await Deno.readTextFile(`${ROOT}/tests/golden/repro.json`)) as {
+    content: { key: string; scenarioHash: string; iterations: Record<string, unknown>[] }[];
+  };
+  assert.equal(resolveScenarios(raw)[0]!.hash, golden.content[0]!.scenarioHash);
+  raw.al.validation = true;
+  await Deno.writeTextFile(`${tmp}/val.json`, JSON.stringify(raw));
+  const r = await bench([
+    "--scenario",
+    `${tmp}/val.json`,
+    "--out",
+    `${tmp}/out`,
+    "--cache",
+    `${tmp}/cache`,
+    "--seeds",
+    "1",
+    "--quiet",
+  ]).output();
+  assert.equal(r.code, 0, text(r.stderr));
+  const cells = await readAllCells(`${tmp}/out`);
+  assert.equal(cells.length, 2);
+  for (const c of cells) {
+    assert.ok(c.iterations.every((it) => it.val && it.val.perClassF1.length === 17), `${c.key} has val`);
+    const want = golden.content.find((g) => g.key === c.key)!;
+    assert.deepEqual(
+      c.iterations.map((it) => [it.selected, it.test, it.classCounts, it.trainLoss]),
+      want.iterations.map((it) => [it.selected, it.test, it.classCounts, it.trainLoss]),
+      `${c.key}: selected ids and test scores as without validation`,
+    );
+  }
   await Deno.remove(tmp, { recursive: true });
 });

@@ -6,8 +6,8 @@
  * to the scenario file), check it with `deno task test-query scenarios/examples/my_query.ts`, and run it with
  * `deno task query --fn scenarios/examples/my_query.ts --input FILE.json --b 20 --seed 0`.
  *
- * A query function gets model outputs only (probabilities and features of the unlabelled samples), never their
- * labels, and must return exactly b distinct unlabelled ids.
+ * A query function gets model outputs only (probabilities and features of the unlabelled samples, or just those
+ * it declares in `needs`), never their labels, and must return exactly b distinct unlabelled ids.
  *
  * @module
  */
@@ -17,6 +17,8 @@ const margin: QueryFunction = {
   name: "margin",
   description: "b samples whose least confident class probability is closest to 0.5",
   defaults: {},
+  // The model outputs it reads; omit to get probabilities and features, or [] for a function of ids only.
+  needs: ["probs"],
   select({ unlabelled, numClasses, budget }) {
     const n = unlabelled.ids.length;
     const closeness = new Float64Array(n);

@@ -9,11 +9,22 @@
  *    interface does not define throws.
  * 5. It works at N = 100,000 without quadratic memory (the resident set grows by less than 2 GiB, where an
  *    N × N float matrix would need 40 GB).
+ * 6. Its `needs` declaration is honoured: every check hands it only the model outputs it declares (as the AL loop
+ *    does), so reading an undeclared one fails; a function declaring `needs: []` is called with ids alone — no
+ *    probabilities, no features — and still selects correctly.
  *
  * @module
  */
 import { Rng } from "../rng.ts";
-import { checkQueryResult, type ModelView, type QueryFunction, type QueryInput } from "./query.ts";
+import {
+  ALL_MODEL_OUTPUTS,
+  checkQueryResult,
+  declaredNeeds,
+  type ModelView,
+  type QueryFunction,
+  type QueryInput,
+  restrictView,
+} from "./query.ts";
 
 /**
  * A seeded synthetic view: clustered features, probabilities spread around 0.5.
@@ -61,8 +72,9 @@ const ALLOWED_KEYS = new Set([
  * ```
  */
 export function guardedInput(input: QueryInput): QueryInput {
+  // A frozen view (such as restrictView's) is guarded as it is, so its undeclared outputs still throw when read.
   const guardView = (v: ModelView) =>
-    new Proxy(Object.freeze({ ...v }), {
+    new Proxy(Object.isFrozen(v) ? v : Object.freeze({ ...v }), {
       get(target, key) {
         if (
           typeof key === "string" && !["ids", "probs", "features"].includes(key) && !(key in Object.prototype)
@@ -91,11 +103,21 @@ export function guardedInput(input: QueryInput): QueryInput {
   });
 }
 
+/** A synthetic view cut down to what `fn` declares in `needs`, as the AL loop hands it. */
+function declaredView(fn: QueryFunction, v: ModelView): ModelView {
+  return restrictView(fn.name, v.ids, declaredNeeds(fn), v);
+}
+
 function makeInput(fn: QueryFunction, n: number, b: number, seed: number, c = 17, d = 16): QueryInput {
   return guardedInput({
-    unlabelled: syntheticView(n, c, d, seed),
+    unlabelled: declaredView(fn, syntheticView(n, c, d, seed)),
     ...(fn.needsLabelled
-      ? { labelled: syntheticView(Math.min(200, Math.max(1, Math.floor(n / 10))), c, d, seed + 1, "l") }
+      ? {
+        labelled: declaredView(
+          fn,
+          syntheticView(Math.min(200, Math.max(1, Math.floor(n / 10))), c, d, seed + 1, "l"),
+        ),
+      }
       : {}),
     numClasses: c,
     featureDim: d,
@@ -103,6 +125,15 @@ function makeInput(fn: QueryFunction, n: number, b: number, seed: number, c = 17
     rng: Rng.root(seed).fork("query"),
     options: { ...(fn.defaults ?? {}) },
   });
+}
+
+/** Whether `view[key]` can be read (an undeclared output throws). */
+function readable(view: ModelView, key: keyof ModelView): boolean {
+  try {
+    return view[key] instanceof Float32Array;
+  } catch {
+    return false;
+  }
 }
 
 /** One named property check. */
@@ -159,6 +190,24 @@ export function conformanceChecks(fn: QueryFunction, opts: { largeN?: number } =
           throw new Error("the input carries labels");
         }
         await fn.select(input); // throws if it reads an undefined field such as `labels`
+      },
+    },
+    {
+      name: "reads only the model outputs it declares in needs",
+      run: async () => {
+        const needs = declaredNeeds(fn); // throws on an unknown output name
+        for (const [n, b] of [[60, 6], [9, 20]] as const) {
+          const input = makeInput(fn, n, b, 17 + n);
+          for (const key of ALL_MODEL_OUTPUTS) {
+            if (readable(input.unlabelled, key) !== needs.has(key)) {
+              throw new Error(
+                `${fn.name}: the input ${needs.has(key) ? "lacks" : "has"} ${key} against its needs`,
+              );
+            }
+          }
+          // Reading an undeclared output throws inside select, naming the output to declare.
+          checkQueryResult(fn.name, await fn.select(input), input.unlabelled.ids, b);
+        }
       },
     },
     {

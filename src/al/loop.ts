@@ -2,9 +2,15 @@
  * The active-learning loop of one cell (scenario × arm × seed), the paper's section 2.2.
  *
  * Iteration t = 0, 1, …, T: fine-tune on the labelled set L_t (warm start from iteration t − 1's weights as in the
- * paper, or from the pre-trained backbone with `reinit: "pretrained"`), evaluate on the test and validation sets,
- * then — except after the last iteration — run the model once over the unlabelled pool, ask the query function for
- * b samples, and let the simulated oracle reveal their labels: L_{t+1} = L_t ∪ selected.
+ * paper, or from the pre-trained backbone with `reinit: "pretrained"`), evaluate on the test set (and on the
+ * validation set when the cell asks for it), then — except after the last iteration — run the model once over the
+ * unlabelled pool, ask the query function for b samples, and let the simulated oracle reveal their labels:
+ * L_{t+1} = L_t ∪ selected.
+ *
+ * Only what is read is inferred: the test set once per round; the validation set only when `val` is given (nothing
+ * in the benchmark reads its scores, so runs leave it out unless a scenario sets `al.validation`); the pool (and,
+ * for functions with `needsLabelled`, the labelled set) only for query functions whose `needs` name a model
+ * output — `random` needs none and costs no inference.
  *
  * Streams (from `Rng.root(seed)`): `finetune/iter-<t>` and `al/iter-<t>/query`. The arm's name is in neither, so
  * two arms of a seed train identically until their labelled sets differ (a paired comparison).
@@ -17,7 +23,13 @@ import { classCounts, labelRows } from "../data/dataset.ts";
 import type { Classifier } from "../model/classifier.ts";
 import { finetune, type FinetuneOptions, infer } from "../train/finetune.ts";
 import { f1Scores, meanAveragePrecision, threshold } from "../train/metrics.ts";
-import { checkQueryResult, type ModelView, type QueryFunction } from "./query.ts";
+import {
+  checkQueryResult,
+  declaredNeeds,
+  type ModelView,
+  type QueryFunction,
+  restrictView,
+} from "./query.ts";
 
 /** Scores of one evaluation. */
 export interface EvalMetrics {
@@ -36,7 +48,8 @@ export interface IterationRecord {
   /** Ids the query function selected after this iteration's evaluation (empty after the last). */
   readonly selected: string[];
   readonly test: EvalMetrics;
-  readonly val: EvalMetrics;
+  /** Validation scores, only when the cell scored the validation set (records before this was opt-in have it). */
+  readonly val?: EvalMetrics;
   /** Positives per class in the labelled set fine-tuned on. */
   readonly classCounts: number[];
   /** Mean training loss of the last fine-tuning epoch. */
@@ -55,7 +68,8 @@ export interface CellInput {
   /** Archive indices. */
   readonly initial: readonly number[];
   readonly pool: readonly number[];
-  readonly val: readonly number[];
+  /** Validation indices to score after every round; omit to skip (nothing in the loop or report depends on it). */
+  readonly val?: readonly number[];
   readonly test: readonly number[];
   readonly finetune: FinetuneOptions;
   readonly iterations: number;
@@ -110,7 +124,9 @@ export async function runCell(
   const idToIndex = new Map(input.table.ids.map((id, i) => [id, i]));
   for (const r of records) for (const id of r.selected) labelled.push(idToIndex.get(id)!);
   let model = resume?.model ?? await input.makeModel();
-  const testTruth = labelRows(input.table, input.test), valTruth = labelRows(input.table, input.val);
+  const needs = declaredNeeds(input.query);
+  const testTruth = labelRows(input.table, input.test);
+  const valTruth = input.val ? labelRows(input.table, input.val) : undefined;
   for (let t = records.length; t <= input.iterations; t++) {
     if (t > 0 && input.reinit === "pretrained") model = await input.makeModel();
     onPhase?.(t, "finetune");
@@ -127,7 +143,7 @@ export async function runCell(
     onPhase?.(t, "evaluate");
     t0 = performance.now();
     const test = await infer(model, input.images, input.test);
-    const val = await infer(model, input.images, input.val);
+    const val = input.val ? await infer(model, input.images, input.val) : undefined;
     let infSeconds = seconds(t0);
     let selected: string[] = [];
     let diagnostics: Record<string, unknown> | undefined;
@@ -140,21 +156,18 @@ export async function runCell(
     if (t < input.iterations && unlabelled.length > 0 && remaining > 0) {
       onPhase?.(t, "query");
       t0 = performance.now();
-      const u = await infer(model, input.images, unlabelled);
-      const view = (
-        idx: readonly number[],
-        inf: { probs: Float32Array; features: Float32Array },
-      ): ModelView => ({
-        ids: idx.map((i) => input.table.ids[i]!),
-        probs: inf.probs,
-        features: inf.features,
-      });
-      const labelledView = input.query.needsLabelled
-        ? view(labelled, await infer(model, input.images, labelled))
-        : undefined;
+      // The model runs over a set only when the function reads some output of it (one pass gives both).
+      const view = async (idx: readonly number[]): Promise<ModelView> =>
+        restrictView(
+          input.query.name,
+          idx.map((i) => input.table.ids[i]!),
+          needs,
+          needs.size > 0 ? await infer(model, input.images, idx) : {},
+        );
+      const unlabelledView = await view(unlabelled);
+      const labelledView = input.query.needsLabelled ? await view(labelled) : undefined;
       infSeconds += seconds(t0);
       t0 = performance.now();
-      const unlabelledView = view(unlabelled, u);
       const result = await input.query.select({
         unlabelled: unlabelledView,
         ...(labelledView ? { labelled: labelledView } : {}),
@@ -174,7 +187,7 @@ export async function runCell(
       labelled: labelled.length,
       selected,
       test: evaluate(test.probs, testTruth, c),
-      val: evaluate(val.probs, valTruth, c),
+      ...(val && valTruth ? { val: evaluate(val.probs, valTruth, c) } : {}),
       classCounts: classCounts(input.table, labelled),
       trainLoss: epochs[epochs.length - 1]?.loss ?? NaN,
       ...(diagnostics ? { diagnostics } : {}),

@@ -7,6 +7,11 @@
  * has no field for them, and the loop builds it from the model's outputs alone. It returns exactly `b` distinct
  * unlabelled ids (all of them when fewer remain), optionally with per-sample scores and cluster assignments.
  *
+ * A function declares the model outputs it reads in `needs` (default: probabilities and features). The loop
+ * runs the model over the pool only for functions that need some output — `random` declares none and costs no
+ * inference — and hands each function exactly what it declared: reading an undeclared output throws (see
+ * {@linkcode restrictView}), so a wrong declaration fails loudly, in the conformance suite first.
+ *
  * @module
  */
 import type { Rng } from "../rng.ts";
@@ -20,6 +25,12 @@ export interface ModelView {
   /** `N × D` penultimate-layer features. */
   readonly features: Float32Array;
 }
+
+/** A model output a query function may read from its views. */
+export type ModelOutput = "probs" | "features";
+
+/** Every model output: what a function that does not declare `needs` gets. */
+export const ALL_MODEL_OUTPUTS: readonly ModelOutput[] = Object.freeze(["probs", "features"]);
 
 /** What a query function receives. */
 export interface QueryInput {
@@ -61,8 +72,83 @@ export interface QueryFunction {
   readonly defaults?: Readonly<Record<string, unknown>>;
   /** Whether it needs the labelled set's model outputs (core-set does). */
   readonly needsLabelled?: boolean;
+  /**
+   * The model outputs it reads from its views (`unlabelled`, and `labelled` with `needsLabelled`); default
+   * `["probs", "features"]`, so a function that says nothing gets everything. `[]` declares a function that looks
+   * at ids only (`random`): the AL loop then runs no inference for it at all. Outputs it does not declare are
+   * absent from its views (reading them throws).
+   */
+  readonly needs?: readonly ModelOutput[];
   /** Pick samples. */
   select(input: QueryInput): QueryResult | Promise<QueryResult>;
+}
+
+/**
+ * The model outputs a function declared it reads (every output when it declares nothing), checked: an unknown
+ * output name throws.
+ *
+ * @example
+ * ```ts
+ * import { declaredNeeds } from "./query.ts";
+ * console.assert(declaredNeeds({ name: "f", description: "", select: () => ({ selected: [] }) }).size === 2);
+ * console.assert(declaredNeeds({ name: "r", description: "", needs: [], select: () => ({ selected: [] }) }).size === 0);
+ * ```
+ */
+export function declaredNeeds(fn: QueryFunction): ReadonlySet<ModelOutput> {
+  const needs = fn.needs ?? ALL_MODEL_OUTPUTS;
+  if (!Array.isArray(needs)) {
+    throw new Error(`query function ${fn.name}: needs must be an array of "probs" / "features"`);
+  }
+  for (const n of needs) {
+    if (!ALL_MODEL_OUTPUTS.includes(n)) {
+      throw new Error(
+        `query function ${fn.name}: unknown need ${JSON.stringify(n)}; the model outputs are ${
+          ALL_MODEL_OUTPUTS.join(", ")
+        }`,
+      );
+    }
+  }
+  return new Set(needs);
+}
+
+/**
+ * The view a function gets: `ids` and the declared outputs as plain properties; reading an undeclared output
+ * throws, naming the function and the declaration to fix. Declared outputs missing from `outputs` are an error
+ * of the caller.
+ *
+ * @example
+ * ```ts
+ * import { restrictView } from "./query.ts";
+ * const v = restrictView("random", ["a", "b"], new Set(), {});
+ * let threw = false;
+ * try { v.probs; } catch { threw = true; }
+ * console.assert(v.ids.length === 2 && threw);
+ * ```
+ */
+export function restrictView(
+  name: string,
+  ids: readonly string[],
+  needs: ReadonlySet<ModelOutput>,
+  outputs: { readonly probs?: Float32Array; readonly features?: Float32Array },
+): ModelView {
+  const view: Record<string, unknown> = { ids };
+  for (const key of ALL_MODEL_OUTPUTS) {
+    if (needs.has(key)) {
+      if (!outputs[key]) throw new Error(`restrictView: ${name} needs ${key}, which was not computed`);
+      view[key] = outputs[key];
+    } else {
+      Object.defineProperty(view, key, {
+        enumerable: false,
+        get() {
+          throw new Error(
+            `query function ${name} read ${key}, which it does not declare in needs ` +
+              `(${JSON.stringify([...needs])}); add "${key}" to its needs`,
+          );
+        },
+      });
+    }
+  }
+  return Object.freeze(view) as unknown as ModelView;
 }
 
 /**

@@ -11,6 +11,7 @@ import { loadScenarioFile, type ResolvedScenario, ScenarioError } from "../scena
 import { shardFromEnv } from "../runner/grid.ts";
 import { runGrid } from "../runner/run.ts";
 import { writeReport } from "../report/report.ts";
+import { wallTimesLine } from "../report/tables.ts";
 
 /** The help text of `deno task bench`. */
 export const BENCH_HELP = `albench — active-learning-guided fine-tuning benchmark (Möllenbrok & Demir)
@@ -213,6 +214,7 @@ async function main(args: string[]): Promise<void> {
     environment: summary.environment,
   });
   console.log(`report: ${out}/index.html (digest ${report.digest.slice(0, 16)})`);
+  console.log(wallTimesLine(report.wallTimes));
   for (const line of report.headline) console.log(line);
 }
 

@@ -10,6 +10,7 @@ import { loadScenarioFile, type ResolvedScenario } from "../scenario/load.ts";
 import { gridCells } from "../runner/grid.ts";
 import type { RunFile } from "../runner/store.ts";
 import { writeReport } from "../report/report.ts";
+import { wallTimesLine } from "../report/tables.ts";
 
 async function main(args: string[]): Promise<void> {
   const { values, positionals } = parseFlags(
@@ -55,6 +56,7 @@ async function main(args: string[]): Promise<void> {
       r.digest.slice(0, 16)
     })`,
   );
+  console.log(wallTimesLine(r.wallTimes));
   if (r.missing.length) {
     console.log(
       `missing ${r.missing.length} cells: ${r.missing.slice(0, 10).join(", ")}${

@@ -27,7 +27,9 @@ export function digestContent(records: readonly CellRecord[]) {
       labelled: it.labelled,
       selected: it.selected,
       test: it.test,
-      val: it.val,
+      // Present only where the validation set was scored (always, in records before it became opt-in), so
+      // older records keep their digest.
+      ...(it.val ? { val: it.val } : {}),
       classCounts: it.classCounts,
       trainLoss: it.trainLoss,
     })),

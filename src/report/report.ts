@@ -9,7 +9,15 @@ import { stringify } from "csv-stringify/sync";
 import { writeFileAtomic } from "../data/cache.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import { type CellRecord, readAllCells, type RunFile } from "../runner/store.ts";
-import { curveRows, perClassRows, statsRows, summaryRows } from "./tables.ts";
+import {
+  curveRows,
+  perClassRows,
+  statsRows,
+  summaryRows,
+  type WallTimes,
+  wallTimes,
+  wallTimesLine,
+} from "./tables.ts";
 import { learningCurveSpec, perClassSpec, scenarioAverageSpec } from "./specs.ts";
 import { renderSvg, svgToPng } from "./render.ts";
 import { resultDigest } from "./digest.ts";
@@ -23,6 +31,8 @@ export interface ReportResult {
   readonly files: string[];
   /** Per scenario: arm − baseline macro-F1 gain averaged over the iterations, with its 95% CI. */
   readonly headline: string[];
+  /** Summed AL phase wall times and the inference share (as in the manifest, unrounded). */
+  readonly wallTimes: WallTimes;
 }
 
 function csv(rows: readonly object[]): string {
@@ -121,14 +131,7 @@ export async function writeReport(
     }
   }
   const digest = resultDigest(records);
-  const seconds = records.flatMap((r) => r.iterations).reduce(
-    (a, it) => ({
-      finetune: a.finetune + it.seconds.finetune,
-      inference: a.inference + it.seconds.inference,
-      query: a.query + it.seconds.query,
-    }),
-    { finetune: 0, inference: 0, query: 0 },
-  );
+  const seconds = wallTimes(records);
   const manifest = {
     format: "albench-manifest-v1",
     scenarios: scenarios.map((s) => ({
@@ -147,6 +150,8 @@ export async function writeReport(
       finetune: Math.round(seconds.finetune),
       inference: Math.round(seconds.inference),
       query: Math.round(seconds.query),
+      // inference / (fine-tuning + inference), from the unrounded sums.
+      inferenceShare: seconds.inferenceShare === null ? null : Number(seconds.inferenceShare.toFixed(4)),
     },
     digest,
   };
@@ -162,7 +167,7 @@ figure{margin:1em 0}</style></head><body>
       ? `; missing: ${escapeHtml(missing.slice(0, 20).join(", "))}${missing.length > 20 ? " …" : ""}`
       : ""
   }.
-Result digest <code>${digest}</code>.</p>
+Result digest <code>${digest}</code>. ${escapeHtml(wallTimesLine(seconds))}.</p>
 ${headline.length ? `<ul>${headline.map((h) => `<li>${escapeHtml(h)}</li>`).join("")}</ul>` : ""}
 ${
     figures.map((f, i) => `<figure>${svgs[i]}<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`)
@@ -205,5 +210,5 @@ ${
 </body></html>
 `;
   await put("index.html", html);
-  return { digest, cells: records.length, complete: done.size, missing, files, headline };
+  return { digest, cells: records.length, complete: done.size, missing, files, headline, wallTimes: seconds };
 }

@@ -17,8 +17,9 @@ export interface CurveRow {
   micro_f1: number;
   macro_f1: number;
   mAP: number;
-  val_micro_f1: number;
-  val_macro_f1: number;
+  /** Validation scores: empty unless the scenario sets `al.validation` (records before that always have them). */
+  val_micro_f1: number | null;
+  val_macro_f1: number | null;
   train_loss: number;
   seconds_finetune: number;
   seconds_inference: number;
@@ -47,8 +48,8 @@ export function curveRows(records: readonly CellRecord[]): CurveRow[] {
         micro_f1: it.test.microF1,
         macro_f1: it.test.macroF1,
         mAP: it.test.mAP,
-        val_micro_f1: it.val.microF1,
-        val_macro_f1: it.val.macroF1,
+        val_micro_f1: it.val?.microF1 ?? null,
+        val_macro_f1: it.val?.macroF1 ?? null,
         train_loss: it.trainLoss,
         seconds_finetune: it.seconds.finetune,
         seconds_inference: it.seconds.inference,
@@ -59,6 +60,56 @@ export function curveRows(records: readonly CellRecord[]): CurveRow[] {
   const key = (x: CurveRow) =>
     [x.scenario, x.arm, String(x.seed).padStart(9, "0"), String(x.iteration).padStart(6, "0")].join("\u0000");
   return rows.sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
+}
+
+/** Summed wall-clock seconds of a run's AL phases, over every recorded iteration of every cell. */
+export interface WallTimes {
+  readonly finetune: number;
+  readonly inference: number;
+  readonly query: number;
+  /** inference / (fine-tuning + inference): the share of the model's compute spent not training; `null` for none. */
+  readonly inferenceShare: number | null;
+}
+
+/**
+ * Sum the per-iteration wall times of fine-tuning, inference and query over `records`, and the inference share.
+ *
+ * @example
+ * ```ts
+ * import { wallTimes } from "./tables.ts";
+ * const it = { seconds: { finetune: 3, inference: 1, query: 0 } };
+ * const w = wallTimes([{ iterations: [it, it] }] as never);
+ * console.assert(w.finetune === 6 && w.inference === 2 && w.inferenceShare === 0.25);
+ * ```
+ */
+export function wallTimes(records: readonly CellRecord[]): WallTimes {
+  let finetune = 0, inference = 0, query = 0;
+  for (const r of records) {
+    for (const it of r.iterations) {
+      finetune += it.seconds.finetune;
+      inference += it.seconds.inference;
+      query += it.seconds.query;
+    }
+  }
+  const model = finetune + inference;
+  return { finetune, inference, query, inferenceShare: model > 0 ? inference / model : null };
+}
+
+/**
+ * One line for people: the phases' wall times and the inference share.
+ *
+ * @example
+ * ```ts
+ * import { wallTimesLine } from "./tables.ts";
+ * const line = wallTimesLine({ finetune: 9843, inference: 7606, query: 3, inferenceShare: 7606 / 17449 });
+ * console.assert(line.includes("inference 7606 s (43.6% of fine-tuning + inference)"));
+ * ```
+ */
+export function wallTimesLine(w: WallTimes): string {
+  const s = (v: number) => (v >= 100 ? v.toFixed(0) : v.toFixed(1));
+  const share = w.inferenceShare === null ? "n/a" : `${(100 * w.inferenceShare).toFixed(1)}%`;
+  return `wall time: fine-tuning ${s(w.finetune)} s, inference ${s(w.inference)} s (${share} of ` +
+    `fine-tuning + inference), query ${s(w.query)} s`;
 }
 
 /** One row of `per_class.csv`: final-iteration per-class F1 and labelled positives, per cell. */

@@ -244,7 +244,8 @@ export async function runOneCell(cell: Cell, ctx: RunContext, out: string): Prom
       table,
       initial: plan.initial,
       pool: plan.pool,
-      val: plan.val,
+      // The validation set is scored per round only on request (nothing reads those scores).
+      ...(sc.al.validation ? { val: plan.val } : {}),
       test: plan.test,
       finetune: sc.finetune,
       iterations: total,

@@ -116,6 +116,11 @@ export const AlSchema = z.strictObject({
   reinit: z.enum(["warm", "pretrained"]).default("warm").describe(
     "Each round starts from the previous round's weights (paper) or from the pre-trained backbone.",
   ),
+  // Optional without a default, so that scenarios that leave it out keep their hash.
+  validation: z.boolean().optional().describe(
+    "Also score the validation set after every round (val_* columns of curves.csv). Off unless true: nothing " +
+      "in the benchmark reads those scores, and each round would pay an inference pass over the validation set.",
+  ),
 });
 
 /** An arm: a query function by name or module, with options. */

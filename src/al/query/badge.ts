@@ -26,6 +26,7 @@ import { residual } from "./gradient.ts";
 export const badge: QueryFunction = {
   name: "badge",
   description: "k-means++ seeding on last-layer gradient embeddings under pseudo-labels",
+  needs: ["probs", "features"],
   select({ unlabelled, numClasses: c, featureDim: d, budget, rng }) {
     const n = unlabelled.ids.length, b = Math.min(budget, n);
     const { probs, features } = unlabelled;

@@ -23,6 +23,7 @@ export const coreset: QueryFunction = {
   name: "coreset",
   description: "greedy k-center on penultimate features, starting from the labelled set",
   needsLabelled: true,
+  needs: ["features"],
   select({ unlabelled, labelled, featureDim: d, budget, rng }) {
     const n = unlabelled.ids.length, b = Math.min(budget, n);
     const f = unlabelled.features;

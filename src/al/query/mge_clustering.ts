@@ -39,6 +39,7 @@ export const mgeClustering: QueryFunction = {
   description:
     "top-m last-layer gradient norms under pseudo-labels, k-means++ into b clusters, most uncertain per cluster",
   defaults: { mFactor: 10, includeBias: false },
+  needs: ["probs", "features"],
   select({ unlabelled, numClasses, featureDim, budget, rng, options }) {
     const n = unlabelled.ids.length, b = Math.min(budget, n);
     const norms = gradientNorms(

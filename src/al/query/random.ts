@@ -20,6 +20,8 @@ import type { QueryFunction } from "../query.ts";
 export const random: QueryFunction = {
   name: "random",
   description: "b unlabelled samples drawn uniformly without replacement",
+  // Only ids: the loop runs no inference for this arm.
+  needs: [],
   select({ unlabelled, budget, rng }) {
     return { selected: rng.sample(unlabelled.ids, Math.min(budget, unlabelled.ids.length)) };
   },

@@ -43,6 +43,7 @@ export function meanBinaryEntropy(probs: Float32Array, n: number, c: number): Fl
 export const uncertainty: QueryFunction = {
   name: "uncertainty",
   description: "top-b mean binary entropy of the class probabilities",
+  needs: ["probs"],
   select({ unlabelled, numClasses, budget }) {
     const n = unlabelled.ids.length;
     const h = meanBinaryEntropy(unlabelled.probs, n, numClasses);
