@@ -11,7 +11,11 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../rng.ts";
 import { conv2dBackpropFilterViaConv } from "./kernels/conv2d_backprop_filter.ts";
-import { fusedBatchNormReluTraining, fusedBatchNormTraining } from "../model/batch_norm.ts";
+import {
+  batchNormReluInference,
+  fusedBatchNormReluTraining,
+  fusedBatchNormTraining,
+} from "../model/batch_norm.ts";
 
 /** One conformance case. */
 export interface ConformanceCase {
@@ -93,6 +97,15 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     name: "albench's fused batch norm + ReLU (training mode, 16 channels: one oneDNN primitive)",
     inputs: [[3, 4, 4, 16], [16], [16]],
     fn: (x, g, b) => fusedBatchNormReluTraining(x, g, b, 1e-3).y,
+  },
+  {
+    name: "batch norm + ReLU, inference mode (moving statistics; 6 and 16 channels)",
+    inputs: [[2, 3, 3, 6], [6], [6], [6], [6], [2, 3, 3, 16], [16], [16], [16], [16]],
+    fn: (x, m, v, g, b, x2, m2, v2, g2, b2) =>
+      tf.add(
+        tf.sum(batchNormReluInference(x!, m!, tf.add(tf.abs(v!), 0.5), g!, b!, 1e-3)),
+        tf.sum(batchNormReluInference(x2!, m2!, tf.add(tf.abs(v2!), 0.5), g2!, b2!, 1e-3), [0, 1, 2]),
+      ),
   },
   {
     name: "BN-ReLU-conv-concat (dense layer)",

@@ -18,6 +18,7 @@ import * as tf from "@tensorflow/tfjs";
 import {
   BATCH_NORM_GRAD,
   BATCH_NORM_RELU_GRAD,
+  BATCH_NORM_RELU_INFER,
   BATCH_NORM_RELU_TRAIN,
   BATCH_NORM_TRAIN,
 } from "../backend/kernels/batch_norm_train.ts";
@@ -135,6 +136,40 @@ export function fusedBatchNormReluTraining(
   return { ...r, y: tf.relu(r.y) };
 }
 
+/**
+ * Inference-mode batch norm with given statistics, then ReLU: one kernel where the backend has
+ * {@linkcode BATCH_NORM_RELU_INFER} and no gradient is being recorded (the kernel has none), else `tf.batchNorm`
+ * then `tf.relu` (the ops of two separate layers).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { batchNormReluInference } from "./batch_norm.ts";
+ * await tf.setBackend("cpu");
+ * const y = batchNormReluInference(tf.tensor2d([[1], [3]]), tf.tensor1d([2]), tf.ones([1]), tf.ones([1]), tf.zeros([1]), 0);
+ * console.assert(y.dataSync().join() === "0,1");
+ * ```
+ */
+export function batchNormReluInference(
+  x: tf.Tensor,
+  mean: tf.Tensor,
+  variance: tf.Tensor,
+  gamma: tf.Tensor,
+  beta: tf.Tensor,
+  epsilon: number,
+): tf.Tensor {
+  const taped = (tf.engine().state as unknown as { gradientDepth: number }).gradientDepth > 0;
+  if (!taped && tf.getKernel(BATCH_NORM_RELU_INFER, tf.getBackend())) {
+    const attrs = { epsilon } as unknown as tf.NamedAttrMap;
+    return tf.engine().runKernel(
+      BATCH_NORM_RELU_INFER,
+      { x, mean, variance, gamma, beta },
+      attrs,
+    ) as tf.Tensor;
+  }
+  return tf.tidy(() => tf.relu(tf.batchNorm(x, mean, variance, beta, gamma, epsilon)));
+}
+
 /** Options of {@linkcode FusedBatchNormalization}. */
 export interface FusedBatchNormArgs extends tf.serialization.ConfigDict {
   name: string;
@@ -219,7 +254,9 @@ export class FusedBatchNormalization extends tf.layers.Layer {
           this.gamma.read(),
           this.epsilon,
         );
-      return this.relu ? tf.tidy(() => tf.relu(normalise())) : normalise();
+      if (!this.relu) return normalise();
+      const [m, v, g, b] = [this.movingMean, this.movingVariance, this.gamma, this.beta].map((w) => w.read());
+      return batchNormReluInference(x, m!, v!, g!, b!, this.epsilon);
     }
     const { y, mean, variance } = (this.relu ? fusedBatchNormReluTraining : fusedBatchNormTraining)(
       x,

@@ -14,6 +14,7 @@ import { MOMENTUM_STEP, momentumStep } from "../kernels/momentum_step.ts";
 import {
   BATCH_NORM_GRAD,
   BATCH_NORM_RELU_GRAD,
+  BATCH_NORM_RELU_INFER,
   BATCH_NORM_RELU_TRAIN,
   BATCH_NORM_TRAIN,
 } from "../kernels/batch_norm_train.ts";
@@ -51,6 +52,7 @@ export const NATIVE_KERNELS = [
   BATCH_NORM_GRAD,
   BATCH_NORM_RELU_TRAIN,
   BATCH_NORM_RELU_GRAD,
+  BATCH_NORM_RELU_INFER,
   MOMENTUM_STEP,
 ] as const;
 
@@ -454,6 +456,23 @@ export function registerNativeKernels(backendName: string, ops: NativeOps): void
     );
     return out(b, [...x.shape], y);
   });
+  reg(BATCH_NORM_RELU_INFER, ({ inputs, attrs, backend }) => {
+    const x = need(inputs, "x"), gamma = need(inputs, "gamma"), beta = need(inputs, "beta");
+    const mean = need(inputs, "mean"), variance = need(inputs, "variance");
+    const epsilon = (attrs as unknown as { epsilon: number }).epsilon;
+    const b = backend as Backend;
+    const c = x.shape[x.shape.length - 1]!;
+    const rows = size(x.shape) / c;
+    const y = b.alloc(rows * c);
+    if (y.length > 0) {
+      const fuse = fusesRelu(c);
+      const stats = [f32(b, gamma), f32(b, beta), f32(b, mean), f32(b, variance)] as const;
+      ops.batchNormInference(rows, c, epsilon, f32(b, x), ...stats, y, fuse);
+      if (!fuse) ops.relu(y.length, y, y);
+    }
+    return out(b, [...x.shape], y);
+  });
+
   for (const relu of [false, true]) {
     reg(relu ? BATCH_NORM_RELU_TRAIN : BATCH_NORM_TRAIN, ({ inputs, attrs, backend }) => {
       const x = need(inputs, "x"), gamma = need(inputs, "gamma"), beta = need(inputs, "beta");

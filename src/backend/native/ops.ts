@@ -234,7 +234,7 @@ export class NativeOps {
     );
   }
 
-  /** Inference-mode batch norm with the given statistics. */
+  /** Inference-mode batch norm with the given statistics (and ReLU fused with `relu`). */
   batchNormInference(
     rows: number,
     c: number,
@@ -245,8 +245,9 @@ export class NativeOps {
     mean: Float32Array,
     variance: Float32Array,
     y: Float32Array,
+    relu = false,
   ): void {
-    this.#bnForwardPd(rows, c, epsilon, false).run([x, y, gamma, beta, mean, variance]);
+    this.#bnForwardPd(rows, c, epsilon, false, relu).run([x, y, gamma, beta, mean, variance]);
   }
 
   /**
