@@ -211,7 +211,8 @@ def run_row(torch, row, memory_format, gen):
     torch.manual_seed(0)
     features, head = build(torch, backbone, res)
     features = features.to(memory_format=memory_format)
-    count = max(batch * steps, 10)
+    # Enough images for the timed steps and for the two warm-up steps of a training row.
+    count = max(batch * max(steps, 2), 10)
     images = torch.randint(0, 256, (count, res, res, 3), dtype=torch.uint8, generator=gen)
     labels = (torch.rand(count, NUM_CLASSES, generator=gen) < 0.2).float()
 
