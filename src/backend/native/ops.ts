@@ -59,6 +59,13 @@ export class NativeOps {
     this.dnnl = dnnl;
   }
 
+  /** An operation descriptor filled by `init` (a oneDNN `*_desc_init` call); throws naming `what` on failure. */
+  #describe(what: string, init: (op: Uint8Array) => number): Uint8Array {
+    const op = new Uint8Array(OP_DESC_BYTES);
+    checkStatus(init(op), what);
+    return op;
+  }
+
   #act(n: number, c: number, h: number, w: number, tag: number = DNNL.nhwc): Uint8Array {
     return memoryDesc(this.dnnl, [n, c, h, w], tag);
   }
@@ -79,22 +86,22 @@ export class NativeOps {
   #convForwardPd(g: ConvGeometry): Primitive {
     return this.cache.get(key("conv-fwd", g), () => {
       const d = this.#convDescs(g);
-      const op = new Uint8Array(OP_DESC_BYTES);
-      checkStatus(
-        this.dnnl.sym.dnnl_dilated_convolution_forward_desc_init(
-          op,
-          DNNL.forwardTraining,
-          DNNL.convolutionDirect,
-          d.src,
-          d.anyW,
-          null,
-          d.dst,
-          d.strides,
-          d.dil,
-          d.padL,
-          d.padR,
-        ),
+      const op = this.#describe(
         "convolution forward descriptor",
+        (o) =>
+          this.dnnl.sym.dnnl_dilated_convolution_forward_desc_init(
+            o,
+            DNNL.forwardTraining,
+            DNNL.convolutionDirect,
+            d.src,
+            d.anyW,
+            null,
+            d.dst,
+            d.strides,
+            d.dil,
+            d.padL,
+            d.padR,
+          ),
       );
       const specs: ArgSpec[] = [
         { arg: DNNL.argSrc, user: d.src, query: DNNL.querySrcMd, output: false },
@@ -115,20 +122,20 @@ export class NativeOps {
     const hint = this.#convForwardPd(g).pd;
     this.cache.get(key("conv-bwd-data", g), () => {
       const d = this.#convDescs(g);
-      const op = new Uint8Array(OP_DESC_BYTES);
-      checkStatus(
-        this.dnnl.sym.dnnl_dilated_convolution_backward_data_desc_init(
-          op,
-          DNNL.convolutionDirect,
-          d.src,
-          d.anyW,
-          d.dst,
-          d.strides,
-          d.dil,
-          d.padL,
-          d.padR,
-        ),
+      const op = this.#describe(
         "convolution backward-data descriptor",
+        (o) =>
+          this.dnnl.sym.dnnl_dilated_convolution_backward_data_desc_init(
+            o,
+            DNNL.convolutionDirect,
+            d.src,
+            d.anyW,
+            d.dst,
+            d.strides,
+            d.dil,
+            d.padL,
+            d.padR,
+          ),
       );
       const specs: ArgSpec[] = [
         { arg: DNNL.argDiffDst, user: d.dst, query: DNNL.queryDiffDstMd, output: false },
@@ -144,21 +151,21 @@ export class NativeOps {
     const hint = this.#convForwardPd(g).pd;
     this.cache.get(key("conv-bwd-weights", g), () => {
       const d = this.#convDescs(g);
-      const op = new Uint8Array(OP_DESC_BYTES);
-      checkStatus(
-        this.dnnl.sym.dnnl_dilated_convolution_backward_weights_desc_init(
-          op,
-          DNNL.convolutionDirect,
-          d.src,
-          d.anyW,
-          null,
-          d.dst,
-          d.strides,
-          d.dil,
-          d.padL,
-          d.padR,
-        ),
+      const op = this.#describe(
         "convolution backward-weights descriptor",
+        (o) =>
+          this.dnnl.sym.dnnl_dilated_convolution_backward_weights_desc_init(
+            o,
+            DNNL.convolutionDirect,
+            d.src,
+            d.anyW,
+            null,
+            d.dst,
+            d.strides,
+            d.dil,
+            d.padL,
+            d.padR,
+          ),
       );
       const specs: ArgSpec[] = [
         { arg: DNNL.argSrc, user: d.src, query: DNNL.querySrcMd, output: false },
@@ -177,18 +184,12 @@ export class NativeOps {
   #bnForwardPd(rows: number, c: number, epsilon: number, training: boolean, relu = false): Primitive {
     return this.cache.get(`bn-fwd ${rows},${c},${epsilon},${training},${relu}`, () => {
       const d = this.#bnDescs(rows, c);
-      const op = new Uint8Array(OP_DESC_BYTES);
       const flags = DNNL.useScale | DNNL.useShift | (training ? 0 : DNNL.useGlobalStats) |
         (relu ? DNNL.fuseNormRelu : 0);
-      checkStatus(
-        this.dnnl.sym.dnnl_batch_normalization_forward_desc_init(
-          op,
-          training ? DNNL.forwardTraining : DNNL.forwardInference,
-          d.data,
-          epsilon,
-          flags,
-        ),
+      const prop = training ? DNNL.forwardTraining : DNNL.forwardInference;
+      const op = this.#describe(
         "batch-norm forward descriptor",
+        (o) => this.dnnl.sym.dnnl_batch_normalization_forward_desc_init(o, prop, d.data, epsilon, flags),
       );
       const stat = training ? DNNL.queryDstMd : DNNL.querySrcMd;
       const specs: ArgSpec[] = [
@@ -273,17 +274,17 @@ export class NativeOps {
     const hint = this.#bnForwardPd(rows, c, epsilon, true, relu).pd;
     this.cache.get(`bn-bwd ${rows},${c},${epsilon},${relu}`, () => {
       const d = this.#bnDescs(rows, c);
-      const op = new Uint8Array(OP_DESC_BYTES);
-      checkStatus(
-        this.dnnl.sym.dnnl_batch_normalization_backward_desc_init(
-          op,
-          DNNL.backward,
-          d.data,
-          d.data,
-          epsilon,
-          DNNL.useScale | DNNL.useShift | (relu ? DNNL.fuseNormRelu : 0),
-        ),
+      const op = this.#describe(
         "batch-norm backward descriptor",
+        (o) =>
+          this.dnnl.sym.dnnl_batch_normalization_backward_desc_init(
+            o,
+            DNNL.backward,
+            d.data,
+            d.data,
+            epsilon,
+            DNNL.useScale | DNNL.useShift | (relu ? DNNL.fuseNormRelu : 0),
+          ),
       );
       const specs: ArgSpec[] = [
         { arg: DNNL.argSrc, user: d.data, query: DNNL.querySrcMd, output: false },
@@ -312,10 +313,10 @@ export class NativeOps {
   relu(n: number, x: Float32Array, y: Float32Array): void {
     this.cache.get(`relu-fwd ${n}`, () => {
       const md = memoryDesc(this.dnnl, [n], DNNL.a);
-      const op = new Uint8Array(OP_DESC_BYTES);
-      checkStatus(
-        this.dnnl.sym.dnnl_eltwise_forward_desc_init(op, DNNL.forwardInference, DNNL.eltwiseRelu, md, 0, 0),
+      const op = this.#describe(
         "relu forward descriptor",
+        (o) =>
+          this.dnnl.sym.dnnl_eltwise_forward_desc_init(o, DNNL.forwardInference, DNNL.eltwiseRelu, md, 0, 0),
       );
       return new Primitive(this.dnnl, primitiveDesc(this.dnnl, op), [
         { arg: DNNL.argSrc, user: md, query: DNNL.querySrcMd, output: false },
@@ -328,16 +329,15 @@ export class NativeOps {
   reluBackward(n: number, x: Float32Array, dy: Float32Array, dx: Float32Array): void {
     this.cache.get(`relu-bwd ${n}`, () => {
       const md = memoryDesc(this.dnnl, [n], DNNL.a);
-      const fwd = new Uint8Array(OP_DESC_BYTES);
-      checkStatus(
-        this.dnnl.sym.dnnl_eltwise_forward_desc_init(fwd, DNNL.forwardTraining, DNNL.eltwiseRelu, md, 0, 0),
+      const fwd = this.#describe(
         "relu forward descriptor",
+        (o) =>
+          this.dnnl.sym.dnnl_eltwise_forward_desc_init(o, DNNL.forwardTraining, DNNL.eltwiseRelu, md, 0, 0),
       );
       const hint = primitiveDesc(this.dnnl, fwd);
-      const op = new Uint8Array(OP_DESC_BYTES);
-      checkStatus(
-        this.dnnl.sym.dnnl_eltwise_backward_desc_init(op, DNNL.eltwiseRelu, md, md, 0, 0),
+      const op = this.#describe(
         "relu backward descriptor",
+        (o) => this.dnnl.sym.dnnl_eltwise_backward_desc_init(o, DNNL.eltwiseRelu, md, md, 0, 0),
       );
       return new Primitive(this.dnnl, primitiveDesc(this.dnnl, op, hint), [
         { arg: DNNL.argSrc, user: md, query: DNNL.querySrcMd, output: false },
@@ -434,8 +434,10 @@ export class NativeOps {
       const src = memoryDesc(this.dnnl, [batch, m, k], transA ? DNNL.acb : DNNL.abc);
       const wei = memoryDesc(this.dnnl, [batch, k, n], transB ? DNNL.acb : DNNL.abc);
       const dst = memoryDesc(this.dnnl, [batch, m, n], DNNL.abc);
-      const op = new Uint8Array(OP_DESC_BYTES);
-      checkStatus(this.dnnl.sym.dnnl_matmul_desc_init(op, src, wei, null, dst), "matmul descriptor");
+      const op = this.#describe(
+        "matmul descriptor",
+        (o) => this.dnnl.sym.dnnl_matmul_desc_init(o, src, wei, null, dst),
+      );
       return new Primitive(this.dnnl, primitiveDesc(this.dnnl, op), [
         { arg: DNNL.argSrc, user: src, query: USER_LAYOUT, output: false },
         { arg: DNNL.argWeights, user: wei, query: USER_LAYOUT, output: false },
@@ -448,8 +450,10 @@ export class NativeOps {
   add(n: number, a: Float32Array, b: Float32Array, y: Float32Array): void {
     this.cache.get(`add ${n}`, () => {
       const md = memoryDesc(this.dnnl, [n], DNNL.a);
-      const op = new Uint8Array(OP_DESC_BYTES);
-      checkStatus(this.dnnl.sym.dnnl_binary_desc_init(op, DNNL.binaryAdd, md, md, md), "binary descriptor");
+      const op = this.#describe(
+        "binary descriptor",
+        (o) => this.dnnl.sym.dnnl_binary_desc_init(o, DNNL.binaryAdd, md, md, md),
+      );
       return new Primitive(this.dnnl, primitiveDesc(this.dnnl, op), [
         { arg: DNNL.argSrc0, user: md, query: USER_LAYOUT, output: false },
         { arg: DNNL.argSrc1, user: md, query: USER_LAYOUT, output: false },
@@ -472,20 +476,20 @@ export class NativeOps {
   #poolForwardPd(alg: number, g: PoolGeometry, training: boolean): Primitive {
     return this.cache.get(key(`pool-fwd ${alg} ${training}`, g), () => {
       const d = this.#poolDescs(g);
-      const op = new Uint8Array(OP_DESC_BYTES);
-      checkStatus(
-        this.dnnl.sym.dnnl_pooling_forward_desc_init(
-          op,
-          training ? DNNL.forwardTraining : DNNL.forwardInference,
-          alg,
-          d.src,
-          d.dst,
-          d.strides,
-          d.kernel,
-          d.padL,
-          d.padR,
-        ),
+      const op = this.#describe(
         "pooling forward descriptor",
+        (o) =>
+          this.dnnl.sym.dnnl_pooling_forward_desc_init(
+            o,
+            training ? DNNL.forwardTraining : DNNL.forwardInference,
+            alg,
+            d.src,
+            d.dst,
+            d.strides,
+            d.kernel,
+            d.padL,
+            d.padR,
+          ),
       );
       const specs: ArgSpec[] = [
         { arg: DNNL.argSrc, user: d.src, query: DNNL.querySrcMd, output: false },
@@ -514,19 +518,19 @@ export class NativeOps {
     }
     const bwd = this.cache.get(key(`pool-bwd ${alg}`, g), () => {
       const d = this.#poolDescs(g);
-      const op = new Uint8Array(OP_DESC_BYTES);
-      checkStatus(
-        this.dnnl.sym.dnnl_pooling_backward_desc_init(
-          op,
-          alg,
-          d.src,
-          d.dst,
-          d.strides,
-          d.kernel,
-          d.padL,
-          d.padR,
-        ),
+      const op = this.#describe(
         "pooling backward descriptor",
+        (o) =>
+          this.dnnl.sym.dnnl_pooling_backward_desc_init(
+            o,
+            alg,
+            d.src,
+            d.dst,
+            d.strides,
+            d.kernel,
+            d.padL,
+            d.padR,
+          ),
       );
       const specs: ArgSpec[] = [
         { arg: DNNL.argDiffDst, user: d.dst, query: DNNL.queryDiffDstMd, output: false },
