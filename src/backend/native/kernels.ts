@@ -20,42 +20,6 @@ import {
 } from "../kernels/batch_norm_train.ts";
 import { RELU_GRAD } from "../kernels/relu_grad.ts";
 
-/** The kernels the native backend runs itself (not through the `cpu` fallback). */
-export const NATIVE_KERNELS = [
-  "Conv2D",
-  "FusedConv2D",
-  "Conv2DBackpropInput",
-  "Conv2DBackpropFilter",
-  "FusedBatchNorm",
-  "MaxPool",
-  "MaxPoolGrad",
-  "AvgPool",
-  "AvgPoolGrad",
-  "Concat",
-  "SplitV",
-  "Relu",
-  RELU_GRAD,
-  "Add",
-  "Sub",
-  "Multiply",
-  "RealDiv",
-  "Mean",
-  "Slice",
-  "PadV2",
-  "ZerosLike",
-  "Reverse",
-  "Transpose",
-  "Tile",
-  "BatchMatMul",
-  "_FusedMatMul",
-  BATCH_NORM_TRAIN,
-  BATCH_NORM_GRAD,
-  BATCH_NORM_RELU_TRAIN,
-  BATCH_NORM_RELU_GRAD,
-  BATCH_NORM_RELU_INFER,
-  MOMENTUM_STEP,
-] as const;
-
 type Backend = NativeBackend;
 
 /**
@@ -251,15 +215,7 @@ function copyBox(
     if (rank === 0) dst[0] = src[0]!;
     return;
   }
-  const stride = (shape: readonly number[]) => {
-    const st = new Array<number>(rank);
-    for (let i = rank - 1, acc = 1; i >= 0; i--) {
-      st[i] = acc;
-      acc *= shape[i]!;
-    }
-    return st;
-  };
-  const ss = stride(srcShape), ds = stride(dstShape);
+  const ss = stridesOf(srcShape), ds = stridesOf(dstShape);
   // Merge trailing axes that both arrays hold whole into the run.
   let inner = rank - 1, run = box[rank - 1]!;
   while (inner > 0 && box[inner] === srcShape[inner] && box[inner] === dstShape[inner]) {

@@ -224,8 +224,4 @@ export class PrimitiveCache {
     }
     return p;
   }
-  /** How many primitives are cached. */
-  get size(): number {
-    return this.#map.size;
-  }
 }
