@@ -106,3 +106,19 @@ Deno.test("metrics: AP hand-worked with a tie", () => {
   assert.ok(Math.abs(ap - (1 / 3 + (1 / 3) * (2 / 3) + (1 / 3) * 0.75)) < 1e-12);
   assert.ok(Number.isNaN(averagePrecision([0.1], [0])));
 });
+
+Deno.test("metrics: a non-finite score is a RangeError naming where it is, never a hang", () => {
+  // Before: meanAveragePrecision([NaN, 0.5], [1, 0], 1) never returned (NaN === NaN is false).
+  assert.throws(
+    () => meanAveragePrecision([NaN, 0.5], [1, 0], 1),
+    /^RangeError: meanAveragePrecision: the score of row 0, class 0 is NaN; scores must be finite numbers/,
+  );
+  assert.throws(
+    () => meanAveragePrecision([0.1, 0.2, 0.3, Infinity], [1, 0, 0, 1], 2),
+    /the score of row 1, class 1 is Infinity/,
+  );
+  assert.throws(() => averagePrecision([0.3, NaN, 0.2], [1, 0, 1]), /averagePrecision: scores\[1\] is NaN/);
+  assert.throws(() => averagePrecision([-Infinity, 0.2], [1, 0]), /scores\[0\] is -Infinity/);
+  // Finite extremes still rank.
+  assert.equal(averagePrecision([1, 0, Number.MAX_VALUE], [1, 0, 1]), 1);
+});

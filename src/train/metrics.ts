@@ -9,6 +9,10 @@
  * - Average precision per class is Σₙ (Rₙ − Rₙ₋₁)·Pₙ over the distinct score thresholds in decreasing order
  *   (ties form one threshold), as scikit-learn's `average_precision_score`; classes without positives are left
  *   out of the mean (mAP).
+ * - Scores must be finite. A `NaN` or ±`Infinity` score has no place in a ranking (a probability never is one; it
+ *   means the model diverged), so {@linkcode averagePrecision} and {@linkcode meanAveragePrecision} throw a
+ *   `RangeError` naming the first such entry instead of ranking it somewhere arbitrary (or, as `NaN`, never
+ *   advancing past it). Callers that can meet diverged models check their outputs first and say which phase broke.
  *
  * @module
  */
@@ -90,7 +94,8 @@ export function threshold(probs: ArrayLike<number>, at = 0.5): Uint8Array {
 }
 
 /**
- * Average precision of one class from scores and 0/1 truth; `NaN` when there are no positives.
+ * Average precision of one class from scores and 0/1 truth; `NaN` when there are no positives. Every score must be
+ * finite: a `NaN` or ±`Infinity` throws a `RangeError` naming its index (see the module docs).
  *
  * @example
  * ```ts
@@ -100,6 +105,16 @@ export function threshold(probs: ArrayLike<number>, at = 0.5): Uint8Array {
  */
 export function averagePrecision(scores: ArrayLike<number>, truth: ArrayLike<number>): number {
   const n = scores.length;
+  for (let i = 0; i < n; i++) {
+    if (!Number.isFinite(scores[i]!)) {
+      throw new RangeError(
+        `averagePrecision: scores[${i}] is ${
+          scores[i]
+        }; scores must be finite numbers (a non-finite score means ` +
+          "the model diverged)",
+      );
+    }
+  }
   const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => scores[b]! - scores[a]!);
   let positives = 0;
   for (let i = 0; i < n; i++) positives += truth[i]! > 0.5 ? 1 : 0;
@@ -121,7 +136,8 @@ export function averagePrecision(scores: ArrayLike<number>, truth: ArrayLike<num
 }
 
 /**
- * Mean average precision over classes with at least one positive; scores and truth row-major `N × C`.
+ * Mean average precision over classes with at least one positive; scores and truth row-major `N × C`. Every score
+ * must be finite: a `NaN` or ±`Infinity` throws a `RangeError` naming its row and class (see the module docs).
  *
  * @example
  * ```ts
@@ -136,6 +152,14 @@ export function meanAveragePrecision(
   numClasses: number,
 ): { map: number; perClass: number[] } {
   const n = checkShapes(scores, truth, numClasses, "meanAveragePrecision");
+  for (let k = 0; k < scores.length; k++) {
+    if (!Number.isFinite(scores[k]!)) {
+      throw new RangeError(
+        `meanAveragePrecision: the score of row ${Math.floor(k / numClasses)}, class ${k % numClasses} is ` +
+          `${scores[k]}; scores must be finite numbers (a non-finite score means the model diverged)`,
+      );
+    }
+  }
   const perClass: number[] = [];
   for (let j = 0; j < numClasses; j++) {
     const s = new Float64Array(n), t = new Uint8Array(n);
