@@ -159,7 +159,64 @@ const MALFORMED: [string, (s: Loose) => void, RegExp][] = [
     (s) => (s.variants = [{ name: "v", al: { batch: -1 } }]),
     /variant "v": al\.batch: .*>=1; got -1/,
   ],
+  // Issue #12, point 5: bounds and pool arithmetic at load time, with the field named.
+  [
+    "b of 1e12",
+    (s) => (s.al.batch = 1e12),
+    /al\.batch: must be at most 1000000 \(samples\); got 1000000000000/,
+  ],
+  ["a billion seeds", (s) => (s.seeds = 1e9), /seeds: .*must be at most 1000 \(seeds\); got 1000000000/],
+  [
+    "a billion iterations",
+    (s) => (s.al.iterations = 1e9),
+    /al\.iterations: must be at most 10000 \(AL rounds\); got 1000000000/,
+  ],
+  [
+    "more rounds than the pool holds",
+    (s) => (s.al.iterations = 50),
+    /al: initial \+ iterations × batch = 10 \+ 50 × 5 = 260 labelled samples exceed the pool of 110 samples; lower al\.iterations or al\.batch/,
+  ],
+  [
+    "a budget beyond the pool",
+    (s) => {
+      delete s.al.iterations;
+      s.al.budget = 111;
+    },
+    /al\.budget: 111 labelled samples exceed the pool of 110 samples/,
+  ],
+  // Point 10: counts and fractions, a bounded description, bounded names.
+  [
+    "split.val of 1.0",
+    (s) => (s.split.val = 1.0),
+    /split\.val: 1 is ambiguous \(one sample, or the whole archive\?\): give a count of samples \(an integer >= 2\) or a fraction in \(0, 1\); got 1$/,
+  ],
+  [
+    "a description of 2001 characters",
+    (s) => (s.description = "x".repeat(2001)),
+    /description: must be at most 2000 characters \(it is copied into the report/,
+  ],
+  [
+    "a 300-character name",
+    (s) => (s.name = "n".repeat(300)),
+    /^name: must be at most 100 characters; got "nnn/,
+  ],
+  [
+    "a 300-character arm name",
+    (s) => (s.arms[0].name = "a".repeat(300)),
+    /arms\[0\]\.name: must be at most 100 characters/,
+  ],
+  ["a zero query time limit", (s) => (s.al.queryTimeoutSeconds = 0), /al\.queryTimeoutSeconds: .*>0; got 0/],
 ];
+
+Deno.test("scenario: the largest valid values still load (bounds are inclusive; 2 and 0.99 are split sizes)", () => {
+  const s = valid() as Loose;
+  s.description = "x".repeat(2000);
+  s.name = "n".repeat(100);
+  s.split = { val: 2, test: 0.5, pool: "rest" };
+  s.seeds = 1000;
+  s.al = { initial: 10, batch: 5, iterations: 10, queryTimeoutSeconds: 0.5 };
+  assert.deepEqual(problemsOf(s), []);
+});
 
 for (const [what, edit, expected] of MALFORMED) {
   Deno.test(`scenario: malformed (${what}) names the field`, () => {

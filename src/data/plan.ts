@@ -43,7 +43,11 @@ export interface SeedPlan {
  */
 export function planSeed(
   table: LabelTable,
-  scenario: { split: SplitSizes; imbalance?: ImbalanceSpec | undefined; al: { initial: number } },
+  scenario: {
+    split: SplitSizes;
+    imbalance?: ImbalanceSpec | undefined;
+    al: { initial: number; batch?: number; iterations?: number | undefined; budget?: number | undefined };
+  },
   seed: number,
 ): SeedPlan {
   const root = Rng.root(seed);
@@ -52,6 +56,7 @@ export function planSeed(
     ? removeMinority(table, split.pool, scenario.imbalance, root)
     : { classes: [], removed: [], pool: split.pool, skipped: [] };
   const initial = drawInitial(removal.pool, scenario.al.initial, root.fork("initial"));
+  checkPoolArithmetic(scenario.al, removal.pool.length);
   return {
     seed,
     val: split.val,
@@ -64,6 +69,41 @@ export function planSeed(
     poolCountsBefore: classCounts(table, split.pool),
     poolCountsAfter: classCounts(table, removal.pool),
   };
+}
+
+/**
+ * The AL loop must never run out of pool: `al.budget`, or `al.initial + al.iterations × al.batch`, must not exceed
+ * the pool left after imbalance removal. Throws a `RangeError` naming the fields and the pool size.
+ *
+ * @example
+ * ```ts
+ * import { checkPoolArithmetic } from "./plan.ts";
+ * checkPoolArithmetic({ initial: 40, batch: 20, iterations: 20 }, 440);
+ * let threw = false;
+ * try { checkPoolArithmetic({ initial: 40, batch: 20, iterations: 20 }, 439); } catch { threw = true; }
+ * console.assert(threw);
+ * ```
+ */
+export function checkPoolArithmetic(
+  al: { initial: number; batch?: number; iterations?: number | undefined; budget?: number | undefined },
+  pool: number,
+): void {
+  if (al.budget !== undefined) {
+    if (al.budget > pool) {
+      throw new RangeError(
+        `al.budget: ${al.budget} labelled samples exceed the pool of ${pool} samples (after imbalance removal); ` +
+          `lower al.budget to at most ${pool}`,
+      );
+    }
+  } else if (al.batch !== undefined && al.iterations !== undefined) {
+    const end = al.initial + al.iterations * al.batch;
+    if (end > pool) {
+      throw new RangeError(
+        `al: initial + iterations × batch = ${al.initial} + ${al.iterations} × ${al.batch} = ${end} labelled ` +
+          `samples exceed the pool of ${pool} samples (after imbalance removal); lower al.iterations or al.batch`,
+      );
+    }
+  }
 }
 
 /** The `plan --json` shape: ids are the dataset's sample names. */

@@ -8,6 +8,7 @@
 import { createHash } from "node:crypto";
 import type { z } from "zod";
 import { type Scenario, ScenarioFileSchema, ScenarioSchema } from "./schema.ts";
+import { checkPoolArithmetic } from "../data/plan.ts";
 
 /** Built-in query function names (plug-ins are named by `{"module": path}`). */
 export const BUILTIN_QUERIES = ["random", "mge-clustering", "badge", "uncertainty", "coreset"] as const;
@@ -134,6 +135,14 @@ function crossChecks(s: Scenario): string[] {
     if (used > n) problems.push(`split: val + test + pool = ${used} exceeds dataset.size ${n}`);
     const pool = split.pool === "rest" ? n - count(split.val) - count(split.test) : count(split.pool);
     if (al.initial > pool) problems.push(`al.initial: ${al.initial} exceeds the pool size ${pool}`);
+    else {
+      // Before imbalance removal; the plan checks again against each seed's pool after it.
+      try {
+        checkPoolArithmetic(al, pool);
+      } catch (e) {
+        problems.push((e as Error).message.replace(" (after imbalance removal)", ""));
+      }
+    }
   }
   if (imbalance) {
     if (imbalance.classes > imbalance.candidates.length) {

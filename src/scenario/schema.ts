@@ -14,10 +14,43 @@ import { UCMERCED_CLASSES } from "../data/synthetic.ts";
 const positiveInt = z.number().int().min(1);
 const nonNegativeInt = z.number().int().min(0);
 
-/** A split size: a count (integer ≥ 1) or a fraction of the archive in (0, 1). */
-const countOrFraction = z.number().refine(
-  (v) => (Number.isInteger(v) && v >= 1) || (v > 0 && v < 1),
-  { message: "must be a count (an integer >= 1) or a fraction in (0, 1)" },
+/** The most samples any size may name (initial, batch, budget): far above any archive this runs on. */
+export const MAX_SAMPLES = 1_000_000;
+/** The most AL rounds a scenario may ask for. */
+export const MAX_ITERATIONS = 10_000;
+/** The most seeds a scenario may run. */
+export const MAX_SEEDS = 1000;
+/** The longest name (scenario, variant, arm): names become folder names, which file systems cap at 255 bytes. */
+export const MAX_NAME_LENGTH = 100;
+/** The longest `description` (it is copied into reports). */
+export const MAX_DESCRIPTION_LENGTH = 2000;
+
+/** How a bounded count says what is allowed. */
+const atMost = (max: number, why: string) => ({ message: `must be at most ${max} (${why})` });
+const sampleCount = positiveInt.max(MAX_SAMPLES, atMost(MAX_SAMPLES, "samples"));
+
+/**
+ * A split size: a count of samples (an integer ≥ 2) or a fraction of the archive in (0, 1). Exactly 1 is refused:
+ * `1` (or `1.0`) would read as one sample to the program and as "all of it" to many people.
+ */
+const countOrFraction = z.number().superRefine((v, ctx) => {
+  if ((Number.isInteger(v) && v >= 2) || (v > 0 && v < 1)) return;
+  ctx.addIssue({
+    code: "custom",
+    input: v,
+    message: v === 1
+      ? "1 is ambiguous (one sample, or the whole archive?): give a count of samples (an integer >= 2) or a " +
+        "fraction in (0, 1)"
+      : "must be a count (an integer >= 2) or a fraction in (0, 1)",
+  });
+});
+
+const SPLIT_SIZE =
+  "A count of samples (an integer >= 2) or a fraction of the archive (0 < f < 1); 1 is refused.";
+
+const nameString = z.string().max(MAX_NAME_LENGTH, `must be at most ${MAX_NAME_LENGTH} characters`).regex(
+  /^[A-Za-z0-9][A-Za-z0-9._-]*$/,
+  "must be letters, digits, '.', '_' or '-'",
 );
 
 const className = z.enum(UCMERCED_CLASSES, {
@@ -44,10 +77,10 @@ export const DatasetSchema = z.discriminatedUnion("kind", [
 
 /** Validation / test / pool partition of the archive. */
 export const SplitSchema = z.strictObject({
-  val: countOrFraction.describe("Validation set size (paper: 525)."),
-  test: countOrFraction.describe("Test set size (paper: 525)."),
+  val: countOrFraction.describe(`Validation set size (paper: 525). ${SPLIT_SIZE}`),
+  test: countOrFraction.describe(`Test set size (paper: 525). ${SPLIT_SIZE}`),
   pool: z.union([countOrFraction, z.literal("rest")]).default("rest").describe(
-    'Pool (unlabelled archive for AL) size, or "rest" (paper: 1050).',
+    `Pool (unlabelled archive for AL) size, or "rest" (paper: 1050). ${SPLIT_SIZE}`,
   ),
 });
 
@@ -109,10 +142,14 @@ export const FinetuneSchema = z.strictObject({
 
 /** The active-learning loop. */
 export const AlSchema = z.strictObject({
-  initial: positiveInt.describe("Initial labelled set drawn at random from the pool (paper: 40)."),
-  batch: positiveInt.describe("b: samples added per iteration (paper: 20)."),
-  iterations: positiveInt.optional().describe("Number of query rounds (paper Fig. 2: 20); or give budget."),
-  budget: positiveInt.optional().describe("B: total labelled samples at the end; or give iterations."),
+  initial: sampleCount.describe("Initial labelled set drawn at random from the pool (paper: 40)."),
+  batch: sampleCount.describe(
+    "b: samples added per iteration (paper: 20). initial + iterations x batch (or budget) must fit in the pool.",
+  ),
+  iterations: positiveInt.max(MAX_ITERATIONS, atMost(MAX_ITERATIONS, "AL rounds")).optional().describe(
+    "Number of query rounds (paper Fig. 2: 20); or give budget.",
+  ),
+  budget: sampleCount.optional().describe("B: total labelled samples at the end; or give iterations."),
   reinit: z.enum(["warm", "pretrained"]).default("warm").describe(
     "Each round starts from the previous round's weights (paper) or from the pre-trained backbone.",
   ),
@@ -121,11 +158,16 @@ export const AlSchema = z.strictObject({
     "Also score the validation set after every round (val_* columns of curves.csv). Off unless true: nothing " +
       "in the benchmark reads those scores, and each round would pay an inference pass over the validation set.",
   ),
+  // Optional without a default, so that scenarios that leave it out keep their hash.
+  queryTimeoutSeconds: z.number().positive().max(604_800).optional().describe(
+    "Seconds a query function may take in one round before the cell fails (default 600). It stops functions " +
+      "that await forever; a synchronous endless loop is stopped only in worker threads (--jobs > 1).",
+  ),
 });
 
 /** An arm: a query function by name or module, with options. */
 export const ArmSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be letters, digits, '.', '_' or '-'"),
+  name: nameString,
   query: z.union([
     z.string().min(1).describe(
       "A built-in query function: random, mge-clustering, badge, uncertainty, coreset.",
@@ -137,8 +179,12 @@ export const ArmSchema = z.strictObject({
 
 const scenarioShape = {
   $schema: z.string().optional(),
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be letters, digits, '.', '_' or '-'"),
-  description: z.string().default(""),
+  name: nameString,
+  description: z.string().max(
+    MAX_DESCRIPTION_LENGTH,
+    `must be at most ${MAX_DESCRIPTION_LENGTH} characters (it is copied into the report; keep longer notes in a ` +
+      "file beside the scenario)",
+  ).default("").describe(`Free prose, at most ${MAX_DESCRIPTION_LENGTH} characters; not part of the hash.`),
   dataset: DatasetSchema,
   split: SplitSchema,
   imbalance: ImbalanceSchema.optional(),
@@ -148,16 +194,20 @@ const scenarioShape = {
   al: AlSchema,
   arms: z.array(ArmSchema).min(1),
   baseline: z.string().optional().describe("The arm others are compared with; default the arm named random."),
-  seeds: z.union([positiveInt, z.array(nonNegativeInt).min(1)]).default(5).describe(
-    "A count (seeds 0..n-1) or an explicit list (paper: five runs).",
+  seeds: z.union([
+    positiveInt.max(MAX_SEEDS, atMost(MAX_SEEDS, "seeds")),
+    z.array(nonNegativeInt).min(1).max(MAX_SEEDS, atMost(MAX_SEEDS, "seeds")),
+  ]).default(5).describe(
+    `A count (seeds 0..n-1) or an explicit list (paper: five runs); at most ${MAX_SEEDS}.`,
   ),
   backend: z.enum(BACKEND_NAMES).default("auto"),
 };
 
 /** A variant: a name plus overrides of any top-level section (merged key by key, one level deep). */
 export const VariantSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, "must be letters, digits, '.', '_' or '-'"),
-  description: z.string().optional(),
+  name: nameString,
+  description: z.string().max(MAX_DESCRIPTION_LENGTH, `must be at most ${MAX_DESCRIPTION_LENGTH} characters`)
+    .optional(),
   dataset: z.record(z.string(), z.unknown()).optional(),
   split: z.record(z.string(), z.unknown()).optional(),
   imbalance: z.union([z.record(z.string(), z.unknown()), z.null()]).optional(),
