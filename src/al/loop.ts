@@ -12,6 +12,14 @@
  * for functions with `needsLabelled`, the labelled set) only for query functions whose `needs` name a model
  * output — `random` needs none and costs no inference.
  *
+ * Numbers are checked as they appear: a non-finite training loss (checked after every epoch), model output (test,
+ * validation, pool or labelled set) or query score stops the cell with a {@linkcode CellPhaseError} naming the
+ * iteration and the phase, instead of ranking `NaN`s. A query function that has not returned after
+ * `queryTimeoutSeconds` stops it the same way. That limit works for asynchronous functions (a promise that never
+ * settles). A synchronous loop that never yields cannot be interrupted from its own thread: `onQuery` tells the
+ * caller when a query starts and ends, and the runner, which runs cells with plug-in arms in worker threads,
+ * ends a worker whose query outlives the limit (see `src/runner/run.ts`).
+ *
  * Streams (from `Rng.root(seed)`): `finetune/iter-<t>` and `al/iter-<t>/query`. The arm's name is in neither, so
  * two arms of a seed train identically until their labelled sets differ (a paired comparison).
  *
@@ -79,6 +87,10 @@ export interface CellInput {
   readonly reinit: "warm" | "pretrained";
   readonly query: QueryFunction;
   readonly queryOptions: Readonly<Record<string, unknown>>;
+  /** Seconds a query function may take per round before the cell fails (default {@linkcode DEFAULT_QUERY_TIMEOUT_SECONDS}). */
+  readonly queryTimeoutSeconds?: number;
+  /** Called as the query function is called (`running` true, with the limit in seconds) and when it returned. */
+  readonly onQuery?: (iteration: number, running: boolean, limitSeconds: number) => void;
   /** A classifier with the pre-trained backbone and a new head (called at the start, and per iteration for `pretrained`). */
   readonly makeModel: () => Classifier | Promise<Classifier>;
 }
@@ -87,6 +99,59 @@ export interface CellInput {
 export interface ResumePoint {
   readonly records: readonly IterationRecord[];
   readonly model: Classifier;
+}
+
+/** The default per-round time limit of a query function, in seconds (`al.queryTimeoutSeconds`). */
+export const DEFAULT_QUERY_TIMEOUT_SECONDS = 600;
+
+/** The phase of an AL round in which a cell failed. */
+export type CellPhase = "finetune" | "inference" | "query";
+
+/**
+ * A cell stopped in a phase of an iteration (a diverged model, a non-finite query score, a query time-out); the
+ * runner adds which cell it was.
+ *
+ * @example
+ * ```ts
+ * import { CellPhaseError } from "./loop.ts";
+ * const e = new CellPhaseError(2, "query", "too slow");
+ * console.assert(e.message === "iteration 2, phase query: too slow");
+ * ```
+ */
+export class CellPhaseError extends Error {
+  constructor(readonly iteration: number, readonly phase: CellPhase, readonly detail: string) {
+    super(`iteration ${iteration}, phase ${phase}: ${detail}`);
+    this.name = "CellPhaseError";
+  }
+}
+
+/** Throws a {@linkcode CellPhaseError} at the first non-finite entry of a row-major `rows × width` array. */
+function checkFinite(values: Float32Array, width: number, what: string, iteration: number, phase: CellPhase) {
+  for (let k = 0; k < values.length; k++) {
+    if (!Number.isFinite(values[k]!)) {
+      throw new CellPhaseError(
+        iteration,
+        phase,
+        `the model's ${what} hold ${values[k]} (row ${Math.floor(k / width)}, column ${
+          k % width
+        }): the model ` +
+          "diverged; a smaller finetune.lr usually fixes it",
+      );
+    }
+  }
+}
+
+/** `work`, or a rejection after `seconds` (the timer never keeps the process alive once `work` settles). */
+async function withTimeLimit<T>(work: Promise<T>, seconds: number, onTimeout: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(onTimeout()), seconds * 1000);
+  });
+  try {
+    return await Promise.race([work, limit]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 function evaluate(probs: Float32Array, truth: Uint8Array, c: number): EvalMetrics {
@@ -138,12 +203,24 @@ export async function runCell(
       labelled,
       input.finetune,
       root.fork(`finetune/iter-${t}`),
+      (r) => {
+        if (!Number.isFinite(r.loss)) {
+          throw new CellPhaseError(
+            t,
+            "finetune",
+            `the training loss is ${r.loss} in epoch ${r.epoch + 1} of ${input.finetune.epochs}: the model ` +
+              `diverged; a smaller finetune.lr (now ${input.finetune.lr}) usually fixes it`,
+          );
+        }
+      },
     );
     const ftSeconds = seconds(t0);
     onPhase?.(t, "evaluate");
     t0 = performance.now();
     const test = await infer(model, input.images, input.test);
     const val = input.val ? await infer(model, input.images, input.val) : undefined;
+    checkFinite(test.probs, c, "test-set probabilities", t, "inference");
+    if (val) checkFinite(val.probs, c, "validation-set probabilities", t, "inference");
     let infSeconds = seconds(t0);
     let selected: string[] = [];
     let diagnostics: Record<string, unknown> | undefined;
@@ -157,27 +234,54 @@ export async function runCell(
       onPhase?.(t, "query");
       t0 = performance.now();
       // The model runs over a set only when the function reads some output of it (one pass gives both).
-      const view = async (idx: readonly number[]): Promise<ModelView> =>
-        restrictView(
-          input.query.name,
-          idx.map((i) => input.table.ids[i]!),
-          needs,
-          needs.size > 0 ? await infer(model, input.images, idx) : {},
-        );
-      const unlabelledView = await view(unlabelled);
-      const labelledView = input.query.needsLabelled ? await view(labelled) : undefined;
+      const view = async (idx: readonly number[], set: string): Promise<ModelView> => {
+        const outputs: { probs?: Float32Array; features?: Float32Array } = needs.size > 0
+          ? await infer(model, input.images, idx)
+          : {};
+        if (outputs.probs) checkFinite(outputs.probs, c, `${set} probabilities`, t, "inference");
+        if (outputs.features) {
+          checkFinite(outputs.features, model.featureDim, `${set} features`, t, "inference");
+        }
+        return restrictView(input.query.name, idx.map((i) => input.table.ids[i]!), needs, outputs);
+      };
+      const unlabelledView = await view(unlabelled, "pool");
+      const labelledView = input.query.needsLabelled ? await view(labelled, "labelled-set") : undefined;
       infSeconds += seconds(t0);
       t0 = performance.now();
-      const result = await input.query.select({
-        unlabelled: unlabelledView,
-        ...(labelledView ? { labelled: labelledView } : {}),
-        numClasses: c,
-        featureDim: model.featureDim,
-        budget: remaining,
-        rng: root.fork(`al/iter-${t}/query`),
-        options: { ...(input.query.defaults ?? {}), ...input.queryOptions },
-      });
+      const limit = input.queryTimeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS;
+      input.onQuery?.(t, true, limit);
+      const result = await withTimeLimit(
+        (async () =>
+          await input.query.select({
+            unlabelled: unlabelledView,
+            ...(labelledView ? { labelled: labelledView } : {}),
+            numClasses: c,
+            featureDim: model.featureDim,
+            budget: remaining,
+            rng: root.fork(`al/iter-${t}/query`),
+            options: { ...(input.query.defaults ?? {}), ...input.queryOptions },
+          }))(),
+        limit,
+        () =>
+          new CellPhaseError(
+            t,
+            "query",
+            `query function ${input.query.name} did not return within the time limit of ${limit} s ` +
+              "(al.queryTimeoutSeconds); raise the limit or make the function faster",
+          ),
+      );
+      input.onQuery?.(t, false, limit);
       checkQueryResult(input.query.name, result, unlabelledView.ids, remaining);
+      for (const [id, score] of Object.entries(result.scores ?? {})) {
+        if (typeof score !== "number" || !Number.isFinite(score)) {
+          throw new CellPhaseError(
+            t,
+            "query",
+            `query function ${input.query.name} returned the score ${score} for ${JSON.stringify(id)}; ` +
+              "scores must be finite numbers",
+          );
+        }
+      }
       querySeconds = seconds(t0);
       selected = result.selected;
       diagnostics = result.diagnostics;

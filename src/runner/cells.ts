@@ -15,7 +15,7 @@ import { type Classifier, withHead } from "../model/classifier.ts";
 import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
 import { backendFamily, pretrainedBackbone, pretrainKey, type PretrainSpec } from "../ssl/pretrain.ts";
 import { resolveQuery } from "../al/query/registry.ts";
-import { type IterationRecord, runCell } from "../al/loop.ts";
+import { CellPhaseError, type IterationRecord, runCell } from "../al/loop.ts";
 import { CELL_FORMAT, type CellRecord, readCell, stateDir, writeCell } from "./store.ts";
 import type { Cell } from "./grid.ts";
 import type { ProgressEvent } from "./progress.ts";
@@ -34,6 +34,28 @@ export interface PretrainSummary {
   };
 }
 
+/** A query in progress, for a watchdog outside the cell's thread. */
+export interface QueryWatch {
+  readonly cell: string;
+  readonly running: boolean;
+  readonly limitSeconds: number;
+  /** The error to fail the run with when the query outlives its limit. */
+  readonly message: string;
+}
+
+/**
+ * The folder plug-in modules of a scenario are resolved against: the scenario file's, or the working directory.
+ *
+ * @example
+ * ```ts
+ * import { scenarioDir } from "./cells.ts";
+ * console.assert(scenarioDir({ file: "scenarios/examples/x.json" } as never) === "scenarios/examples");
+ * ```
+ */
+export function scenarioDir(s: ResolvedScenario): string {
+  return s.file ? s.file.slice(0, Math.max(0, s.file.lastIndexOf("/"))) || "." : Deno.cwd();
+}
+
 /** Shared, lazily loaded inputs of a run. */
 export class RunContext {
   readonly #labels = new Map<string, Promise<{ table: LabelTable; fingerprint: string }>>();
@@ -48,6 +70,11 @@ export class RunContext {
       readonly backendName: string;
       readonly environment: Record<string, unknown>;
       readonly emit: (e: ProgressEvent) => void;
+      /**
+       * Told when a cell's query function starts (`running`) and returns, with its time limit and the message to
+       * fail the cell with should it not return (a worker's owner ends the worker then; see `runGrid`).
+       */
+      readonly onQuery?: (q: QueryWatch) => void;
     },
   ) {}
 
@@ -200,8 +227,8 @@ export async function runOneCell(cell: Cell, ctx: RunContext, out: string): Prom
   const plan = await ctx.plan(s, cell.seed);
   const pretrain = await ctx.ensurePretrained(s, cell.seed);
   const pretrainKey = pretrain?.key ?? null;
-  const scenarioDir = s.file ? s.file.slice(0, Math.max(0, s.file.lastIndexOf("/"))) || "." : Deno.cwd();
-  const query = await resolveQuery(cell.arm.query, scenarioDir);
+  const query = await resolveQuery(cell.arm.query, scenarioDir(s));
+  const who = `cell ${cell.key} (scenario ${s.id}, arm ${cell.arm.name}, seed ${cell.seed})`;
   const resolution = sc.dataset.resolution;
   const makeModel = async (): Promise<Classifier> => {
     const backbone = buildBackbone(
@@ -254,6 +281,17 @@ export async function runOneCell(cell: Cell, ctx: RunContext, out: string): Prom
       reinit: sc.al.reinit,
       query,
       queryOptions: cell.arm.options,
+      ...(sc.al.queryTimeoutSeconds !== undefined ? { queryTimeoutSeconds: sc.al.queryTimeoutSeconds } : {}),
+      onQuery: (iteration, running, limitSeconds) =>
+        ctx.options.onQuery?.({
+          cell: cell.key,
+          running,
+          limitSeconds,
+          message:
+            `${who} failed in iteration ${iteration}, phase query: query function ${query.name} did not ` +
+            `return within the time limit of ${limitSeconds} s (al.queryTimeoutSeconds), so its worker thread ` +
+            "was stopped; raise the limit or make the function faster. Nothing of that iteration was saved.",
+        }),
       makeModel,
     },
     async (rec, model) => {
@@ -281,7 +319,10 @@ export async function runOneCell(cell: Cell, ctx: RunContext, out: string): Prom
     resume,
     (iteration, phase) =>
       ctx.options.emit({ type: "phase", cell: cell.key, iteration, iterations: total, phase }),
-  );
+  ).catch((e) => {
+    if (!(e instanceof CellPhaseError)) throw e;
+    throw new Error(`${who} failed in ${e.message}. Nothing of that iteration was saved.`);
+  });
   tf.disposeVariables();
   ctx.options.emit({ type: "cell-done", cell: cell.key });
   return record;

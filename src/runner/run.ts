@@ -9,8 +9,9 @@ import type { BackendName } from "../backend/names.ts";
 import { environmentRecord } from "../backend/doctor.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import { type Cell, gridCells, type Shard, shardCells } from "./grid.ts";
-import { RunContext, runOneCell } from "./cells.ts";
-import { checkRunFolder, readCell, writeRunFile } from "./store.ts";
+import { RunContext, runOneCell, scenarioDir } from "./cells.ts";
+import { resolveQuery } from "../al/query/registry.ts";
+import { checkOutputPaths, checkRunFolder, readCell, writeRunFile } from "./store.ts";
 import { Progress, type ProgressEvent, type ProgressOptions } from "./progress.ts";
 import type { WorkerJob, WorkerMessage } from "./worker.ts";
 
@@ -98,7 +99,17 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
         throw new Error(`${s.file ?? s.id}: ${s.id}, seed ${seed}: ${(e as Error).message}`);
       }
     }
+    // Plug-ins load now (a missing, throwing or malformed module), not after run.json names the folder's scenario.
+    for (const [i, arm] of s.scenario.arms.entries()) {
+      if (typeof arm.query === "string") continue;
+      try {
+        await resolveQuery(arm.query, scenarioDir(s));
+      } catch (e) {
+        throw new Error(`${s.file ?? s.id}: arms[${i}] (${arm.name}): ${(e as Error).message}`);
+      }
+    }
   }
+  checkOutputPaths(opts.out, cells);
   await writeRunFile(opts.out, prior, opts.scenarios);
   const todo: Cell[] = [], skipped: string[] = [];
   let remainingIterations = 0;
@@ -122,10 +133,13 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
     // Pre-train each distinct key once, here, before cells (and workers) need it.
     for (const c of todo) await ctx.ensurePretrained(c.scenario, c.seed);
     const jobs = Math.max(1, Math.min(opts.jobs, todo.length));
+    // Plug-in query functions run in worker threads even with one job: a worker whose query outlives
+    // al.queryTimeoutSeconds can be ended from here, a thread stuck in a synchronous loop cannot end itself.
+    const inWorkers = jobs > 1 || todo.some((c) => typeof c.arm.query !== "string");
     // The native engine uses every core in one thread; workers share them out instead of oversubscribing.
     const nativeThreads = info.name === "native" ? Math.max(1, Math.floor(info.threads / jobs)) : undefined;
     if (nativeThreads !== undefined && jobs > 1) environment.nativeThreadsPerJob = nativeThreads;
-    if (jobs === 1) {
+    if (!inWorkers) {
       for (const c of todo) await runOneCell(c, ctx, opts.out);
     } else {
       await Promise.all(Array.from({ length: jobs }, (_, j) =>
@@ -164,23 +178,40 @@ async function removeEmptyDirs(dir: string): Promise<boolean> {
   return empty;
 }
 
+/** Seconds the watchdog waits beyond a query's limit, so that the cell's own timer (its message) goes first. */
+const WATCHDOG_GRACE_SECONDS = 2;
+
 function runWorker(job: WorkerJob, emit: (e: ProgressEvent) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
+    let watchdog: ReturnType<typeof setTimeout> | undefined;
+    const stop = () => {
+      clearTimeout(watchdog);
+      worker.terminate();
+    };
     worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
       const m = e.data;
       if (m.kind === "event") emit(m.event);
-      else if (m.kind === "done") {
-        worker.terminate();
+      else if (m.kind === "query") {
+        // A query that never returns (even a synchronous endless loop) ends with its worker.
+        clearTimeout(watchdog);
+        if (m.watch.running) {
+          watchdog = setTimeout(() => {
+            stop();
+            reject(new Error(m.watch.message));
+          }, (m.watch.limitSeconds + WATCHDOG_GRACE_SECONDS) * 1000);
+        }
+      } else if (m.kind === "done") {
+        stop();
         resolve();
       } else {
-        worker.terminate();
+        stop();
         reject(new Error(m.message));
       }
     };
     worker.onerror = (e) => {
       e.preventDefault();
-      worker.terminate();
+      stop();
       reject(new Error(`worker failed: ${e.message}`));
     };
     worker.postMessage(job);

@@ -225,3 +225,49 @@ export function missingCells(cells: readonly Cell[], records: readonly CellRecor
   const done = new Set(records.filter((r) => r.complete).map((r) => r.key));
   return cells.map((c) => c.key).filter((k) => !done.has(k));
 }
+
+/** Longest file-name component and path, in bytes, that Linux and macOS file systems accept. */
+const NAME_MAX = 255, PATH_MAX = 4095;
+
+/**
+ * Check that every file a run may write for `cells` under `out` (records with their temporary copies,
+ * checkpoints in their staging folders) has a name the file system accepts; throws naming the longest offender,
+ * before anything is written, instead of failing with ENAMETOOLONG halfway through a run.
+ *
+ * @example
+ * ```ts
+ * import { checkOutputPaths } from "./store.ts";
+ * checkOutputPaths("reports/x", [{ key: "x/random/seed-0", scenario: { iterations: 3 } }]);
+ * let threw = false;
+ * try { checkOutputPaths("reports/" + "y".repeat(300), []); } catch { threw = true; }
+ * console.assert(threw);
+ * ```
+ */
+export function checkOutputPaths(
+  out: string,
+  cells: readonly { readonly key: string; readonly scenario: { readonly iterations: number } }[],
+): void {
+  const bytes = (s: string) => new TextEncoder().encode(s).length;
+  const uuid = "x".repeat(36);
+  const paths = [`${out}/run.json.${uuid}.tmp`];
+  for (const c of cells) {
+    paths.push(`${cellPath(out, c.key)}.${uuid}.tmp`);
+    paths.push(`${stateDir(out, c.key)}/iter-${c.scenario.iterations}.staging-xxxxxxxx/manifest.json`);
+  }
+  for (const p of paths) {
+    const long = p.split("/").find((part) => bytes(part) > NAME_MAX);
+    if (long !== undefined) {
+      throw new Error(
+        `the results folder would hold a file or folder name of ${bytes(long)} bytes ` +
+          `(${JSON.stringify(long.slice(0, 40))}...), more than the ${NAME_MAX} file systems accept; ` +
+          "shorten --out, the scenario name or the arm names",
+      );
+    }
+    if (bytes(p) > PATH_MAX) {
+      throw new Error(
+        `the results folder would hold a path of ${bytes(p)} bytes, more than the ${PATH_MAX} file systems ` +
+          `accept (${p.slice(0, 60)}...); shorten --out, the scenario name or the arm names`,
+      );
+    }
+  }
+}

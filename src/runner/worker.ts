@@ -8,7 +8,7 @@ import { initBackend } from "../backend/backend.ts";
 import type { BackendName } from "../backend/names.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import { gridCells } from "./grid.ts";
-import { RunContext, runOneCell } from "./cells.ts";
+import { type QueryWatch, RunContext, runOneCell } from "./cells.ts";
 import type { ProgressEvent } from "./progress.ts";
 
 /** The message that starts a worker. */
@@ -26,10 +26,11 @@ export interface WorkerJob {
 }
 
 /** Messages a worker posts. */
-export type WorkerMessage = { kind: "event"; event: ProgressEvent } | { kind: "done" } | {
-  kind: "error";
-  message: string;
-};
+export type WorkerMessage =
+  | { kind: "event"; event: ProgressEvent }
+  | { kind: "query"; watch: QueryWatch }
+  | { kind: "done" }
+  | { kind: "error"; message: string };
 
 const scope = self as unknown as {
   onmessage: ((e: MessageEvent<WorkerJob>) => void) | null;
@@ -50,6 +51,7 @@ scope.onmessage = async (e) => {
       backendName: info.name,
       environment: job.environment,
       emit: (event) => scope.postMessage({ kind: "event", event }),
+      onQuery: (watch) => scope.postMessage({ kind: "query", watch }),
     });
     const wanted = new Set(job.keys);
     for (const cell of gridCells(job.scenarios, job.seedLimit).filter((c) => wanted.has(c.key))) {

@@ -1,0 +1,171 @@
+/**
+ * Issue #12 (reliability): runs that must fail fast with a message naming the cell, iteration and phase, and input
+ * that must be refused before anything is written.
+ */
+import assert from "node:assert/strict";
+import { checkOutputPaths } from "../src/runner/store.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+// Scenario edits poke at arbitrary nested fields, which is what `any` is for here.
+// deno-lint-ignore no-explicit-any
+type Loose = Record<string, any>;
+
+/** The CI scenario without pre-training, one seed: a cell takes a second or two. */
+async function tinyScenario(): Promise<Loose> {
+  const s = JSON.parse(await Deno.readTextFile(`${ROOT}/scenarios/ci/repro.json`));
+  delete s.$schema;
+  s.pretrain = { method: "none" };
+  s.seeds = 1;
+  return s;
+}
+
+async function bench(scenario: Record<string, unknown>, dir: string, ...extra: string[]) {
+  await Deno.writeTextFile(`${dir}/s.json`, JSON.stringify(scenario));
+  const t0 = performance.now();
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-env",
+      "--allow-write",
+      `${ROOT}/src/cli/bench.ts`,
+      "--scenario",
+      `${dir}/s.json`,
+      "--out",
+      `${dir}/out`,
+      "--cache",
+      `${dir}/cache`,
+      "--quiet",
+      ...extra,
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return { code: out.code, stderr: text(out.stderr), seconds: (performance.now() - t0) / 1000 };
+}
+
+Deno.test("reliability: a diverging model (finetune.lr 1e308) fails fast naming cell, iteration and phase", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-nan-" });
+  const s = await tinyScenario();
+  s.finetune.lr = 1e308;
+  for (const jobs of ["1", "2"]) {
+    const r = await bench(s, dir, "--jobs", jobs);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /^error: cell repro\/(mge-clustering|random)\/seed-0 \(scenario repro, arm (mge-clustering|random), seed 0\) failed in iteration 0, phase finetune: the training loss is (NaN|-?Infinity) in epoch \d of 2: the model diverged; a smaller finetune\.lr \(now 1e\+308\) usually fixes it\. Nothing of that iteration was saved\./,
+    );
+    assert.ok(r.seconds < 60, `took ${r.seconds} s`);
+    await Deno.remove(`${dir}/out`, { recursive: true });
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("reliability: a query function that never returns fails the cell at al.queryTimeoutSeconds", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-slow-" });
+  await Deno.writeTextFile(
+    `${dir}/never.ts`,
+    'export default { name: "never", description: "awaits forever", needs: [], select: () => new Promise(() => {}) };',
+  );
+  // A synchronous endless loop cannot be interrupted in its thread; the runner ends its worker thread.
+  await Deno.writeTextFile(
+    `${dir}/spin.ts`,
+    'export default { name: "spin", description: "spins", needs: [], select: () => { for (;;) {} } };',
+  );
+  const s = await tinyScenario();
+  s.al.queryTimeoutSeconds = 1;
+  for (const [fn, tail] of [["never", "raise the limit"], ["spin", "so its worker thread was stopped"]]) {
+    s.arms = [{ name: "random", query: "random" }, { name: `mine-${fn}`, query: { module: `./${fn}.ts` } }];
+    const r = await bench(s, dir, "--jobs", "1");
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        `^error: cell repro/mine-${fn}/seed-0 \\(scenario repro, arm mine-${fn}, seed 0\\) failed in iteration 0, ` +
+          `phase query: query function ${fn} did not return within the time limit of 1 s \\(al\\.queryTimeoutSeconds\\)` +
+          `.*${tail}`,
+      ),
+    );
+    assert.ok(r.seconds < 60, `took ${r.seconds} s`);
+    await Deno.remove(`${dir}/out`, { recursive: true });
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("reliability: a missing, throwing or malformed plug-in fails before the results folder exists", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-plugin-" });
+  await Deno.writeTextFile(`${dir}/throws.ts`, 'throw new Error("boom at import");');
+  await Deno.writeTextFile(`${dir}/five.ts`, "export default 5;");
+  const s = await tinyScenario();
+  const cases: [string, RegExp][] = [
+    [
+      "./nope.ts",
+      /arms\[1\] \(mine\): query module \.\/nope\.ts \(.*nope\.ts\) could not be loaded: Module not found/,
+    ],
+    [
+      "./throws.ts",
+      /arms\[1\] \(mine\): query module \.\/throws\.ts .*could not be loaded: .*boom at import/,
+    ],
+    ["./five.ts", /arms\[1\] \(mine\): query module \.\/five\.ts must export a QueryFunction/],
+  ];
+  for (const [module, expected] of cases) {
+    s.arms = [{ name: "random", query: "random" }, { name: "mine", query: { module } }];
+    const r = await bench(s, dir);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, expected);
+    assert.ok(!(await exists(`${dir}/out`)), `${module}: the results folder was created`);
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("reliability: a pool that removal leaves too small for initial + iterations × batch is refused before writing", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-pool-" });
+  const s = await tinyScenario();
+  // 420 - 80 - 100 = 240 in the pool before removal (so the file loads); removal takes some of them.
+  s.al = { initial: 20, batch: 10, iterations: 22 };
+  const r = await bench(s, dir);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /seed 0: al: initial \+ iterations × batch = 20 \+ 22 × 10 = 240 labelled samples exceed the pool of 2\d\d samples \(after imbalance removal\); lower al\.iterations or al\.batch/,
+  );
+  assert.ok(!(await exists(`${dir}/out`)));
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("reliability: out-of-bounds sizes and over-long names are refused at load, nothing written", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-bounds-" });
+  const cases: [(s: Loose) => void, RegExp][] = [
+    [(s) => (s.al.batch = 1e12), /al\.batch: must be at most 1000000 \(samples\); got 1000000000000/],
+    [(s) => (s.seeds = 1e9), /seeds: .*must be at most 1000 \(seeds\)/],
+    [(s) => (s.al.iterations = 1e9), /al\.iterations: must be at most 10000 \(AL rounds\)/],
+    [(s) => (s.name = "n".repeat(300)), /name: must be at most 100 characters/],
+  ];
+  for (const [edit, expected] of cases) {
+    const s = await tinyScenario();
+    edit(s);
+    const r = await bench(s, dir);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, expected);
+    assert.ok(!(await exists(`${dir}/out`)));
+  }
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("reliability: output paths too long for the file system are refused by name", () => {
+  const cell = { key: "s/random/seed-0", scenario: { iterations: 2 } };
+  checkOutputPaths("reports/s", [cell]);
+  assert.throws(
+    () => checkOutputPaths("reports/s", [{ ...cell, key: `${"s".repeat(300)}/random/seed-0` }]),
+    /a file or folder name of 300 bytes \("s{40}"\.\.\.\), more than the 255 file systems accept; shorten --out/,
+  );
+  const deep = `reports/${Array.from({ length: 21 }, () => "d".repeat(200)).join("/")}`;
+  assert.throws(
+    () => checkOutputPaths(deep, [cell]),
+    /a path of \d+ bytes, more than the 4095 file systems accept/,
+  );
+});
