@@ -169,3 +169,64 @@ Deno.test("reliability: output paths too long for the file system are refused by
     /a path of \d+ bytes, more than the 4095 file systems accept/,
   );
 });
+
+Deno.test("reliability: the query CLI refuses non-finite numbers, probabilities outside [0, 1], duplicate and non-string ids", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-querycli-" });
+  const good = () => ({
+    ids: ["a", "b", "c"],
+    probs: [[0.1, 0.9], [0.5, 0.5], [0, 1]],
+    features: [[1, 2], [3, 4], [5, 6]],
+  });
+  const run = async (input: unknown, raw?: string) => {
+    await Deno.writeTextFile(`${dir}/in.json`, raw ?? JSON.stringify(input));
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        `${ROOT}/src/cli/query.ts`,
+        "--fn",
+        "uncertainty",
+        "--input",
+        `${dir}/in.json`,
+        "--b",
+        "1",
+      ],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    return { code: out.code, stdout: text(out.stdout), stderr: text(out.stderr) };
+  };
+  const ok = await run(good());
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(JSON.parse(ok.stdout).selected, ["b"]);
+  const cases: [string, RegExp][] = [
+    [
+      // JSON has no Infinity, but 1e999 parses to it.
+      JSON.stringify(good()).replace("0.9", "1e999"),
+      /in\.json: row 0 \(id "a"\): probs\[0\]\[1\] is Infinity; probabilities must be numbers in \[0, 1\]/,
+    ],
+    [
+      JSON.stringify(good()).replace("[5,6]", "[5,-1e999]"),
+      /row 2 \(id "c"\): features\[2\]\[1\] is -Infinity; features must be finite numbers/,
+    ],
+    [
+      JSON.stringify({ ...good(), probs: [[0.1, 0.9], [0.5, 1.5], [0, 1]] }),
+      /row 1 \(id "b"\): probs\[1\]\[1\] is 1\.5; probabilities must be numbers in \[0, 1\]/,
+    ],
+    [JSON.stringify({ ...good(), probs: [[0.1, 0.9], [-0.1, 0.5], [0, 1]] }), /probs\[1\]\[0\] is -0\.1/],
+    [
+      JSON.stringify({ ...good(), ids: ["a", "b", "a"] }),
+      /ids\[2\] "a" repeats ids\[0\]; every sample needs its own id/,
+    ],
+    [JSON.stringify({ ...good(), ids: ["a", 7, "c"] }), /ids\[1\] must be a string; got 7 \(number\)/],
+    [JSON.stringify({ ...good(), ids: ["a", null, "c"] }), /ids\[1\] must be a string; got null \(object\)/],
+  ];
+  for (const [raw, expected] of cases) {
+    const r = await run(undefined, raw);
+    assert.equal(r.code, 2, `${raw}: ${r.stderr}`);
+    assert.match(r.stderr, expected);
+    assert.equal(r.stdout, "");
+  }
+  await Deno.remove(dir, { recursive: true });
+});

@@ -39,23 +39,46 @@ function toView(raw: unknown, what: string): { view: ModelView; c: number; d: nu
       `${what}: ids, probs and features must have one entry per sample; got ${n}, ${r.probs.length}, ${r.features.length}`,
     );
   }
+  const first = new Map<string, number>();
+  r.ids.forEach((id, i) => {
+    if (typeof id !== "string") {
+      throw new UsageError(`${what}: ids[${i}] must be a string; got ${JSON.stringify(id)} (${typeof id})`);
+    }
+    const earlier = first.get(id);
+    if (earlier !== undefined) {
+      throw new UsageError(
+        `${what}: ids[${i}] ${JSON.stringify(id)} repeats ids[${earlier}]; every sample needs its own id`,
+      );
+    }
+    first.set(id, i);
+  });
+  const ids = r.ids as string[];
   const c = (r.probs[0] as unknown[] | undefined)?.length ?? 0,
     d = (r.features[0] as unknown[] | undefined)?.length ?? 0;
-  const flat = (rows: unknown[], width: number, field: string) => {
+  const flat = (rows: unknown[], width: number, field: string, probability: boolean) => {
     const out = new Float32Array(n * width);
     rows.forEach((row, i) => {
       if (!Array.isArray(row) || row.length !== width || row.some((v) => typeof v !== "number")) {
         throw new UsageError(`${what}: ${field}[${i}] must be ${width} numbers like ${field}[0]`);
       }
+      (row as number[]).forEach((v, j) => {
+        // JSON has no NaN or Infinity, but 1e999 parses to Infinity.
+        if (!Number.isFinite(v) || (probability && (v < 0 || v > 1))) {
+          throw new UsageError(
+            `${what}: row ${i} (id ${JSON.stringify(ids[i])}): ${field}[${i}][${j}] is ${v}; ` +
+              (probability ? "probabilities must be numbers in [0, 1]" : "features must be finite numbers"),
+          );
+        }
+      });
       out.set(row as number[], i * width);
     });
     return out;
   };
   return {
     view: {
-      ids: r.ids.map(String),
-      probs: flat(r.probs, c, "probs"),
-      features: flat(r.features, d, "features"),
+      ids,
+      probs: flat(r.probs, c, "probs", true),
+      features: flat(r.features, d, "features", false),
     },
     c,
     d,
