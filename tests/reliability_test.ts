@@ -230,3 +230,36 @@ Deno.test("reliability: the query CLI refuses non-finite numbers, probabilities 
   }
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("reliability: --backend webgpu on a software adapter says so on stderr, and that it is slow", async () => {
+  const { probeWebGpu, webGpuWarning } = await import("../src/backend/webgpu.ts");
+  assert.match(
+    webGpuWarning({ available: true, fallback: true, description: "llvmpipe" })!,
+    /^warning: webgpu: the WebGPU adapter is a software \(fallback\) adapter \(llvmpipe\), which emulates a GPU on the CPU: results are correct but slow, several times slower than --backend wasm/,
+  );
+  assert.equal(webGpuWarning({ available: true, fallback: false, description: "NVIDIA" }), undefined);
+  const probe = await probeWebGpu();
+  if (!probe.available || !probe.fallback) {
+    console.log(
+      `skipped the CLI half: no software WebGPU adapter here (${probe.reason ?? probe.description})`,
+    );
+    return;
+  }
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-env",
+      `${ROOT}/src/cli/bench.ts`,
+      "--print-env",
+      "--backend",
+      "webgpu",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  assert.equal(out.code, 0, text(out.stderr));
+  assert.match(text(out.stderr), /^warning: webgpu: the WebGPU adapter is a software \(fallback\) adapter/);
+  assert.match(text(out.stdout), /^backend\s+webgpu/m);
+});

@@ -49,7 +49,28 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
 }
 
 /**
- * Load `@tensorflow/tfjs-backend-webgpu` and make it the active backend.
+ * The warning for a software (fallback) adapter: WebGPU emulated on the CPU, correct but slow. `undefined` for a
+ * hardware adapter.
+ *
+ * @example
+ * ```ts
+ * import { webGpuWarning } from "./webgpu.ts";
+ * console.assert(webGpuWarning({ available: true, fallback: true, description: "llvmpipe" })!.includes("software"));
+ * console.assert(webGpuWarning({ available: true, fallback: false, description: "nvidia" }) === undefined);
+ * ```
+ */
+export function webGpuWarning(probe: WebGpuProbe): string | undefined {
+  if (!probe.available || !probe.fallback) return undefined;
+  return `warning: webgpu: the WebGPU adapter is a software (fallback) adapter${
+    probe.description ? ` (${probe.description})` : ""
+  }, which emulates a GPU on the CPU: results are correct but slow, several times slower than --backend wasm ` +
+    "(about 5x on a small convolution on a 2-core machine). Use --backend wasm or native here, or a machine with a " +
+    "GPU driver.";
+}
+
+/**
+ * Load `@tensorflow/tfjs-backend-webgpu` and make it the active backend. A software (fallback) adapter is used,
+ * since it was asked for, with {@linkcode webGpuWarning} on stderr.
  *
  * @example
  * ```ts ignore
@@ -64,6 +85,8 @@ export async function initWebGpu(): Promise<WebGpuProbe> {
       `webgpu backend: ${probe.reason}. Use --backend wasm (CPU) or run on a machine with a GPU driver.`,
     );
   }
+  const warning = webGpuWarning(probe);
+  if (warning) console.error(warning);
   await import("@tensorflow/tfjs-backend-webgpu");
   if (!(await tf.setBackend("webgpu"))) throw new Error("webgpu backend: tf.setBackend('webgpu') failed");
   return probe;
