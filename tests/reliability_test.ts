@@ -263,3 +263,14 @@ Deno.test("reliability: --backend webgpu on a software adapter says so on stderr
   assert.match(text(out.stderr), /^warning: webgpu: the WebGPU adapter is a software \(fallback\) adapter/);
   assert.match(text(out.stdout), /^backend\s+webgpu/m);
 });
+
+Deno.test("reliability: every file `bench --help` names exists", async () => {
+  const { BENCH_HELP } = await import("../src/cli/bench.ts");
+  const named = [...BENCH_HELP.matchAll(/\b((?:tests|scenarios|src|examples)\/[\w./-]+\.\w+)/g)].map((m) =>
+    m[1]!
+  );
+  assert.ok(named.includes("tests/golden/repro.json"), named.join());
+  for (const f of named) {
+    assert.ok(await exists(`${ROOT}/${f}`), `bench --help names ${f}, which does not exist`);
+  }
+});

@@ -40,7 +40,7 @@ Other commands:
   deno task plan        what a scenario would run (splits, removal, initial sets)
   deno task data        prepare UCMerced (from a local copy or the official archives)
   deno task report DIR  merge whatever cells a results folder holds and render the report
-  deno task repro       run scenarios/ci/repro.json twice and compare digests with tests/golden/repro.digest
+  deno task repro       run scenarios/ci/repro.json twice and compare digests with tests/golden/repro.json
   deno task query       run a query function on your own model's outputs
   deno task test-query  run the query-function conformance suite on your module
   deno task models      parameters and FLOPs of the backbones
