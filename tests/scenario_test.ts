@@ -1,6 +1,12 @@
 import assert from "node:assert/strict";
 import { Ajv2020 } from "ajv/dist/2020.js";
-import { loadScenarioFile, resolveScenarios, ScenarioError, scenarioHash } from "../src/scenario/load.ts";
+import {
+  BUILTIN_QUERIES,
+  loadScenarioFile,
+  resolveScenarios,
+  ScenarioError,
+  scenarioHash,
+} from "../src/scenario/load.ts";
 import { scenarioJsonSchema, scenarioJsonSchemaText } from "../src/scenario/json_schema.ts";
 
 const root = new URL("..", import.meta.url).pathname;
@@ -275,4 +281,54 @@ Deno.test("scenario: an independent JSON Schema validator (ajv) accepts the scen
   }
   assert.ok(!validate({ ...valid(), seed: 3 }));
   assert.ok(!validate({ ...valid(), dataset: { kind: "synthetic", size: "big" } }));
+});
+
+Deno.test("scenario: query options are checked against each built-in's schema at load (issue #12 point 5)", () => {
+  const withArm = (arm: Record<string, unknown>) => ({
+    ...valid(),
+    arms: [{ name: "random", query: "random" }, arm],
+  });
+  // Typos and wrong types are errors naming the arm and the key and listing the allowed keys.
+  assert.throws(
+    () => resolveScenarios(withArm({ name: "mge", query: "mge-clustering", options: { mFactr: 5 } })),
+    (e: unknown) =>
+      e instanceof ScenarioError &&
+      /arms\[1\]\.options: arm "mge" \(mge-clustering\): unknown option "mFactr"; mge-clustering's options are: m, mFactor, includeBias/
+        .test(e.message),
+  );
+  assert.throws(
+    () => resolveScenarios(withArm({ name: "a", query: "adaptive", options: { beta: "0.3" } })),
+    /arms\[1\]\.options: arm "a" \(adaptive\): beta: must be a number >= 0 and <= 1; got "0.3"/,
+  );
+  assert.throws(
+    () => resolveScenarios(withArm({ name: "a", query: "adaptive", options: { beta: 2 } })),
+    /beta: must be a number >= 0 and <= 1; got 2/,
+  );
+  assert.throws(
+    () => resolveScenarios(withArm({ name: "m", query: "mmc", options: { cardinality: "learned" } })),
+    /cardinality: must be one of "expected", "threshold"; got "learned"/,
+  );
+  assert.throws(
+    () => resolveScenarios(withArm({ name: "c", query: "coreset", options: { k: 1 } })),
+    /unknown option "k"; coreset's options are: none/,
+  );
+  // Valid options load; the scenario hash does not depend on defaults being filled in.
+  const [ok] = resolveScenarios(withArm({ name: "mge", query: "mge-clustering", options: { mFactor: 5 } }));
+  assert.deepEqual(ok!.scenario.arms[1]!.options, { mFactor: 5 });
+  assert.throws(
+    () => resolveScenarios(withArm({ name: "x", query: "constructor" })),
+    /unknown query function/,
+  );
+});
+
+Deno.test("scenario: the JSON Schema carries every built-in's options (ajv rejects a typo and a wrong type)", () => {
+  const ajv = new Ajv2020({ strict: false });
+  const validate = ajv.compile(scenarioJsonSchema());
+  const withArm = (arm: Record<string, unknown>) => ({ ...valid(), arms: [arm] });
+  assert.ok(validate(withArm({ name: "m", query: "mge-clustering", options: { mFactor: 5 } })));
+  assert.ok(!validate(withArm({ name: "m", query: "mge-clustering", options: { mFactr: 5 } })));
+  assert.ok(!validate(withArm({ name: "a", query: "adaptive", options: { beta: 1.5 } })));
+  assert.ok(validate(withArm({ name: "p", query: { module: "./x.ts" }, options: { anything: 1 } })));
+  const text = scenarioJsonSchemaText();
+  for (const name of BUILTIN_QUERIES) assert.ok(text.includes(`"const": "${name}"`), name);
 });

@@ -32,8 +32,11 @@ export type ModelOutput = "probs" | "features";
 /** Every model output: what a function that does not declare `needs` gets. */
 export const ALL_MODEL_OUTPUTS: readonly ModelOutput[] = Object.freeze(["probs", "features"]);
 
-/** What a query function receives. */
-export interface QueryInput {
+/** The option values a function receives when it does not say more precisely (its type parameter). */
+export type AnyOptions = Readonly<Record<string, unknown>>;
+
+/** What a query function receives; `O` is the type of its options (see {@linkcode OptionSchema}). */
+export interface QueryInput<O extends AnyOptions = AnyOptions> {
   /** The unlabelled pool U. */
   readonly unlabelled: ModelView;
   /** The labelled set (model outputs only, no labels), present when the function sets `needsLabelled`. */
@@ -46,8 +49,12 @@ export interface QueryInput {
   readonly budget: number;
   /** The function's own seeded stream. */
   readonly rng: Rng;
-  /** Options from the scenario arm, merged over the function's defaults. */
-  readonly options: Readonly<Record<string, unknown>>;
+  /**
+   * Options from the scenario arm, merged over the function's defaults. For a function with an
+   * {@linkcode QueryFunction.optionSchema} they were checked against it before the run started, so they have the
+   * declared types and bounds.
+   */
+  readonly options: O;
 }
 
 /** What a query function returns. */
@@ -62,13 +69,52 @@ export interface QueryResult {
   readonly diagnostics?: Record<string, unknown>;
 }
 
-/** An active-learning query strategy. */
-export interface QueryFunction {
+/**
+ * One option of a query function: its type, default, bounds and meaning. `"integer"` is a number with no
+ * fractional part; `values` lists the allowed strings of a `"string"` option. An option without `default` is
+ * absent from the options unless the arm gives it.
+ */
+export interface OptionSpec {
+  readonly type: "number" | "integer" | "boolean" | "string";
+  /** What it does (shown by `deno task query --list` and in the scenario JSON Schema). */
+  readonly description: string;
+  readonly default?: number | boolean | string;
+  /** Smallest allowed value (numbers). */
+  readonly min?: number;
+  /** Largest allowed value (numbers). */
+  readonly max?: number;
+  /** The allowed values (strings). */
+  readonly values?: readonly string[];
+}
+
+/**
+ * A query function's options: option name → {@linkcode OptionSpec}. Scenario arms and `deno task query
+ * --options` are checked against it before anything runs: unknown keys, wrong types and values out of bounds are
+ * errors naming the key and listing the allowed ones. `{}` declares a function without options.
+ */
+export type OptionSchema = Readonly<Record<string, OptionSpec>>;
+
+/**
+ * An active-learning query strategy; `O` types the options it reads: a type alias (not an interface) such as
+ * `{ readonly beta?: number }` matching its {@linkcode QueryFunction.optionSchema}. Keys are best optional with a
+ * fallback in the code, so that calling `select` directly with `options: {}` also works; runs always pass the
+ * defaults merged in.
+ */
+export interface QueryFunction<O extends AnyOptions = AnyOptions> {
   /** Stable name, used in reports. */
   readonly name: string;
   /** One-line description. */
   readonly description: string;
-  /** Defaults of the options, documented by the function. */
+  /**
+   * The options it accepts, with types, bounds, defaults and descriptions. Functions without one (older
+   * plug-ins) still run: their options are passed through unchecked over {@linkcode QueryFunction.defaults}, and a
+   * key not among those defaults is reported as a warning, not an error.
+   */
+  readonly optionSchema?: OptionSchema;
+  /**
+   * Defaults of the options. With an {@linkcode QueryFunction.optionSchema} they must equal its defaults (give
+   * them with {@linkcode schemaDefaults}); without one they are the only record of the options.
+   */
   readonly defaults?: Readonly<Record<string, unknown>>;
   /** Whether it needs the labelled set's model outputs (core-set does). */
   readonly needsLabelled?: boolean;
@@ -80,7 +126,7 @@ export interface QueryFunction {
    */
   readonly needs?: readonly ModelOutput[];
   /** Pick samples. */
-  select(input: QueryInput): QueryResult | Promise<QueryResult>;
+  select(input: QueryInput<O>): QueryResult | Promise<QueryResult>;
 }
 
 /**
@@ -208,4 +254,207 @@ export function numberOption(
     );
   }
   return v;
+}
+
+/**
+ * The defaults an option schema declares, as a plain object (for {@linkcode QueryFunction.defaults}).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { schemaDefaults } from "./query.ts";
+ * assert.deepEqual(
+ *   schemaDefaults({ k: { type: "integer", default: 3, description: "" }, m: { type: "number", description: "" } }),
+ *   { k: 3 },
+ * );
+ * ```
+ */
+export function schemaDefaults(schema: OptionSchema): Record<string, number | boolean | string> {
+  const out: Record<string, number | boolean | string> = {};
+  for (const [key, spec] of Object.entries(schema)) if (spec.default !== undefined) out[key] = spec.default;
+  return out;
+}
+
+/** The defaults a function runs with: its schema's when it has one, else its `defaults`. */
+function defaultsOf(fn: QueryFunction): Record<string, unknown> {
+  return fn.optionSchema ? schemaDefaults(fn.optionSchema) : { ...(fn.defaults ?? {}) };
+}
+
+/**
+ * What a spec allows, in words: "a number >= 0 and <= 1", "true or false", "one of "a", "b"".
+ *
+ * @example
+ * ```ts
+ * import { describeOptionType } from "./query.ts";
+ * console.assert(describeOptionType({ type: "integer", min: 1, description: "" }) === "an integer >= 1");
+ * ```
+ */
+export function describeOptionType(spec: OptionSpec): string {
+  if (spec.type === "boolean") return "true or false";
+  if (spec.type === "string") {
+    return spec.values ? `one of ${spec.values.map((v) => JSON.stringify(v)).join(", ")}` : "a string";
+  }
+  const bounds = [
+    ...(spec.min !== undefined ? [`>= ${spec.min}`] : []),
+    ...(spec.max !== undefined ? [`<= ${spec.max}`] : []),
+  ];
+  return `${spec.type === "integer" ? "an integer" : "a number"}${
+    bounds.length ? ` ${bounds.join(" and ")}` : ""
+  }`;
+}
+
+/** Why `value` does not satisfy `spec`, or null when it does. */
+function optionProblem(spec: OptionSpec, value: unknown): string | null {
+  const ok = spec.type === "boolean"
+    ? typeof value === "boolean"
+    : spec.type === "string"
+    ? typeof value === "string" && (!spec.values || spec.values.includes(value))
+    : typeof value === "number" && Number.isFinite(value) &&
+      (spec.type === "number" || Number.isInteger(value)) &&
+      (spec.min === undefined || value >= spec.min) && (spec.max === undefined || value <= spec.max);
+  return ok ? null : `must be ${describeOptionType(spec)}; got ${JSON.stringify(value) ?? String(value)}`;
+}
+
+/** The outcome of checking options against a function's schema. */
+export interface CheckedOptions {
+  /** The options the function runs with: its defaults, overridden by the given ones. */
+  readonly values: Record<string, unknown>;
+  /** Errors, each `<key>: <what is wrong>`: unknown keys, wrong types, values out of bounds. */
+  readonly problems: readonly string[];
+  /** For functions without a schema: keys passed through unchecked. */
+  readonly warnings: readonly string[];
+}
+
+/**
+ * Check options given to `fn` (a scenario arm's `options`, or `--options`) against its
+ * {@linkcode QueryFunction.optionSchema}, and merge them over its defaults. Nothing throws; the caller reports
+ * `problems` (prefixed with where the options came from) and `warnings`.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkQueryOptions, type QueryFunction } from "./query.ts";
+ * const fn: QueryFunction = {
+ *   name: "f", description: "", select: () => ({ selected: [] }),
+ *   optionSchema: { k: { type: "integer", min: 1, default: 2, description: "how many" } },
+ * };
+ * assert.deepEqual(checkQueryOptions(fn, { k: 5 }).values, { k: 5 });
+ * assert.match(checkQueryOptions(fn, { kk: 5 }).problems[0]!, /unknown option "kk"; f's options are: k/);
+ * assert.match(checkQueryOptions(fn, { k: 0.5 }).problems[0]!, /k: must be an integer >= 1; got 0.5/);
+ * ```
+ */
+export function checkQueryOptions(
+  fn: QueryFunction,
+  given: Readonly<Record<string, unknown>>,
+): CheckedOptions {
+  const values = defaultsOf(fn);
+  const problems: string[] = [], warnings: string[] = [];
+  if (given === null || typeof given !== "object" || Array.isArray(given)) {
+    return { values, problems: [`options must be an object; got ${JSON.stringify(given)}`], warnings };
+  }
+  const schema = fn.optionSchema;
+  for (const [key, value] of Object.entries(given)) {
+    if (!schema) {
+      if (!(key in values)) {
+        warnings.push(
+          `${key}: passed unchecked to ${fn.name}, which declares no optionSchema (and no default for it)`,
+        );
+      }
+      values[key] = value;
+      continue;
+    }
+    const spec = Object.hasOwn(schema, key) ? schema[key] : undefined;
+    if (!spec) {
+      const keys = Object.keys(schema);
+      problems.push(
+        `unknown option ${JSON.stringify(key)}; ${fn.name}'s options are: ${
+          keys.length ? keys.join(", ") : "none"
+        }`,
+      );
+      continue;
+    }
+    const why = optionProblem(spec, value);
+    if (why) problems.push(`${key}: ${why}`);
+    else values[key] = value;
+  }
+  return { values, problems, warnings };
+}
+
+/**
+ * {@linkcode checkQueryOptions}, throwing one error that lists every problem, prefixed with `where` (e.g.
+ * `arms[1] "mge"`). Returns the merged options.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { parseQueryOptions, type QueryFunction } from "./query.ts";
+ * const fn: QueryFunction = { name: "f", description: "", select: () => ({ selected: [] }), optionSchema: {} };
+ * assert.throws(() => parseQueryOptions(fn, { x: 1 }, "--options"), /--options: unknown option "x"; f's options are: none/);
+ * ```
+ */
+export function parseQueryOptions(
+  fn: QueryFunction,
+  given: Readonly<Record<string, unknown>>,
+  where = "options",
+): Record<string, unknown> {
+  const checked = checkQueryOptions(fn, given);
+  if (checked.problems.length) throw new Error(checked.problems.map((p) => `${where}: ${p}`).join("; "));
+  return checked.values;
+}
+
+/**
+ * The JSON Schema of a function's options object: one property per option with its type, bounds, default and
+ * description, and no other keys allowed. A function without a schema gets `{"type": "object"}` (anything).
+ *
+ * @example
+ * ```ts
+ * import { optionsJsonSchema } from "./query.ts";
+ * const s = optionsJsonSchema({ beta: { type: "number", min: 0, max: 1, default: 0.5, description: "weight" } });
+ * console.assert(s.additionalProperties === false);
+ * ```
+ */
+export function optionsJsonSchema(schema: OptionSchema | undefined): Record<string, unknown> {
+  if (!schema) return { type: "object" };
+  const properties: Record<string, unknown> = {};
+  for (const [key, spec] of Object.entries(schema)) {
+    properties[key] = {
+      type: spec.type,
+      ...(spec.min !== undefined ? { minimum: spec.min } : {}),
+      ...(spec.max !== undefined ? { maximum: spec.max } : {}),
+      ...(spec.values ? { enum: [...spec.values] } : {}),
+      ...(spec.default !== undefined ? { default: spec.default } : {}),
+      description: spec.description,
+    };
+  }
+  return { type: "object", properties, additionalProperties: false };
+}
+
+/**
+ * A function's options as text lines for `deno task query --list` / `--help`: name, type and bounds, default,
+ * description.
+ *
+ * @example
+ * ```ts
+ * import { formatOptions } from "./query.ts";
+ * const lines = formatOptions({ name: "f", description: "", select: () => ({ selected: [] }),
+ *   optionSchema: { beta: { type: "number", min: 0, max: 1, default: 0.5, description: "weight" } } });
+ * console.assert(lines[0]!.includes("beta") && lines[0]!.includes("default 0.5"));
+ * ```
+ */
+export function formatOptions(fn: QueryFunction): string[] {
+  if (!fn.optionSchema) {
+    const d = fn.defaults ?? {};
+    return [
+      `(no optionSchema: options are passed unchecked${
+        Object.keys(d).length ? `; defaults ${JSON.stringify(d)}` : ""
+      })`,
+    ];
+  }
+  const entries = Object.entries(fn.optionSchema);
+  if (!entries.length) return ["(no options)"];
+  return entries.map(([key, spec]) =>
+    `${key}: ${describeOptionType(spec)}, ${
+      spec.default === undefined ? "no default" : `default ${JSON.stringify(spec.default)}`
+    }. ${spec.description}`
+  );
 }

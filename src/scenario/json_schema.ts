@@ -7,6 +7,22 @@
  */
 import { z } from "zod";
 import { ScenarioFileSchema } from "./schema.ts";
+import { BUILTIN_QUERY_FUNCTIONS } from "../al/query/registry.ts";
+import { optionsJsonSchema } from "../al/query.ts";
+
+/**
+ * The arm schema's per-function options: for each built-in, `if query is NAME then options follow NAME's
+ * optionSchema` (types, bounds, defaults, descriptions; unknown keys rejected). Plug-ins' options stay free-form
+ * here; they are checked against the plug-in's own schema when a run or plan loads it.
+ */
+function builtinOptionRules(): Record<string, unknown>[] {
+  return Object.entries(BUILTIN_QUERY_FUNCTIONS).map(([name, fn]) => ({
+    if: { properties: { query: { const: name } }, required: ["query"] },
+    then: {
+      properties: { options: { ...optionsJsonSchema(fn.optionSchema), description: `Options of ${name}.` } },
+    },
+  }));
+}
 
 /**
  * The scenario file's JSON Schema (draft 2020-12), describing what a user writes (defaults optional).
@@ -23,6 +39,8 @@ export function scenarioJsonSchema(): Record<string, unknown> {
     string,
     unknown
   >;
+  const arms = (schema.properties as Record<string, { items: Record<string, unknown> }>).arms!;
+  arms.items = { ...arms.items, allOf: builtinOptionRules() };
   return { ...schema, title: "albench scenario", $id: "https://albench.invalid/scenario.schema.json" };
 }
 

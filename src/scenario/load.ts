@@ -9,9 +9,11 @@ import { createHash } from "node:crypto";
 import type { z } from "zod";
 import { type Scenario, ScenarioFileSchema, ScenarioSchema } from "./schema.ts";
 import { checkPoolArithmetic } from "../data/plan.ts";
+import { BUILTIN_QUERY_FUNCTIONS } from "../al/query/registry.ts";
+import { checkQueryOptions } from "../al/query.ts";
 
 /** Built-in query function names (plug-ins are named by `{"module": path}`). */
-export const BUILTIN_QUERIES = ["random", "mge-clustering", "badge", "uncertainty", "coreset"] as const;
+export const BUILTIN_QUERIES: readonly string[] = Object.freeze(Object.keys(BUILTIN_QUERY_FUNCTIONS));
 
 /** A scenario ready to run: validated, defaults filled, with its identity. */
 export interface ResolvedScenario {
@@ -164,7 +166,16 @@ function crossChecks(s: Scenario): string[] {
   arms.forEach((arm, i) => {
     if (names.has(arm.name)) problems.push(`arms[${i}].name: ${show(arm.name)} is used by an earlier arm`);
     names.add(arm.name);
-    if (typeof arm.query === "string" && !(BUILTIN_QUERIES as readonly string[]).includes(arm.query)) {
+    const builtin = typeof arm.query === "string" && Object.hasOwn(BUILTIN_QUERY_FUNCTIONS, arm.query)
+      ? BUILTIN_QUERY_FUNCTIONS[arm.query]
+      : undefined;
+    if (builtin) {
+      // Options of built-ins are checked here; plug-ins' by checkArmQueries once their modules are loaded.
+      for (const p of checkQueryOptions(builtin, arm.options).problems) {
+        problems.push(`arms[${i}].options: arm ${show(arm.name)} (${builtin.name}): ${p}`);
+      }
+    }
+    if (typeof arm.query === "string" && !builtin) {
       problems.push(
         `arms[${i}].query: unknown query function ${show(arm.query)}; built-in ones are ${
           BUILTIN_QUERIES.join(", ")

@@ -10,6 +10,7 @@
 import { z } from "zod";
 import { BACKEND_NAMES } from "../backend/names.ts";
 import { UCMERCED_CLASSES } from "../data/synthetic.ts";
+import { BUILTIN_QUERY_FUNCTIONS } from "../al/query/registry.ts";
 
 const positiveInt = z.number().int().min(1);
 const nonNegativeInt = z.number().int().min(0);
@@ -170,7 +171,7 @@ export const ArmSchema = z.strictObject({
   name: nameString,
   query: z.union([
     z.string().min(1).describe(
-      "A built-in query function: random, mge-clustering, badge, uncertainty, coreset.",
+      `A built-in query function: ${Object.keys(BUILTIN_QUERY_FUNCTIONS).join(", ")}.`,
     ),
     z.strictObject({ module: z.string().min(1).describe("Path to a module exporting a QueryFunction.") }),
   ]),

@@ -25,6 +25,7 @@ import { residual } from "./gradient.ts";
  */
 export const badge: QueryFunction = {
   name: "badge",
+  optionSchema: {},
   description: "k-means++ seeding on last-layer gradient embeddings under pseudo-labels",
   needs: ["probs", "features"],
   select({ unlabelled, numClasses: c, featureDim: d, budget, rng }) {

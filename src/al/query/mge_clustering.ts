@@ -15,10 +15,38 @@
  *
  * @module
  */
-import type { QueryFunction } from "../query.ts";
-import { numberOption } from "../query.ts";
+import type { OptionSchema, QueryFunction } from "../query.ts";
+import { numberOption, schemaDefaults } from "../query.ts";
 import { kmeans } from "../kmeans.ts";
 import { gradientNorms } from "./gradient.ts";
+
+/** MGE+Clustering's options (its optionSchema). */
+export type MgeOptions = {
+  readonly m?: number;
+  readonly mFactor?: number;
+  readonly includeBias?: boolean;
+};
+
+const MGE_OPTIONS: OptionSchema = {
+  m: {
+    type: "number",
+    min: 1,
+    description:
+      "Candidates clustered, absolute (rounded, clamped to [b, |U|]); overrides mFactor when given.",
+  },
+  mFactor: {
+    type: "number",
+    min: 1,
+    default: 10,
+    description: "Candidates clustered as a multiple of b: m = mFactor·b (clamped to [b, |U|]).",
+  },
+  includeBias: {
+    type: "boolean",
+    default: false,
+    description:
+      "Include the last layer's bias gradient in the uncertainty (the paper uses the weights only).",
+  },
+};
 
 /**
  * MGE+Clustering.
@@ -34,11 +62,12 @@ import { gradientNorms } from "./gradient.ts";
  * console.assert(r.selected.length === 2);
  * ```
  */
-export const mgeClustering: QueryFunction = {
+export const mgeClustering: QueryFunction<MgeOptions> = {
   name: "mge-clustering",
   description:
     "top-m last-layer gradient norms under pseudo-labels, k-means++ into b clusters, most uncertain per cluster",
-  defaults: { mFactor: 10, includeBias: false },
+  optionSchema: MGE_OPTIONS,
+  defaults: schemaDefaults(MGE_OPTIONS),
   needs: ["probs", "features"],
   select({ unlabelled, numClasses, featureDim, budget, rng, options }) {
     const n = unlabelled.ids.length, b = Math.min(budget, n);

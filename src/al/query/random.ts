@@ -19,6 +19,7 @@ import type { QueryFunction } from "../query.ts";
  */
 export const random: QueryFunction = {
   name: "random",
+  optionSchema: {},
   description: "b unlabelled samples drawn uniformly without replacement",
   // Only ids: the loop runs no inference for this arm.
   needs: [],

@@ -3,20 +3,30 @@
  *
  * @module
  */
-import type { QueryFunction } from "../query.ts";
+import { checkQueryOptions, type QueryFunction } from "../query.ts";
 import { random } from "./random.ts";
 import { mgeClustering } from "./mge_clustering.ts";
 import { badge } from "./badge.ts";
 import { uncertainty } from "./uncertainty.ts";
 import { coreset } from "./coreset.ts";
+import { mmc } from "./mmc.ts";
+import { adaptive } from "./adaptive.ts";
+import { cvirs } from "./cvirs.ts";
 
-/** Built-in query functions by name. */
+/**
+ * Built-in query functions by name: the paper's MGE+Clustering and random baseline, single-label-style baselines
+ * (uncertainty, BADGE, core-set) and multi-label active-learning baselines from the literature (MMC, Adaptive,
+ * CVIRS; each module states its paper, equation and how it was adapted to probabilities without labels).
+ */
 export const BUILTIN_QUERY_FUNCTIONS: Readonly<Record<string, QueryFunction>> = {
   random,
   "mge-clustering": mgeClustering,
   badge,
   uncertainty,
   coreset,
+  mmc,
+  adaptive,
+  cvirs,
 };
 
 function isQueryFunction(x: unknown): x is QueryFunction {
@@ -71,7 +81,7 @@ export async function resolveQuery(
   baseDir: string,
 ): Promise<QueryFunction> {
   if (typeof spec === "string") {
-    const fn = BUILTIN_QUERY_FUNCTIONS[spec];
+    const fn = Object.hasOwn(BUILTIN_QUERY_FUNCTIONS, spec) ? BUILTIN_QUERY_FUNCTIONS[spec] : undefined;
     if (!fn) {
       throw new Error(
         `unknown query function ${JSON.stringify(spec)}; built-in ones are ${
@@ -82,4 +92,45 @@ export async function resolveQuery(
     return fn;
   }
   return await loadQueryModule(spec.module, baseDir);
+}
+
+/** An arm whose query function and options {@linkcode checkArmQueries} checks. */
+export interface ArmQuery {
+  readonly name: string;
+  readonly query: string | { readonly module: string };
+  readonly options: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Load every arm's query function (plug-ins included: a module that fails to load or exports no query function is
+ * a problem) and check its options against its schema. Problems read `arms[i] "name" (function): …`; warnings
+ * name plug-ins without a schema whose options are passed unchecked. Run it before anything is written.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { checkArmQueries } from "./registry.ts";
+ * const { problems } = await checkArmQueries([{ name: "m", query: "mge-clustering", options: { mFactr: 5 } }], ".");
+ * assert.match(problems[0]!, /arms\[0\] "m" \(mge-clustering\): unknown option "mFactr"; .* m, mFactor, includeBias/);
+ * ```
+ */
+export async function checkArmQueries(
+  arms: readonly ArmQuery[],
+  baseDir: string,
+): Promise<{ problems: string[]; warnings: string[] }> {
+  const problems: string[] = [], warnings: string[] = [];
+  for (const [i, arm] of arms.entries()) {
+    const where = `arms[${i}] ${JSON.stringify(arm.name)}`;
+    let fn: QueryFunction;
+    try {
+      fn = await resolveQuery(arm.query, baseDir);
+    } catch (e) {
+      problems.push(`${where}: ${(e as Error).message}`);
+      continue;
+    }
+    const checked = checkQueryOptions(fn, arm.options);
+    problems.push(...checked.problems.map((p) => `${where} (${fn.name}): ${p}`));
+    warnings.push(...checked.warnings.map((w) => `${where} (${fn.name}): option ${w}`));
+  }
+  return { problems, warnings };
 }

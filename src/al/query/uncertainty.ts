@@ -42,6 +42,7 @@ export function meanBinaryEntropy(probs: Float32Array, n: number, c: number): Fl
  */
 export const uncertainty: QueryFunction = {
   name: "uncertainty",
+  optionSchema: {},
   description: "top-b mean binary entropy of the class probabilities",
   needs: ["probs"],
   select({ unlabelled, numClasses, budget }) {
