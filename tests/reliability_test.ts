@@ -274,3 +274,28 @@ Deno.test("reliability: every file `bench --help` names exists", async () => {
     assert.ok(await exists(`${ROOT}/${f}`), `bench --help names ${f}, which does not exist`);
   }
 });
+
+Deno.test("reliability: test-query on a missing or malformed module is one line and exit 2, not a test-runner trace", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-testquery-" });
+  await Deno.writeTextFile(`${dir}/five.ts`, "export default 5;");
+  const run = async (module: string) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", "--allow-env", "--allow-run", `${ROOT}/src/cli/test_query.ts`, module],
+      cwd: dir,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    return { code: out.code, all: text(out.stdout) + text(out.stderr) };
+  };
+  const missing = await run("./nope.ts");
+  assert.equal(missing.code, 2, missing.all);
+  assert.equal(
+    missing.all,
+    `error: ./nope.ts: no such module (${dir}/nope.ts); give the path to your query module, e.g. ./my_query.ts\n`,
+  );
+  const five = await run("./five.ts");
+  assert.equal(five.code, 2, five.all);
+  assert.match(five.all, /^error: query module .*five\.ts must export a QueryFunction .*\n$/);
+  await Deno.remove(dir, { recursive: true });
+});
