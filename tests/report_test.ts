@@ -9,6 +9,14 @@ const REFERENCE = `${ROOT}reports/reference/cpu/fig2`;
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
+const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => {
+  try {
+    return Deno.statSync(p).isFile;
+  } catch {
+    return false;
+  }
+});
+
 async function copyTree(from: string, to: string) {
   await Deno.mkdir(to, { recursive: true });
   for await (const e of Deno.readDir(from)) {
@@ -36,14 +44,8 @@ async function summedFromFiles(dir: string) {
   return { finetune, inference, share: inference / (finetune + inference) };
 }
 
-Deno.test("report: the committed reference report still renders from its records, with its digest, plus the inference share", async () => {
-  // Its records predate opt-in validation (every iteration has `val`); its scenario file must still hash the same.
-  const run = JSON.parse(await Deno.readTextFile(`${REFERENCE}/run.json`));
-  const loaded = await loadScenarioFile(`${ROOT}scenarios/cpu/fig2.json`);
-  assert.deepEqual(
-    loaded.map((s) => [s.id, s.hash]),
-    run.scenarios.map((s: { id: string; hash: string }) => [s.id, s.hash]),
-  );
+/** Render the committed reference cells into a fresh folder with `deno task report`. */
+async function renderReference(): Promise<{ dir: string; stdout: string }> {
   const tmp = await Deno.makeTempDir({ prefix: "albench-reference-" });
   await copyTree(`${REFERENCE}/cells`, `${tmp}/cells`);
   await Deno.copyFile(`${REFERENCE}/run.json`, `${tmp}/run.json`);
@@ -54,9 +56,21 @@ Deno.test("report: the committed reference report still renders from its records
     stderr: "piped",
   }).output();
   assert.equal(r.code, 0, text(r.stderr));
+  return { dir: tmp, stdout: text(r.stdout) };
+}
+
+Deno.test("report: the committed reference report still renders from its records, with its digest, tables and words", async () => {
+  // Its records predate opt-in validation (every iteration has `val`); its scenario file must still hash the same.
+  const run = JSON.parse(await Deno.readTextFile(`${REFERENCE}/run.json`));
+  const loaded = await loadScenarioFile(`${ROOT}scenarios/cpu/fig2.json`);
+  assert.deepEqual(
+    loaded.map((s) => [s.id, s.hash]),
+    run.scenarios.map((s: { id: string; hash: string }) => [s.id, s.hash]),
+  );
+  const { dir: tmp, stdout } = await renderReference();
   const committed = JSON.parse(await Deno.readTextFile(`${REFERENCE}/manifest.json`));
   const manifest = JSON.parse(await Deno.readTextFile(`${tmp}/manifest.json`));
-  assert.match(text(r.stdout), new RegExp(`digest ${committed.digest.slice(0, 16)}`));
+  assert.match(stdout, new RegExp(`digest ${committed.digest.slice(0, 16)}`));
   const independent = await summedFromFiles(tmp);
   assert.ok(Math.abs(manifest.wallSeconds.inferenceShare - independent.share) < 1e-4);
   assert.ok(
@@ -64,20 +78,103 @@ Deno.test("report: the committed reference report still renders from its records
     "Fig. 2: inference was 44% of the model time",
   );
   assert.match(
-    text(r.stdout),
+    stdout,
     /wall time: fine-tuning 9843 s, inference 7606 s \(43\.6% of fine-tuning \+ inference\)/,
   );
-  // The manifest is the committed one plus the share (the environment aside: `report` takes it from the first
-  // record, `bench` from the machine at the end of the run); the tables are unchanged, old `val` fields included.
-  const { inferenceShare: _share, ...rest } = manifest.wallSeconds;
-  assert.deepEqual(
-    { ...manifest, wallSeconds: rest, environment: null },
-    { ...committed, environment: null },
+  // The words follow the hedging rules: macro F1 gains are not significant with 5 seeds, micro losses are.
+  assert.match(
+    stdout,
+    /scenario-1 \(none removed\): No evidence of a difference between mge-clustering and random in macro F1 averaged over rounds 1–20 with 5 seeds: \+2\.73 points/,
   );
-  for (const f of ["curves.csv", "per_class.csv", "summary.csv", "stats.csv"]) {
+  assert.match(
+    stdout,
+    /scenario-3 \(40 removed from each of 3 classes\): mge-clustering is lower than random in micro F1/,
+  );
+  assert.match(
+    stdout,
+    /No evidence that the gain of mge-clustering over random in macro F1 .* changes from scenario-1/,
+  );
+  assert.ok(!/beats|better/.test(stdout));
+  // The manifest is the committed one (the environment aside: `report` takes it from the first record, `bench`
+  // from the machine at the end of the run); the tables are the committed ones, old `val` fields included.
+  assert.deepEqual({ ...manifest, environment: null }, { ...committed, environment: null });
+  for (const f of ["curves.csv", "per_class.csv", "summary.csv", "stats.csv", "gain_change.csv"]) {
     assert.equal(await Deno.readTextFile(`${tmp}/${f}`), await Deno.readTextFile(`${REFERENCE}/${f}`), f);
   }
+  // Averages over rounds 1…20 from curves.csv by hand: per seed, the mean of iterations 1…20.
+  const lines = (await Deno.readTextFile(`${tmp}/curves.csv`)).trim().split("\n");
+  const head = lines[0]!.split(",");
+  const col = (name: string) => head.indexOf(name);
+  const perSeed = new Map<string, number[]>();
+  for (const l of lines.slice(1)) {
+    const v = l.split(",");
+    if (Number(v[col("iteration")]) < 1) continue;
+    const k = `${v[col("scenario")]}|${v[col("arm")]}|${v[col("seed")]}`;
+    perSeed.set(k, [...(perSeed.get(k) ?? []), Number(v[col("macro_f1")])]);
+  }
+  const avg = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+  const gains = [0, 1, 2, 3, 4].map((seed) =>
+    avg(perSeed.get(`cpu-fig2/scenario-1|mge-clustering|${seed}`)!) -
+    avg(perSeed.get(`cpu-fig2/scenario-1|random|${seed}`)!)
+  );
+  const stats = (await Deno.readTextFile(`${tmp}/stats.csv`)).split("\n");
+  const row = stats.find((l) => l.startsWith("cpu-fig2/scenario-1,mge-clustering,random,average,macro_f1,"))!;
+  assert.ok(Math.abs(Number(row.split(",")[6]) - avg(gains)) < 1e-12, `${row} vs ${avg(gains)}`);
   await Deno.remove(tmp, { recursive: true });
+});
+
+Deno.test("report: in headless Chromium no element of index.html is wider than the page, details opened", async () => {
+  if (!CHROMIUM) {
+    console.log(
+      "note: headless-Chromium width check skipped: Debian's chromium is not installed (.ci/run installs it)",
+    );
+    return;
+  }
+  const { dir } = await renderReference();
+  // Open every <details>, then list every element that reaches past the viewport, into the title.
+  const probe = `<script>
+for (const d of document.querySelectorAll("details")) d.open = true;
+const vw = document.documentElement.clientWidth, wide = [];
+for (const el of document.querySelectorAll("body *")) {
+  const r = el.getBoundingClientRect();
+  if (r.width > 0 && (r.right > vw + 1 || r.left < -1)) wide.push(el.tagName + ":" + Math.round(r.right));
+}
+document.title = "probe " + JSON.stringify({ vw, scroll: document.documentElement.scrollWidth, wide: wide.slice(0, 10) });
+</script>`;
+  const html = await Deno.readTextFile(`${dir}/index.html`);
+  await Deno.writeTextFile(`${dir}/probe.html`, html.replace("</body>", `${probe}</body>`));
+  for (const width of [1280, 800]) {
+    const profile = await Deno.makeTempDir({ prefix: "albench-chromium-" });
+    const r = await new Deno.Command(CHROMIUM, {
+      args: [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        `--user-data-dir=${profile}`,
+        `--window-size=${width},900`,
+        "--dump-dom",
+        `file://${dir}/probe.html`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    await Deno.remove(profile, { recursive: true }).catch(() => {});
+    assert.equal(r.code, 0, text(r.stderr).slice(0, 500));
+    const title = text(r.stdout).match(/<title>probe (.*?)<\/title>/)?.[1];
+    assert.ok(title, "the probe ran");
+    const found = JSON.parse(title.replaceAll("&quot;", '"'));
+    assert.ok(found.vw > 0 && found.vw <= width);
+    assert.deepEqual(found.wide, [], `at ${width} px wide: ${title}`);
+    assert.ok(found.scroll <= found.vw, `no horizontal scrolling at ${width} px: ${title}`);
+  }
+  // Conclusions come before the figures, the scenario files are collapsed at the end.
+  assert.ok(html.indexOf("<h2>Conclusions</h2>") < html.indexOf("<figure>"));
+  assert.ok(html.lastIndexOf("<details><summary>cpu-fig2/scenario-3") > html.indexOf("<h2>Tables</h2>"));
+  await Deno.remove(dir, { recursive: true });
 });
 
 Deno.test("report: records without validation scores leave the val columns empty and the digest without val", async () => {

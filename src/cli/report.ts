@@ -12,6 +12,20 @@ import type { RunFile } from "../runner/store.ts";
 import { writeReport } from "../report/report.ts";
 import { wallTimesLine } from "../report/tables.ts";
 
+/**
+ * The environment `bench` recorded in an earlier manifest of `out` (the machine the run ended on), so re-rendering
+ * keeps it; without one the report takes the first cell's.
+ */
+async function previousEnvironment(out: string): Promise<{ environment?: Record<string, unknown> }> {
+  try {
+    const m = JSON.parse(await Deno.readTextFile(`${out}/manifest.json`));
+    const env = m?.environment;
+    return env && typeof env === "object" && !Array.isArray(env) ? { environment: env } : {};
+  } catch {
+    return {};
+  }
+}
+
 async function main(args: string[]): Promise<void> {
   const { values, positionals } = parseFlags(
     args,
@@ -50,7 +64,7 @@ async function main(args: string[]): Promise<void> {
     }
   }
   const expected = gridCells(scenarios, values.seeds ? Number(values.seeds) : undefined).map((c) => c.key);
-  const r = await writeReport(out, scenarios, expected);
+  const r = await writeReport(out, scenarios, expected, await previousEnvironment(out));
   console.log(
     `merged ${r.cells} cells (${r.complete} complete) into ${out}/index.html (digest ${
       r.digest.slice(0, 16)

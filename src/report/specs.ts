@@ -1,162 +1,343 @@
 /**
  * Vega-Lite specifications of the report's figures, with their data inlined (so each `.vl.json` file opens by
- * itself in the Vega editor).
+ * itself in the Vega editor). Intervals are computed here (t-intervals over seeds), never by Vega's bootstrap, so
+ * a figure is a pure function of the cells. Bars always start at zero; dot-and-interval plots are used where a
+ * zero baseline would hide the differences.
  *
  * @module
  */
-import type { CurveRow, PerClassRow } from "./tables.ts";
+import type { CurveRow, Metric, PerClassRow, StatsRow } from "./tables.ts";
+import { pairedT } from "./stats.ts";
 
 /** A Vega-Lite top-level spec (kept loose: vega-lite validates it when compiling). */
 export type VegaLiteSpec = Record<string, unknown>;
 
+/** Human labels for scenario ids (e.g. `scenario-2\n20 removed from each of 3 classes`); ids label themselves. */
+export type ScenarioLabels = Readonly<Record<string, string>>;
+
 const SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
+const METRIC_TITLE: Record<Metric, string> = { macro_f1: "macro F1", micro_f1: "micro F1" };
+const label = (labels: ScenarioLabels, id: string) => labels[id] ?? id;
+/** Axis labels may hold line breaks. */
+const SPLIT_LINES = "split(datum.label, '\\n')";
+/** The legend of line figures: a short line with a dot, as the curves are drawn (every layer must give the same, or Vega-Lite drops it). */
+const LINE_LEGEND = {
+  symbolType: "M-1,0L1,0M-0.35,0a0.35,0.35 0 1,0 0.7,0a0.35,0.35 0 1,0 -0.7,0",
+  symbolStrokeWidth: 2,
+  symbolOpacity: 1,
+  labelLimit: 320,
+};
+/** Row headers of faceted figures: one line above each row's panels. */
+const ROW_HEADER = {
+  labelAngle: 0,
+  labelOrient: "top",
+  labelAnchor: "start",
+  labelExpr: "replace(replace(datum.label, '\\n', ' · '), '\\n', ' ')",
+  labelFontWeight: "bold",
+  labelLimit: 400,
+};
 
 /**
- * Fig. 1: micro and macro F1 against the number of labelled samples, mean over seeds with a ±1 standard
- * deviation band per arm; one row per scenario.
+ * Fig. 1: macro and micro F1 against labelled samples, mean over seeds (line with a marker per evaluation) and a
+ * ±1 sd band; one column per metric whose panels (one per scenario) share a y scale; x starts at the first
+ * labelled count.
  *
  * @example
  * ```ts
  * import { learningCurveSpec } from "./specs.ts";
- * console.assert("facet" in learningCurveSpec([]));
+ * console.assert(Array.isArray(learningCurveSpec([]).hconcat));
  * ```
  */
-export function learningCurveSpec(rows: readonly CurveRow[]): VegaLiteSpec {
-  const values = rows.flatMap((r) => [
-    {
-      scenario: r.scenario,
-      arm: r.arm,
-      seed: r.seed,
-      labelled: r.labelled,
-      metric: "micro F1",
-      value: r.micro_f1,
+export function learningCurveSpec(rows: readonly CurveRow[], labels: ScenarioLabels = {}): VegaLiteSpec {
+  const xs = rows.map((r) => r.labelled);
+  const domain = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
+  const panel = (metric: Metric) => ({
+    title: METRIC_TITLE[metric],
+    data: {
+      values: rows.map((r) => ({
+        scenario: label(labels, r.scenario),
+        arm: r.arm,
+        seed: r.seed,
+        labelled: r.labelled,
+        value: r[metric],
+      })),
     },
-    {
-      scenario: r.scenario,
-      arm: r.arm,
-      seed: r.seed,
-      labelled: r.labelled,
-      metric: "macro F1",
-      value: r.macro_f1,
-    },
-  ]);
-  return {
-    $schema: SCHEMA,
-    title: "F1 vs number of labelled samples (mean ± 1 sd over seeds)",
-    data: { values },
     facet: {
-      row: { field: "scenario", type: "nominal", title: null },
-      column: { field: "metric", type: "nominal", title: null, sort: ["micro F1", "macro F1"] },
+      row: { field: "scenario", type: "nominal", title: null, header: ROW_HEADER },
     },
     spec: {
-      width: 300,
-      height: 200,
+      width: 320,
+      height: 180,
       layer: [
         {
-          mark: { type: "errorband", extent: "stdev", opacity: 0.25 },
+          mark: { type: "errorband", extent: "stdev", opacity: 0.2 },
           encoding: {
-            x: { field: "labelled", type: "quantitative", title: "labelled samples" },
-            y: { field: "value", type: "quantitative", title: "F1", scale: { zero: false } },
-            color: { field: "arm", type: "nominal" },
+            x: { field: "labelled", type: "quantitative" },
+            y: { field: "value", type: "quantitative", title: METRIC_TITLE[metric] },
+            color: { field: "arm", type: "nominal", title: "arm", legend: LINE_LEGEND },
           },
         },
         {
           mark: { type: "line", point: true },
           encoding: {
-            x: { field: "labelled", type: "quantitative" },
-            y: { aggregate: "mean", field: "value", type: "quantitative" },
-            color: { field: "arm", type: "nominal", title: "arm" },
+            x: {
+              field: "labelled",
+              type: "quantitative",
+              title: "labelled samples",
+              scale: { domain, nice: false, zero: false },
+            },
+            y: {
+              aggregate: "mean",
+              field: "value",
+              type: "quantitative",
+              title: METRIC_TITLE[metric],
+              scale: { zero: false },
+            },
+            color: {
+              field: "arm",
+              type: "nominal",
+              title: "arm",
+              legend: LINE_LEGEND,
+            },
           },
         },
       ],
     },
+  });
+  return {
+    $schema: SCHEMA,
+    title: "F1 against labelled samples (mean over seeds, band ±1 sd)",
+    hconcat: [panel("macro_f1"), panel("micro_f1")],
     resolve: { scale: { y: "independent" } },
   };
 }
 
+/** Per seed: the metric averaged over rounds t = 1…T (the initial point left out). */
+function seedAverages(rows: readonly CurveRow[], metric: Metric) {
+  const per = new Map<string, { scenario: string; arm: string; sum: number; n: number }>();
+  for (const r of rows) {
+    if (r.iteration < 1) continue;
+    const k = `${r.scenario}\u0000${r.arm}\u0000${r.seed}`;
+    const e = per.get(k) ?? { scenario: r.scenario, arm: r.arm, sum: 0, n: 0 };
+    e.sum += r[metric];
+    e.n++;
+    per.set(k, e);
+  }
+  const arms = new Map<string, { scenario: string; arm: string; values: number[] }>();
+  for (const e of per.values()) {
+    const k = `${e.scenario}\u0000${e.arm}`;
+    const a = arms.get(k) ?? { scenario: e.scenario, arm: e.arm, values: [] };
+    a.values.push(e.sum / e.n);
+    arms.set(k, a);
+  }
+  return [...arms.values()];
+}
+
+const dotAndInterval = (x: string, xTitle: string | null, yTitle: string, offset: boolean) => [
+  {
+    mark: { type: "rule", strokeWidth: 2 },
+    encoding: {
+      x: { field: x, type: "nominal", title: xTitle, axis: { labelAngle: 0, labelExpr: SPLIT_LINES } },
+      ...(offset ? { xOffset: { field: "arm", type: "nominal" } } : {}),
+      y: { field: "low", type: "quantitative", title: yTitle, scale: { zero: false } },
+      y2: { field: "high" },
+      color: { field: "arm", type: "nominal" },
+    },
+  },
+  {
+    mark: { type: "point", filled: true, size: 70 },
+    encoding: {
+      x: { field: x, type: "nominal" },
+      ...(offset ? { xOffset: { field: "arm", type: "nominal" } } : {}),
+      y: { field: "mean", type: "quantitative" },
+      color: { field: "arm", type: "nominal", legend: { labelLimit: 320 } },
+      tooltip: [{ field: "mean" }, { field: "low" }, { field: "high" }, { field: "n", title: "seeds" }],
+    },
+  },
+];
+
 /**
- * Fig. 2: per scenario, macro F1 averaged over the AL iterations (per seed), mean over seeds with ±1 sd error
- * bars, per arm.
+ * Fig. 2: per scenario and metric, (left) each arm's F1 averaged over rounds 1…T, mean over seeds with its 95%
+ * t-interval, as dots and intervals; (right) the paired gain arm − baseline in F1 points with its 95% CI and a
+ * line at zero. `stats` are `stats.csv` rows (the `average` rows are drawn).
  *
  * @example
  * ```ts
  * import { scenarioAverageSpec } from "./specs.ts";
- * console.assert("layer" in scenarioAverageSpec([]));
+ * console.assert(Array.isArray(scenarioAverageSpec([], []).vconcat));
  * ```
  */
-export function scenarioAverageSpec(rows: readonly CurveRow[]): VegaLiteSpec {
-  const per = new Map<string, { scenario: string; arm: string; seed: number; sum: number; n: number }>();
-  for (const r of rows) {
-    const k = `${r.scenario}\u0000${r.arm}\u0000${r.seed}`;
-    const e = per.get(k) ?? { scenario: r.scenario, arm: r.arm, seed: r.seed, sum: 0, n: 0 };
-    e.sum += r.macro_f1;
-    e.n++;
-    per.set(k, e);
-  }
-  const values = [...per.values()].map((e) => ({
-    scenario: e.scenario,
-    arm: e.arm,
-    seed: e.seed,
-    avg_macro_f1: e.sum / e.n,
-  }));
+export function scenarioAverageSpec(
+  rows: readonly CurveRow[],
+  stats: readonly StatsRow[],
+  labels: ScenarioLabels = {},
+): VegaLiteSpec {
+  const scenarios = new Set(rows.map((r) => r.scenario)).size;
+  const rowFor = (metric: Metric) => {
+    const means = seedAverages(rows, metric).map((a) => {
+      const t = pairedT(a.values);
+      return {
+        scenario: label(labels, a.scenario),
+        arm: a.arm,
+        n: a.values.length,
+        mean: t.mean,
+        low: Number.isFinite(t.low) ? t.low : t.mean,
+        high: Number.isFinite(t.high) ? t.high : t.mean,
+      };
+    });
+    const gains = stats.filter((s) => s.at === "average" && s.metric === metric).map((s) => ({
+      scenario: label(labels, s.scenario),
+      arm: `${s.arm} − ${s.baseline}`,
+      n: s.n,
+      mean: 100 * s.mean_diff,
+      low: 100 * (Number.isFinite(s.ci_low) ? s.ci_low : s.mean_diff),
+      high: 100 * (Number.isFinite(s.ci_high) ? s.ci_high : s.mean_diff),
+    }));
+    const m = METRIC_TITLE[metric];
+    return {
+      hconcat: [
+        {
+          title: `${m}: each arm, mean over rounds 1…T (95% CI over seeds)`,
+          data: { values: means },
+          width: { step: 55 },
+          height: 200,
+          layer: dotAndInterval("scenario", null, `${m}, mean over rounds 1…T`, true),
+        },
+        {
+          title: `${m}: paired gain over the baseline (95% CI)`,
+          data: { values: gains },
+          width: { step: 110 },
+          height: 200,
+          layer: [
+            { mark: { type: "rule", strokeDash: [4, 3], color: "#555" }, encoding: { y: { datum: 0 } } },
+            ...dotAndInterval("scenario", null, `${m} gain, points (arm − baseline)`, true),
+          ],
+        },
+      ],
+      resolve: { scale: { color: "independent", y: "independent" } },
+    };
+  };
   return {
     $schema: SCHEMA,
-    title: "Macro F1 averaged over the AL iterations (mean ± 1 sd over seeds)",
-    data: { values },
-    width: { step: 40 },
-    height: 240,
-    encoding: {
-      x: { field: "scenario", type: "nominal", title: null },
-      xOffset: { field: "arm", type: "nominal" },
-      color: { field: "arm", type: "nominal" },
-    },
-    layer: [
-      {
-        mark: "bar",
-        encoding: {
-          y: {
-            aggregate: "mean",
-            field: "avg_macro_f1",
-            type: "quantitative",
-            title: "mean macro F1",
-            scale: { zero: false },
-          },
-        },
-      },
-      {
-        mark: { type: "errorbar", extent: "stdev" },
-        encoding: { y: { field: "avg_macro_f1", type: "quantitative" } },
-      },
-    ],
+    title: scenarios > 1
+      ? "Scenarios compared: F1 averaged over the AL rounds (the initial round left out)"
+      : "F1 averaged over the AL rounds (the initial round left out)",
+    vconcat: [rowFor("macro_f1"), rowFor("micro_f1")],
   };
 }
 
 /**
- * Fig. 3: per class, F1 at the last iteration and the labelled set's positives, per arm (means over seeds).
+ * The paired difference arm − baseline against labelled samples, in F1 points: mean over seeds and its 95% CI
+ * band, a line at zero; one row per scenario, one column per metric. `stats` are `stats.csv` rows (the
+ * `labelled=` rows are drawn).
+ *
+ * @example
+ * ```ts
+ * import { pairedDifferenceSpec } from "./specs.ts";
+ * console.assert("facet" in pairedDifferenceSpec([]));
+ * ```
+ */
+export function pairedDifferenceSpec(stats: readonly StatsRow[], labels: ScenarioLabels = {}): VegaLiteSpec {
+  const values = stats.filter((s) => s.at.startsWith("labelled=")).map((s) => ({
+    scenario: label(labels, s.scenario),
+    metric: METRIC_TITLE[s.metric],
+    comparison: `${s.arm} − ${s.baseline}`,
+    labelled: Number(s.at.slice("labelled=".length)),
+    n: s.n,
+    diff: 100 * s.mean_diff,
+    low: 100 * (Number.isFinite(s.ci_low) ? s.ci_low : s.mean_diff),
+    high: 100 * (Number.isFinite(s.ci_high) ? s.ci_high : s.mean_diff),
+  }));
+  const xs = values.map((v) => v.labelled);
+  const x = {
+    field: "labelled",
+    type: "quantitative",
+    title: "labelled samples",
+    scale: { domain: xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1], nice: false, zero: false },
+  };
+  return {
+    $schema: SCHEMA,
+    title: "Paired difference arm − baseline in F1 points (mean over seeds, band: 95% CI)",
+    data: { values },
+    facet: {
+      row: { field: "scenario", type: "nominal", title: null, header: ROW_HEADER },
+      column: { field: "metric", type: "nominal", title: null, sort: ["macro F1", "micro F1"] },
+    },
+    spec: {
+      width: 300,
+      height: 160,
+      layer: [
+        {
+          mark: { type: "area", opacity: 0.25 },
+          encoding: {
+            x,
+            y: { field: "low", type: "quantitative" },
+            y2: { field: "high" },
+            color: { field: "comparison", type: "nominal" },
+          },
+        },
+        { mark: { type: "rule", strokeDash: [4, 3], color: "#555" }, encoding: { y: { datum: 0 } } },
+        {
+          mark: { type: "line", point: true },
+          encoding: {
+            x,
+            y: { field: "diff", type: "quantitative", title: "difference, F1 points" },
+            color: {
+              field: "comparison",
+              type: "nominal",
+              title: "comparison",
+              legend: LINE_LEGEND,
+            },
+          },
+        },
+      ],
+    },
+  };
+}
+
+/**
+ * Per class at the last iteration: F1 and the labelled set's positives, per arm, as bars of the mean over seeds
+ * (from zero) with ±1 sd error bars over seeds.
  *
  * @example
  * ```ts
  * import { perClassSpec } from "./specs.ts";
- * console.assert("vconcat" in perClassSpec([]));
+ * console.assert("hconcat" in perClassSpec([]));
  * ```
  */
-export function perClassSpec(rows: readonly PerClassRow[]): VegaLiteSpec {
+export function perClassSpec(rows: readonly PerClassRow[], labels: ScenarioLabels = {}): VegaLiteSpec {
   const bars = (field: string, title: string) => ({
-    width: { step: 12 },
-    height: 160,
-    mark: "bar",
-    encoding: {
-      x: { field: "class", type: "nominal", title: null },
-      xOffset: { field: "arm", type: "nominal" },
-      y: { aggregate: "mean", field, type: "quantitative", title },
-      color: { field: "arm", type: "nominal" },
-      row: { field: "scenario", type: "nominal", title: null },
+    facet: {
+      row: { field: "scenario", type: "nominal", title: null, header: ROW_HEADER },
+    },
+    spec: {
+      width: { step: 12 },
+      height: 140,
+      encoding: {
+        x: { field: "class", type: "nominal", title: null },
+        xOffset: { field: "arm", type: "nominal" },
+      },
+      layer: [
+        {
+          mark: "bar",
+          encoding: {
+            y: { aggregate: "mean", field, type: "quantitative", title },
+            color: { field: "arm", type: "nominal" },
+          },
+        },
+        {
+          mark: { type: "errorbar", extent: "stdev", color: "#222", thickness: 1 },
+          encoding: { y: { field, type: "quantitative", title } },
+        },
+      ],
     },
   });
   return {
     $schema: SCHEMA,
-    title: "Per class at the last iteration (mean over seeds)",
-    data: { values: rows.map((r) => ({ ...r, f1: r.f1 ?? 0 })) },
-    vconcat: [bars("f1", "F1"), bars("labelled_positives", "labelled positives")],
+    title: "Per class at the last round (mean over seeds, ±1 sd)",
+    data: {
+      values: rows.map((r) => ({ ...r, scenario: label(labels, r.scenario), f1: r.f1 ?? 0 })),
+    },
+    hconcat: [bars("f1", "F1"), bars("labelled_positives", "labelled positives")],
   };
 }

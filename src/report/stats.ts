@@ -7,6 +7,10 @@
  * - Wilcoxon signed-rank test on the same differences: zero differences dropped, tied |d| get average ranks,
  *   exact two-sided p-value by enumerating all 2ⁿ sign patterns for n ≤ 20, normal approximation with tie
  *   correction above.
+ * - Power: the seeds a paired t-test at the 5% level (two-sided) needs for 80% power at an observed standardised
+ *   effect d = mean/sd, from the exact power of the noncentral t distribution (integrated numerically), so a
+ *   reader sees whether "no evidence" means "no effect" or "too few seeds".
+ * - Holm's step-down adjustment of a family of p-values (every budget tested is one family).
  * - Area under the budget curve (AUBC): trapezoid area under score vs number of labelled samples, divided by the
  *   labelled-count range, i.e. the curve's mean height over the budget, on the score's own scale (0–1 for F1).
  *
@@ -170,4 +174,103 @@ export function labelsToReach(
 ): number | null {
   for (let i = 0; i < labelled.length; i++) if (score[i]! >= target) return labelled[i]!;
   return null;
+}
+
+/**
+ * The smallest two-sided p-value the exact Wilcoxon signed-rank test can give with `n` non-zero differences,
+ * 2 / 2ⁿ (all signs alike, no ties): with 5 pairs it is 0.0625, so that test cannot reach the 5% level.
+ *
+ * @example
+ * ```ts
+ * import { wilcoxonFloor } from "./stats.ts";
+ * console.assert(wilcoxonFloor(5) === 0.0625 && wilcoxonFloor(6) === 0.03125 && wilcoxonFloor(0) === 1);
+ * ```
+ */
+export function wilcoxonFloor(n: number): number {
+  return Math.min(1, 2 / 2 ** n);
+}
+
+/**
+ * Power of the two-sided paired (one-sample) t-test at level `alpha` with `n` pairs when the true standardised
+ * effect is `d` (mean difference over its sd): P(|T'| > t₁₋α/₂,ₙ₋₁) for T' noncentral t with n − 1 degrees of
+ * freedom and noncentrality d·√n. Computed as E_U[Φ(λ − cU/√ν) + Φ(−λ − cU/√ν)] with U = √χ²_ν, integrated
+ * numerically over U (trapezoid rule on a fine grid, the density normalised on that grid).
+ *
+ * @example
+ * ```ts
+ * import { pairedTPower } from "./stats.ts";
+ * console.assert(Math.abs(pairedTPower(34, 0.5) - 0.808) < 0.002);
+ * console.assert(Math.abs(pairedTPower(10, 0) - 0.05) < 1e-6);
+ * ```
+ */
+export function pairedTPower(n: number, d: number, alpha = 0.05): number {
+  if (!(n >= 2) || !Number.isFinite(d)) return NaN;
+  const nu = n - 1, lambda = Math.abs(d) * Math.sqrt(n), c = tQuantile(1 - alpha / 2, nu);
+  const centre = Math.sqrt(nu), lo = Math.max(0, centre - 12), hi = centre + 12, steps = 4000;
+  const h = (hi - lo) / steps;
+  let mass = 0, power = 0;
+  for (let i = 0; i <= steps; i++) {
+    const u = lo + i * h;
+    // Density of U = sqrt(chi2_nu) up to a constant: u^(nu-1) exp(-u²/2), in log space around its mode.
+    const logw = u > 0 ? (nu - 1) * Math.log(u / centre) - (u * u - nu) / 2 : (nu === 1 ? nu / 2 : -Infinity);
+    const w = Math.exp(logw) * (i === 0 || i === steps ? 0.5 : 1);
+    const s = (c * u) / centre;
+    mass += w;
+    power += w * (normalCdf(lambda - s, 0, 1) + normalCdf(-lambda - s, 0, 1));
+  }
+  return power / mass;
+}
+
+/**
+ * How many seeds (pairs) a two-sided paired t-test at the 5% level needs for 80% power if the true effect were the
+ * observed one, `mean / sd` of the differences; `null` when that is undefined (fewer than 2 seeds, sd 0, mean 0)
+ * or more than a million.
+ *
+ * @example
+ * ```ts
+ * import { seedsForPower } from "./stats.ts";
+ * console.assert(seedsForPower(0.5, 1) === 34 && seedsForPower(1, 1) === 10 && seedsForPower(0, 1) === null);
+ * ```
+ */
+export function seedsForPower(mean: number, sd: number, power = 0.8, alpha = 0.05): number | null {
+  if (!Number.isFinite(mean) || !Number.isFinite(sd) || sd <= 0 || mean === 0) return null;
+  const d = Math.abs(mean) / sd;
+  const enough = (n: number) => pairedTPower(n, d, alpha) >= power;
+  let hi = 2;
+  while (!enough(hi)) {
+    if (hi >= 1_000_000) return null;
+    hi = Math.min(1_000_000, hi * 2);
+  }
+  let lo = Math.max(2, Math.floor(hi / 2));
+  if (enough(lo)) return lo;
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (enough(mid)) hi = mid;
+    else lo = mid;
+  }
+  return hi;
+}
+
+/**
+ * Holm's step-down adjustment: adjusted p-values (same order as `p`) that control the family-wise error rate;
+ * NaN entries stay NaN and are not counted in the family.
+ *
+ * @example
+ * ```ts
+ * import { holmAdjust } from "./stats.ts";
+ * const a = holmAdjust([0.01, 0.04, 0.03]);
+ * console.assert(a[0] === 0.03 && a[1] === 0.06 && a[2] === 0.06);
+ * ```
+ */
+export function holmAdjust(p: readonly number[]): number[] {
+  const idx = p.map((v, i) => [v, i] as const).filter(([v]) => Number.isFinite(v)).sort((a, b) =>
+    a[0] - b[0]
+  );
+  const out = p.map(() => NaN);
+  let running = 0;
+  idx.forEach(([v, i], rank) => {
+    running = Math.max(running, Math.min(1, (idx.length - rank) * v));
+    out[i] = running;
+  });
+  return out;
 }

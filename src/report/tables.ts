@@ -5,7 +5,14 @@
  * @module
  */
 import type { CellRecord } from "../runner/store.ts";
-import { areaUnderBudgetCurve, labelsToReach, pairedComparison } from "./stats.ts";
+import {
+  areaUnderBudgetCurve,
+  holmAdjust,
+  labelsToReach,
+  pairedComparison,
+  seedsForPower,
+  wilcoxonFloor,
+} from "./stats.ts";
 
 /** One row of `curves.csv`: a cell's iteration. */
 export interface CurveRow {
@@ -153,6 +160,33 @@ const sd = (xs: readonly number[]) => {
   return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
 };
 
+type Iteration = CellRecord["iterations"][number];
+
+/** The two metrics every table carries. */
+export const METRICS = ["macro_f1", "micro_f1"] as const;
+/** `macro_f1` or `micro_f1`. */
+export type Metric = typeof METRICS[number];
+
+const score = (metric: Metric) => (it: Iteration): number =>
+  metric === "micro_f1" ? it.test.microF1 : it.test.macroF1;
+
+/**
+ * The AL rounds t = 1…T of a curve: the initial point (t = 0) is left out of every average, because every arm
+ * shares it by construction (same initial set, same training stream); a curve with only its initial point keeps it.
+ *
+ * @example
+ * ```ts
+ * import { roundsAfterInitial } from "./tables.ts";
+ * const its = [{ iteration: 0 }, { iteration: 1 }, { iteration: 2 }];
+ * console.assert(roundsAfterInitial(its).length === 2);
+ * console.assert(roundsAfterInitial([{ iteration: 0 }]).length === 1);
+ * ```
+ */
+export function roundsAfterInitial<T extends { iteration: number }>(its: readonly T[]): T[] {
+  const rounds = its.filter((it) => it.iteration >= 1);
+  return rounds.length ? rounds : [...its];
+}
+
 /** One row of `summary.csv`: an arm in a scenario, over seeds. */
 export interface SummaryRow {
   scenario: string;
@@ -163,12 +197,18 @@ export interface SummaryRow {
   final_micro_f1_sd: number;
   final_macro_f1_mean: number;
   final_macro_f1_sd: number;
-  /** Fig. 2: per seed, macro F1 averaged over the AL iterations; then mean and sd over seeds. */
+  /** Fig. 2: per seed, macro F1 averaged over the AL rounds t = 1…T; then mean and sd over seeds. */
   avg_macro_f1_mean: number;
   avg_macro_f1_sd: number;
+  /** The same for micro F1. */
+  avg_micro_f1_mean: number;
+  avg_micro_f1_sd: number;
   aubc_macro_f1_mean: number;
+  aubc_micro_f1_mean: number;
   /** Smallest labelled count whose mean macro F1 reaches the baseline's final mean macro F1. */
   labels_to_reach_baseline: number | null;
+  /** The same for micro F1. */
+  labels_to_reach_baseline_micro: number | null;
 }
 
 function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
@@ -182,7 +222,7 @@ function groupBy<T>(xs: readonly T[], key: (x: T) => string): Map<string, T[]> {
 }
 
 /** Mean curve of an arm: labelled counts and mean score per iteration over complete seeds. */
-function meanCurve(cells: readonly CellRecord[], pick: (it: CellRecord["iterations"][number]) => number) {
+function meanCurve(cells: readonly CellRecord[], pick: (it: Iteration) => number) {
   const n = Math.min(...cells.map((c) => c.iterations.length));
   const labelled: number[] = [], score: number[] = [];
   for (let i = 0; i < n; i++) {
@@ -192,9 +232,19 @@ function meanCurve(cells: readonly CellRecord[], pick: (it: CellRecord["iteratio
   return { labelled, score };
 }
 
+/** Per seed: the metric averaged over rounds t = 1…T of the first `iterations` points. */
+const roundAverage = (c: CellRecord, metric: Metric, iterations = c.iterations.length) =>
+  mean(roundsAfterInitial(c.iterations.slice(0, iterations)).map(score(metric)));
+
+/** Per seed: the area under the metric's whole budget curve (initial point included) of the first `iterations`. */
+const aubcOf = (c: CellRecord, metric: Metric, iterations = c.iterations.length) => {
+  const its = c.iterations.slice(0, iterations);
+  return areaUnderBudgetCurve(its.map((it) => it.labelled), its.map(score(metric)));
+};
+
 /**
- * Per scenario and arm: final scores, the Fig. 2 average, AUBC, and labels needed to reach the baseline.
- * Only complete cells count.
+ * Per scenario and arm: final scores, the Fig. 2 averages over rounds t = 1…T, AUBC, and labels needed to reach
+ * the baseline, for macro and micro F1. Only complete cells count.
  *
  * @example
  * ```ts
@@ -211,14 +261,15 @@ export function summaryRows(
   for (const [scenario, cells] of groupBy(complete, (r) => r.scenario)) {
     const arms = groupBy(cells, (r) => r.arm);
     const base = arms.get(baselineOf(scenario));
-    const target = base ? meanCurve(base, (it) => it.test.macroF1).score.at(-1)! : NaN;
+    const toReach = (armCells: readonly CellRecord[], metric: Metric) => {
+      if (!base) return null;
+      const target = meanCurve(base, score(metric)).score.at(-1)!;
+      const curve = meanCurve(armCells, score(metric));
+      return labelsToReach(curve.labelled, curve.score, target);
+    };
     for (const [arm, armCells] of arms) {
       const finals = armCells.map((c) => c.iterations[c.iterations.length - 1]!);
-      const avg = armCells.map((c) => mean(c.iterations.map((it) => it.test.macroF1)));
-      const aubc = armCells.map((c) =>
-        areaUnderBudgetCurve(c.iterations.map((it) => it.labelled), c.iterations.map((it) => it.test.macroF1))
-      );
-      const curve = meanCurve(armCells, (it) => it.test.macroF1);
+      const avg = (metric: Metric) => armCells.map((c) => roundAverage(c, metric));
       rows.push({
         scenario,
         arm,
@@ -228,36 +279,93 @@ export function summaryRows(
         final_micro_f1_sd: sd(finals.map((f) => f.test.microF1)),
         final_macro_f1_mean: mean(finals.map((f) => f.test.macroF1)),
         final_macro_f1_sd: sd(finals.map((f) => f.test.macroF1)),
-        avg_macro_f1_mean: mean(avg),
-        avg_macro_f1_sd: sd(avg),
-        aubc_macro_f1_mean: mean(aubc),
-        labels_to_reach_baseline: Number.isNaN(target)
-          ? null
-          : labelsToReach(curve.labelled, curve.score, target),
+        avg_macro_f1_mean: mean(avg("macro_f1")),
+        avg_macro_f1_sd: sd(avg("macro_f1")),
+        avg_micro_f1_mean: mean(avg("micro_f1")),
+        avg_micro_f1_sd: sd(avg("micro_f1")),
+        aubc_macro_f1_mean: mean(armCells.map((c) => aubcOf(c, "macro_f1"))),
+        aubc_micro_f1_mean: mean(armCells.map((c) => aubcOf(c, "micro_f1"))),
+        labels_to_reach_baseline: toReach(armCells, "macro_f1"),
+        labels_to_reach_baseline_micro: toReach(armCells, "micro_f1"),
       });
     }
   }
   return rows;
 }
 
-/** One row of `stats.csv`: arm minus baseline at one budget (or over the run), paired over seeds. */
+/** One row of `stats.csv` (or `gain_change.csv`): a paired comparison over seeds. */
 export interface StatsRow {
   scenario: string;
   arm: string;
   baseline: string;
-  /** `labelled=<n>` for one budget, `average` for the Fig. 2 average, `aubc` for the area under the curve. */
+  /**
+   * `labelled=<n>` for one budget, `average` for the mean over rounds t = 1…T (Fig. 2's quantity), `aubc` for the
+   * area under the whole budget curve.
+   */
   at: string;
-  metric: "micro_f1" | "macro_f1";
+  metric: Metric;
+  /** Seeds paired. */
   n: number;
+  /** Mean of the paired differences (F1 units, arm − baseline). */
   mean_diff: number;
+  /** Their standard deviation over seeds. */
+  sd_diff: number;
   ci_low: number;
   ci_high: number;
   t_p: number;
+  /** Per-budget rows: the t-test p adjusted by Holm over rounds t = 1…T of this scenario, arm and metric. */
+  holm_t_p: number | null;
   wilcoxon_p: number;
+  /** The smallest p the exact Wilcoxon test can give with these pairs (2 / 2ⁿ). */
+  wilcoxon_floor: number;
+  /** Seeds a paired t-test needs for 80% power at the observed effect (mean / sd); empty when undefined. */
+  seeds_for_80_power: number | null;
+}
+
+function statsRow(
+  head: Pick<StatsRow, "scenario" | "arm" | "baseline" | "at" | "metric">,
+  arm: readonly number[],
+  base: readonly number[],
+): StatsRow {
+  const r = pairedComparison(arm, base);
+  const nonZero = arm.filter((v, i) => v !== base[i]).length;
+  return {
+    scenario: head.scenario,
+    arm: head.arm,
+    baseline: head.baseline,
+    at: head.at,
+    metric: head.metric,
+    n: r.n,
+    mean_diff: r.mean,
+    sd_diff: r.sd,
+    ci_low: r.ciLow,
+    ci_high: r.ciHigh,
+    t_p: r.tPValue,
+    holm_t_p: null,
+    wilcoxon_p: r.wilcoxonPValue,
+    wilcoxon_floor: wilcoxonFloor(nonZero),
+    seeds_for_80_power: seedsForPower(r.mean, r.sd),
+  };
+}
+
+/** The baseline's cells by seed and, per other arm, its cells paired with them (ascending seeds). */
+function pairedArms(cells: readonly CellRecord[], baseline: string) {
+  const base = new Map(cells.filter((c) => c.arm === baseline).map((c) => [c.seed, c]));
+  const arms: { arm: string; pairs: [CellRecord, CellRecord][]; iterations: number }[] = [];
+  if (base.size === 0) return arms;
+  for (const [arm, armCells] of groupBy(cells.filter((c) => c.arm !== baseline), (r) => r.arm)) {
+    const pairs = armCells.filter((c) => base.has(c.seed)).sort((a, b) => a.seed - b.seed)
+      .map((c) => [c, base.get(c.seed)!] as [CellRecord, CellRecord]);
+    if (!pairs.length) continue;
+    const iterations = Math.min(...pairs.flatMap(([a, b]) => [a.iterations.length, b.iterations.length]));
+    arms.push({ arm, pairs, iterations });
+  }
+  return arms;
 }
 
 /**
- * Paired arm − baseline differences per budget and over the run, on micro and macro F1.
+ * Paired arm − baseline differences per budget, averaged over rounds t = 1…T and on the area under the budget
+ * curve, for macro and micro F1, each with its interval, tests, Wilcoxon floor and the seeds 80% power would need.
  *
  * @example
  * ```ts
@@ -273,51 +381,104 @@ export function statsRows(
   const complete = records.filter((r) => r.complete);
   for (const [scenario, cells] of groupBy(complete, (r) => r.scenario)) {
     const baseline = baselineOf(scenario);
-    const base = new Map(cells.filter((c) => c.arm === baseline).map((c) => [c.seed, c]));
-    if (base.size === 0) continue;
-    for (const [arm, armCells] of groupBy(cells.filter((c) => c.arm !== baseline), (r) => r.arm)) {
-      const pairs = armCells.filter((c) => base.has(c.seed)).sort((a, b) => a.seed - b.seed);
-      if (!pairs.length) continue;
-      const iterations = Math.min(
-        ...pairs.map((c) => c.iterations.length),
-        ...pairs.map((c) => base.get(c.seed)!.iterations.length),
-      );
-      for (const metric of ["micro_f1", "macro_f1"] as const) {
-        const val = (
-          it: CellRecord["iterations"][number],
-        ) => (metric === "micro_f1" ? it.test.microF1 : it.test.macroF1);
-        const push = (at: string, a: number[], b: number[]) => {
-          const r = pairedComparison(a, b);
-          rows.push({
-            scenario,
-            arm,
-            baseline,
-            at,
-            metric,
-            n: r.n,
-            mean_diff: r.mean,
-            ci_low: r.ciLow,
-            ci_high: r.ciHigh,
-            t_p: r.tPValue,
-            wilcoxon_p: r.wilcoxonPValue,
-          });
-        };
+    for (const { arm, pairs, iterations } of pairedArms(cells, baseline)) {
+      for (const metric of METRICS) {
+        const head = { scenario, arm, baseline, metric };
+        const val = score(metric);
+        const budgets: StatsRow[] = [];
         for (let i = 0; i < iterations; i++) {
-          push(
-            `labelled=${pairs[0]!.iterations[i]!.labelled}`,
-            pairs.map((c) => val(c.iterations[i]!)),
-            pairs.map((c) => val(base.get(c.seed)!.iterations[i]!)),
-          );
+          budgets.push(statsRow(
+            { ...head, at: `labelled=${pairs[0]![0].iterations[i]!.labelled}` },
+            pairs.map(([a]) => val(a.iterations[i]!)),
+            pairs.map(([, b]) => val(b.iterations[i]!)),
+          ));
         }
-        const avg = (c: CellRecord) => mean(c.iterations.slice(0, iterations).map(val));
-        push("average", pairs.map(avg), pairs.map((c) => avg(base.get(c.seed)!)));
-        const aubc = (c: CellRecord) => {
-          const its = c.iterations.slice(0, iterations);
-          return areaUnderBudgetCurve(its.map((it) => it.labelled), its.map(val));
-        };
-        push("aubc", pairs.map(aubc), pairs.map((c) => aubc(base.get(c.seed)!)));
+        const family = budgets.map((r, i) => (pairs[0]![0].iterations[i]!.iteration >= 1 ? r.t_p : NaN));
+        holmAdjust(family).forEach((p, i) => (budgets[i]!.holm_t_p = Number.isNaN(p) ? null : p));
+        rows.push(...budgets);
+        rows.push(statsRow(
+          { ...head, at: "average" },
+          pairs.map(([a]) => roundAverage(a, metric, iterations)),
+          pairs.map(([, b]) => roundAverage(b, metric, iterations)),
+        ));
+        rows.push(statsRow(
+          { ...head, at: "aubc" },
+          pairs.map(([a]) => aubcOf(a, metric, iterations)),
+          pairs.map(([, b]) => aubcOf(b, metric, iterations)),
+        ));
       }
     }
   }
   return rows;
 }
+
+/** One row of `gain_change.csv`: how an arm's paired gain over rounds 1…T changes from one scenario to another. */
+export interface GainChangeRow extends Omit<StatsRow, "at" | "holm_t_p"> {
+  /** The scenario the change is measured from (the first of its family). */
+  reference: string;
+}
+
+/**
+ * The change in paired gain between scenarios: per arm and metric, for each scenario after the first of its
+ * family (`name` before the `/`), the per-seed difference (arm − baseline averaged over rounds 1…T in this
+ * scenario) − (the same in the reference scenario), paired by seed. The paper's claim that the gain grows with
+ * imbalance is Scenario 3 − Scenario 1 > 0. `order` lists scenario ids in their scenario-file order.
+ *
+ * @example
+ * ```ts
+ * import { gainChangeRows } from "./tables.ts";
+ * console.assert(gainChangeRows([], () => "random", []).length === 0);
+ * ```
+ */
+export function gainChangeRows(
+  records: readonly CellRecord[],
+  baselineOf: (scenario: string) => string,
+  order: readonly string[],
+): GainChangeRow[] {
+  const complete = records.filter((r) => r.complete);
+  const byScenario = groupBy(complete, (r) => r.scenario);
+  const ids = [...byScenario.keys()].sort((a, b) => rank(order, a) - rank(order, b));
+  const gains = new Map<string, Map<string, Map<number, number>>>(); // scenario → arm/metric → seed → gain
+  for (const id of ids) {
+    const m = new Map<string, Map<number, number>>();
+    for (const { arm, pairs, iterations } of pairedArms(byScenario.get(id)!, baselineOf(id))) {
+      for (const metric of METRICS) {
+        m.set(
+          `${arm}\u0000${metric}`,
+          new Map(pairs.map(([a, b]) => [
+            a.seed,
+            roundAverage(a, metric, iterations) - roundAverage(b, metric, iterations),
+          ])),
+        );
+      }
+    }
+    gains.set(id, m);
+  }
+  const rows: GainChangeRow[] = [];
+  for (const [, family] of groupBy(ids, (id) => id.split("/")[0]!)) {
+    const reference = family[0]!;
+    for (const scenario of family.slice(1)) {
+      if (baselineOf(scenario) !== baselineOf(reference)) continue;
+      for (const [key, now] of gains.get(scenario)!) {
+        const before = gains.get(reference)!.get(key);
+        if (!before) continue;
+        const seeds = [...now.keys()].filter((s) => before.has(s)).sort((a, b) => a - b);
+        if (!seeds.length) continue;
+        const [arm, metric] = key.split("\u0000") as [string, Metric];
+        const { at: _at, holm_t_p: _h, ...row } = statsRow(
+          { scenario, arm, baseline: baselineOf(scenario), at: "average", metric },
+          seeds.map((s) => now.get(s)!),
+          seeds.map((s) => before.get(s)!),
+        );
+        const { scenario: _s, ...rest } = row;
+        rows.push({ scenario, reference, ...rest });
+      }
+    }
+  }
+  return rows;
+}
+
+const rank = (order: readonly string[], id: string) => {
+  const i = order.indexOf(id);
+  return i < 0 ? order.length : i;
+};

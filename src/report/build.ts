@@ -1,0 +1,252 @@
+/**
+ * The report as data: from cell records and their scenarios to tables, figure specs, conclusions (sentences by
+ * the hedging rules of `words.ts`) and the manifest. Pure: no files, no rendering — `report.ts` writes what this
+ * builds and `html.ts` lays it out.
+ *
+ * @module
+ */
+import type { ResolvedScenario } from "../scenario/load.ts";
+import type { CellRecord } from "../runner/store.ts";
+import {
+  type CurveRow,
+  curveRows,
+  type GainChangeRow,
+  gainChangeRows,
+  type PerClassRow,
+  perClassRows,
+  type StatsRow,
+  statsRows,
+  type SummaryRow,
+  summaryRows,
+  type WallTimes,
+  wallTimes,
+} from "./tables.ts";
+import {
+  learningCurveSpec,
+  pairedDifferenceSpec,
+  perClassSpec,
+  scenarioAverageSpec,
+  type ScenarioLabels,
+  type VegaLiteSpec,
+} from "./specs.ts";
+import { resultDigest } from "./digest.ts";
+import { comparisonSentence, gainChangeSentence } from "./words.ts";
+
+/** A figure: file stem, spec and caption. */
+export interface Figure {
+  readonly name: string;
+  readonly spec: VegaLiteSpec;
+  readonly caption: string;
+}
+
+/** Everything a report shows, computed from the records. */
+export interface ReportModel {
+  readonly curves: CurveRow[];
+  readonly perClass: PerClassRow[];
+  readonly summary: SummaryRow[];
+  readonly stats: StatsRow[];
+  readonly gainChange: GainChangeRow[];
+  readonly figures: Figure[];
+  /** Sentences generated from the statistics, by scenario then arm: what the report concludes. */
+  readonly conclusions: string[];
+  /** Caveats the reader needs beside the conclusions (test floors, multiplicity). */
+  readonly notes: string[];
+  /** Scenario id → a human label (variant and what was removed). */
+  readonly labels: Record<string, string>;
+  readonly digest: string;
+  readonly wallTimes: WallTimes;
+  readonly expected: readonly string[];
+  readonly complete: number;
+  readonly missing: string[];
+  readonly manifest: Record<string, unknown> & { pretrain: NonNullable<CellRecord["pretrain"]>[] };
+}
+
+/**
+ * A scenario's human label, with line breaks before and in what was removed (axis labels split on it).
+ *
+ * @example
+ * ```ts
+ * import { scenarioLabel } from "./build.ts";
+ * const s = { id: "cpu-fig2/scenario-2", scenario: { imbalance: { removePerClass: 20, classes: 3 } } };
+ * console.assert(scenarioLabel(s as never) === "scenario-2\n20 removed from\neach of 3 classes");
+ * console.assert(scenarioLabel({ id: "x", scenario: {} } as never) === "x");
+ * ```
+ */
+export function scenarioLabel(s: Pick<ResolvedScenario, "id" | "scenario">): string {
+  const name = s.id.includes("/") ? s.id.slice(s.id.indexOf("/") + 1) : s.id;
+  const im = s.scenario.imbalance;
+  if (!im) return name;
+  const classes = im.classes ?? 3;
+  return im.removePerClass === 0
+    ? `${name}\nnone removed`
+    : `${name}\n${im.removePerClass} removed from\neach of ${classes} class${classes === 1 ? "" : "es"}`;
+}
+
+const oneLine = (label: string) => {
+  const [name, ...rest] = label.split("\n");
+  return rest.length ? `${name} (${rest.join(" ")})` : name!;
+};
+const METRIC_WORD = { macro_f1: "macro F1", micro_f1: "micro F1" } as const;
+
+/** Rounds T per scenario: the largest iteration index in its curves. */
+function roundsPerScenario(curves: readonly CurveRow[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const r of curves) m.set(r.scenario, Math.max(m.get(r.scenario) ?? 0, r.iteration));
+  return m;
+}
+
+function conclusionsOf(
+  stats: readonly StatsRow[],
+  gainChange: readonly GainChangeRow[],
+  labels: ScenarioLabels,
+  rounds: Map<string, number>,
+): string[] {
+  const out: string[] = [];
+  for (const r of stats.filter((x) => x.at === "average")) {
+    const T = rounds.get(r.scenario) ?? 0;
+    const quantity = `${METRIC_WORD[r.metric]} averaged over rounds 1–${T}`;
+    out.push(
+      `${oneLine(labels[r.scenario] ?? r.scenario)}: ${comparisonSentence(r, r.arm, r.baseline, quantity)}`,
+    );
+  }
+  for (const r of gainChange) {
+    out.push(gainChangeSentence(
+      r,
+      r.arm,
+      r.baseline,
+      `${METRIC_WORD[r.metric]} (averaged over the rounds)`,
+      oneLine(labels[r.reference] ?? r.reference),
+      oneLine(labels[r.scenario] ?? r.scenario),
+    ));
+  }
+  return out;
+}
+
+function notesOf(stats: readonly StatsRow[], rounds: Map<string, number>): string[] {
+  const notes: string[] = [];
+  const averages = stats.filter((r) => r.at === "average");
+  const floors = averages.filter((r) => r.n >= 2 && r.wilcoxon_floor > 0.05);
+  if (floors.length) {
+    const n = Math.max(...floors.map((r) => r.n));
+    notes.push(
+      `With ${n} seeds or fewer the exact Wilcoxon signed-rank test cannot give p below 0.05 (its smallest ` +
+        `two-sided p is 2/2ⁿ: ${
+          (2 / 2 ** n).toFixed(4)
+        } with ${n} pairs), so its p-values here say nothing ` +
+        `about significance; the conclusions use the paired t-interval.`,
+    );
+  }
+  const T = Math.max(0, ...rounds.values());
+  if (stats.some((r) => r.at.startsWith("labelled=")) && T > 1) {
+    notes.push(
+      `The per-budget comparisons (Fig. 4 and the labelled=… rows of stats.csv) test each of up to ${T} rounds ` +
+        `per arm and metric: at the 5% level about one in twenty differs by chance, so a single budget's p-value ` +
+        `is no finding; holm_t_p adjusts them (Holm) within each scenario, arm and metric. The conclusions rest ` +
+        `on the averages over rounds, one test per scenario, arm and metric.`,
+    );
+  }
+  if (averages.some((r) => r.n === 1)) {
+    notes.push(
+      "With one seed there is no interval and no test: only the direction of a difference is stated.",
+    );
+  }
+  return notes;
+}
+
+/**
+ * Build the report of `records`. `scenarios` (when known) give baselines, labels, scenario order and expected
+ * cells (`expected` keys).
+ *
+ * @example
+ * ```ts
+ * import { buildReport } from "./build.ts";
+ * const model = buildReport([], [], ["s/random/seed-0"]);
+ * console.assert(model.missing.length === 1 && model.conclusions.length === 0);
+ * console.assert(model.figures.map((f) => f.name).includes("fig4_paired_difference"));
+ * ```
+ */
+export function buildReport(
+  records: readonly CellRecord[],
+  scenarios: readonly ResolvedScenario[],
+  expected: readonly string[],
+  environment?: Record<string, unknown>,
+): ReportModel {
+  const baselineOf = (id: string) => scenarios.find((s) => s.id === id)?.baseline ?? "random";
+  const labels: Record<string, string> = Object.fromEntries(scenarios.map((s) => [s.id, scenarioLabel(s)]));
+  const curves = curveRows(records), perClass = perClassRows(records);
+  const summary = summaryRows(records, baselineOf), stats = statsRows(records, baselineOf);
+  const gainChange = gainChangeRows(records, baselineOf, scenarios.map((s) => s.id));
+  const rounds = roundsPerScenario(curves);
+  const done = new Set(records.filter((r) => r.complete).map((r) => r.key));
+  const missing = expected.filter((k) => !done.has(k));
+  const several = new Set(curves.map((r) => r.scenario)).size > 1;
+  const figures: Figure[] = [
+    {
+      name: "fig1_learning_curves",
+      spec: learningCurveSpec(curves, labels),
+      caption: "Fig. 1: macro and micro F1 against labelled samples, mean over seeds with a ±1 sd band.",
+    },
+    {
+      name: "fig2_scenarios",
+      spec: scenarioAverageSpec(curves, stats, labels),
+      caption:
+        `Fig. 2: F1 averaged over the AL rounds (the initial round, identical in every arm, left out)${
+          several ? ", per scenario" : ""
+        }: each arm's mean over seeds with its 95% CI (left), and the paired gain over the baseline with its 95% CI ` +
+        "(right; an interval that crosses the dashed zero line is no evidence of a difference).",
+    },
+    {
+      name: "fig3_per_class",
+      spec: perClassSpec(perClass, labels),
+      caption: "Fig. 3: per-class F1 and labelled positives at the last round, mean over seeds with ±1 sd.",
+    },
+    {
+      name: "fig4_paired_difference",
+      spec: pairedDifferenceSpec(stats, labels),
+      caption:
+        "Fig. 4: the paired difference arm − baseline at every budget, in F1 points, mean over seeds with " +
+        "its 95% CI band (unadjusted for the many budgets; see the notes).",
+    },
+  ];
+  const seconds = wallTimes(records);
+  const manifest = {
+    format: "albench-manifest-v1",
+    scenarios: scenarios.map((s) => ({
+      id: s.id,
+      hash: s.hash,
+      file: s.file ?? null,
+      seeds: s.seeds,
+      baseline: s.baseline,
+    })),
+    environment: environment ?? records[0]?.environment ?? null,
+    cells: { expected: expected.length, complete: done.size, missing },
+    pretrain: [
+      ...new Map(records.filter((r) => r.pretrain).map((r) => [r.pretrain!.key, r.pretrain!])).values(),
+    ],
+    wallSeconds: {
+      finetune: Math.round(seconds.finetune),
+      inference: Math.round(seconds.inference),
+      query: Math.round(seconds.query),
+      // inference / (fine-tuning + inference), from the unrounded sums.
+      inferenceShare: seconds.inferenceShare === null ? null : Number(seconds.inferenceShare.toFixed(4)),
+    },
+    digest: resultDigest(records),
+  };
+  return {
+    curves,
+    perClass,
+    summary,
+    stats,
+    gainChange,
+    figures,
+    conclusions: conclusionsOf(stats, gainChange, labels, rounds),
+    notes: notesOf(stats, rounds),
+    labels,
+    digest: manifest.digest,
+    wallTimes: seconds,
+    expected,
+    complete: done.size,
+    missing,
+    manifest,
+  };
+}

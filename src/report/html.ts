@@ -1,0 +1,225 @@
+/**
+ * `index.html` as a report a researcher reads: what the run concludes first (sentences from the statistics),
+ * then the figures with captions, compact tables of both metrics that fit the page, and the audit material
+ * (per-budget statistics, pre-training, scenario files, environment) collapsed at the end. Self-contained: inline
+ * SVG, no scripts, nothing fetched.
+ *
+ * @module
+ */
+import type { ResolvedScenario } from "../scenario/load.ts";
+import type { ReportModel } from "./build.ts";
+import type { StatsRow } from "./tables.ts";
+import { wallTimesLine } from "./tables.ts";
+import { points, pText } from "./words.ts";
+
+/**
+ * Escape text for HTML element content and attribute values.
+ *
+ * @example
+ * ```ts
+ * import { escapeHtml } from "./html.ts";
+ * console.assert(escapeHtml(`<a href="x">&</a>`) === "&lt;a href=&quot;x&quot;&gt;&amp;&lt;/a&gt;");
+ * ```
+ */
+export function escapeHtml(s: string): string {
+  return s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
+}
+
+type Cell = string | number | null;
+
+function table(head: readonly string[], rows: readonly (readonly Cell[])[], caption?: string): string {
+  if (!rows.length) return "<p>(none yet)</p>";
+  const td = (v: Cell) => `<td>${v === null ? "–" : escapeHtml(String(v))}</td>`;
+  return `<table>${caption ? `<caption>${escapeHtml(caption)}</caption>` : ""}<thead><tr>${
+    head.map((h) => `<th>${escapeHtml(h)}</th>`).join("")
+  }</tr></thead><tbody>${rows.map((r) => `<tr>${r.map(td).join("")}</tr>`).join("")}</tbody></table>`;
+}
+
+const oneLine = (label: string) => label.replace("\n", " · ").replaceAll("\n", " ");
+const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(2) : "–");
+const pm = (m: number, s: number) => `${pct(m)} ± ${pct(s)}`;
+const ci = (r: Pick<StatsRow, "ci_low" | "ci_high">) =>
+  Number.isFinite(r.ci_low) ? `${points(r.ci_low)} to ${points(r.ci_high)}` : "none (n = 1)";
+const METRIC = { macro_f1: "macro", micro_f1: "micro" } as const;
+
+function summaryTable(m: ReportModel): string {
+  return table(
+    [
+      "scenario",
+      "arm",
+      "seeds",
+      "labels",
+      "final macro",
+      "final micro",
+      "avg macro",
+      "avg micro",
+      "reach macro",
+    ],
+    m.summary.map((r) => [
+      oneLine(m.labels[r.scenario] ?? r.scenario),
+      r.arm,
+      r.seeds,
+      r.final_labelled,
+      pm(r.final_macro_f1_mean, r.final_macro_f1_sd),
+      pm(r.final_micro_f1_mean, r.final_micro_f1_sd),
+      pm(r.avg_macro_f1_mean, r.avg_macro_f1_sd),
+      pm(r.avg_micro_f1_mean, r.avg_micro_f1_sd),
+      r.labels_to_reach_baseline,
+    ]),
+    "F1 in %, mean ± sd over seeds. final: at the last round; avg: per seed averaged over rounds 1…T. " +
+      "reach macro: the fewest labels at which the arm's mean macro F1 reaches the baseline's final one.",
+  );
+}
+
+function statsTable(m: ReportModel, rows: readonly StatsRow[], caption: string): string {
+  return table(
+    ["scenario", "arm − baseline", "metric", "over", "diff", "95% CI", "t p", "Wilcoxon p", "seeds for 80%"],
+    rows.map((r) => [
+      oneLine(m.labels[r.scenario] ?? r.scenario),
+      `${r.arm} − ${r.baseline}`,
+      METRIC[r.metric],
+      r.at === "average" ? "rounds 1…T" : r.at === "aubc" ? "AUBC" : r.at.replace("labelled=", "n = "),
+      points(r.mean_diff),
+      ci(r),
+      pText(r.t_p),
+      pText(r.wilcoxon_p),
+      r.seeds_for_80_power,
+    ]),
+    caption,
+  );
+}
+
+function gainChangeTable(m: ReportModel): string {
+  if (!m.gainChange.length) return "";
+  const name = (id: string) => m.labels[id]?.split("\n")[0] ?? id;
+  return `<h3>Change in gain between scenarios</h3>${
+    table(
+      ["change", "arm − baseline", "metric", "diff", "95% CI", "t p", "seeds for 80%"],
+      m.gainChange.map((r) => [
+        `${name(r.scenario)} − ${name(r.reference)}`,
+        `${r.arm} − ${r.baseline}`,
+        METRIC[r.metric],
+        points(r.mean_diff),
+        ci(r),
+        pText(r.t_p),
+        r.seeds_for_80_power,
+      ]),
+      "Per seed: (gain averaged over rounds 1…T in the later scenario) − (the same in the first), in F1 points, " +
+        "paired by seed. The paper's claim that the gain grows with imbalance is a positive change.",
+    )
+  }`;
+}
+
+function pretrainTable(m: ReportModel): string {
+  if (!m.manifest.pretrain.length) return "<p>No pre-training in these scenarios.</p>";
+  return table(
+    ["key", "epochs", "first loss", "last loss", "probe mAP, random init", "probe mAP, pre-trained"],
+    m.manifest.pretrain.map((p) => [
+      p.key.slice(0, 12),
+      p.losses.length,
+      p.losses[0]?.toFixed(4) ?? null,
+      p.losses.at(-1)?.toFixed(4) ?? null,
+      p.probe.randomInitMap.toFixed(4),
+      p.probe.pretrainedMap.toFixed(4),
+    ]),
+    "Linear probe: logistic regression on frozen features, trained on half of the first seed's validation set " +
+      "and scored on the other half.",
+  );
+}
+
+const STYLE = `body{font-family:"DejaVu Sans",sans-serif;margin:1.5em auto;max-width:1100px;padding:0 1em;
+line-height:1.45;color:#222}h1{font-size:1.6em}h2{margin-top:1.6em;border-bottom:1px solid #ddd}
+table{border-collapse:collapse;font-size:12.5px;margin:.6em 0 1.2em;max-width:100%}
+caption{caption-side:bottom;text-align:left;font-size:12px;color:#555;padding-top:.3em}
+td,th{border:1px solid #ccc;padding:2px 6px;text-align:right;overflow-wrap:anywhere}
+th{background:#f4f4f4}td:first-child,td:nth-child(2){text-align:left}
+figure{margin:1.2em 0}figure svg{max-width:100%;height:auto}figcaption{font-size:13px;color:#444}
+pre{background:#f8f8f8;padding:1em;font-size:11px;white-space:pre-wrap;overflow-wrap:anywhere}
+.conclusions li{margin:.35em 0}.meta{color:#555;font-size:13px;overflow-wrap:anywhere}
+details{margin:.6em 0}summary{cursor:pointer;font-weight:bold}`;
+
+/** Everything the page needs that is not in the model: the scenarios' text and the figures' SVG, in order. */
+export interface HtmlInputs {
+  readonly scenarios: readonly ResolvedScenario[];
+  readonly svgs: readonly string[];
+}
+
+/**
+ * The report page of `model`.
+ *
+ * @example
+ * ```ts
+ * import { buildReport } from "./build.ts";
+ * import { reportHtml } from "./html.ts";
+ * const model = buildReport([], [], []);
+ * const html = reportHtml(model, { scenarios: [], svgs: model.figures.map(() => "<svg></svg>") });
+ * console.assert(html.indexOf("Conclusions") < html.indexOf("<figure>"));
+ * ```
+ */
+export function reportHtml(model: ReportModel, inputs: HtmlInputs): string {
+  const m = model;
+  const families = [...new Set(inputs.scenarios.map((s) => s.id.split("/")[0]!))];
+  const missing = m.missing.length
+    ? `; missing: ${escapeHtml(m.missing.slice(0, 12).join(", "))}${m.missing.length > 12 ? " …" : ""}`
+    : "";
+  const averages = m.stats.filter((r) => r.at === "average" || r.at === "aubc");
+  const budgets = m.stats.filter((r) => r.at.startsWith("labelled="));
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>albench report${families.length ? `: ${escapeHtml(families.join(", "))}` : ""}</title>
+<style>${STYLE}</style></head><body>
+<h1>albench report${families.length ? `: ${escapeHtml(families.join(", "))}` : ""}</h1>
+<p class="meta">${m.complete} of ${m.expected.length} cells complete${missing}. Result digest <code>${m.digest}</code>.
+${escapeHtml(wallTimesLine(m.wallTimes))}.</p>
+<h2>Conclusions</h2>
+${
+    m.conclusions.length
+      ? `<ul class="conclusions">${m.conclusions.map((c) => `<li>${escapeHtml(c)}</li>`).join("\n")}</ul>`
+      : "<p>No paired comparison yet: the baseline and another arm need complete cells with the same seeds.</p>"
+  }
+<p class="meta">Wording rules: an arm is called higher or lower than the baseline only when the paired 95% interval
+over seeds excludes zero (significant at the 5% level); otherwise the report says there is no evidence of a
+difference with that many seeds and gives the seeds a paired t-test would need for 80% power at the observed effect.
+Averages leave out the initial round, where every arm is identical by construction.</p>
+${m.notes.map((n) => `<p class="meta">${escapeHtml(n)}</p>`).join("\n")}
+<h2>Figures</h2>
+${
+    m.figures.map((f, i) =>
+      `<figure>${inputs.svgs[i] ?? ""}<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`
+    ).join("\n")
+  }
+<h2>Tables</h2>
+<h3>Per arm</h3>
+${summaryTable(m)}
+<h3>Paired differences to the baseline</h3>
+${
+    statsTable(
+      m,
+      averages,
+      "In F1 points, arm − baseline, paired by seed. rounds 1…T: per seed averaged over the AL rounds; AUBC: area " +
+        "under the whole budget curve over the labelled range. seeds for 80%: how many seeds a paired t-test " +
+        "would need for 80% power if the true effect were the observed one.",
+    )
+  }
+${gainChangeTable(m)}
+<details><summary>Every budget (${budgets.length} comparisons, unadjusted p; Holm-adjusted in stats.csv)</summary>
+${statsTable(m, budgets, "In F1 points, arm − baseline at each labelled count.")}
+</details>
+<h2>Pre-training</h2>
+${pretrainTable(m)}
+<h2>Scenarios and environment</h2>
+${
+    inputs.scenarios.map((s) =>
+      `<details><summary>${escapeHtml(s.id)} (hash ${s.hash.slice(0, 12)})</summary><pre>${
+        escapeHtml(JSON.stringify(s.scenario, null, 2))
+      }</pre></details>`
+    ).join("\n")
+  }
+<details><summary>Environment</summary><pre>${
+    escapeHtml(JSON.stringify(m.manifest.environment, null, 2))
+  }</pre></details>
+<p class="meta">Files: curves.csv, per_class.csv, summary.csv, stats.csv, gain_change.csv, manifest.json and each
+figure as .vl.json (Vega-Lite, data inlined), .svg and .png.</p>
+</body></html>
+`;
+}
