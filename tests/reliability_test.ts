@@ -299,3 +299,80 @@ Deno.test("reliability: test-query on a missing or malformed module is one line 
   assert.match(five.all, /^error: query module .*five\.ts must export a QueryFunction .*\n$/);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("reliability: `data` names the source label file in its errors and refuses one image name in two class folders", async () => {
+  const { zipSync } = await import("fflate");
+  const { encodePng } = await import("../src/data/codecs.ts");
+  const { ucmercedSource } = await import("../src/data/ucmerced.ts");
+  const px = (v: number) => encodePng({ width: 4, height: 4, rgb: new Uint8Array(48).fill(v) });
+  const labels = "IMAGE\\LABEL\tdock\tship\nharbor00\t1\t1\nbeach00\t0\t0\n";
+  const tmp = await Deno.makeTempDir({ prefix: "albench-data-" });
+  const data = async (from: string, labelFile: string) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "--allow-read",
+        "--allow-write",
+        `${ROOT}/src/cli/data.ts`,
+        "ucmerced",
+        "--from",
+        from,
+        "--labels",
+        labelFile,
+        "--out",
+        `${tmp}/out`,
+      ],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    return { code: out.code, stderr: text(out.stderr) };
+  };
+  const entries = () => [...Deno.readDirSync(tmp)].map((e) => e.name).sort();
+  await Deno.writeFile(
+    `${tmp}/images.zip`,
+    zipSync({ "Images/harbor/harbor00.png": px(10), "Images/beach/beach00.png": px(30) }),
+  );
+  await Deno.writeTextFile(`${tmp}/labels.txt`, labels + "river07\t1\n");
+  const bad = await data(`${tmp}/images.zip`, `${tmp}/labels.txt`);
+  assert.equal(bad.code, 1, bad.stderr);
+  assert.match(bad.stderr, new RegExp(`^error: ${tmp}/labels\\.txt: line 4 has 2 fields, expected 3`));
+  assert.ok(!bad.stderr.includes("staging"), bad.stderr);
+  assert.deepEqual(entries(), ["images.zip", "labels.txt"], "nothing written");
+
+  await Deno.writeTextFile(`${tmp}/labels.txt`, labels);
+  await Deno.writeFile(
+    `${tmp}/dup.zip`,
+    zipSync({
+      "Images/harbor/harbor00.png": px(10),
+      "Images/beach/beach00.png": px(30),
+      "Images/beach/harbor00.png": px(40),
+    }),
+  );
+  const dup = await data(`${tmp}/dup.zip`, `${tmp}/labels.txt`);
+  assert.equal(dup.code, 1, dup.stderr);
+  assert.match(
+    dup.stderr,
+    new RegExp(
+      `the image name "harbor00" is in two class folders, ${tmp}/dup\\.zip:Images/beach/harbor00\\.png and ` +
+        `${tmp}/dup\\.zip:Images/harbor/harbor00\\.png`,
+    ),
+  );
+  assert.deepEqual(entries(), ["dup.zip", "images.zip", "labels.txt"], "nothing written");
+
+  // A hand-made dataset root (bench reads it directly) is refused the same way.
+  const root = `${tmp}/root`;
+  for (const [cls, v] of [["harbor", 10], ["beach", 40]] as const) {
+    await Deno.mkdir(`${root}/Images/${cls}`, { recursive: true });
+    await Deno.writeFile(`${root}/Images/${cls}/harbor00.png`, px(v));
+  }
+  await Deno.writeTextFile(`${root}/LandUse_Multilabeled.txt`, "IMAGE\\LABEL\tdock\nharbor00\t1\n");
+  await assert.rejects(
+    () => ucmercedSource({ root, cacheDir: `${tmp}/cache` }).fingerprint(),
+    new RegExp(
+      `the image name "harbor00" is in two class folders, ${root}/Images/beach/harbor00\\.png and ` +
+        `${root}/Images/harbor/harbor00\\.png; a label row names one image`,
+    ),
+  );
+  await Deno.remove(tmp, { recursive: true });
+});

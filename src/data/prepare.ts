@@ -11,7 +11,7 @@
 import { createHash } from "node:crypto";
 import { unzipSync } from "fflate";
 import { IMAGE_EXTENSIONS } from "./codecs.ts";
-import { LABEL_FILE, ucmercedSource } from "./ucmerced.ts";
+import { checkNamesAcrossClasses, LABEL_FILE, parseLabelFile, ucmercedSource } from "./ucmerced.ts";
 import { classCounts } from "./dataset.ts";
 
 /** The official archives. */
@@ -45,6 +45,8 @@ export interface PrepareResult {
 interface ImageFile {
   readonly cls: string;
   readonly file: string;
+  /** Where it comes from (a file, or `archive.zip:entry`), for errors. */
+  readonly path: string;
   readonly bytes: () => Promise<Uint8Array>;
 }
 
@@ -114,7 +116,9 @@ function imagesFromZip(entries: Record<string, Uint8Array>, what: string): Image
   const files: ImageFile[] = [];
   for (const [path, data] of Object.entries(entries)) {
     const m = /(?:^|\/)Images\/([^/]+)\/([^/]+)$/.exec(path);
-    if (m && isImage(m[2]!)) files.push({ cls: m[1]!, file: m[2]!, bytes: () => Promise.resolve(data) });
+    if (m && isImage(m[2]!)) {
+      files.push({ cls: m[1]!, file: m[2]!, path: `${what}:${path}`, bytes: () => Promise.resolve(data) });
+    }
   }
   if (!files.length) throw new Error(`${what} holds no Images/<class>/<name>.{tif,jpg,png} entries`);
   return files;
@@ -136,6 +140,7 @@ async function imagesFromDir(dir: string): Promise<ImageFile[]> {
         files.push({
           cls: cls.name,
           file: f.name,
+          path: `${base}/${cls.name}/${f.name}`,
           bytes: () => Deno.readFile(`${base}/${cls.name}/${f.name}`),
         });
       }
@@ -144,10 +149,10 @@ async function imagesFromDir(dir: string): Promise<ImageFile[]> {
   return files;
 }
 
-function labelsFromZip(entries: Record<string, Uint8Array>, what: string): string {
+function labelsFromZip(entries: Record<string, Uint8Array>, what: string): { text: string; source: string } {
   const key = Object.keys(entries).find((k) => k.endsWith(LABEL_FILE));
   if (!key) throw new Error(`${what} holds no ${LABEL_FILE}`);
-  return new TextDecoder().decode(entries[key]);
+  return { text: new TextDecoder().decode(entries[key]), source: `${what}:${key}` };
 }
 
 /**
@@ -164,19 +169,22 @@ export async function prepareUcmerced(options: PrepareOptions): Promise<PrepareR
   const urls = options.urls ?? OFFICIAL_URLS;
   let images: ImageFile[];
   let labelText: string | undefined;
+  /** Where the label text came from, for its errors (never the staging copy, which is gone by then). */
+  let labelSource = LABEL_FILE;
   if (options.from === undefined) {
     log(`downloading the images from ${urls.images}`);
     images = imagesFromZip(unzip(await download(urls.images, log), urls.images), urls.images);
   } else if ((await Deno.stat(options.from).catch(() => null))?.isDirectory) {
     images = await imagesFromDir(options.from);
     if (options.labels === undefined && (await exists(`${options.from}/${LABEL_FILE}`))) {
-      labelText = await Deno.readTextFile(`${options.from}/${LABEL_FILE}`);
+      labelSource = `${options.from}/${LABEL_FILE}`;
+      labelText = await Deno.readTextFile(labelSource);
     }
   } else if (await exists(options.from)) {
     const entries = unzip(await Deno.readFile(options.from), options.from);
     images = imagesFromZip(entries, options.from);
     if (options.labels === undefined && Object.keys(entries).some((k) => k.endsWith(LABEL_FILE))) {
-      labelText = labelsFromZip(entries, options.from);
+      ({ text: labelText, source: labelSource } = labelsFromZip(entries, options.from));
     }
   } else {
     throw new Error(`--from ${options.from}: no such file or folder`);
@@ -184,15 +192,25 @@ export async function prepareUcmerced(options: PrepareOptions): Promise<PrepareR
   if (labelText === undefined) {
     if (options.labels === undefined) {
       log(`downloading the multi-labels from ${urls.labels}`);
-      labelText = labelsFromZip(unzip(await download(urls.labels, log), urls.labels), urls.labels);
+      ({ text: labelText, source: labelSource } = labelsFromZip(
+        unzip(await download(urls.labels, log), urls.labels),
+        urls.labels,
+      ));
     } else if (!(await exists(options.labels))) {
       throw new Error(`--labels ${options.labels}: no such file`);
     } else if (options.labels.toLowerCase().endsWith(".zip")) {
-      labelText = labelsFromZip(unzip(await Deno.readFile(options.labels), options.labels), options.labels);
+      ({ text: labelText, source: labelSource } = labelsFromZip(
+        unzip(await Deno.readFile(options.labels), options.labels),
+        options.labels,
+      ));
     } else {
       labelText = await Deno.readTextFile(options.labels);
+      labelSource = options.labels;
     }
   }
+  // Checked where they come from, before anything is written: errors name the source, not a staging copy.
+  parseLabelFile(labelText, labelSource);
+  checkNamesAcrossClasses(images);
 
   const out = options.out.replace(/\/+$/, "");
   const parent = out.includes("/") ? out.slice(0, out.lastIndexOf("/")) : ".";

@@ -72,9 +72,45 @@ export function parseLabelFile(text: string, source = LABEL_FILE): LabelTable {
 }
 
 /** Image files found under `Images/`: name (without extension) → path. */
+/**
+ * Refuse an image name that occurs in two class folders (`Images/a/x.tif` and `Images/b/x.png`): a label row
+ * names one image, so which would it be? The same name twice in one folder (a TIFF and a re-encode) is allowed.
+ * Throws naming both files.
+ *
+ * @example
+ * ```ts
+ * import { checkNamesAcrossClasses } from "./ucmerced.ts";
+ * checkNamesAcrossClasses([{ cls: "a", file: "x.tif", path: "A/x.tif" }, { cls: "a", file: "x.png", path: "A/x.png" }]);
+ * let threw = false;
+ * try { checkNamesAcrossClasses([{ cls: "a", file: "x.tif", path: "a/x.tif" }, { cls: "b", file: "x.png", path: "b/x.png" }]); } catch { threw = true; }
+ * console.assert(threw);
+ * ```
+ */
+export function checkNamesAcrossClasses(
+  files: readonly { readonly cls: string; readonly file: string; readonly path: string }[],
+): void {
+  const first = new Map<string, { cls: string; path: string }>();
+  for (const f of files) {
+    const dot = f.file.lastIndexOf(".");
+    const name = dot < 0 ? f.file : f.file.slice(0, dot);
+    const prev = first.get(name);
+    if (prev && prev.cls !== f.cls) {
+      const [a, b] = [prev.path, f.path].sort();
+      throw new Error(
+        `ucmerced: the image name ${
+          JSON.stringify(name)
+        } is in two class folders, ${a} and ${b}; a label row ` +
+          "names one image, so remove or rename one of them",
+      );
+    }
+    if (!prev) first.set(name, f);
+  }
+}
+
 async function scanImages(root: string): Promise<Map<string, string>> {
   const dir = `${root}/Images`;
   const found = new Map<string, string>();
+  const listed: { cls: string; file: string; path: string }[] = [];
   const rank = (p: string) => IMAGE_EXTENSIONS.indexOf(p.slice(p.lastIndexOf(".")).toLowerCase() as never);
   try {
     for await (const cls of Deno.readDir(dir)) {
@@ -83,6 +119,7 @@ async function scanImages(root: string): Promise<Map<string, string>> {
         const dot = f.name.lastIndexOf(".");
         if (!f.isFile || dot < 0 || rank(f.name) < 0) continue;
         const name = f.name.slice(0, dot), path = `${dir}/${cls.name}/${f.name}`;
+        listed.push({ cls: cls.name, file: f.name, path });
         const prev = found.get(name);
         // One image per name: prefer the original TIFF over re-encodes when both exist.
         if (!prev || rank(path) < rank(prev)) found.set(name, path);
@@ -98,6 +135,7 @@ async function scanImages(root: string): Promise<Map<string, string>> {
     }
     throw e;
   }
+  checkNamesAcrossClasses(listed);
   return found;
 }
 
