@@ -6,7 +6,7 @@ import { gradientNorms } from "../src/al/query/gradient.ts";
 import { mgeClustering } from "../src/al/query/mge_clustering.ts";
 import { conformanceChecks, guardedInput, syntheticView } from "../src/al/conformance.ts";
 import { BUILTIN_QUERY_FUNCTIONS, loadQueryModule, resolveQuery } from "../src/al/query/registry.ts";
-import { BUILTIN_QUERIES } from "../src/scenario/load.ts";
+import { BUILTIN_QUERIES, checkScenarioQueries, loadScenarioFile } from "../src/scenario/load.ts";
 import type { QueryFunction } from "../src/al/query.ts";
 
 Deno.test("mge: the closed-form gradient norm equals the autodiff norm of eq. (2) w.r.t. the last layer", async () => {
@@ -164,5 +164,109 @@ Deno.test("registry: built-ins match the scenario schema's list; plug-ins load; 
   await Deno.writeTextFile(`${dir}/bad.ts`, "export const x = 1;\n");
   await assert.rejects(() => loadQueryModule("./bad.ts", dir), /must export a QueryFunction .* it exports x/);
   await assert.rejects(() => loadQueryModule("./none.ts", dir), /could not be loaded/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("query CLI: --list shows every built-in with its options; --fn NAME --help one; bad --options exit 2", async () => {
+  const root = new URL("..", import.meta.url).pathname;
+  const run = async (...args: string[]) => {
+    const out = await new Deno.Command(Deno.execPath(), {
+      args: ["run", "--allow-read", `${root}/src/cli/query.ts`, ...args],
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    const dec = new TextDecoder();
+    return { code: out.code, stdout: dec.decode(out.stdout), stderr: dec.decode(out.stderr) };
+  };
+  const list = await run("--list");
+  assert.equal(list.code, 0, list.stderr);
+  for (const name of BUILTIN_QUERIES) assert.match(list.stdout, new RegExp(`^${name}: `, "m"));
+  assert.match(list.stdout, /mFactor: a number >= 1, default 10\./);
+  assert.match(list.stdout, /beta: a number >= 0 and <= 1, default 0\.5\./);
+  const help = await run("--fn", "mmc", "--help");
+  assert.equal(help.code, 0);
+  assert.match(
+    help.stdout,
+    /^mmc: .*\n.*\n {2}cardinality: one of "expected", "threshold", default "expected"/,
+  );
+  const dir = await Deno.makeTempDir();
+  await Deno.writeTextFile(
+    `${dir}/in.json`,
+    JSON.stringify({ ids: ["a", "b"], probs: [[0.9, 0.1], [0.5, 0.5]], features: [[1], [2]] }),
+  );
+  const typo = await run(
+    "--fn",
+    "mge-clustering",
+    "--input",
+    `${dir}/in.json`,
+    "--b",
+    "1",
+    "--options",
+    '{"mFactr":5}',
+  );
+  assert.equal(typo.code, 2);
+  assert.match(
+    typo.stderr,
+    /--options: unknown option "mFactr"; mge-clustering's options are: m, mFactor, includeBias/,
+  );
+  const ok = await run(
+    "--fn",
+    "mmc",
+    "--input",
+    `${dir}/in.json`,
+    "--b",
+    "1",
+    "--options",
+    '{"cardinality":"threshold"}',
+  );
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(JSON.parse(ok.stdout).selected, ["b"]);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("plug-in options are checked when a run or plan loads the scenario: schema'd ones strictly, others with a warning", async () => {
+  const dir = await Deno.makeTempDir();
+  const plugin = (schema: string) =>
+    `export default { name: "first", description: "first b ids", needs: [], ${schema}
+      select: ({ unlabelled, budget }) => ({ selected: unlabelled.ids.slice(0, budget) }) };\n`;
+  await Deno.writeTextFile(
+    `${dir}/typed.ts`,
+    plugin(`optionSchema: { k: { type: "integer", min: 1, default: 2, description: "k" } },`),
+  );
+  await Deno.writeTextFile(`${dir}/legacy.ts`, plugin(`defaults: { k: 2 },`));
+  const scenario = (arms: unknown[]) => ({
+    name: "p",
+    dataset: { kind: "synthetic", size: 210 },
+    split: { val: 0.25, test: 0.25 },
+    model: { backbone: "small-cnn" },
+    al: { initial: 10, batch: 5, iterations: 2 },
+    arms: [{ name: "random", query: "random" }, ...arms],
+  });
+  const load = async (arms: unknown[]) => {
+    await Deno.writeTextFile(`${dir}/s.json`, JSON.stringify(scenario(arms)));
+    return checkScenarioQueries(await loadScenarioFile(`${dir}/s.json`));
+  };
+  assert.deepEqual(await load([{ name: "t", query: { module: "./typed.ts" }, options: { k: 3 } }]), []);
+  await assert.rejects(
+    () => load([{ name: "t", query: { module: "./typed.ts" }, options: { kk: 3 } }]),
+    /arms\[1\] "t" \(first\): unknown option "kk"; first's options are: k/,
+  );
+  await assert.rejects(
+    () => load([{ name: "t", query: { module: "./typed.ts" }, options: { k: 0 } }]),
+    /arms\[1\] "t" \(first\): k: must be an integer >= 1; got 0/,
+  );
+  await assert.rejects(
+    () => load([{ name: "m", query: { module: "./missing.ts" } }]),
+    /arms\[1\] "m": query module \.\/missing\.ts .* could not be loaded/,
+  );
+  // Without a schema: known defaults pass silently, other keys pass with a warning.
+  assert.deepEqual(await load([{ name: "l", query: { module: "./legacy.ts" }, options: { k: 3 } }]), []);
+  const warned = await load([{ name: "l", query: { module: "./legacy.ts" }, options: { kk: 3 } }]);
+  assert.equal(warned.length, 1);
+  assert.match(
+    warned[0]!,
+    /^p: arms\[1\] "l" \(first\): option kk: passed unchecked to first, which declares no optionSchema/,
+  );
   await Deno.remove(dir, { recursive: true });
 });

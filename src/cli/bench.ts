@@ -7,7 +7,12 @@ import { parseFlags, positiveInt } from "./args.ts";
 import { runMain, UsageError } from "./errors.ts";
 import { BACKEND_NAMES, initBackend, isBackendName } from "../backend/backend.ts";
 import { environmentRecord, formatEnvironment } from "../backend/doctor.ts";
-import { loadScenarioFile, type ResolvedScenario, ScenarioError } from "../scenario/load.ts";
+import {
+  checkScenarioQueries,
+  loadScenarioFile,
+  type ResolvedScenario,
+  ScenarioError,
+} from "../scenario/load.ts";
 import { shardFromEnv } from "../runner/grid.ts";
 import { runGrid } from "../runner/run.ts";
 import { writeReport } from "../report/report.ts";
@@ -145,6 +150,13 @@ export async function loadScenarios(files: readonly string[]): Promise<ResolvedS
   const ids = all.map((s) => s.id);
   const dup = ids.find((id, i) => ids.indexOf(id) !== i);
   if (dup) throw new UsageError(`scenario ${dup} is given twice; scenario names must be unique within a run`);
+  // Plug-ins loaded and every arm's options checked against its function's schema, before anything is written.
+  try {
+    for (const w of await checkScenarioQueries(all)) console.warn(`warning: ${w}`);
+  } catch (e) {
+    if (e instanceof ScenarioError) throw new UsageError(e.message);
+    throw e;
+  }
   return all;
 }
 

@@ -6,7 +6,12 @@
  */
 import { parseFlags, positiveInt } from "./args.ts";
 import { runMain, UsageError } from "./errors.ts";
-import { loadScenarioFile, type ResolvedScenario, ScenarioError } from "../scenario/load.ts";
+import {
+  checkScenarioQueries,
+  loadScenarioFile,
+  type ResolvedScenario,
+  ScenarioError,
+} from "../scenario/load.ts";
 import { datasetSource } from "../data/source.ts";
 import { planJson, planSeed, type SeedPlan } from "../data/plan.ts";
 import { classCounts, type LabelTable } from "../data/dataset.ts";
@@ -92,6 +97,7 @@ async function main(args: string[]): Promise<void> {
   let scenarios: ResolvedScenario[];
   try {
     scenarios = await loadScenarioFile(file);
+    for (const w of await checkScenarioQueries(scenarios)) console.warn(`warning: ${w}`);
   } catch (e) {
     if (e instanceof ScenarioError) throw new UsageError(e.message);
     throw e;

@@ -10,23 +10,51 @@
 import { parseFlags, positiveInt } from "./args.ts";
 import { runMain, UsageError } from "./errors.ts";
 import { Rng } from "../rng.ts";
-import { checkQueryResult, type ModelView } from "../al/query.ts";
-import { resolveQuery } from "../al/query/registry.ts";
+import {
+  checkQueryOptions,
+  checkQueryResult,
+  formatOptions,
+  type ModelView,
+  type QueryFunction,
+} from "../al/query.ts";
+import { BUILTIN_QUERY_FUNCTIONS, resolveQuery } from "../al/query/registry.ts";
 
 /** The help text of `deno task query`. */
 export const QUERY_HELP =
   `Usage: deno task query --fn NAME|MODULE --input FILE.json --b N [--seed S] [--options JSON]
+       deno task query --list                 every built-in with its options and defaults
+       deno task query --fn NAME|MODULE --help   one function's options
 
-  --fn NAME|MODULE  random, mge-clustering, badge, uncertainty, coreset, or a path to a module exporting a
-                    QueryFunction
+  --fn NAME|MODULE  ${Object.keys(BUILTIN_QUERY_FUNCTIONS).join(", ")}, or a path to a module
+                    exporting a QueryFunction
   --input FILE      JSON {"ids": [...], "probs": [[p per class], ...], "features": [[...], ...]} for the unlabelled
                     samples; add "labelled": {"ids", "probs", "features"} for functions that use it (coreset)
   --b N             how many to select
   --seed S          seed of the function's stream (default 0)
-  --options JSON    options for the function, e.g. '{"mFactor": 5}'
+  --options JSON    options for the function, e.g. '{"mFactor": 5}'; checked against its option schema
+                    (unknown keys and wrong types are errors)
 
 Prints {"selected": [...], "scores": {...}, "clusters": {...}} on stdout.
 `;
+
+/**
+ * A function's description and options as text (`--list`, `--fn NAME --help`).
+ *
+ * @example
+ * ```ts
+ * import { describeQuery } from "./query.ts";
+ * import { mgeClustering } from "../al/query/mge_clustering.ts";
+ * console.assert(describeQuery(mgeClustering).includes("mFactor: a number >= 1, default 10"));
+ * ```
+ */
+export function describeQuery(fn: QueryFunction): string {
+  const needs = fn.needs ? JSON.stringify(fn.needs) : '["probs", "features"] (undeclared)';
+  return [
+    `${fn.name}: ${fn.description}`,
+    `  reads ${needs}${fn.needsLabelled ? " and the labelled set's outputs" : ""}`,
+    ...formatOptions(fn).map((l) => `  ${l}`),
+  ].join("\n");
+}
 
 function toView(raw: unknown, what: string): { view: ModelView; c: number; d: number } {
   const r = raw as { ids?: unknown; probs?: unknown; features?: unknown };
@@ -85,6 +113,16 @@ function toView(raw: unknown, what: string): { view: ModelView; c: number; d: nu
   };
 }
 
+/** A built-in by name or a plug-in by path; failures are usage errors. */
+async function resolveFn(name: string): Promise<QueryFunction> {
+  const isPath = /[/\\]|\.[jt]s$/.test(name);
+  try {
+    return await resolveQuery(isPath ? { module: name } : name, Deno.cwd());
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+}
+
 async function main(args: string[]): Promise<void> {
   const { values } = parseFlags(args, {
     fn: { type: "string" },
@@ -94,7 +132,16 @@ async function main(args: string[]): Promise<void> {
     options: { type: "string" },
     debug: { type: "boolean" },
     help: { type: "boolean", short: "h" },
+    list: { type: "boolean" },
   }, "query");
+  if (values.list) {
+    console.log(Object.values(BUILTIN_QUERY_FUNCTIONS).map(describeQuery).join("\n\n"));
+    return;
+  }
+  if (values.help && values.fn) {
+    console.log(describeQuery(await resolveFn(values.fn)));
+    return;
+  }
   if (values.help) {
     console.log(QUERY_HELP);
     return;
@@ -121,13 +168,12 @@ async function main(args: string[]): Promise<void> {
   } catch (e) {
     throw new UsageError(`--input ${values.input}: ${(e as Error).message}`);
   }
-  const isPath = /[/\\]|\.[jt]s$/.test(values.fn);
-  let fn;
-  try {
-    fn = await resolveQuery(isPath ? { module: values.fn } : values.fn, Deno.cwd());
-  } catch (e) {
-    throw new UsageError((e as Error).message);
+  const fn = await resolveFn(values.fn);
+  const checked = checkQueryOptions(fn, options);
+  if (checked.problems.length) {
+    throw new UsageError(checked.problems.map((p) => `--options: ${p}`).join("\n"));
   }
+  for (const w of checked.warnings) console.warn(`warning: --options: ${w}`);
   const { view, c, d } = toView(raw, values.input);
   const labelled = raw.labelled ? toView(raw.labelled, `${values.input} (labelled)`).view : undefined;
   const result = await fn.select({
@@ -137,7 +183,7 @@ async function main(args: string[]): Promise<void> {
     featureDim: d,
     budget: b,
     rng: Rng.root(seed).fork("query"),
-    options: { ...(fn.defaults ?? {}), ...options },
+    options: checked.values,
   });
   checkQueryResult(fn.name, result, view.ids, b);
   console.log(JSON.stringify({

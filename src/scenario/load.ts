@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import type { z } from "zod";
 import { type Scenario, ScenarioFileSchema, ScenarioSchema } from "./schema.ts";
 import { checkPoolArithmetic } from "../data/plan.ts";
-import { BUILTIN_QUERY_FUNCTIONS } from "../al/query/registry.ts";
+import { BUILTIN_QUERY_FUNCTIONS, checkArmQueries } from "../al/query/registry.ts";
 import { checkQueryOptions } from "../al/query.ts";
 
 /** Built-in query function names (plug-ins are named by `{"module": path}`). */
@@ -297,4 +297,32 @@ export async function loadScenarioFile(path: string): Promise<ResolvedScenario[]
     throw new ScenarioError(path, [`not valid JSON: ${(e as Error).message}`]);
   }
   return resolveScenarios(data, path);
+}
+
+/**
+ * Load every arm's query function — plug-in modules included, resolved against the scenario file's folder as a
+ * run resolves them — and check its options against its schema, before anything is written. Throws
+ * {@linkcode ScenarioError} listing every problem (a module that does not load or exports no query function, an
+ * unknown option, a wrong type); returns warnings (options passed unchecked to plug-ins without a schema).
+ *
+ * @example
+ * ```ts
+ * import { checkScenarioQueries, resolveScenarios } from "./load.ts";
+ * const s = resolveScenarios({
+ *   name: "tiny", dataset: { kind: "synthetic", size: 210 }, split: { val: 0.25, test: 0.25 },
+ *   model: { backbone: "small-cnn" }, al: { initial: 10, batch: 5, iterations: 2 },
+ *   arms: [{ name: "random", query: "random" }],
+ * });
+ * console.assert((await checkScenarioQueries(s)).length === 0);
+ * ```
+ */
+export async function checkScenarioQueries(scenarios: readonly ResolvedScenario[]): Promise<string[]> {
+  const warnings: string[] = [];
+  for (const s of scenarios) {
+    const baseDir = s.file ? s.file.slice(0, Math.max(0, s.file.lastIndexOf("/"))) || "." : Deno.cwd();
+    const checked = await checkArmQueries(s.scenario.arms, baseDir);
+    if (checked.problems.length) throw new ScenarioError(s.file ?? s.id, checked.problems);
+    warnings.push(...checked.warnings.map((w) => `${s.id}: ${w}`));
+  }
+  return [...new Set(warnings)];
 }
