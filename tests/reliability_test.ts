@@ -376,3 +376,22 @@ Deno.test("reliability: `data` names the source label file in its errors and ref
   );
   await Deno.remove(tmp, { recursive: true });
 });
+
+Deno.test("reliability: a diverging BYOL pre-training (pretrain.lr 1e308) fails fast, naming the scenario and epoch", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-nan-byol-" });
+  const s = JSON.parse(await Deno.readTextFile(`${ROOT}/scenarios/ci/repro.json`));
+  delete s.$schema;
+  s.pretrain.lr = 1e308;
+  s.seeds = 1;
+  const r = await bench(s, dir, "--jobs", "1");
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /^error: pre-training [0-9a-f]{12} of scenario repro \(BYOL\) failed in epoch 1 of 1: the loss is (NaN|-?Infinity), the network diverged; a smaller pretrain\.lr \(now 1e\+308\) usually fixes it\. Nothing was cached\./,
+  );
+  assert.ok(
+    !(await exists(`${dir}/cache/pretrain`)) || [...Deno.readDirSync(`${dir}/cache/pretrain`)].length === 0,
+  );
+  assert.ok(r.seconds < 60, `took ${r.seconds} s`);
+  await Deno.remove(dir, { recursive: true });
+});

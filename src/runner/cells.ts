@@ -166,8 +166,16 @@ export class RunContext {
       await this.images(s),
       spec.archiveIds.map((id) => position.get(id)!),
       this.options.cacheDir,
-      (epoch, loss) =>
-        this.options.emit({ type: "pretrain", key, cached: false, epoch, epochs: spec.byol.epochs, loss }),
+      (epoch, loss) => {
+        if (!Number.isFinite(loss)) {
+          throw new Error(
+            `pre-training ${key.slice(0, 12)} of scenario ${s.id} (BYOL) failed in epoch ${epoch + 1} of ` +
+              `${spec.byol.epochs}: the loss is ${loss}, the network diverged; a smaller pretrain.lr (now ` +
+              `${spec.byol.lr}) usually fixes it. Nothing was cached.`,
+          );
+        }
+        this.options.emit({ type: "pretrain", key, cached: false, epoch, epochs: spec.byol.epochs, loss });
+      },
     );
     this.options.emit({ type: "pretrain", key: result.key, cached: result.cached });
     // Is pre-training working? A linear probe on the validation set of the scenario's first seed, against the
