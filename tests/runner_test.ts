@@ -162,7 +162,7 @@ Deno.test("runner: shards 0/2 and 1/2 merged by `report` give the one-shard dige
     text(report.stdout),
     /wall time: fine-tuning .* s, inference .* s \(\d+\.\d% of fine-tuning \+ inference\)/,
   );
-  for (const fig of ["fig1_learning_curves", "fig2_scenarios", "fig3_per_class"]) {
+  for (const fig of ["fig1_learning_curves", "fig2_scenarios", "fig3_per_class", "fig4_paired_difference"]) {
     const svg = await Deno.readTextFile(`${out}/r/${fig}.svg`);
     assert.ok(svg.startsWith("<svg") && svg.length > 2000, `${fig}.svg`);
     const png = await Deno.readFile(`${out}/r/${fig}.png`);
