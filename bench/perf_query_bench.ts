@@ -1,7 +1,8 @@
 /**
- * Query-step time for `deno task perf`: MGE+Clustering, BADGE and core-set on pools of N = 1k, 10k, 100k
- * samples with d = 1024 features, C = 17 classes and b = 20 (core-set also sees 200 labelled samples). Inputs are
- * seeded synthetic model outputs (clustered features, random probabilities) built before timing.
+ * Query-step time for `deno task perf`: MGE+Clustering, BADGE, core-set, uncertainty and the multi-label
+ * baselines MMC, Adaptive and CVIRS on pools of N = 1k, 10k, 100k samples with d = 1024 features, C = 17 classes
+ * and b = 20 (functions that read the labelled set — core-set, Adaptive, CVIRS — also see 200 labelled samples).
+ * Inputs are seeded synthetic model outputs (clustered features, random probabilities) built before timing.
  *
  * Run: `deno task perf`, or `deno bench --allow-read --allow-env bench/perf_query_bench.ts`.
  *
@@ -10,8 +11,8 @@
 import { Rng } from "../src/rng.ts";
 import { syntheticView } from "../src/al/conformance.ts";
 import { BUILTIN_QUERY_FUNCTIONS } from "../src/al/query/registry.ts";
-import { perfSetFrom, queryPoolSizes } from "../src/perf/configs.ts";
-import type { ModelView } from "../src/al/query.ts";
+import { perfSetFrom, QUERY_PERF_FUNCTIONS, queryPoolSizes } from "../src/perf/configs.ts";
+import { checkQueryOptions, type ModelView } from "../src/al/query.ts";
 
 const announced = new Set<string>();
 /** Progress on stderr (deno bench --json keeps console output to itself): one line when a bench starts. */
@@ -27,7 +28,7 @@ const views = new Map<number, ModelView>();
 const labelled = syntheticView(200, C, D, 2, "l");
 
 for (const n of queryPoolSizes(set)) {
-  for (const name of ["mge-clustering", "badge", "coreset"]) {
+  for (const name of QUERY_PERF_FUNCTIONS) {
     const fn = BUILTIN_QUERY_FUNCTIONS[name]!;
     Deno.bench({
       name: `query ${name} N=${n}`,
@@ -48,7 +49,7 @@ for (const n of queryPoolSizes(set)) {
           featureDim: D,
           budget: B,
           rng: Rng.root(0).fork("query"),
-          options: { ...(fn.defaults ?? {}) },
+          options: checkQueryOptions(fn, {}).values,
         };
         b.start();
         const r = await fn.select(input);

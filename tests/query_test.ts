@@ -4,6 +4,10 @@ import { Rng } from "../src/rng.ts";
 import { kmeans, kmeansPlusPlus } from "../src/al/kmeans.ts";
 import { gradientNorms } from "../src/al/query/gradient.ts";
 import { mgeClustering } from "../src/al/query/mge_clustering.ts";
+import { greedyKCenter } from "../src/al/query/coreset.ts";
+import { mmc, mmcScores } from "../src/al/query/mmc.ts";
+import { adaptive, adaptiveScores } from "../src/al/query/adaptive.ts";
+import { cvirs, labelVectorDistance, rankAggregation, vectorInconsistency } from "../src/al/query/cvirs.ts";
 import { conformanceChecks, guardedInput, syntheticView } from "../src/al/conformance.ts";
 import { BUILTIN_QUERY_FUNCTIONS, loadQueryModule, resolveQuery } from "../src/al/query/registry.ts";
 import { BUILTIN_QUERIES, checkScenarioQueries, loadScenarioFile } from "../src/scenario/load.ts";
@@ -269,4 +273,203 @@ Deno.test("plug-in options are checked when a run or plan loads the scenario: sc
     /^p: arms\[1\] "l" \(first\): option kk: passed unchecked to first, which declares no optionSchema/,
   );
   await Deno.remove(dir, { recursive: true });
+});
+
+/** The O(b·N·D) core-set as it was before the lazy evaluation: the reference the fast one must equal. */
+function plainCoreset(
+  f: Float32Array,
+  n: number,
+  lf: Float32Array,
+  m: number,
+  d: number,
+  b: number,
+  start: number,
+) {
+  const nearest = new Float64Array(n).fill(Infinity);
+  const update = (src: Float32Array, j: number) => {
+    for (let i = 0; i < n; i++) {
+      let s = 0;
+      for (let k = 0; k < d; k++) s += (f[i * d + k]! - src[j * d + k]!) ** 2;
+      if (s < nearest[i]!) nearest[i] = s;
+    }
+  };
+  for (let j = 0; j < m; j++) update(lf, j);
+  const chosen = new Uint8Array(n), picks: number[] = [];
+  if (m === 0) {
+    picks.push(start);
+    chosen[start] = 1;
+    update(f, start);
+  }
+  while (picks.length < Math.min(b, n)) {
+    let far = -1;
+    for (let i = 0; i < n; i++) if (!chosen[i] && (far < 0 || nearest[i]! > nearest[far]!)) far = i;
+    picks.push(far);
+    chosen[far] = 1;
+    update(f, far);
+  }
+  return picks;
+}
+
+Deno.test("coreset: the lazy greedy k-center selects exactly what the full recomputation selects, ties included", async () => {
+  const cases: {
+    name: string;
+    u: Float32Array;
+    n: number;
+    l: Float32Array;
+    m: number;
+    d: number;
+    b: number;
+  }[] = [];
+  for (
+    const [n, m, d, b, seed] of [[300, 20, 8, 25, 1], [500, 0, 16, 40, 2], [64, 5, 3, 64, 3], [
+      200,
+      50,
+      32,
+      10,
+      4,
+    ]]
+  ) {
+    const u = syntheticView(n!, 1, d!, seed!), l = syntheticView(Math.max(m!, 1), 1, d!, seed! + 9);
+    cases.push({
+      name: `synthetic ${n}/${m}/${d}`,
+      u: u.features,
+      n: n!,
+      l: l.features,
+      m: m!,
+      d: d!,
+      b: b!,
+    });
+  }
+  // Integer grid points: many exactly equal distances (ties go to the lowest position).
+  const grid = Float32Array.from({ length: 2 * 100 }, (_, i) => (i % 2 ? Math.floor(i / 20) : (i / 2) % 10));
+  cases.push({
+    name: "grid with ties",
+    u: grid,
+    n: 100,
+    l: new Float32Array([0, 0, 9, 9]),
+    m: 2,
+    d: 2,
+    b: 30,
+  });
+  // Duplicates: a point equal to a labelled one has distance 0.
+  const dup = new Float32Array([1, 1, 1, 5, 5, 5, 2, 2]);
+  cases.push({ name: "duplicates", u: dup, n: 8, l: new Float32Array([1]), m: 1, d: 1, b: 8 });
+  for (const c of cases) {
+    const start = c.m === 0 ? 7 : -1;
+    assert.deepEqual(
+      greedyKCenter(c.u, c.n, c.l, c.m, c.d, c.b, start),
+      plainCoreset(c.u, c.n, c.l, c.m, c.d, c.b, start),
+      c.name,
+    );
+  }
+  // Through the query function, without a labelled set: the seeded start, then the same greedy picks.
+  const u = syntheticView(150, 17, 4, 8);
+  const r = await BUILTIN_QUERY_FUNCTIONS["coreset"]!.select({
+    unlabelled: u,
+    numClasses: 17,
+    featureDim: 4,
+    budget: 12,
+    rng: Rng.root(3),
+    options: {},
+  });
+  const start = Rng.root(3).int(150);
+  assert.deepEqual(
+    r.selected,
+    plainCoreset(u.features, 150, new Float32Array(0), 0, 4, 12, start).map((i) => `u${i}`),
+  );
+});
+
+Deno.test("mmc: scores equal the hand-computed Σ (1 − ŷ_j f_j)/2 with f = 2p − 1 and m(x) from Σp or p ≥ 0.5", async () => {
+  const probs = new Float32Array([0.9, 0.6, 0.2, 0.7, 0.7, 0.7, 0.1, 0.1, 0.3]);
+  // x0: Σp = 1.7 → m = 2, ŷ = (+, +, −), f = (.8, .2, −.6): .1 + .4 + .2 = .7
+  // x1: Σp = 2.1 → m = 2, ŷ = (+, +, −), f = .4 each: .3 + .3 + .7 = 1.3   (threshold: m = 3 → .3·3 = .9)
+  // x2: Σp = 0.5 → m = 1 (round half up), ŷ = (−, −, +), f = (−.8, −.8, −.4): .1 + .1 + .7 = .9   (threshold: m = 0 → 1)
+  const close = (a: Float64Array, b: number[]) =>
+    b.forEach((v, i) => assert.ok(Math.abs(a[i]! - v) < 1e-6, `${i}`));
+  close(mmcScores(probs, 3, 3, "expected"), [0.7, 1.3, 0.9]);
+  close(mmcScores(probs, 3, 3, "threshold"), [0.7, 0.9, 0.9]);
+  const r = await mmc.select({
+    unlabelled: { ids: ["x0", "x1", "x2"], probs, features: new Float32Array(3) },
+    numClasses: 3,
+    featureDim: 1,
+    budget: 2,
+    rng: Rng.root(0),
+    options: { cardinality: "expected" },
+  });
+  assert.deepEqual(r.selected, ["x1", "x2"]);
+});
+
+Deno.test("adaptive: q = (1/sep)^β · |card − μ_L|^(1−β) with logit margins and the labelled set's predicted cardinality", async () => {
+  const probs = new Float32Array([0.9, 0.6, 0.2, 0.3, 0.2, 0.1, 0.8, 0.7, 0.6]);
+  // Labelled predictions (0.9, 0.9, 0.1) and (0.9, 0.1, 0.1): cardinalities 2 and 1 → μ = 1.5.
+  const labelled = new Float32Array([0.9, 0.9, 0.1, 0.9, 0.1, 0.1]);
+  // x0: card 2, sep = logit .6 − logit .2 = ln 1.5 − ln .25 = ln 6, c = .5
+  // x1: card 0 → top-1 against second: sep = ln(3/7) − ln(1/4) = ln(12/7), c = 1.5
+  // x2: card 3 → second-smallest against smallest: sep = ln(7/3) − ln(1.5) = ln(14/9), c = 1.5
+  const want = [[Math.log(6), 0.5], [Math.log(12 / 7), 1.5], [Math.log(14 / 9), 1.5]];
+  for (const beta of [0, 0.3, 1]) {
+    const q = adaptiveScores(probs, 3, 3, 1.5, beta);
+    want.forEach(([sep, c], i) => {
+      const expected = (1 / sep!) ** beta * c! ** (1 - beta);
+      assert.ok(Math.abs(q[i]! - expected) < 1e-5 * expected, `β ${beta}, x${i}: ${q[i]} vs ${expected}`);
+    });
+  }
+  const r = await adaptive.select({
+    unlabelled: { ids: ["x0", "x1", "x2"], probs, features: new Float32Array(3) },
+    labelled: { ids: ["l0", "l1"], probs: labelled, features: new Float32Array(2) },
+    numClasses: 3,
+    featureDim: 1,
+    budget: 3,
+    rng: Rng.root(0),
+    options: { beta: 0.5 },
+  });
+  assert.ok(Math.abs(r.diagnostics!["meanLabelledCardinality"] as number - 1.5) < 1e-12);
+  // q(x2) = √(1.5 / ln(14/9)) ≈ 1.84 > q(x1) = √(1.5 / ln(12/7)) ≈ 1.67 > q(x0) = √(.5 / ln 6) ≈ .53
+  assert.deepEqual(r.selected, ["x2", "x1", "x0"]);
+});
+
+Deno.test("cvirs: Borda-ranked margins times the mean entropy distance to the labelled set's predicted vectors", async () => {
+  const probs = new Float32Array([0.9, 0.2, 0.6, 0.7, 0.3, 0.55]);
+  // Margins |2p − 1|: class 0 (.8, .2, .4) → ranks 3, 1, 2; class 1 (.6, .4, .1) → ranks 3, 2, 1.
+  // s = Σ (3 − r) / (2 · 2): x0 0, x1 .75, x2 .75.
+  const s = rankAggregation(probs, 3, 2);
+  assert.deepEqual([...s], [0, 0.75, 0.75]);
+  // Predicted vectors: x0 (1,0), x1 (1,1), x2 (0,1); labelled (1,0) and (1,1).
+  // x0: equal to (1,0): joint entropy 1 bit, H(x) = H(y) = 1 → 0; against (1,1): (2·1 − 1 − 0)/1 = 1 → v = .5
+  // x1: against (1,0): (2·1 − 0 − 1)/1 = 1; equal to (1,1): both constant → 0 → v = .5
+  // x2: against (1,0): differs everywhere → 1; against (1,1): (2·1 − 1 − 0)/1 = 1 → v = 1
+  const labelled = new Float32Array([0.8, 0.1, 0.9, 0.9]);
+  assert.deepEqual([...vectorInconsistency(probs, 3, labelled, 2, 2)], [0.5, 0.5, 1]);
+  assert.equal(labelVectorDistance(4, 2, 2, 2), 0);
+  assert.equal(labelVectorDistance(4, 2, 2, 0), 1);
+  const r = await cvirs.select({
+    unlabelled: { ids: ["x0", "x1", "x2"], probs, features: new Float32Array(3) },
+    labelled: { ids: ["l0", "l1"], probs: labelled, features: new Float32Array(2) },
+    numClasses: 2,
+    featureDim: 1,
+    budget: 3,
+    rng: Rng.root(0),
+    options: {},
+  });
+  assert.deepEqual(r.selected, ["x2", "x1", "x0"]);
+  assert.deepEqual([r.scores!["x0"], r.scores!["x1"], r.scores!["x2"]], [0, 0.375, 0.75]);
+  // Many classes (more than one 32-bit word, no lookup table) agree with a direct computation.
+  const c = 70, n = 5, rr = 4, rng = Rng.root(1);
+  const pu = Float32Array.from({ length: n * c }, () => rng.next()),
+    pl = Float32Array.from({ length: rr * c }, () => rng.next());
+  const v = vectorInconsistency(pu, n, pl, rr, c);
+  for (let i = 0; i < n; i++) {
+    let sum = 0;
+    for (let l = 0; l < rr; l++) {
+      let kx = 0, ky = 0, a = 0;
+      for (let j = 0; j < c; j++) {
+        const x = pu[i * c + j]! >= 0.5, y = pl[l * c + j]! >= 0.5;
+        kx += +x;
+        ky += +y;
+        a += +(x && y);
+      }
+      sum += labelVectorDistance(c, kx, ky, a);
+    }
+    assert.ok(Math.abs(v[i]! - sum / rr) < 1e-12);
+  }
 });

@@ -13,19 +13,32 @@
  */
 import type { QueryFunction } from "../../mod.ts";
 
-const margin: QueryFunction = {
+/** The options `select` reads, typed (a type alias matching `optionSchema`; optional keys with a fallback). */
+type MarginOptions = { readonly centre?: number };
+
+const margin: QueryFunction<MarginOptions> = {
   name: "margin",
   description: "b samples whose least confident class probability is closest to 0.5",
-  defaults: {},
+  // Every option with its type, bounds, default and meaning (`{}` for none). Scenario arms and `--options` are
+  // checked against it before anything runs: an unknown key or a wrong type is an error naming the arm and key.
+  optionSchema: {
+    centre: {
+      type: "number",
+      min: 0,
+      max: 1,
+      default: 0.5,
+      description: "The probability a class is least sure at; the margin is |p - centre|.",
+    },
+  },
   // The model outputs it reads; omit to get probabilities and features, or [] for a function of ids only.
   needs: ["probs"],
-  select({ unlabelled, numClasses, budget }) {
-    const n = unlabelled.ids.length;
+  select({ unlabelled, numClasses, budget, options }) {
+    const n = unlabelled.ids.length, centre = options.centre ?? 0.5;
     const closeness = new Float64Array(n);
     for (let i = 0; i < n; i++) {
       let best = Infinity;
       for (let j = 0; j < numClasses; j++) {
-        best = Math.min(best, Math.abs(unlabelled.probs[i * numClasses + j]! - 0.5));
+        best = Math.min(best, Math.abs(unlabelled.probs[i * numClasses + j]! - centre));
       }
       closeness[i] = best;
     }

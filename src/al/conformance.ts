@@ -12,18 +12,24 @@
  * 6. Its `needs` declaration is honoured: every check hands it only the model outputs it declares (as the AL loop
  *    does), so reading an undeclared one fails; a function declaring `needs: []` is called with ids alone — no
  *    probabilities, no features — and still selects correctly.
+ * 7. It declares its options ({@linkcode QueryFunction.optionSchema}; `{}` for none): each has a known type, a
+ *    description and a default that satisfies its own bounds, `defaults` (if given) equals the schema's defaults,
+ *    and options with an unknown key or a wrong type are rejected. A function without a schema fails this check
+ *    only: runs still accept it, passing its options through unchecked with a warning.
  *
  * @module
  */
 import { Rng } from "../rng.ts";
 import {
   ALL_MODEL_OUTPUTS,
+  checkQueryOptions,
   checkQueryResult,
   declaredNeeds,
   type ModelView,
   type QueryFunction,
   type QueryInput,
   restrictView,
+  schemaDefaults,
 } from "./query.ts";
 
 /**
@@ -123,8 +129,59 @@ function makeInput(fn: QueryFunction, n: number, b: number, seed: number, c = 17
     featureDim: d,
     budget: b,
     rng: Rng.root(seed).fork("query"),
-    options: { ...(fn.defaults ?? {}) },
+    options: checkQueryOptions(fn, {}).values,
   });
+}
+
+/** A value of the wrong type for an option of type `type`. */
+function wrongValue(type: string): unknown {
+  return type === "boolean" ? 1 : type === "string" ? 1 : "1";
+}
+
+/** Problems of a function's option schema itself, or of how it rejects bad options. */
+function optionSchemaProblems(fn: QueryFunction): string[] {
+  const schema = fn.optionSchema;
+  if (!schema || typeof schema !== "object") {
+    return [
+      "declares no optionSchema, so unknown or mistyped options would pass unchecked; declare one " +
+      "(optionSchema: {} for a function without options)",
+    ];
+  }
+  const problems: string[] = [];
+  for (const [key, spec] of Object.entries(schema)) {
+    if (!["number", "integer", "boolean", "string"].includes(spec?.type)) {
+      problems.push(
+        `option ${key}: type must be number, integer, boolean or string; got ${JSON.stringify(spec?.type)}`,
+      );
+      continue;
+    }
+    if (typeof spec.description !== "string" || !spec.description.trim()) {
+      problems.push(`option ${key}: no description`);
+    }
+    if (spec.default !== undefined) {
+      const own = checkQueryOptions(fn, { [key]: spec.default }).problems;
+      if (own.length) problems.push(`option ${key}: its default does not satisfy its own schema (${own[0]})`);
+    }
+    if (!checkQueryOptions(fn, { [key]: wrongValue(spec.type) }).problems.length) {
+      problems.push(`option ${key}: a ${typeof wrongValue(spec.type)} was accepted for a ${spec.type}`);
+    }
+  }
+  const unknown = "__not_an_option__";
+  if (!checkQueryOptions(fn, { [unknown]: 1 }).problems.some((p) => p.includes(unknown))) {
+    problems.push(`an unknown option ${JSON.stringify(unknown)} was accepted`);
+  }
+  if (fn.defaults !== undefined) {
+    const want = schemaDefaults(schema), got = fn.defaults;
+    const same = Object.keys(want).length === Object.keys(got).length &&
+      Object.entries(want).every(([k, v]) => Object.is(got[k], v));
+    if (!same) {
+      problems.push(
+        `defaults ${JSON.stringify(got)} differ from the schema's defaults ${JSON.stringify(want)} ` +
+          "(give defaults: schemaDefaults(schema), or leave defaults out)",
+      );
+    }
+  }
+  return problems;
 }
 
 /** Whether `view[key]` can be read (an undeclared output throws). */
@@ -208,6 +265,15 @@ export function conformanceChecks(fn: QueryFunction, opts: { largeN?: number } =
           // Reading an undeclared output throws inside select, naming the output to declare.
           checkQueryResult(fn.name, await fn.select(input), input.unlabelled.ids, b);
         }
+      },
+    },
+    {
+      name: "declares its options; unknown keys and wrong types are rejected",
+      run: () => {
+        const problems = optionSchemaProblems(fn);
+        return problems.length
+          ? Promise.reject(new Error(`${fn.name}: ${problems.join("; ")}`))
+          : Promise.resolve();
       },
     },
     {

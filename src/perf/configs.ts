@@ -161,6 +161,20 @@ export function modelConfigsFor(set: PerfSet, backend: string): ModelPerfConfig[
   return modelConfigs(set).filter((c) => backend !== "wasm" || c.fitsWasm !== false);
 }
 
+/**
+ * The query functions timed by `deno task perf` (every built-in but random, which does no work): each should take
+ * at most 2 s at N = 100,000 (issue #16).
+ */
+export const QUERY_PERF_FUNCTIONS: readonly string[] = Object.freeze([
+  "mge-clustering",
+  "badge",
+  "coreset",
+  "uncertainty",
+  "mmc",
+  "adaptive",
+  "cvirs",
+]);
+
 /** Pool sizes of the query-time rows (d = 1024, C = 17, b = 20 as in the issue). */
 export function queryPoolSizes(set: PerfSet): number[] {
   return set === "quick" ? [1000] : [1000, 10_000, 100_000];
