@@ -60,12 +60,20 @@ export {
 } from "./src/scenario/schema.ts";
 export { scenarioJsonSchema } from "./src/scenario/json_schema.ts";
 export {
+  type AnyOptions,
+  type CheckedOptions,
+  checkQueryOptions,
   checkQueryResult,
   type ModelOutput,
   type ModelView,
+  type OptionSchema,
+  optionsJsonSchema,
+  type OptionSpec,
+  parseQueryOptions,
   type QueryFunction,
   type QueryInput,
   type QueryResult,
+  schemaDefaults,
 } from "./src/al/query.ts";
 export { BUILTIN_QUERY_FUNCTIONS, loadQueryModule, resolveQuery } from "./src/al/query/registry.ts";
 export { queryConformance } from "./src/al/conformance.ts";
