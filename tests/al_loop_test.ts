@@ -107,6 +107,21 @@ Deno.test("AL loop: the example plug-in runs through the loop; a budget caps the
   assert.deepEqual(records.map((r) => r.labelled), [20, 30, 35]);
 });
 
+Deno.test("AL loop: the multi-label baselines run through the loop with their options; each round adds b new ids", async () => {
+  for (
+    const [query, queryOptions] of [
+      ["mmc", { cardinality: "threshold" }],
+      ["adaptive", { beta: 0.3 }],
+      ["cvirs", {}],
+    ] as const
+  ) {
+    const records = await runCell(cell(5, query, 0, { queryOptions }), () => {});
+    assert.deepEqual(records.map((r) => r.labelled), [20, 30, 40], query);
+    const picked = records.flatMap((r) => r.selected);
+    assert.equal(new Set(picked).size, picked.length, `${query}: no id picked twice`);
+  }
+});
+
 Deno.test("AL loop: under strong imbalance mge-clustering labels more minority positives than random", async () => {
   // Scenario-3-like on a 1050-image synthetic archive: three minority classes lose 12 pool positives each. Over
   // two seeds, count the positives of the removed classes that each arm brings into the labelled set. (Measured
