@@ -242,7 +242,8 @@ function bandMask(rng: Rng, width: number): Mask {
 function halfPlaneMask(rng: Rng): Mask {
   const angle = rng.next() * 2 * Math.PI, offset = 0.25 + 0.3 * rng.next();
   const nx = Math.cos(angle), ny = Math.sin(angle);
-  // The signed distance of the image centre is chosen so that the region covers 25-55% of the image.
+  // The edge passes offset - 0.25 (0 to 0.30) from the image centre, which lies inside the region, so the region
+  // covers 50% (offset 0.25) to 80-83% (offset 0.55, depending on the angle) of the image.
   return (u, v) => (u - 0.5) * nx + (v - 0.5) * ny > 0.5 - offset - 0.25;
 }
 
