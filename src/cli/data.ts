@@ -24,7 +24,11 @@ scenarios read (dataset.root, or --data DIR on bench and plan).
   --images-url URL    download the images from a mirror instead
   --labels-url URL    download the labels from a mirror instead
 
-The result is verified (label rows and images match one to one) before it replaces an earlier copy.
+Every image is decoded first, with progress: an empty, truncated (e.g. a TIFF strip past the end of the file)
+or unreadable one is an error, and all of them are named before anything is written. The result is verified
+(label rows and images match one to one) before it replaces an earlier copy, and it holds a SHA256SUMS that
+every later run (bench, plan) checks it against: a changed, missing or added file is refused, named, until the
+copy is prepared again.
 `;
 
 async function main(args: string[]): Promise<void> {

@@ -1,7 +1,10 @@
 /**
  * Image decoding and encoding on well-kept npm libraries: TIFF (utif2), JPEG (jpeg-js), PNG (pngjs).
  *
- * Decoders return packed RGB bytes; alpha is dropped, grayscale is expanded.
+ * Decoders return packed RGB bytes; alpha is dropped, grayscale is expanded. Before decoding, each file's structure
+ * is checked ({@linkcode checkImageStructure}), because the decoders are lenient: utif2 decodes a TIFF whose strips
+ * run past the end of the file into partly wrong pixels without an error, and a truncated JPEG or PNG fails with a
+ * message that does not say so. After decoding, the pixel count must match the image's size.
  *
  * @module
  */
@@ -33,6 +36,234 @@ function rgbaToRgb(rgba: Uint8Array, width: number, height: number): Uint8Array 
   return rgb;
 }
 
+const TIFF_TYPE_BYTES: Record<number, number> = {
+  1: 1,
+  2: 1,
+  3: 2,
+  4: 4,
+  5: 8,
+  6: 1,
+  7: 1,
+  8: 2,
+  9: 4,
+  10: 8,
+  11: 4,
+  12: 8,
+  13: 4,
+  16: 8,
+  17: 8,
+  18: 8,
+};
+
+/**
+ * Check a TIFF's structure: header, every image directory (IFD) of the main chain and every tag value inside the
+ * file, and every strip or tile (offset + byte count) inside the file; for uncompressed strips, that they hold
+ * all the rows. Classic and BigTIFF, either byte order. Throws saying what is wrong.
+ */
+function checkTiff(bytes: Uint8Array): void {
+  const len = bytes.length;
+  if (len < 8) throw new Error(`truncated: ${len} bytes, shorter than a TIFF header`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const order = String.fromCharCode(bytes[0]!, bytes[1]!);
+  if (order !== "II" && order !== "MM") throw new Error("not a TIFF file (no II/MM byte-order mark)");
+  const le = order === "II";
+  const u16 = (o: number) => dv.getUint16(o, le);
+  const u32 = (o: number) => dv.getUint32(o, le);
+  const u64 = (o: number) => Number(dv.getBigUint64(o, le));
+  const magic = u16(2);
+  if (magic !== 42 && magic !== 43) throw new Error(`not a TIFF file (version ${magic}, expected 42 or 43)`);
+  const big = magic === 43;
+  if (big && len < 16) throw new Error(`truncated: ${len} bytes, shorter than a BigTIFF header`);
+  const offSize = big ? 8 : 4;
+  const off = (o: number) => (big ? u64(o) : u32(o));
+  let ifdAt = big ? u64(8) : u32(4);
+  const seen = new Set<number>();
+  for (let n = 0; ifdAt !== 0; n++) {
+    const which = n === 0 ? "the first image directory" : `image directory ${n + 1}`;
+    if (seen.has(ifdAt) || n >= 1000) throw new Error("image directories form a loop");
+    seen.add(ifdAt);
+    const countBytes = big ? 8 : 2, entryBytes = big ? 20 : 12;
+    if (ifdAt + countBytes > len) {
+      throw new Error(`truncated: ${which} starts at byte ${ifdAt}, past the end of the file (${len} bytes)`);
+    }
+    const count = big ? u64(ifdAt) : u16(ifdAt);
+    const end = ifdAt + countBytes + count * entryBytes + offSize;
+    if (end > len) {
+      throw new Error(`truncated: ${which} (${count} entries) ends at byte ${end}, the file has ${len}`);
+    }
+    const tags = new Map<number, number[]>();
+    for (let k = 0; k < count; k++) {
+      const e = ifdAt + countBytes + k * entryBytes;
+      const tag = u16(e), type = u16(e + 2), n = big ? u64(e + 4) : u32(e + 4);
+      const size = TIFF_TYPE_BYTES[type];
+      if (size === undefined) continue; // unknown types are skipped, as the TIFF specification asks
+      const total = size * n;
+      const at = total <= offSize ? e + 4 + offSize : off(e + 4 + offSize);
+      if (at + total > len) {
+        throw new Error(
+          `truncated: tag ${tag}'s ${n} values (${total} bytes at byte ${at}) run past the end of the file ` +
+            `(${len} bytes)`,
+        );
+      }
+      if ([256, 257, 258, 259, 277, 284, 273, 279, 324, 325].includes(tag)) {
+        const read = (i: number): number =>
+          size === 1
+            ? bytes[at + i]!
+            : size === 2
+            ? u16(at + 2 * i)
+            : size === 4
+            ? u32(at + 4 * i)
+            : u64(at + 8 * i);
+        tags.set(tag, Array.from({ length: n }, (_, i) => read(i)));
+      }
+    }
+    const width = tags.get(256)?.[0] ?? 0, height = tags.get(257)?.[0] ?? 0;
+    if (!(width > 0 && height > 0)) throw new Error(`${which} has no image width and height`);
+    const [offsets, counts, what] = tags.has(273)
+      ? [tags.get(273)!, tags.get(279), "strip"]
+      : [tags.get(324), tags.get(325), "tile"];
+    if (!offsets || !counts) throw new Error(`${which} has no strip or tile offsets and byte counts`);
+    if (offsets.length !== counts.length) {
+      throw new Error(`${which} has ${offsets.length} ${what} offsets but ${counts.length} byte counts`);
+    }
+    for (let i = 0; i < offsets.length; i++) {
+      if (offsets[i]! + counts[i]! > len) {
+        throw new Error(
+          `truncated: ${what} ${i + 1} of ${offsets.length} (bytes ${offsets[i]}..${
+            offsets[i]! + counts[i]!
+          }) runs past the end of the file (${len} bytes)`,
+        );
+      }
+    }
+    const compression = tags.get(259)?.[0] ?? 1, planar = tags.get(284)?.[0] ?? 1;
+    if (what === "strip" && compression === 1 && planar === 1) {
+      const spp = tags.get(277)?.[0] ?? 1;
+      const bps = tags.get(258) ?? [1];
+      const bitsPerPixel = bps.length >= spp ? bps.slice(0, spp).reduce((a, b) => a + b, 0) : spp * bps[0]!;
+      const need = height * Math.ceil((width * bitsPerPixel) / 8);
+      const have = counts.reduce((a, b) => a + b, 0);
+      if (have < need) {
+        throw new Error(
+          `truncated: the uncompressed strips hold ${have} bytes, a ${width}x${height} image needs ${need}`,
+        );
+      }
+    }
+    ifdAt = off(ifdAt + countBytes + count * entryBytes);
+  }
+}
+
+/** Check a PNG's chunk structure: signature, IHDR first, every chunk inside the file, up to IEND. */
+function checkPng(bytes: Uint8Array): void {
+  const sig = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+  if (bytes.length < 8 || sig.some((b, i) => bytes[i] !== b)) {
+    throw new Error("not a PNG file (no PNG signature)");
+  }
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  for (let at = 8, first = true;; first = false) {
+    if (at + 8 > bytes.length) {
+      throw new Error(`truncated: the file ends at byte ${bytes.length} before the IEND chunk`);
+    }
+    const length = dv.getUint32(at);
+    const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
+    if (first && type !== "IHDR") throw new Error(`the first chunk is ${JSON.stringify(type)}, not IHDR`);
+    const end = at + 12 + length;
+    if (end > bytes.length) {
+      throw new Error(
+        `truncated: chunk ${type} at byte ${at} needs ${
+          12 + length
+        } bytes, the file ends at byte ${bytes.length}`,
+      );
+    }
+    if (type === "IEND") return;
+    at = end;
+  }
+}
+
+/** Check a JPEG's marker structure: SOI, every segment inside the file, entropy-coded data up to EOI. */
+function checkJpeg(bytes: Uint8Array): void {
+  const len = bytes.length;
+  if (len < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) throw new Error("not a JPEG file (no SOI marker)");
+  let at = 2;
+  const ended = () => new Error(`truncated: the file ends at byte ${len} before the end-of-image marker`);
+  while (true) {
+    if (at >= len) throw ended();
+    if (bytes[at] !== 0xff) throw new Error(`no JPEG marker at byte ${at}`);
+    while (at < len && bytes[at] === 0xff) at++; // fill bytes
+    if (at >= len) throw ended();
+    const marker = bytes[at++]!;
+    if (marker === 0xd9) return; // EOI
+    if (marker === 0x01 || (marker >= 0xd0 && marker <= 0xd7)) continue; // no length
+    if (at + 2 > len) throw ended();
+    const length = (bytes[at]! << 8) | bytes[at + 1]!;
+    if (length < 2) throw new Error(`segment 0xFF${marker.toString(16).toUpperCase()} has length ${length}`);
+    if (at + length > len) {
+      throw new Error(
+        `truncated: segment 0xFF${marker.toString(16).toUpperCase()} at byte ${
+          at - 2
+        } needs ${length} bytes, the file ends at byte ${len}`,
+      );
+    }
+    at += length;
+    if (marker === 0xda) {
+      // Entropy-coded data: up to the next marker that is neither a stuffed 0x00 nor a restart marker.
+      while (true) {
+        const ff = bytes.indexOf(0xff, at);
+        if (ff < 0 || ff + 1 >= len) throw ended();
+        const next = bytes[ff + 1]!;
+        if (next === 0x00 || next === 0xff || (next >= 0xd0 && next <= 0xd7)) {
+          at = ff + (next === 0xff ? 1 : 2);
+          continue;
+        }
+        at = ff;
+        break;
+      }
+    }
+  }
+}
+
+/**
+ * Check an image file's structure by its extension, without decoding its pixels: a TIFF's directories, tags and
+ * strips or tiles lie inside the file; a PNG's chunks run to IEND; a JPEG's segments and scan run to its
+ * end-of-image marker. Throws saying what is wrong (for example `truncated: strip 1 of 1 (bytes 8..776) runs past
+ * the end of the file (400 bytes)`). {@linkcode decodeImage} runs it first.
+ *
+ * @example
+ * ```ts
+ * import { checkImageStructure, encodeTiff } from "./codecs.ts";
+ * const tif = encodeTiff({ width: 4, height: 4, rgb: new Uint8Array(48) });
+ * checkImageStructure(tif, "x.tif");
+ * let threw = false;
+ * try { checkImageStructure(tif.subarray(0, tif.length - 1), "x.tif"); } catch { threw = true; }
+ * console.assert(threw);
+ * ```
+ */
+export function checkImageStructure(bytes: Uint8Array, name: string): void {
+  const ext = name.slice(name.lastIndexOf(".")).toLowerCase();
+  if (!(IMAGE_EXTENSIONS as readonly string[]).includes(ext)) return; // decodeImage names the extension
+  if (bytes.length === 0) throw new Error("empty file (0 bytes)");
+  switch (ext) {
+    case ".tif":
+    case ".tiff":
+      return checkTiff(bytes);
+    case ".png":
+      return checkPng(bytes);
+    case ".jpg":
+    case ".jpeg":
+      return checkJpeg(bytes);
+  }
+}
+
+function checkSize(width: number, height: number, rgba: Uint8Array): void {
+  if (!(Number.isInteger(width) && Number.isInteger(height) && width > 0 && height > 0)) {
+    throw new Error(`decoded to an invalid size ${width}x${height}`);
+  }
+  if (rgba.length !== width * height * 4) {
+    throw new Error(
+      `decoded ${rgba.length} RGBA bytes, a ${width}x${height} image has ${width * height * 4}`,
+    );
+  }
+}
+
 /**
  * Decode an image by its file name's extension. Throws naming the file and the problem.
  *
@@ -46,6 +277,7 @@ function rgbaToRgb(rgba: Uint8Array, width: number, height: number): Uint8Array 
 export function decodeImage(bytes: Uint8Array, name: string): RgbImage {
   const ext = name.slice(name.lastIndexOf(".")).toLowerCase();
   try {
+    checkImageStructure(bytes, name);
     switch (ext) {
       case ".tif":
       case ".tiff": {
@@ -54,19 +286,23 @@ export function decodeImage(bytes: Uint8Array, name: string): RgbImage {
         const ifd = ifds[0];
         if (!ifd) throw new Error("no image directory in TIFF");
         UTIF.decodeImage(buf, ifd);
-        return {
-          width: ifd.width,
-          height: ifd.height,
-          rgb: rgbaToRgb(UTIF.toRGBA8(ifd), ifd.width, ifd.height),
-        };
+        const rgba = UTIF.toRGBA8(ifd);
+        checkSize(ifd.width, ifd.height, rgba);
+        return { width: ifd.width, height: ifd.height, rgb: rgbaToRgb(rgba, ifd.width, ifd.height) };
       }
       case ".jpg":
       case ".jpeg": {
         const img = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: true, maxMemoryUsageInMB: 1024 });
+        checkSize(img.width, img.height, img.data);
         return { width: img.width, height: img.height, rgb: rgbaToRgb(img.data, img.width, img.height) };
       }
       case ".png": {
         const img = PNG.sync.read(Buffer.from(bytes));
+        checkSize(
+          img.width,
+          img.height,
+          new Uint8Array(img.data.buffer, img.data.byteOffset, img.data.length),
+        );
         return {
           width: img.width,
           height: img.height,

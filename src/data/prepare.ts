@@ -3,14 +3,17 @@
  * layout `ucmercedSource` reads (`Images/<class>/<name>.<ext>`, `LandUse_Multilabeled.txt` with LF endings,
  * `SHA256SUMS`).
  *
- * The folder is built beside the destination and moved into place only after it verifies, so a failed run leaves
- * an earlier prepared copy as it was.
+ * Every image is decoded first (strictly: a truncated TIFF, PNG or JPEG, an empty or garbage file is an error),
+ * and all the damaged ones are named together before anything is written. The folder is then built beside the
+ * destination and moved into place only after it verifies, so a failed run leaves an earlier prepared copy as it
+ * was. Every later run checks the copy against its `SHA256SUMS` (see `verify.ts`).
  *
  * @module
  */
 import { createHash } from "node:crypto";
+import { SUMS_FILE } from "./verify.ts";
 import { unzipSync } from "fflate";
-import { IMAGE_EXTENSIONS } from "./codecs.ts";
+import { decodeImage, IMAGE_EXTENSIONS } from "./codecs.ts";
 import { checkNamesAcrossClasses, LABEL_FILE, parseLabelFile, ucmercedSource } from "./ucmerced.ts";
 import { classCounts } from "./dataset.ts";
 
@@ -156,6 +159,51 @@ function labelsFromZip(entries: Record<string, Uint8Array>, what: string): { tex
 }
 
 /**
+ * Decode every image (strictly, see {@linkcode decodeImage}) and throw naming every one that is damaged or
+ * unreadable, with progress lines every 100 images.
+ *
+ * @example
+ * ```ts ignore
+ * import { checkImages } from "./prepare.ts";
+ * await checkImages([{ path: "a.png", bytes: () => Deno.readFile("a.png") }], console.error);
+ * ```
+ */
+export async function checkImages(
+  images: readonly { readonly path: string; readonly bytes: () => Promise<Uint8Array> }[],
+  log: (line: string) => void,
+): Promise<void> {
+  const bad: string[] = [];
+  const t0 = performance.now();
+  log(`decoding ${images.length} images to check them`);
+  for (const [i, img] of images.entries()) {
+    try {
+      decodeImage(await img.bytes(), img.path);
+    } catch (e) {
+      bad.push((e as Error).message.replace(/^cannot decode /, ""));
+    }
+    if ((i + 1) % 100 === 0 || i + 1 === images.length) {
+      log(
+        `  decoded ${i + 1}/${images.length} images${bad.length ? `, ${bad.length} damaged` : ""} (${
+          ((performance.now() - t0) / 1000).toFixed(1)
+        } s)`,
+      );
+    }
+  }
+  if (bad.length) {
+    const one = bad.length === 1;
+    const are = one ? "is" : "are", them = one ? "it" : "them";
+    const copies = one ? "an intact copy" : "intact copies",
+      rows = one ? "its label row" : "their label rows";
+    throw new Error(
+      `${bad.length} of ${images.length} images ${are} damaged or unreadable, so nothing was written:\n  ` +
+        `${
+          bad.join("\n  ")
+        }\nReplace ${them} with ${copies} (or remove ${them} and ${rows}) and run the task again.`,
+    );
+  }
+}
+
+/**
  * Prepare UCMerced into `options.out`, verify it, and return what it holds.
  *
  * @example
@@ -211,6 +259,8 @@ export async function prepareUcmerced(options: PrepareOptions): Promise<PrepareR
   // Checked where they come from, before anything is written: errors name the source, not a staging copy.
   parseLabelFile(labelText, labelSource);
   checkNamesAcrossClasses(images);
+  images.sort((a, b) => (a.cls + a.file < b.cls + b.file ? -1 : 1));
+  await checkImages(images, log);
 
   const out = options.out.replace(/\/+$/, "");
   const parent = out.includes("/") ? out.slice(0, out.lastIndexOf("/")) : ".";
@@ -223,7 +273,6 @@ export async function prepareUcmerced(options: PrepareOptions): Promise<PrepareR
     await Deno.mkdir(staging, { recursive: true });
     await Deno.writeTextFile(`${staging}/${LABEL_FILE}`, labelsLf);
     sums.push(`${sha(new TextEncoder().encode(labelsLf))}  ${LABEL_FILE}`);
-    images.sort((a, b) => (a.cls + a.file < b.cls + b.file ? -1 : 1));
     for (const [i, img] of images.entries()) {
       await Deno.mkdir(`${staging}/Images/${img.cls}`, { recursive: true });
       const bytes = await img.bytes();
@@ -231,9 +280,9 @@ export async function prepareUcmerced(options: PrepareOptions): Promise<PrepareR
       sums.push(`${sha(bytes)}  Images/${img.cls}/${img.file}`);
       if ((i + 1) % 500 === 0 || i + 1 === images.length) log(`  copied ${i + 1}/${images.length} images`);
     }
-    await Deno.writeTextFile(`${staging}/SHA256SUMS`, sums.join("\n") + "\n");
-    // Verify with the reader itself: label file well-formed, names and images one to one.
-    const source = ucmercedSource({ root: staging });
+    await Deno.writeTextFile(`${staging}/${SUMS_FILE}`, sums.join("\n") + "\n");
+    // Verify with the reader itself: label file well-formed, names and images one to one, SHA256SUMS true.
+    const source = ucmercedSource({ root: staging, writeVerifiedIndex: false });
     const table = await source.labels();
     await source.fingerprint();
     // Swap in the verified copy; the old one is removed only once the new one is in place.

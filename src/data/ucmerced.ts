@@ -7,6 +7,11 @@
  * to one. Decoded, resized images are cached under the cache folder, keyed by the files' SHA-256 and the
  * resolution, so later loads read one file instead of decoding 2100 images.
  *
+ * A prepared copy (one with the `SHA256SUMS` that `deno task data` writes) is verified before any of it is used
+ * (see `verify.ts`): a changed, missing or added file is refused naming it, and when the image cache is rebuilt
+ * every image is hashed again as it is decoded. Images are decoded strictly (`codecs.ts`): a truncated or damaged
+ * file is an error naming it, never partly wrong pixels.
+ *
  * @module
  */
 import { createHash } from "node:crypto";
@@ -15,6 +20,7 @@ import { validateLabelTable } from "./dataset.ts";
 import { decodeImage, IMAGE_EXTENSIONS } from "./codecs.ts";
 import { resizeArea } from "./resize.ts";
 import { readCache, writeCache } from "./cache.ts";
+import { changedCopyError, verifyPreparedCopy } from "./verify.ts";
 
 /** The label file's name inside the root. */
 export const LABEL_FILE = "LandUse_Multilabeled.txt";
@@ -170,6 +176,11 @@ export interface UcmercedOptions {
   readonly root: string;
   /** Cache folder; default `.cache`. */
   readonly cacheDir?: string;
+  /**
+   * Store the verified index of a prepared copy in the cache folder (default true; `data` turns it off for its
+   * staging copy, which is verified once and renamed).
+   */
+  readonly writeVerifiedIndex?: boolean;
 }
 
 /**
@@ -187,7 +198,8 @@ export function ucmercedSource(options: UcmercedOptions): DatasetSource {
   const cacheDir = options.cacheDir ?? ".cache";
   let labelsPromise: Promise<LabelTable> | undefined;
   let fingerprintPromise: Promise<string> | undefined;
-  const labels = () =>
+  let verifyPromise: ReturnType<typeof verifyPreparedCopy> | undefined;
+  const rawLabels = () =>
     labelsPromise ??= (async () => {
       let text: string;
       try {
@@ -202,20 +214,34 @@ export function ucmercedSource(options: UcmercedOptions): DatasetSource {
       }
       return parseLabelFile(text, `${root}/${LABEL_FILE}`);
     })();
-  const paths = async () => matchImagesToLabels((await labels()).ids, await scanImages(root));
+  const paths = async () => matchImagesToLabels((await rawLabels()).ids, await scanImages(root));
+  const computeFingerprint = async () => {
+    // SHA-256 over the label file and every image (name and content): the cache key of decoded images.
+    const hash = createHash("sha256");
+    hash.update(await Deno.readFile(`${root}/${LABEL_FILE}`));
+    const table = await rawLabels();
+    const files = await paths();
+    for (let i = 0; i < files.length; i++) {
+      hash.update(table.ids[i]!);
+      hash.update(await Deno.readFile(files[i]!));
+    }
+    return `ucmerced:${hash.digest("hex")}`;
+  };
+  /** A prepared copy's check against its SHA256SUMS (null without one): once per source, before any use. */
+  const verified = () =>
+    verifyPromise ??= verifyPreparedCopy(root, {
+      cacheDir,
+      writeIndex: options.writeVerifiedIndex ?? true,
+      fingerprint: computeFingerprint,
+      extensions: IMAGE_EXTENSIONS,
+      required: [LABEL_FILE],
+    });
+  const labels = async () => {
+    await verified();
+    return await rawLabels();
+  };
   const fingerprint = () =>
-    fingerprintPromise ??= (async () => {
-      // SHA-256 over the label file and every image (name and content): the cache key of decoded images.
-      const hash = createHash("sha256");
-      hash.update(await Deno.readFile(`${root}/${LABEL_FILE}`));
-      const table = await labels();
-      const files = await paths();
-      for (let i = 0; i < files.length; i++) {
-        hash.update(table.ids[i]!);
-        hash.update(await Deno.readFile(files[i]!));
-      }
-      return `ucmerced:${hash.digest("hex")}`;
-    })();
+    fingerprintPromise ??= (async () => (await verified())?.fingerprint ?? await computeFingerprint())();
   return {
     kind: "ucmerced",
     labels,
@@ -227,12 +253,25 @@ export function ucmercedSource(options: UcmercedOptions): DatasetSource {
       const cached = await readCache(cacheDir, "ucmerced", key, expected);
       if (cached) return { resolution, pixels: cached };
       const files = await paths();
+      // Rebuilding the cache: every image is hashed again as it is read, so the pixels come from the verified
+      // bytes even if a file changed without its size or times changing.
+      const sums = (await verified())?.sums;
+      const changed: string[] = [];
       const pixels = new Uint8Array(expected);
       for (let i = 0; i < files.length; i++) {
-        const img = decodeImage(await Deno.readFile(files[i]!), files[i]!);
+        const bytes = await Deno.readFile(files[i]!);
+        if (sums) {
+          const actual = createHash("sha256").update(bytes).digest("hex");
+          if (actual !== sums.get(files[i]!.slice(root.length + 1))) {
+            changed.push(`${files[i]} (its content changed: SHA-256 ${actual.slice(0, 12)}…)`);
+            continue;
+          }
+        }
+        const img = decodeImage(bytes, files[i]!);
         resizeArea(img, resolution, pixels, i * resolution * resolution * 3);
         if (onProgress && (i % 50 === 49 || i === files.length - 1)) onProgress(i + 1, files.length);
       }
+      if (changed.length) throw changedCopyError(root, changed);
       await writeCache(cacheDir, "ucmerced", key, pixels);
       return { resolution, pixels };
     },
