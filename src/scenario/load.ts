@@ -6,6 +6,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
+import { canonicalJson } from "../canonical_json.ts";
 import type { z } from "zod";
 import { type Scenario, ScenarioFileSchema, ScenarioSchema } from "./schema.ts";
 import { checkPoolArithmetic } from "../data/plan.ts";
@@ -76,23 +77,6 @@ function formatIssue(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[] = [
     return `${path}: required, ${issue.message.toLowerCase()}`;
   }
   return `${path}: ${issue.message}; got ${show(input)}`;
-}
-
-/**
- * Canonical JSON: object keys sorted, no whitespace. Equal values give equal strings.
- *
- * @example
- * ```ts
- * import { canonicalJson } from "./load.ts";
- * console.assert(canonicalJson({ b: 1, a: [2, { d: 3, c: 4 }] }) === '{"a":[2,{"c":4,"d":3}],"b":1}');
- * ```
- */
-export function canonicalJson(value: unknown): string {
-  if (value === null || typeof value !== "object") return JSON.stringify(value) ?? "null";
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined)
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
 }
 
 /**

@@ -15,7 +15,7 @@ import { Rng } from "../rng.ts";
 import type { ImageTable } from "../data/dataset.ts";
 import { type BackboneName, buildBackbone } from "../model/backbones.ts";
 import { loadCheckpoint, readManifest, saveCheckpoint } from "../model/checkpoint.ts";
-import { canonicalJson } from "../scenario/load.ts";
+import { canonicalJson } from "../canonical_json.ts";
 import { type ByolOptions, pretrainByol } from "./byol.ts";
 
 /** What identifies a pre-trained backbone. */
