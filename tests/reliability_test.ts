@@ -78,7 +78,14 @@ Deno.test("reliability: a query function that never returns fails the cell at al
   );
   const s = await tinyScenario();
   s.al.queryTimeoutSeconds = 1;
-  for (const [fn, tail] of [["never", "raise the limit"], ["spin", "so its worker thread was stopped"]]) {
+  // Plug-ins run in the sandbox's own worker (src/plugin/sandbox.ts), so even a spinning one leaves the cell's thread
+  // free and the cell's timer fails it; the runner's watchdog (its worker thread stopped) remains the fallback.
+  for (
+    const [fn, tail] of [["never", "raise the limit"], [
+      "spin",
+      "(raise the limit|so its worker thread was stopped)",
+    ]]
+  ) {
     s.arms = [{ name: "random", query: "random" }, { name: `mine-${fn}`, query: { module: `./${fn}.ts` } }];
     const r = await bench(s, dir, "--jobs", "1");
     assert.equal(r.code, 1, r.stderr);
@@ -394,5 +401,239 @@ Deno.test("reliability: a diverging BYOL pre-training (pretrain.lr 1e308) fails 
     !(await exists(`${dir}/cache/pretrain`)) || [...Deno.readDirSync(`${dir}/cache/pretrain`)].length === 0,
   );
   assert.ok(r.seconds < 60, `took ${r.seconds} s`);
+  await Deno.remove(dir, { recursive: true });
+});
+
+// Issue #12, point 2 (results of two scenario versions are never mixed) and point 6 (recovery that leads
+// somewhere): a folder is bound to one version of each scenario, atomically; records are checked against it;
+// damaged records and checkpoints are set aside and the cell recomputed.
+
+/** `bench` on a scenario file into a given folder (spawned, so several can run at once). */
+function benchInto(file: string, out: string, cache: string, ...extra: string[]) {
+  return new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-env",
+      "--allow-write",
+      `${ROOT}/src/cli/bench.ts`,
+      "--scenario",
+      file,
+      "--out",
+      out,
+      "--cache",
+      cache,
+      "--quiet",
+      "--jobs",
+      "1",
+      ...extra,
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output().then((o) => ({ code: o.code, stdout: text(o.stdout), stderr: text(o.stderr) }));
+}
+
+async function reportOn(out: string) {
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "--allow-read", "--allow-env", "--allow-write", `${ROOT}/src/cli/report.ts`, out],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return { code: o.code, stdout: text(o.stdout), stderr: text(o.stderr) };
+}
+
+async function allRecords(out: string): Promise<Loose[]> {
+  const found: Loose[] = [];
+  const walk = async (d: string) => {
+    for await (const e of Deno.readDir(d)) {
+      if (e.isDirectory) await walk(`${d}/${e.name}`);
+      else if (e.name.endsWith(".json")) found.push(JSON.parse(await Deno.readTextFile(`${d}/${e.name}`)));
+    }
+  };
+  await walk(`${out}/cells`);
+  return found;
+}
+
+Deno.test("reliability: a folder is bound to one scenario version atomically; concurrent shards share it, another version is refused", async () => {
+  const { claimScenarios } = await import("../src/runner/store.ts");
+  const dir = await Deno.makeTempDir({ prefix: "albench-claim-" });
+  const v = (hash: string) => [{ id: "s/v", hash }] as never;
+  // In one process: two shards of one run at once both go on; of two versions at once exactly one does.
+  await Promise.all([
+    claimScenarios(`${dir}/a`, v("a".repeat(64))),
+    claimScenarios(`${dir}/a`, v("a".repeat(64))),
+  ]);
+  const race = await Promise.allSettled([
+    claimScenarios(`${dir}/b`, v("a".repeat(64))),
+    claimScenarios(`${dir}/b`, v("b".repeat(64))),
+  ]);
+  assert.equal(race.filter((r) => r.status === "fulfilled").length, 1);
+  const lost = race.find((r) => r.status === "rejected") as PromiseRejectedResult;
+  assert.match(
+    lost.reason.message,
+    /holds results of scenario s\/v with hash (a{12}|b{12}), but the scenario now hashes to (a{12}|b{12}) .*versions\/s\/v\.json\)\. Results are never mixed/,
+  );
+  // Two bench processes: shards 0/2 and 1/2 of one run at once both finish; then two versions at once: one is refused.
+  const s = await tinyScenario();
+  await Deno.writeTextFile(`${dir}/one.json`, JSON.stringify(s));
+  await Deno.writeTextFile(
+    `${dir}/two.json`,
+    JSON.stringify({ ...s, finetune: { ...s.finetune, lr: 0.005 } }),
+  );
+  const shards = await Promise.all(
+    ["0/2", "1/2"].map((sh) => benchInto(`${dir}/one.json`, `${dir}/out`, `${dir}/cache`, "--shard", sh)),
+  );
+  for (const r of shards) assert.equal(r.code, 0, r.stderr);
+  const merged = await reportOn(`${dir}/out`);
+  assert.equal(merged.code, 0, merged.stderr);
+  assert.match(merged.stdout, /merged 2 cells \(2 complete\)/);
+  const both = await Promise.all([
+    benchInto(`${dir}/one.json`, `${dir}/race`, `${dir}/cache`),
+    benchInto(`${dir}/two.json`, `${dir}/race`, `${dir}/cache`),
+  ]);
+  assert.deepEqual(both.map((r) => r.code).sort(), [0, 1], both.map((r) => r.stderr).join("\n"));
+  const loser = both.find((r) => r.code === 1)!;
+  assert.match(loser.stderr, /hash [0-9a-f]{12}, but the scenario now hashes to [0-9a-f]{12}.*never mixed/);
+  // Nothing of the refused version is in the folder; the report renders the winner's cells alone.
+  const hashes = new Set((await allRecords(`${dir}/race`)).map((r) => r.scenarioHash));
+  assert.equal(hashes.size, 1);
+  const run = JSON.parse(await Deno.readTextFile(`${dir}/race/run.json`));
+  assert.deepEqual(run.scenarios.map((x: Loose) => x.hash), [...hashes]);
+  const rendered = await reportOn(`${dir}/race`);
+  assert.equal(rendered.code, 0, rendered.stderr);
+  assert.match(rendered.stdout, /merged 2 cells \(2 complete\)/);
+  assert.equal(rendered.stderr, "");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("reliability: a cell record of another scenario version is neither reused by bench nor rendered by report", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-stale-" });
+  const s = await tinyScenario();
+  const r0 = await bench(s, dir);
+  assert.equal(r0.code, 0, r0.stderr);
+  const path = `${dir}/out/cells/repro/random/seed-0.json`;
+  const record = JSON.parse(await Deno.readTextFile(path));
+  const current: string = record.scenarioHash;
+  // A complete record made by another version (a copied file, an older albench racing): refused, left untouched.
+  const foreign = JSON.stringify({ ...record, scenarioHash: "f".repeat(64) });
+  await Deno.writeTextFile(path, foreign);
+  const r1 = await bench(s, dir);
+  assert.equal(r1.code, 1, r1.stderr);
+  assert.match(
+    r1.stderr,
+    new RegExp(
+      `^error: ${path} was made by scenario repro with hash f{12}, but the scenario now hashes to ` +
+        `${
+          current.slice(0, 12)
+        }; results of two versions of a scenario are never mixed\\. Move that file out of ` +
+        "the results folder \\(the cell is then recomputed\\), or use another --out\\.",
+    ),
+  );
+  assert.equal(await Deno.readTextFile(path), foreign);
+  const rep = await reportOn(`${dir}/out`);
+  assert.equal(rep.code, 0, rep.stderr);
+  assert.match(
+    rep.stderr,
+    new RegExp(
+      `warning: ${path} was made by scenario repro with hash f{12}, but the scenario now hashes to ${
+        current.slice(0, 12)
+      }.*Left out`,
+    ),
+  );
+  assert.match(rep.stdout, /merged 1 cells \(1 complete\)/);
+  assert.match(rep.stdout, /missing 1 cells: repro\/random\/seed-0/);
+  // A partial record of another version is not resumed either.
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify({ ...record, scenarioHash: "f".repeat(64), complete: false }),
+  );
+  const r2 = await bench(s, dir);
+  assert.equal(r2.code, 1, r2.stderr);
+  assert.match(r2.stderr, /seed-0\.json was made by scenario repro with hash f{12}/);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("reliability: a damaged cell record is reported as missing, then set aside and recomputed to the same digest", async () => {
+  const { readAllCells } = await import("../src/runner/store.ts");
+  const { resultDigest } = await import("../src/report/digest.ts");
+  const dir = await Deno.makeTempDir({ prefix: "albench-damaged-" });
+  const s = await tinyScenario();
+  const r0 = await bench(s, dir);
+  assert.equal(r0.code, 0, r0.stderr);
+  const digest = resultDigest(await readAllCells(`${dir}/out`));
+  const path = `${dir}/out/cells/repro/mge-clustering/seed-0.json`;
+  const whole = await Deno.readTextFile(path);
+  await Deno.writeTextFile(path, whole.slice(0, whole.length >> 1)); // truncated, as by a full disk
+  const rep = await reportOn(`${dir}/out`);
+  assert.equal(rep.code, 0, rep.stderr);
+  assert.match(
+    rep.stderr,
+    new RegExp(`warning: ${path}: damaged cell record \\(not valid JSON: .*\\); left out`),
+  );
+  assert.match(rep.stdout, /missing 1 cells: repro\/mge-clustering\/seed-0/);
+  const r1 = await bench(s, dir);
+  assert.equal(r1.code, 0, r1.stderr);
+  assert.match(
+    r1.stderr,
+    new RegExp(
+      `warning: ${path}: damaged cell record \\(not valid JSON: .*\\); set aside as ${path}\\.damaged-1, and cell ` +
+        "repro/mge-clustering/seed-0 is recomputed from the start",
+    ),
+  );
+  assert.equal((await Deno.readTextFile(`${path}.damaged-1`)).length, whole.length >> 1);
+  assert.equal(resultDigest(await readAllCells(`${dir}/out`)), digest);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("reliability: a corrupt or missing resume checkpoint is set aside and the cell recomputed to the same digest", async () => {
+  const { readAllCells } = await import("../src/runner/store.ts");
+  const { resultDigest } = await import("../src/report/digest.ts");
+  const dir = await Deno.makeTempDir({ prefix: "albench-ckpt-" });
+  const s = await tinyScenario();
+  const r0 = await bench(s, dir);
+  assert.equal(r0.code, 0, r0.stderr);
+  const digest = resultDigest(await readAllCells(`${dir}/out`));
+  const key = "repro/mge-clustering/seed-0";
+  const path = `${dir}/out/cells/${key}.json`;
+  const whole = JSON.parse(await Deno.readTextFile(path));
+  // As after a crash in iteration 2: the record holds iterations 0 and 1, its checkpoint is state/.../iter-1.
+  const partial = JSON.stringify({ ...whole, iterations: whole.iterations.slice(0, 2), complete: false });
+  const checkpoint = `${dir}/out/state/${key}/iter-1`;
+  for (const damage of ["corrupt", "missing"]) {
+    await Deno.writeTextFile(path, partial);
+    if (damage === "corrupt") {
+      await Deno.mkdir(checkpoint, { recursive: true });
+      await Deno.writeTextFile(
+        `${checkpoint}/manifest.json`,
+        JSON.stringify({
+          format: "albench-weights-v1",
+          sha256: "0".repeat(64),
+          bytes: 4,
+          weights: [],
+          meta: {},
+        }),
+      );
+      await Deno.writeFile(`${checkpoint}/weights.bin`, new Uint8Array([1, 2, 3]));
+    }
+    const r = await bench(s, dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      new RegExp(
+        damage === "corrupt"
+          ? `warning: ${checkpoint}: the resume checkpoint of cell ${key} is damaged \\(checkpoint ${checkpoint}: ` +
+            `weights\\.bin does not match its manifest \\(corrupt or partial\\)\\); set aside as ${dir}/out/state/${key}\\.iter-1\\.damaged-1, ` +
+            "so the cell is recomputed from the start"
+          : `warning: ${checkpoint}: the resume checkpoint of cell ${key} is missing, so the cell is recomputed from the start`,
+      ),
+    );
+    assert.ok(!r.stderr.includes("delete the folder"));
+    if (damage === "corrupt") assert.ok(await exists(`${dir}/out/state/${key}.iter-1.damaged-1/weights.bin`));
+    assert.equal(resultDigest(await readAllCells(`${dir}/out`)), digest, damage);
+  }
   await Deno.remove(dir, { recursive: true });
 });

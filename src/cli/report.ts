@@ -8,7 +8,7 @@ import { parseFlags } from "./args.ts";
 import { runMain, UsageError } from "./errors.ts";
 import { loadScenarioFile, type ResolvedScenario } from "../scenario/load.ts";
 import { gridCells } from "../runner/grid.ts";
-import type { RunFile } from "../runner/store.ts";
+import { readRunFile, type RunFile } from "../runner/store.ts";
 import { writeReport } from "../report/report.ts";
 import { wallTimesLine } from "../report/tables.ts";
 
@@ -45,12 +45,15 @@ async function main(args: string[]): Promise<void> {
     return;
   }
   const out = positionals[0]!.replace(/\/+$/, "");
-  let run: RunFile;
+  // run.json merged with versions/: which version of each scenario the folder holds (cells of another are left
+  // out of the report with a warning naming the file).
+  let run: RunFile | null;
   try {
-    run = JSON.parse(await Deno.readTextFile(`${out}/run.json`));
-  } catch {
-    throw new UsageError(`${out} is not a results folder (no run.json); run deno task bench first`);
+    run = await readRunFile(out);
+  } catch (e) {
+    throw new UsageError((e as Error).message, 1);
   }
+  if (!run) throw new UsageError(`${out} is not a results folder (no run.json); run deno task bench first`);
   const scenarios: ResolvedScenario[] = [];
   const files = [...new Set(run.scenarios.map((s) => s.file).filter((f): f is string => !!f))];
   for (const f of files) {

@@ -16,7 +16,15 @@ import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
 import { backendFamily, pretrainedBackbone, pretrainKey, type PretrainSpec } from "../ssl/pretrain.ts";
 import { resolveQuery } from "../al/query/registry.ts";
 import { CellPhaseError, type IterationRecord, runCell } from "../al/loop.ts";
-import { CELL_FORMAT, type CellRecord, readCell, stateDir, writeCell } from "./store.ts";
+import {
+  CELL_FORMAT,
+  type CellRecord,
+  inspectCell,
+  otherVersionError,
+  setAside,
+  stateDir,
+  writeCell,
+} from "./store.ts";
 import type { Cell } from "./grid.ts";
 import type { ProgressEvent } from "./progress.ts";
 import { linearProbe } from "../ssl/probe.ts";
@@ -221,13 +229,20 @@ export class RunContext {
  */
 export async function runOneCell(cell: Cell, ctx: RunContext, out: string): Promise<CellRecord> {
   const s = cell.scenario, sc = s.scenario;
-  const existing = await readCell(out, cell.key);
-  if (existing?.complete) return existing;
-  if (existing && existing.scenarioHash !== s.hash) {
-    throw new Error(
-      `${cell.key}: the stored record has scenario hash ${existing.scenarioHash.slice(0, 12)}, not ${
-        s.hash.slice(0, 12)
-      }`,
+  const warn = (text: string) => ctx.options.emit({ type: "warning", text });
+  const stored = await inspectCell(out, cell.key);
+  let existing: CellRecord | null = null;
+  if (stored.state === "ok") {
+    const other = otherVersionError(stored.path, stored.record, s.hash);
+    if (other) throw other;
+    if (stored.record.complete) return stored.record;
+    existing = stored.record;
+  } else if (stored.state === "damaged") {
+    // Cells are deterministic: recomputing a damaged record gives what it held.
+    const aside = await setAside(stored.path);
+    warn(
+      `${stored.path}: damaged cell record (${stored.reason}); set aside as ${aside}, and cell ${cell.key} is ` +
+        "recomputed from the start (cells are deterministic: the results are those of an undamaged run)",
     );
   }
   const { table } = await ctx.labels(s);
@@ -247,15 +262,34 @@ export async function runOneCell(cell: Cell, ctx: RunContext, out: string): Prom
     if (pretrainKey) await loadCheckpoint(`${ctx.options.cacheDir}/pretrain/${pretrainKey}`, [backbone]);
     return withHead(backbone, table.classNames.length, Rng.root(cell.seed).fork("head"));
   };
-  const iterations: IterationRecord[] = [...(existing?.iterations ?? [])];
+  let iterations: IterationRecord[] = [...(existing?.iterations ?? [])];
   let resume;
   if (iterations.length > 0) {
     const model = await makeModel();
-    await loadCheckpoint(`${stateDir(out, cell.key)}/iter-${iterations.length - 1}`, [
-      model.backbone,
-      model.head,
-    ]);
-    resume = { records: iterations, model };
+    const checkpoint = `${stateDir(out, cell.key)}/iter-${iterations.length - 1}`;
+    try {
+      await loadCheckpoint(checkpoint, [model.backbone, model.head]);
+      resume = { records: iterations, model };
+    } catch (e) {
+      // Only the last iteration's checkpoint is kept, so the last good state is the start: the cell is recomputed
+      // (deterministically, so its record ends as an uninterrupted run's would).
+      model.backbone.dispose();
+      model.head.dispose();
+      const present = await Deno.lstat(checkpoint).then(() => true, () => false);
+      // Beside the cell's state folder, which is removed when the cell completes.
+      const aside = present
+        ? await setAside(checkpoint, `${stateDir(out, cell.key)}.iter-${iterations.length - 1}`)
+        : null;
+      warn(
+        `${checkpoint}: the resume checkpoint of cell ${cell.key} is ${
+          present
+            ? `damaged (${(e as Error).message.replace(/; delete the folder$/, "")}); set aside as ${aside}`
+            : "missing"
+        }, so the cell is recomputed from the start (cells are deterministic: the results are those of an ` +
+          "uninterrupted run)",
+      );
+      iterations = [];
+    }
   }
   const base: Omit<CellRecord, "iterations" | "complete"> = {
     format: CELL_FORMAT,

@@ -22,7 +22,9 @@ export type ProgressEvent =
   }
   | { type: "cell-done"; cell: string }
   | { type: "done"; seconds: number }
-  | { type: "message"; text: string };
+  | { type: "message"; text: string }
+  /** Something set aside or recovered: always written (also with `--quiet`), prefixed `warning: `. */
+  | { type: "warning"; text: string };
 
 /** Reporter options. */
 export interface ProgressOptions {
@@ -74,8 +76,8 @@ export class Progress {
     if (opts.jsonLog) this.#log = Deno.openSync(opts.jsonLog, { append: true, create: true });
   }
 
-  #write(text: string, live: boolean) {
-    if (this.#opts.quiet) return;
+  #write(text: string, live: boolean, always = false) {
+    if (this.#opts.quiet && !always) return;
     const out = this.#opts.write ?? ((t: string) => Deno.stderr.writeSync(this.#encoder.encode(t)));
     if (this.#opts.write) out(text);
     else out(live ? `\r\x1b[2K${text}` : `${text}\n`);
@@ -136,6 +138,10 @@ export class Progress {
         break;
       case "message":
         this.#write(e.text, false);
+        break;
+      case "warning":
+        // On its own line, also after a live status line.
+        this.#write(`${live && !this.#opts.quiet ? "\r\x1b[2K" : ""}warning: ${e.text}`, false, true);
         break;
     }
   }

@@ -11,7 +11,14 @@ import type { ResolvedScenario } from "../scenario/load.ts";
 import { type Cell, gridCells, type Shard, shardCells } from "./grid.ts";
 import { RunContext, runOneCell, scenarioDir } from "./cells.ts";
 import { resolveQuery } from "../al/query/registry.ts";
-import { checkOutputPaths, checkRunFolder, readCell, writeRunFile } from "./store.ts";
+import {
+  checkOutputPaths,
+  checkRunFolder,
+  claimScenarios,
+  inspectCell,
+  otherVersionError,
+  writeRunFile,
+} from "./store.ts";
 import { Progress, type ProgressEvent, type ProgressOptions } from "./progress.ts";
 import type { WorkerJob, WorkerMessage } from "./worker.ts";
 
@@ -110,17 +117,32 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
     }
   }
   checkOutputPaths(opts.out, cells);
-  await writeRunFile(opts.out, prior, opts.scenarios);
-  const todo: Cell[] = [], skipped: string[] = [];
+  // Every record this shard would resume or reuse belongs to the scenario's current version, or nothing starts.
+  // (Damaged records are set aside and recomputed by runOneCell.)
+  const todo: Cell[] = [], skipped: string[] = [], otherVersion: Error[] = [];
   let remainingIterations = 0;
   for (const c of mine) {
-    const r = await readCell(opts.out, c.key);
-    if (r?.complete) skipped.push(c.key);
+    const stored = await inspectCell(opts.out, c.key);
+    const r = stored.state === "ok" ? stored.record : null;
+    const other = r && otherVersionError(stored.path, r, c.scenario.hash);
+    if (other) otherVersion.push(other);
+    else if (r?.complete) skipped.push(c.key);
     else {
       todo.push(c);
       remainingIterations += c.scenario.iterations + 1 - (r?.iterations.length ?? 0);
     }
   }
+  if (otherVersion.length) {
+    throw new Error(
+      otherVersion[0]!.message +
+        (otherVersion.length > 1
+          ? ` (${otherVersion.length - 1} more records of this folder are like it)`
+          : ""),
+    );
+  }
+  // The folder is bound to these scenario versions (atomically; concurrent runs of other versions are refused).
+  await claimScenarios(opts.out, opts.scenarios);
+  await writeRunFile(opts.out, prior, opts.scenarios);
   const progress = new Progress(opts.progress, todo.length, remainingIterations);
   progressBox.p = progress;
   try {

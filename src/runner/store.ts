@@ -7,6 +7,14 @@
  * The checkpoint is written before the record that refers to it, so after a crash the record's last iteration
  * always has its checkpoint.
  *
+ * Which version of each scenario a folder holds is decided once, atomically: the first run to use the folder for a
+ * scenario creates `versions/<scenario id>.json` (its hash) with a hard link of a complete file, which succeeds for
+ * exactly one process also on NFS; every later or concurrent run, shard or resume reads it and is refused unless its
+ * scenario hashes the same. Shards of one run (same hashes) all pass and write into the folder at once; there is no
+ * lock to hold, so a crashed run leaves nothing stale behind. Cell records are checked against that hash whenever
+ * they are resumed, skipped as complete or reported; a record that does not parse is set aside
+ * (`<name>.damaged-<n>`) and recomputed.
+ *
  * @module
  */
 import { writeFileAtomic } from "../data/cache.ts";
@@ -38,10 +46,21 @@ export interface CellRecord {
   readonly complete: boolean;
 }
 
+/** The format tag of the `versions/<scenario id>.json` files. */
+export const VERSION_FORMAT = "albench-version-v1";
+
 /** `run.json`: which scenarios this folder holds. */
 export interface RunFile {
   readonly format: typeof RUN_FORMAT;
   readonly scenarios: { id: string; hash: string; file?: string }[];
+}
+
+/** `versions/<scenario id>.json`: the version (hash) of one scenario that a results folder holds. */
+export interface VersionFile {
+  readonly format: typeof VERSION_FORMAT;
+  readonly id: string;
+  readonly hash: string;
+  readonly file?: string;
 }
 
 /**
@@ -70,8 +89,75 @@ export function stateDir(out: string, key: string): string {
   return `${out}/state/${key}`;
 }
 
+/** A cell's record as found on disk. */
+export type StoredCell =
+  | { readonly state: "absent"; readonly path: string }
+  | { readonly state: "ok"; readonly path: string; readonly record: CellRecord }
+  /** Truncated or garbled (not JSON, or not the shape of a record): set it aside and recompute the cell. */
+  | { readonly state: "damaged"; readonly path: string; readonly reason: string };
+
 /**
- * Read a cell record, or `null` when absent. A record of another format is an error.
+ * Read a cell's record without judging it: absent, readable, or damaged (with the reason). A record of another
+ * format is an error (it is not ours to set aside).
+ *
+ * @example
+ * ```ts
+ * import { inspectCell } from "./store.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.mkdir(`${dir}/cells/s/a`, { recursive: true });
+ * await Deno.writeTextFile(`${dir}/cells/s/a/seed-0.json`, '{"format": "albench-cell-v1", "ke');
+ * const c = await inspectCell(dir, "s/a/seed-0");
+ * console.assert(c.state === "damaged" && c.reason.includes("JSON"));
+ * console.assert((await inspectCell(dir, "s/a/seed-1")).state === "absent");
+ * ```
+ */
+export async function inspectCell(out: string, key: string): Promise<StoredCell> {
+  const path = cellPath(out, key);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { state: "absent", path };
+    throw e;
+  }
+  const r = parseCell(text);
+  if (typeof r === "string") return { state: "damaged", path, reason: r };
+  if (r.format !== CELL_FORMAT) {
+    throw new Error(
+      `${path}: not an ${CELL_FORMAT} record (format ${JSON.stringify(r.format)}); move it out of ${out}`,
+    );
+  }
+  return { state: "ok", path, record: r };
+}
+
+/** A parsed record, or why the text is not one (a record of another format is returned as it is). */
+function parseCell(text: string): CellRecord | string {
+  let r: unknown;
+  try {
+    r = JSON.parse(text);
+  } catch (e) {
+    return `not valid JSON: ${(e as Error).message}`;
+  }
+  if (typeof r !== "object" || r === null || Array.isArray(r)) return "not a JSON object";
+  const o = r as Record<string, unknown>;
+  if (o.format !== CELL_FORMAT) return r as CellRecord;
+  for (
+    const [field, ok] of [
+      ["key", typeof o.key === "string"],
+      ["scenario", typeof o.scenario === "string"],
+      ["scenarioHash", typeof o.scenarioHash === "string"],
+      ["iterations", Array.isArray(o.iterations)],
+      ["complete", typeof o.complete === "boolean"],
+    ] as const
+  ) {
+    if (!ok) return `its field ${field} is missing or of the wrong type`;
+  }
+  return r as CellRecord;
+}
+
+/**
+ * Read a cell record, or `null` when absent. A record of another format, or one that is damaged, is an error
+ * naming the file.
  *
  * @example
  * ```ts
@@ -80,16 +166,64 @@ export function stateDir(out: string, key: string): string {
  * ```
  */
 export async function readCell(out: string, key: string): Promise<CellRecord | null> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(cellPath(out, key));
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
+  const c = await inspectCell(out, key);
+  if (c.state === "damaged") throw new Error(`${c.path}: damaged cell record (${c.reason})`);
+  return c.state === "ok" ? c.record : null;
+}
+
+/**
+ * The error for a cell record made by another version of its scenario: it is neither resumed, nor reused, nor
+ * reported. `null` when the record belongs to `hash`.
+ *
+ * @example
+ * ```ts
+ * import { otherVersionError } from "./store.ts";
+ * const r = { scenario: "s", scenarioHash: "a".repeat(64) } as never;
+ * console.assert(otherVersionError("out/cells/s/x/seed-0.json", r, "a".repeat(64)) === null);
+ * console.assert(otherVersionError("out/cells/s/x/seed-0.json", r, "b".repeat(64))!.message.includes("aaaaaaaaaaaa"));
+ * ```
+ */
+export function otherVersionError(
+  path: string,
+  record: Pick<CellRecord, "scenario" | "scenarioHash">,
+  hash: string,
+): Error | null {
+  if (record.scenarioHash === hash) return null;
+  return new Error(
+    `${path} was made by scenario ${record.scenario} with hash ${
+      record.scenarioHash.slice(0, 12)
+    }, but the ` +
+      `scenario now hashes to ${hash.slice(0, 12)}; results of two versions of a scenario are never mixed. ` +
+      "Move that file out of the results folder (the cell is then recomputed), or use another --out.",
+  );
+}
+
+/**
+ * Set a damaged file or folder aside as `<as>.damaged-<n>` (`as` defaults to `path`; the first free n) and return
+ * the new name. Nothing is deleted, so the evidence stays for whoever wants to look.
+ *
+ * @example
+ * ```ts
+ * import { setAside } from "./store.ts";
+ * const dir = await Deno.makeTempDir();
+ * await Deno.writeTextFile(`${dir}/x.json`, "{");
+ * console.assert((await setAside(`${dir}/x.json`)) === `${dir}/x.json.damaged-1`);
+ * await Deno.writeTextFile(`${dir}/x.json`, "{");
+ * console.assert((await setAside(`${dir}/x.json`)) === `${dir}/x.json.damaged-2`);
+ * ```
+ */
+export async function setAside(path: string, as = path): Promise<string> {
+  for (let n = 1;; n++) {
+    const target = `${as}.damaged-${n}`;
+    try {
+      await Deno.lstat(target);
+      continue;
+    } catch (e) {
+      if (!(e instanceof Deno.errors.NotFound)) throw e;
+    }
+    await Deno.rename(path, target);
+    return target;
   }
-  const r = JSON.parse(text) as CellRecord;
-  if (r.format !== CELL_FORMAT) throw new Error(`${cellPath(out, key)}: not an ${CELL_FORMAT} record`);
-  return r;
 }
 
 /**
@@ -108,9 +242,118 @@ export async function writeCell(out: string, record: CellRecord): Promise<void> 
 }
 
 /**
- * Check a results folder against the scenarios about to run. A folder made from a different version of a scenario
- * (another hash under the same id) is refused, so results are never silently mixed. Returns the existing
- * `run.json` (or `null` for a new folder) without writing anything.
+ * Where the version (hash) of a scenario that a folder holds is recorded.
+ *
+ * @example
+ * ```ts
+ * import { versionPath } from "./store.ts";
+ * console.assert(versionPath("out", "s/v") === "out/versions/s/v.json");
+ * ```
+ */
+export function versionPath(out: string, id: string): string {
+  return `${out}/versions/${id}.json`;
+}
+
+function versionConflict(out: string, id: string, held: string, now: string, where: string): Error {
+  return new Error(
+    `${out} holds results of scenario ${id} with hash ${held.slice(0, 12)}, but the scenario now hashes to ` +
+      `${
+        now.slice(0, 12)
+      } (it was edited, or another run of a different version of it uses this folder; see ` +
+      `${where}). Results are never mixed: use another --out, or delete ${out} to start over.`,
+  );
+}
+
+async function readVersionFile(path: string): Promise<VersionFile | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  let v: VersionFile | undefined;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    // reported below
+  }
+  if (v?.format !== VERSION_FORMAT || typeof v.hash !== "string" || typeof v.id !== "string") {
+    throw new Error(
+      `${path} is damaged; it records which version of a scenario the results folder holds, so nothing can be ` +
+        "checked without it: restore it, or use another --out",
+    );
+  }
+  return v;
+}
+
+/** Every `versions/**.json` of a folder (none when the folder has no such directory). */
+async function readVersionFiles(out: string): Promise<VersionFile[]> {
+  const found: VersionFile[] = [];
+  const walk = async (dir: string) => {
+    let entries: Deno.DirEntry[];
+    try {
+      entries = await Array.fromAsync(Deno.readDir(dir));
+    } catch (e) {
+      if (e instanceof Deno.errors.NotFound) return;
+      throw e;
+    }
+    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+      if (e.isDirectory) await walk(`${dir}/${e.name}`);
+      else if (e.name.endsWith(".json")) found.push((await readVersionFile(`${dir}/${e.name}`))!);
+    }
+  };
+  await walk(`${out}/versions`);
+  return found;
+}
+
+async function readRunJson(out: string): Promise<RunFile | null> {
+  let existing: RunFile;
+  try {
+    existing = JSON.parse(await Deno.readTextFile(`${out}/run.json`)) as RunFile;
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw new Error(
+      `${out}/run.json is unreadable (${(e as Error).message}); use another --out or delete the folder`,
+    );
+  }
+  if (existing?.format !== RUN_FORMAT || !Array.isArray(existing.scenarios)) {
+    throw new Error(`${out}/run.json is not an ${RUN_FORMAT} file`);
+  }
+  return existing;
+}
+
+/**
+ * What a results folder holds: `run.json` merged with the `versions/` files (which decide where both name a
+ * scenario), or `null` for a folder without either. Throws naming the file when one is unreadable.
+ *
+ * @example
+ * ```ts
+ * import { readRunFile } from "./store.ts";
+ * console.assert((await readRunFile(await Deno.makeTempDir())) === null);
+ * ```
+ */
+export async function readRunFile(out: string): Promise<RunFile | null> {
+  const run = await readRunJson(out);
+  const versions = await readVersionFiles(out);
+  if (!run && !versions.length) return null;
+  const list = [...(run?.scenarios ?? [])];
+  for (const v of versions) {
+    const entry = { id: v.id, hash: v.hash, ...(v.file ? { file: v.file } : {}) };
+    const i = list.findIndex((p) => p.id === v.id);
+    if (i < 0) list.push(entry);
+    else {list[i] = {
+        ...entry,
+        ...(list[i]!.hash === v.hash && list[i]!.file ? { file: list[i]!.file } : {}),
+      };}
+  }
+  return { format: RUN_FORMAT, scenarios: list };
+}
+
+/**
+ * Check a results folder against the scenarios about to run. A folder holding a different version of a scenario
+ * (another hash under the same id, in `run.json` or `versions/`) is refused, so results are never silently mixed.
+ * Returns what the folder holds (or `null` for a new folder) without writing anything.
  *
  * @example
  * ```ts ignore
@@ -122,43 +365,79 @@ export async function checkRunFolder(
   out: string,
   scenarios: readonly ResolvedScenario[],
 ): Promise<RunFile | null> {
-  let existing: RunFile;
-  try {
-    existing = JSON.parse(await Deno.readTextFile(`${out}/run.json`)) as RunFile;
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) {
-      const entries = await Array.fromAsync(Deno.readDir(out)).catch(() => []);
-      if (entries.some((e) => e.name === "cells")) {
-        throw new Error(
-          `${out} holds cells but no run.json; it was not made by this version of albench. Use another --out.`,
-        );
-      }
-      return null;
-    }
-    throw new Error(
-      `${out}/run.json is unreadable (${(e as Error).message}); use another --out or delete the folder`,
-    );
-  }
-  if (existing.format !== RUN_FORMAT) throw new Error(`${out}/run.json is not an ${RUN_FORMAT} file`);
-  for (const s of scenarios) {
-    const prior = existing.scenarios.find((p) => p.id === s.id);
-    if (prior && prior.hash !== s.hash) {
+  const run = await readRunJson(out);
+  const versions = await readVersionFiles(out);
+  if (!run && !versions.length) {
+    const entries = await Array.fromAsync(Deno.readDir(out)).catch(() => []);
+    if (entries.some((e) => e.name === "cells")) {
       throw new Error(
-        `${out} holds results of scenario ${s.id} with hash ${
-          prior.hash.slice(0, 12)
-        }, but the scenario now hashes ` +
-          `to ${
-            s.hash.slice(0, 12)
-          } (it was edited). Results are never mixed: use another --out, or delete ${out} to ` +
-          "start over.",
+        `${out} holds cells but no run.json; it was not made by this version of albench. Use another --out.`,
       );
     }
+    return null;
   }
-  return existing;
+  for (const s of scenarios) {
+    const prior = run?.scenarios.find((p) => p.id === s.id);
+    if (prior && prior.hash !== s.hash) {
+      throw versionConflict(out, s.id, prior.hash, s.hash, `${out}/run.json`);
+    }
+    const held = versions.find((v) => v.id === s.id);
+    if (held && held.hash !== s.hash) {
+      throw versionConflict(out, s.id, held.hash, s.hash, versionPath(out, s.id));
+    }
+  }
+  return await readRunFile(out);
 }
 
 /**
- * Write `run.json` with the union of earlier and current scenarios.
+ * Bind the folder to the versions of `scenarios`, atomically: each `versions/<id>.json` is created by hard-linking
+ * a complete temporary file to its name, which fails for all but one process when several try at once (also on
+ * NFS, unlike `fcntl` locks), so of two concurrent runs of different versions exactly one goes on; shards of one
+ * run (the same hashes) all go on. Throws, naming both hashes, when the folder holds another version.
+ *
+ * @example
+ * ```ts
+ * import { claimScenarios } from "./store.ts";
+ * const out = await Deno.makeTempDir();
+ * const v = (hash: string) => [{ id: "s", hash }] as never;
+ * // Two shards of one run at once both go on; another version is refused.
+ * await Promise.all([claimScenarios(out, v("a".repeat(64))), claimScenarios(out, v("a".repeat(64)))]);
+ * let refused = false;
+ * await claimScenarios(out, v("b".repeat(64))).catch(() => (refused = true));
+ * console.assert(refused);
+ * ```
+ */
+export async function claimScenarios(out: string, scenarios: readonly ResolvedScenario[]): Promise<void> {
+  for (const s of scenarios) {
+    const path = versionPath(out, s.id);
+    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+    const mine: VersionFile = {
+      format: VERSION_FORMAT,
+      id: s.id,
+      hash: s.hash,
+      ...(s.file ? { file: s.file } : {}),
+    };
+    const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+    let linkError: unknown;
+    try {
+      await Deno.writeTextFile(tmp, JSON.stringify(mine, null, 1));
+      await Deno.link(tmp, path);
+    } catch (e) {
+      // AlreadyExists: another run got there first. Anything else (NFS may report a link that did succeed as
+      // failed): what the file says decides.
+      linkError = e;
+    } finally {
+      await Deno.remove(tmp).catch(() => {});
+    }
+    const held = await readVersionFile(path);
+    if (!held) throw linkError;
+    if (held.hash !== s.hash) throw versionConflict(out, s.id, held.hash, s.hash, path);
+  }
+}
+
+/**
+ * Write `run.json` with the union of what the folder holds (`run.json` as it is now and `versions/`), `prior` and
+ * the current scenarios. Several runs may write it at once; the `versions/` files stay authoritative.
  *
  * @example
  * ```ts ignore
@@ -171,18 +450,25 @@ export async function writeRunFile(
   prior: RunFile | null,
   scenarios: readonly ResolvedScenario[],
 ) {
-  const list = [...(prior?.scenarios ?? [])];
+  await Deno.mkdir(out, { recursive: true });
+  const now = await readRunFile(out);
+  const list: RunFile["scenarios"] = [];
+  for (const p of [...(now?.scenarios ?? []), ...(prior?.scenarios ?? [])]) {
+    if (!list.some((q) => q.id === p.id)) list.push(p);
+  }
   for (const s of scenarios) {
     if (!list.some((p) => p.id === s.id)) {
       list.push({ id: s.id, hash: s.hash, ...(s.file ? { file: s.file } : {}) });
     }
   }
-  await Deno.mkdir(out, { recursive: true });
   await writeFileAtomic(`${out}/run.json`, JSON.stringify({ format: RUN_FORMAT, scenarios: list }, null, 1));
 }
 
 /**
- * Every cell record under `out/cells`.
+ * Every cell record under `out/cells` that belongs to the folder. A damaged record (not JSON, or not shaped like
+ * a record), and a record made by another version of its scenario than the folder holds (`run.json`,
+ * `versions/`) or of a scenario the folder does not hold, is left out with a warning naming the file, so it counts
+ * as missing rather than being mixed in or stopping the report. Warnings go to `warn` (default: stderr).
  *
  * @example
  * ```ts ignore
@@ -190,7 +476,13 @@ export async function writeRunFile(
  * const cells = await readAllCells("reports/default");
  * ```
  */
-export async function readAllCells(out: string): Promise<CellRecord[]> {
+export async function readAllCells(
+  out: string,
+  warn: (text: string) => void = (text) => console.warn(`warning: ${text}`),
+): Promise<CellRecord[]> {
+  // A folder without run.json (and without versions/) has no version to check against: a run not yet started.
+  const run = await readRunFile(out).catch(() => null);
+  const hashes = run ? new Map(run.scenarios.map((s) => [s.id, s.hash])) : null;
   const records: CellRecord[] = [];
   const walk = async (dir: string) => {
     let entries: Deno.DirEntry[];
@@ -201,10 +493,33 @@ export async function readAllCells(out: string): Promise<CellRecord[]> {
       throw e;
     }
     for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      if (e.isDirectory) await walk(`${dir}/${e.name}`);
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory) await walk(path);
       else if (e.name.endsWith(".json")) {
-        const r = JSON.parse(await Deno.readTextFile(`${dir}/${e.name}`)) as CellRecord;
-        if (r.format === CELL_FORMAT) records.push(r);
+        const r = parseCell(await Deno.readTextFile(path));
+        if (typeof r === "string") {
+          warn(
+            `${path}: damaged cell record (${r}); left out, so its cell counts as missing (bench on this folder ` +
+              "sets it aside and recomputes the cell)",
+          );
+          continue;
+        }
+        if (r.format !== CELL_FORMAT) continue;
+        if (hashes) {
+          const hash = hashes.get(r.scenario);
+          if (hash === undefined) {
+            warn(
+              `${path}: a cell of scenario ${r.scenario}, which ${out} does not hold (run.json); left out`,
+            );
+            continue;
+          }
+          const other = otherVersionError(path, r, hash);
+          if (other) {
+            warn(`${other.message} Left out, so its cell counts as missing.`);
+            continue;
+          }
+        }
+        records.push(r);
       }
     }
   };
@@ -250,6 +565,9 @@ export function checkOutputPaths(
   const bytes = (s: string) => new TextEncoder().encode(s).length;
   const uuid = "x".repeat(36);
   const paths = [`${out}/run.json.${uuid}.tmp`];
+  for (const id of new Set(cells.map((c) => c.key.split("/").slice(0, -2).join("/")))) {
+    paths.push(`${versionPath(out, id)}.${uuid}.tmp`);
+  }
   for (const c of cells) {
     paths.push(`${cellPath(out, c.key)}.${uuid}.tmp`);
     paths.push(`${stateDir(out, c.key)}/iter-${c.scenario.iterations}.staging-xxxxxxxx/manifest.json`);
