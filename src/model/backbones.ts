@@ -11,23 +11,8 @@ import * as tf from "@tensorflow/tfjs";
 import type { Rng } from "../rng.ts";
 import { FusedBatchNormalization } from "./batch_norm.ts";
 
-/** Backbone names accepted by scenarios (`model.backbone`). */
-export const BACKBONE_NAMES = ["densenet121", "densenet-cpu", "small-cnn"] as const;
-/** A backbone name. */
-export type BackboneName = typeof BACKBONE_NAMES[number];
-
-/**
- * Whether `s` names a backbone.
- *
- * @example
- * ```ts
- * import { isBackboneName } from "./backbones.ts";
- * console.assert(isBackboneName("densenet121") && !isBackboneName("resnet50"));
- * ```
- */
-export function isBackboneName(s: string): s is BackboneName {
-  return (BACKBONE_NAMES as readonly string[]).includes(s);
-}
+export { BACKBONE_NAMES, type BackboneName, isBackboneName } from "./names.ts";
+import type { BackboneName } from "./names.ts";
 
 /** A DenseNet-BC configuration. */
 export interface DenseNetConfig {

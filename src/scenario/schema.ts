@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { BACKEND_NAMES } from "../backend/names.ts";
+import { BACKBONE_NAMES } from "../model/names.ts";
 import { UCMERCED_CLASSES } from "../data/synthetic.ts";
 import { BUILTIN_QUERY_FUNCTIONS } from "../al/query/registry.ts";
 
@@ -97,7 +98,7 @@ export const ImbalanceSchema = z.strictObject({
 
 /** The classification model. */
 export const ModelSchema = z.strictObject({
-  backbone: z.enum(["densenet121", "densenet-cpu", "small-cnn"]).describe(
+  backbone: z.enum(BACKBONE_NAMES).describe(
     "Backbone f: DenseNet121 as published, a CPU-scale DenseNet (3x3 stem, growth 12), or a small CNN.",
   ),
 });
