@@ -112,6 +112,85 @@ Deno.test("codecs: empty, garbage and truncated TIFF/PNG/JPEG files are errors s
   assert.deepEqual(decodeImage(GOOD["harbor/harbor01.png"]!, "x.png"), pattern(10, 12, 2));
 });
 
+/** A hand-made little-endian BigTIFF: one 8-bit grey strip of `w × h` bytes (utif2's encoder writes classic TIFF). */
+function bigTiff(w: number, h: number): Uint8Array {
+  const entries: [number, number, number][] = [[256, 4, w], [257, 4, h], [258, 3, 8], [259, 3, 1], [
+    262,
+    3,
+    1,
+  ]];
+  const n = entries.length + 3;
+  const dataAt = 16 + 8 + n * 20 + 8;
+  entries.push([273, 16, dataAt], [277, 3, 1], [279, 16, w * h]);
+  const bytes = new Uint8Array(dataAt + w * h);
+  const dv = new DataView(bytes.buffer);
+  bytes.set([0x49, 0x49]);
+  dv.setUint16(2, 43, true);
+  dv.setUint16(4, 8, true);
+  dv.setBigUint64(8, 16n, true);
+  dv.setBigUint64(16, BigInt(n), true);
+  entries.forEach(([tag, type, value], k) => {
+    const e = 24 + k * 20;
+    dv.setUint16(e, tag, true);
+    dv.setUint16(e + 2, type, true);
+    dv.setBigUint64(e + 4, 1n, true);
+    if (type === 3) dv.setUint16(e + 12, value, true);
+    else if (type === 4) dv.setUint32(e + 12, value, true);
+    else dv.setBigUint64(e + 12, BigInt(value), true);
+  });
+  return bytes;
+}
+
+Deno.test("codecs: BigTIFF structure, the size limit, and SHA256SUMS lines", () => {
+  const big = bigTiff(5, 3);
+  checkImageStructure(big, "b.tif");
+  assert.throws(
+    () => checkImageStructure(big.subarray(0, big.length - 1), "b.tif"),
+    /truncated: strip 1 of 1 \(bytes \d+\.\.\d+\) runs past the end of the file/,
+  );
+  assert.throws(
+    () => checkImageStructure(bigTiff(20000, 20000).subarray(0, 300), "b.tif"),
+    /20000x20000, over the 100-megapixel limit/,
+  );
+  const ihdr = encodePng(pattern(2, 2, 0));
+  new DataView(ihdr.buffer).setUint32(16, 50000);
+  new DataView(ihdr.buffer).setUint32(20, 50000);
+  assert.throws(
+    () => decodeImage(ihdr, "p.png"),
+    /cannot decode p\.png: the image is 50000x50000, over the 100-megapixel limit/,
+  );
+  const h = "0".repeat(64);
+  assert.throws(() => parseSums(`${h}  a.png\n${h}  a.png\n`, "S"), /S: line 2 lists a\.png a second time/);
+  assert.throws(() => parseSums(`${h}  ../x.png\n`, "S"), /S: line 1 names a path outside the folder/);
+  assert.throws(() => parseSums(`${h} x.png\n`, "S"), /S: line 1 is not "<SHA-256> {2}<path>"/);
+  assert.deepEqual([...parseSums(`${h} *./b/x.png\r\n\n`, "S")], [["b/x.png", h]]);
+});
+
+const SHARED = new URL("../../shared/data/ucmerced", import.meta.url).pathname;
+const hasShared = await Deno.stat(`${SHARED}/tiff-sample`).then(() => true, () => false);
+
+Deno.test({
+  name:
+    `codecs: a real UCMerced TIFF cut short is refused, whether the cut reaches its EXIF directory or its pixels${
+      hasShared ? "" : " (skipped: no shared copy)"
+    }`,
+  ignore: !hasShared,
+  fn: async () => {
+    // harbor00.tif: header, IFD, Photoshop/XMP tags, one 196,608-byte strip, an EXIF directory, 2 padding bytes.
+    const tif = await Deno.readFile(`${SHARED}/tiff-sample/harbor/harbor00.tif`);
+    assert.equal(decodeImage(tif, "harbor00.tif").width, 256);
+    assert.equal(decodeImage(tif.subarray(0, tif.length - 2), "harbor00.tif").width, 256, "padding only");
+    assert.throws(
+      () => decodeImage(tif.subarray(0, tif.length - 3), "harbor00.tif"),
+      /truncated: the EXIF directory of the first image directory \(3 entries\) ends at byte 210206, the file has 210205/,
+    );
+    assert.throws(
+      () => decodeImage(tif.subarray(0, 100_000), "harbor00.tif"),
+      /truncated: strip 1 of 1 \(bytes 13554\.\.210162\) runs past the end of the file \(100000 bytes\)/,
+    );
+  },
+});
+
 Deno.test("data: every damaged image (empty, garbage, truncated TIFF, truncated PNG) is named, exit 1, nothing written", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "albench-verify-" });
   await writeImages(`${tmp}/src`, GOOD);

@@ -55,10 +55,19 @@ const TIFF_TYPE_BYTES: Record<number, number> = {
   18: 8,
 };
 
+/** Tags whose values point at further image directories: SubIFDs, EXIF, GPS, interoperability. */
+const TIFF_SUB_IFD_TAGS = [330, 34665, 34853, 40965];
+const SUB_IFD_NAMES: Record<number, string> = {
+  34665: "the EXIF directory",
+  34853: "the GPS directory",
+  40965: "the interoperability directory",
+};
+
 /**
- * Check a TIFF's structure: header, every image directory (IFD) of the main chain and every tag value inside the
- * file, and every strip or tile (offset + byte count) inside the file; for uncompressed strips, that they hold
- * all the rows. Classic and BigTIFF, either byte order. Throws saying what is wrong.
+ * Check a TIFF's structure: header; every image directory (IFD) of the main chain and every sub-directory it
+ * points at (SubIFDs, EXIF, GPS, interoperability), with every tag value, inside the file; every strip or tile
+ * (offset + byte count) inside the file; for uncompressed strips of the main chain, that they hold all the rows.
+ * Classic and BigTIFF, either byte order. Throws saying what is wrong.
  */
 function checkTiff(bytes: Uint8Array): void {
   const len = bytes.length;
@@ -74,15 +83,15 @@ function checkTiff(bytes: Uint8Array): void {
   if (magic !== 42 && magic !== 43) throw new Error(`not a TIFF file (version ${magic}, expected 42 or 43)`);
   const big = magic === 43;
   if (big && len < 16) throw new Error(`truncated: ${len} bytes, shorter than a BigTIFF header`);
-  const offSize = big ? 8 : 4;
+  const offSize = big ? 8 : 4, countBytes = big ? 8 : 2, entryBytes = big ? 20 : 12;
   const off = (o: number) => (big ? u64(o) : u32(o));
-  let ifdAt = big ? u64(8) : u32(4);
   const seen = new Set<number>();
-  for (let n = 0; ifdAt !== 0; n++) {
-    const which = n === 0 ? "the first image directory" : `image directory ${n + 1}`;
-    if (seen.has(ifdAt) || n >= 1000) throw new Error("image directories form a loop");
+  /** Directories to check: offset, name for errors, whether it is in the main chain. */
+  const queue: [number, string, boolean][] = [[big ? u64(8) : u32(4), "the first image directory", true]];
+  for (let mainIndex = 1; queue.length;) {
+    const [ifdAt, which, main] = queue.shift()!;
+    if (seen.has(ifdAt) || seen.size >= 1000) throw new Error("image directories form a loop");
     seen.add(ifdAt);
-    const countBytes = big ? 8 : 2, entryBytes = big ? 20 : 12;
     if (ifdAt + countBytes > len) {
       throw new Error(`truncated: ${which} starts at byte ${ifdAt}, past the end of the file (${len} bytes)`);
     }
@@ -101,11 +110,11 @@ function checkTiff(bytes: Uint8Array): void {
       const at = total <= offSize ? e + 4 + offSize : off(e + 4 + offSize);
       if (at + total > len) {
         throw new Error(
-          `truncated: tag ${tag}'s ${n} values (${total} bytes at byte ${at}) run past the end of the file ` +
-            `(${len} bytes)`,
+          `truncated: ${which}: tag ${tag}'s ${n} values (${total} bytes at byte ${at}) run past the end of ` +
+            `the file (${len} bytes)`,
         );
       }
-      if ([256, 257, 258, 259, 277, 284, 273, 279, 324, 325].includes(tag)) {
+      if ([256, 257, 258, 259, 277, 284, 273, 279, 324, 325, ...TIFF_SUB_IFD_TAGS].includes(tag)) {
         const read = (i: number): number =>
           size === 1
             ? bytes[at + i]!
@@ -114,14 +123,24 @@ function checkTiff(bytes: Uint8Array): void {
             : size === 4
             ? u32(at + 4 * i)
             : u64(at + 8 * i);
-        tags.set(tag, Array.from({ length: n }, (_, i) => read(i)));
+        tags.set(tag, Array.from({ length: Math.min(n, 1 << 20) }, (_, i) => read(i)));
       }
     }
-    const width = tags.get(256)?.[0] ?? 0, height = tags.get(257)?.[0] ?? 0;
-    if (!(width > 0 && height > 0)) throw new Error(`${which} has no image width and height`);
+    for (const tag of TIFF_SUB_IFD_TAGS) {
+      for (const [k, at] of (tags.get(tag) ?? []).entries()) {
+        const name = tag === 330 ? `sub-image directory ${k + 1}` : SUB_IFD_NAMES[tag]!;
+        if (at !== 0) queue.push([at, `${name} of ${which}`, false]);
+      }
+    }
+    const next = off(ifdAt + countBytes + count * entryBytes);
+    if (main && next !== 0) queue.push([next, `image directory ${++mainIndex}`, true]);
     const [offsets, counts, what] = tags.has(273)
       ? [tags.get(273)!, tags.get(279), "strip"]
       : [tags.get(324), tags.get(325), "tile"];
+    if (!main && !offsets) continue; // an EXIF or GPS directory holds no pixels
+    const width = tags.get(256)?.[0] ?? 0, height = tags.get(257)?.[0] ?? 0;
+    if (!(width > 0 && height > 0)) throw new Error(`${which} has no image width and height`);
+    checkMegapixels(width, height);
     if (!offsets || !counts) throw new Error(`${which} has no strip or tile offsets and byte counts`);
     if (offsets.length !== counts.length) {
       throw new Error(`${which} has ${offsets.length} ${what} offsets but ${counts.length} byte counts`);
@@ -136,7 +155,7 @@ function checkTiff(bytes: Uint8Array): void {
       }
     }
     const compression = tags.get(259)?.[0] ?? 1, planar = tags.get(284)?.[0] ?? 1;
-    if (what === "strip" && compression === 1 && planar === 1) {
+    if (main && what === "strip" && compression === 1 && planar === 1) {
       const spp = tags.get(277)?.[0] ?? 1;
       const bps = tags.get(258) ?? [1];
       const bitsPerPixel = bps.length >= spp ? bps.slice(0, spp).reduce((a, b) => a + b, 0) : spp * bps[0]!;
@@ -148,7 +167,15 @@ function checkTiff(bytes: Uint8Array): void {
         );
       }
     }
-    ifdAt = off(ifdAt + countBytes + count * entryBytes);
+  }
+}
+
+/** The largest image decoded, in pixels (jpeg-js's own default limit): a bigger one is refused before decoding. */
+export const MAX_PIXELS = 100_000_000;
+
+function checkMegapixels(width: number, height: number): void {
+  if (width * height > MAX_PIXELS) {
+    throw new Error(`the image is ${width}x${height}, over the ${MAX_PIXELS / 1e6}-megapixel limit`);
   }
 }
 
@@ -166,6 +193,9 @@ function checkPng(bytes: Uint8Array): void {
     const length = dv.getUint32(at);
     const type = String.fromCharCode(...bytes.subarray(at + 4, at + 8));
     if (first && type !== "IHDR") throw new Error(`the first chunk is ${JSON.stringify(type)}, not IHDR`);
+    if (first && length >= 8 && at + 16 <= bytes.length) {
+      checkMegapixels(dv.getUint32(at + 8), dv.getUint32(at + 12));
+    }
     const end = at + 12 + length;
     if (end > bytes.length) {
       throw new Error(

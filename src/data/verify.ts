@@ -58,6 +58,7 @@ export function parseSums(text: string, source: string): Map<string, string> {
     if (path.startsWith("/") || path.split("/").includes("..")) {
       throw new Error(`${source}: line ${k + 1} names a path outside the folder: ${JSON.stringify(path)}`);
     }
+    if (sums.has(path)) throw new Error(`${source}: line ${k + 1} lists ${path} a second time`);
     sums.set(path, m[1]!.toLowerCase());
   }
   return sums;
