@@ -102,9 +102,9 @@ const MALFORMED: [string, (s: Loose) => void, RegExp][] = [
     /split\.val: must be a count .* or a fraction in \(0, 1\); got 1\.5/,
   ],
   [
-    "unknown class",
-    (s) => (s.imbalance.candidates = ["lake"]),
-    /imbalance\.candidates\[0\]: must be one of the 17 class names.*got "lake"/,
+    "empty class name",
+    (s) => (s.imbalance.candidates = [""]),
+    /imbalance\.candidates\[0\]: .*>=1 characters/,
   ],
   ["no arms", (s) => (s.arms = []), /arms: .*>=1 items; got \[\]/],
   [

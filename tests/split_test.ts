@@ -88,7 +88,17 @@ Deno.test("imbalance: allowed sets exclude forbidden pairs; infeasible requests 
         { candidates: ["lake"], classes: 1, removePerClass: 1, forbiddenPairs: [] },
         Rng.root(1),
       ),
-    /"lake" is not a class of this dataset/,
+    /^RangeError: imbalance\.candidates: "lake" is not a class of this dataset \(x, y\)$/,
+  );
+  assert.throws(
+    () =>
+      removeMinority(
+        table,
+        [0],
+        { candidates: ["x"], classes: 1, removePerClass: 1, forbiddenPairs: [["x", "lake"]] },
+        Rng.root(1),
+      ),
+    /imbalance\.forbiddenPairs: "lake" is not a class of this dataset/,
   );
 });
 

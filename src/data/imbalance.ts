@@ -97,12 +97,14 @@ export function removeMinority(
   rng: Rng,
 ): Removal {
   const c = table.classNames.length;
-  for (const name of spec.candidates) {
+  const named = [
+    ...spec.candidates.map((name) => ["imbalance.candidates", name] as const),
+    ...spec.forbiddenPairs.flat().map((name) => ["imbalance.forbiddenPairs", name] as const),
+  ];
+  for (const [field, name] of named) {
     if (!table.classNames.includes(name)) {
       throw new RangeError(
-        `imbalance.candidates: ${JSON.stringify(name)} is not a class of this dataset (${
-          table.classNames.join(", ")
-        })`,
+        `${field}: ${JSON.stringify(name)} is not a class of this dataset (${table.classNames.join(", ")})`,
       );
     }
   }
