@@ -283,6 +283,19 @@ Deno.test("verify: a prepared copy is checked on every run (stat-only once index
   const v = await verifyPreparedCopy(out, opts);
   assert.equal(v?.hashed, 0);
   assert.equal(v?.fingerprint, fp);
+  // A damaged or hostile index is ignored: everything is hashed again and the index rewritten.
+  const [indexFile] = [...Deno.readDirSync(`${cacheDir}/ucmerced`)].map((e) => e.name).filter((n) =>
+    n.startsWith("verified-")
+  );
+  const good = await Deno.readTextFile(`${cacheDir}/ucmerced/${indexFile}`);
+  for (const junk of ["{", "null", JSON.stringify({ ...JSON.parse(good), files: null })]) {
+    await Deno.writeTextFile(`${cacheDir}/ucmerced/${indexFile}`, junk);
+    assert.equal(
+      (await verifyPreparedCopy(out, { ...opts, fingerprint: () => Promise.resolve(fp) }))?.hashed,
+      4,
+    );
+  }
+  await Deno.writeTextFile(`${cacheDir}/ucmerced/${indexFile}`, good);
   const pixels = (await ucmercedSource({ root: out, cacheDir }).images(4)).pixels;
 
   // One flipped byte: refused by the next run (labels, fingerprint, and the plan CLI, read-only), naming the file.
@@ -366,5 +379,20 @@ Deno.test("verify: a prepared copy is checked on every run (stat-only once index
     ![...Deno.readDirSync(`${cacheDir}/ucmerced`)].some((e) => e.name.includes("-r6-")),
     "no cache entry written from the changed image",
   );
+  await Deno.remove(tmp, { recursive: true });
+});
+
+Deno.test("ucmerced: a hand-made root (no SHA256SUMS) names every image it cannot decode when building the cache", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "albench-verify-" });
+  await writeImages(tmp, { ...GOOD, ...DAMAGED });
+  await Deno.writeTextFile(`${tmp}/${LABEL_FILE}`, LABELS + DAMAGED_LABELS);
+  const err = await ucmercedSource({ root: tmp, cacheDir: `${tmp}/cache` }).images(4).then(
+    () => assert.fail("decoded"),
+    (e: Error) => e.message,
+  );
+  assert.match(err, new RegExp(`^ucmerced: 4 of 7 images in ${tmp} cannot be decoded: `));
+  for (const p of Object.keys(DAMAGED)) assert.ok(err.includes(`${tmp}/Images/${p}: `), `${p}: ${err}`);
+  assert.match(err, /deno task data ucmerced --from DIR\|ZIP/);
+  assert.ok(!(await Deno.stat(`${tmp}/cache/ucmerced`).then(() => true, () => false)), "nothing cached");
   await Deno.remove(tmp, { recursive: true });
 });

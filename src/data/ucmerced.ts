@@ -256,7 +256,7 @@ export function ucmercedSource(options: UcmercedOptions): DatasetSource {
       // Rebuilding the cache: every image is hashed again as it is read, so the pixels come from the verified
       // bytes even if a file changed without its size or times changing.
       const sums = (await verified())?.sums;
-      const changed: string[] = [];
+      const changed: string[] = [], damaged: string[] = [];
       const pixels = new Uint8Array(expected);
       for (let i = 0; i < files.length; i++) {
         const bytes = await Deno.readFile(files[i]!);
@@ -267,11 +267,24 @@ export function ucmercedSource(options: UcmercedOptions): DatasetSource {
             continue;
           }
         }
-        const img = decodeImage(bytes, files[i]!);
+        let img;
+        try {
+          img = decodeImage(bytes, files[i]!);
+        } catch (e) {
+          damaged.push((e as Error).message.replace(/^cannot decode /, ""));
+          continue;
+        }
         resizeArea(img, resolution, pixels, i * resolution * resolution * 3);
         if (onProgress && (i % 50 === 49 || i === files.length - 1)) onProgress(i + 1, files.length);
       }
       if (changed.length) throw changedCopyError(root, changed);
+      if (damaged.length) {
+        throw new Error(
+          `ucmerced: ${damaged.length} of ${files.length} images in ${root} cannot be decoded: ${
+            damaged.join("; ")
+          }. Prepare the dataset with \`deno task data ucmerced --from DIR|ZIP\`, which checks every image.`,
+        );
+      }
       await writeCache(cacheDir, "ucmerced", key, pixels);
       return { resolution, pixels };
     },

@@ -187,17 +187,21 @@ export async function verifyPreparedCopy(
   } catch {
     index = null; // absent, unreadable or not permitted: hash everything
   }
-  if (
-    index?.version === 1 && index.root === realRoot && index.sumsSha256 === sumsSha256 &&
-    typeof index.fingerprint === "string" && typeof index.files === "object" &&
-    Object.keys(index.files).length === keys.size &&
-    [...keys].every(([p, k]) => {
-      const v = index!.files[p];
-      return v !== undefined && v.every((x, i) => x === k[i]) && Math.max(k[1], k[2]) < index!.at - RACY_MS;
-    })
-  ) {
-    return { sums, fingerprint: index.fingerprint, hashed: 0 };
-  }
+  const trusted = (index: IndexFile | null): index is IndexFile => {
+    try {
+      return index?.version === 1 && index.root === realRoot && index.sumsSha256 === sumsSha256 &&
+        typeof index.fingerprint === "string" && typeof index.at === "number" &&
+        Object.keys(index.files).length === keys.size &&
+        [...keys].every(([p, k]) => {
+          const v = index.files[p];
+          return Array.isArray(v) && v.length === 4 && v.every((x, i) => x === k[i]) &&
+            Math.max(k[1], k[2]) < index.at - RACY_MS;
+        });
+    } catch {
+      return false; // a malformed index is ignored: everything is hashed and the index rewritten
+    }
+  };
+  if (trusted(index)) return { sums, fingerprint: index.fingerprint, hashed: 0 };
 
   const at = Date.now();
   for (const [p, expected] of sums) {
