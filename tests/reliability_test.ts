@@ -477,6 +477,34 @@ Deno.test("reliability: a folder is bound to one scenario version atomically; co
     lost.reason.message,
     /holds results of scenario s\/v with hash (a{12}|b{12}), but the scenario now hashes to (a{12}|b{12}) .*versions\/s\/v\.json\)\. Results are never mixed/,
   );
+  // Two runs of different versions started at once, both past the folder check before either writes: exactly one
+  // goes on, the other is refused before it writes anything.
+  const { runGrid } = await import("../src/runner/run.ts");
+  await (await import("../src/backend/backend.ts")).initBackend("wasm"); // once: two at once in a thread fail
+  const { resolveScenarios } = await import("../src/scenario/load.ts");
+  const tiny = await tinyScenario();
+  const [one] = resolveScenarios(tiny),
+    [two] = resolveScenarios({ ...tiny, finetune: { ...tiny.finetune, lr: 0.005 } });
+  const settled = await Promise.allSettled([one!, two!].map((x) =>
+    runGrid({
+      scenarios: [x],
+      out: `${dir}/inproc`,
+      cacheDir: `${dir}/cache`,
+      backend: "wasm",
+      jobs: 1,
+      progress: { quiet: true },
+    })
+  ));
+  assert.deepEqual(settled.map((r) => r.status).sort(), ["fulfilled", "rejected"]);
+  assert.match(
+    (settled.find((r) => r.status === "rejected") as PromiseRejectedResult).reason.message,
+    /holds results of scenario repro with hash [0-9a-f]{12}, but the scenario now hashes to [0-9a-f]{12} .*Results are never mixed/,
+  );
+  const winner = settled[0]!.status === "fulfilled" ? one! : two!;
+  assert.deepEqual(
+    new Set((await allRecords(`${dir}/inproc`)).map((r) => r.scenarioHash)),
+    new Set([winner.hash]),
+  );
   // Two bench processes: shards 0/2 and 1/2 of one run at once both finish; then two versions at once: one is refused.
   const s = await tinyScenario();
   await Deno.writeTextFile(`${dir}/one.json`, JSON.stringify(s));
