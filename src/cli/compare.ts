@@ -1,0 +1,314 @@
+/**
+ * `deno task compare MODULE|NAME… [--scenario FILE] [--against ARM] [--seeds N] [--out DIR] [--jobs N] [--json]`:
+ * run query functions (plug-in modules or built-in names) against a scenario's baseline arm on the same splits,
+ * initial sets and training streams, and print the paired answer (see `report/compare.ts`).
+ *
+ * How it stays comparable and cheap: each compared function becomes an arm of the scenario in place of its other
+ * arms, so its cells share the scenario's identity (hash), splits, initial sets and cached pre-training, and the
+ * baseline's cells — from an earlier `bench` or `compare` into the same `--out` — are reused, not recomputed. An
+ * added arm is recorded in `compare.json` with its definition (built-in name or module path and content hash, and
+ * options); the same arm name with another definition in the same folder is refused, so results are never mixed.
+ *
+ * @module
+ */
+import { createHash } from "node:crypto";
+import { parseFlags, positiveInt } from "./args.ts";
+import { runMain, UsageError } from "./errors.ts";
+import { BACKEND_NAMES, isBackendName } from "../backend/backend.ts";
+import { loadScenarios } from "./bench.ts";
+import { canonicalJson } from "../canonical_json.ts";
+import {
+  checkScenarioQueries,
+  type ResolvedScenario,
+  ScenarioError,
+  scenarioHash,
+} from "../scenario/load.ts";
+import type { Scenario } from "../scenario/schema.ts";
+import { BUILTIN_QUERY_FUNCTIONS } from "../al/query/registry.ts";
+import { runGrid } from "../runner/run.ts";
+import { checkRunFolder, readAllCells } from "../runner/store.ts";
+import { writeFileAtomic } from "../data/cache.ts";
+import { writeReport } from "../report/report.ts";
+import { compareRecords, compareText } from "../report/compare.ts";
+import { gridCells } from "../runner/grid.ts";
+
+/** The help text of `deno task compare`. */
+export const COMPARE_HELP = `Usage:
+  deno task compare MODULE|NAME... [--scenario FILE] [--against ARM] [--seeds N] [--out DIR] [--jobs N] [--json]
+
+Runs each query function (a plug-in module path, a built-in name, or NAME=MODULE to name a plug-in's arm)
+against the scenario's baseline arm on the same splits and initial sets, reusing cached pre-training and any
+baseline cells already in --out, writes the usual report there, and prints per scenario and function the paired
+difference to the baseline (macro and micro F1 averaged over the AL rounds, and AUBC) with 95% CI, paired t and
+Wilcoxon p, labels to reach the baseline, seeds for 80% power, and a verdict.
+
+Flags:
+  --scenario FILE   default scenarios/default.json (every variant is compared)
+  --against ARM     the baseline arm (default: the scenario's baseline)
+  --seeds N         the first N seeds; more than the scenario has makes a scenario with N seeds
+  --out DIR         results folder (default reports/compare/<scenario name>); give a bench run's folder to
+                    reuse its baseline cells
+  --jobs N          worker threads (default: the number of CPUs)
+  --backend NAME    ${BACKEND_NAMES.join(" | ")} (default: the scenario's)
+  --data DIR        dataset root for file-based datasets
+  --cache DIR       cache folder (default .cache)
+  --json            print the comparison as JSON (differences in F1 units, arm minus baseline)
+  --quiet           no progress output
+  -h, --help        this text
+
+Built-ins: ${Object.keys(BUILTIN_QUERY_FUNCTIONS).join(", ")}
+`;
+
+/** One compared function, as given on the command line. */
+export interface CompareTarget {
+  /** The arm name it runs under. */
+  readonly name: string;
+  readonly query: string | { module: string };
+  /** SHA-256 of the module's text (plug-ins only): a changed module is a different arm. */
+  readonly moduleSha256?: string;
+}
+
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
+/**
+ * Turn command-line targets into arms: built-in names stay names; anything else is a module path (relative to the
+ * current folder) named by its file stem, or `NAME=PATH`.
+ *
+ * @example
+ * ```ts
+ * import { parseTargets } from "./compare.ts";
+ * const [t] = await parseTargets(["uncertainty"]);
+ * console.assert(t!.name === "uncertainty" && t!.query === "uncertainty");
+ * ```
+ */
+export async function parseTargets(args: readonly string[], cwd = Deno.cwd()): Promise<CompareTarget[]> {
+  if (!args.length) {
+    throw new UsageError("name at least one query function: a built-in name or a module path");
+  }
+  const out: CompareTarget[] = [];
+  for (const a of args) {
+    const eq = a.indexOf("=");
+    const given = eq > 0 ? a.slice(0, eq) : undefined, spec = eq > 0 ? a.slice(eq + 1) : a;
+    if (Object.hasOwn(BUILTIN_QUERY_FUNCTIONS, spec)) {
+      out.push({ name: given ?? spec, query: spec });
+      continue;
+    }
+    const path = spec.startsWith("/") ? spec : `${cwd}/${spec}`.replace(/\/\.\//g, "/");
+    let text: Uint8Array;
+    try {
+      text = await Deno.readFile(path);
+    } catch (e) {
+      throw new UsageError(
+        `${spec} is neither a built-in query function (${
+          Object.keys(BUILTIN_QUERY_FUNCTIONS).join(", ")
+        }) nor a readable module (${(e as Error).name}); give a built-in name or a path to a .ts/.js module`,
+      );
+    }
+    const stem = spec.slice(spec.lastIndexOf("/") + 1).replace(/\.[^.]*$/, "");
+    out.push({
+      name: given ?? stem,
+      query: { module: path },
+      moduleSha256: createHash("sha256").update(text).digest("hex"),
+    });
+  }
+  for (const t of out) {
+    if (!NAME.test(t.name) || t.name.length > 100) {
+      throw new UsageError(
+        `arm name ${
+          JSON.stringify(t.name)
+        } is not usable as a folder name (letters, digits, . _ -, at most 100); ` +
+          "name it with NAME=MODULE",
+      );
+    }
+  }
+  const dup = out.find((t, i) => out.findIndex((u) => u.name === t.name) !== i);
+  if (dup) {
+    throw new UsageError(`two functions would run as arm ${dup.name}; name them apart with NAME=MODULE`);
+  }
+  return out;
+}
+
+/** What identifies an added arm's results: its query (and module text) and options. */
+const identity = (t: CompareTarget) =>
+  canonicalJson({ query: t.query, moduleSha256: t.moduleSha256 ?? null, options: {} });
+
+/**
+ * The scenarios a comparison runs: each scenario with its baseline arm and one arm per target (its other arms
+ * left out), keeping the scenario's identity so the baseline's cells are shared; with `seeds` above the scenario's
+ * count, a scenario with that many seeds (a new identity).
+ *
+ * @example
+ * ```ts ignore
+ * import { compareScenarios } from "./compare.ts";
+ * const s = compareScenarios(scenarios, targets, undefined, 10);
+ * ```
+ */
+export function compareScenarios(
+  scenarios: readonly ResolvedScenario[],
+  targets: readonly CompareTarget[],
+  against?: string,
+  seeds?: number,
+): ResolvedScenario[] {
+  return scenarios.map((s) => {
+    const baseline = against ?? s.baseline;
+    const base = s.scenario.arms.find((a) => a.name === baseline);
+    if (!base) {
+      throw new UsageError(
+        `${s.id} has no arm ${JSON.stringify(baseline)} to compare against; its arms are ${
+          s.scenario.arms.map((a) => a.name).join(", ")
+        }`,
+      );
+    }
+    for (const t of targets) {
+      if (t.name === baseline) {
+        throw new UsageError(`${t.name} is the baseline arm of ${s.id}; compare another function against it`);
+      }
+      const same = s.scenario.arms.find((a) => a.name === t.name);
+      if (
+        same && canonicalJson({ q: same.query, o: same.options }) !== canonicalJson({ q: t.query, o: {} })
+      ) {
+        throw new UsageError(
+          `${s.id} already has an arm named ${t.name} with another definition; name yours apart with NAME=MODULE`,
+        );
+      }
+    }
+    let scenario: Scenario = { ...s.scenario, baseline };
+    let hash = s.hash, seedList = [...s.seeds];
+    if (seeds !== undefined && seeds > s.seeds.length) {
+      if (Array.isArray(s.scenario.seeds)) {
+        throw new UsageError(
+          `${s.id} lists its seeds explicitly (${s.seeds.length}); --seeds can only take the first N of them`,
+        );
+      }
+      scenario = { ...scenario, seeds };
+      hash = scenarioHash({ ...s.scenario, seeds });
+      seedList = Array.from({ length: seeds }, (_, i) => i);
+    }
+    const arms = [base, ...targets.map((t) => ({ name: t.name, query: t.query, options: {} }))];
+    return { ...s, scenario: { ...scenario, arms }, hash, seeds: seedList, baseline };
+  });
+}
+
+/** `compare.json`: the definitions of the arms added to a folder, by `scenario/arm`. */
+interface CompareFile {
+  readonly format: "albench-compare-v1";
+  readonly arms: Record<string, string>;
+}
+
+async function checkCompareFile(
+  out: string,
+  scenarios: readonly ResolvedScenario[],
+  targets: readonly CompareTarget[],
+) {
+  let prior: CompareFile = { format: "albench-compare-v1", arms: {} };
+  try {
+    const text = await Deno.readTextFile(`${out}/compare.json`);
+    const parsed = JSON.parse(text);
+    if (parsed?.format !== "albench-compare-v1" || typeof parsed.arms !== "object" || parsed.arms === null) {
+      throw new Error("not an albench-compare-v1 file");
+    }
+    prior = parsed;
+  } catch (e) {
+    if (!(e instanceof Deno.errors.NotFound)) {
+      throw new UsageError(`${out}/compare.json is unreadable (${(e as Error).message}); use another --out`);
+    }
+  }
+  const arms = { ...prior.arms };
+  for (const s of scenarios) {
+    for (const t of targets) {
+      const key = `${s.id}/${t.name}`, now = identity(t);
+      if (arms[key] !== undefined && arms[key] !== now) {
+        throw new UsageError(
+          `${out} holds results of arm ${t.name} in ${s.id} from another definition (a changed module or ` +
+            "another function under that name); results are never mixed: name this one apart with NAME=MODULE, or " +
+            "use another --out",
+        );
+      }
+      arms[key] = now;
+    }
+  }
+  return { format: "albench-compare-v1", arms } satisfies CompareFile;
+}
+
+async function main(args: string[]): Promise<void> {
+  const { values, positionals } = parseFlags(
+    args,
+    {
+      scenario: { type: "string" },
+      against: { type: "string" },
+      seeds: { type: "string" },
+      out: { type: "string" },
+      jobs: { type: "string" },
+      backend: { type: "string" },
+      data: { type: "string" },
+      cache: { type: "string" },
+      json: { type: "boolean" },
+      quiet: { type: "boolean" },
+      debug: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    "compare",
+    true,
+  );
+  if (values.help) {
+    console.log(COMPARE_HELP);
+    return;
+  }
+  if (values.backend !== undefined && !isBackendName(values.backend)) {
+    throw new UsageError(
+      `--backend must be one of ${BACKEND_NAMES.join(", ")}; got ${JSON.stringify(values.backend)}`,
+    );
+  }
+  const seeds = values.seeds !== undefined ? positiveInt(values.seeds, "--seeds") : undefined;
+  const jobs = values.jobs !== undefined ? positiveInt(values.jobs, "--jobs") : navigator.hardwareConcurrency;
+  const targets = await parseTargets(positionals);
+  const original = await loadScenarios([values.scenario ?? "scenarios/default.json"]);
+  const scenarios = compareScenarios(original, targets, values.against, seeds);
+  try {
+    for (const w of await checkScenarioQueries(scenarios)) console.warn(`warning: ${w}`);
+  } catch (e) {
+    if (e instanceof ScenarioError) throw new UsageError(e.message);
+    throw e;
+  }
+  const out = (values.out ?? `reports/compare/${original[0]!.id.split("/")[0]}`).replace(/\/+$/, "");
+  // Everything that can be refused is refused before anything is written.
+  await checkRunFolder(out, scenarios);
+  const compareFile = await checkCompareFile(out, scenarios, targets);
+  await Deno.mkdir(out, { recursive: true });
+  await writeFileAtomic(`${out}/compare.json`, JSON.stringify(compareFile, null, 1));
+  const seedLimit = seeds !== undefined && seeds <= Math.min(...original.map((s) => s.seeds.length))
+    ? seeds
+    : undefined;
+  const backend = values.backend ?? scenarios[0]!.scenario.backend;
+  const summary = await runGrid({
+    scenarios,
+    out,
+    ...(values.data ? { dataRoot: values.data } : {}),
+    cacheDir: values.cache ?? ".cache",
+    backend: isBackendName(backend) ? backend : "auto",
+    ...(seedLimit ? { seedLimit } : {}),
+    jobs,
+    progress: { quiet: values.quiet ?? false },
+  });
+  const report = await writeReport(
+    out,
+    scenarios,
+    gridCells(scenarios, seedLimit).map((c) => c.key),
+    { environment: summary.environment },
+  );
+  const keep = new Set(gridCells(scenarios, seedLimit).map((c) => c.key));
+  const records = (await readAllCells(out)).filter((r) => keep.has(r.key));
+  const result = compareRecords(
+    records,
+    scenarios[0]!.baseline,
+    targets.map((t) => t.name),
+    scenarios.map((s) => s.id),
+  );
+  if (values.json) console.log(JSON.stringify(result, null, 1));
+  else {
+    console.log(compareText(result).trimEnd());
+    console.log(`report: ${out}/index.html (digest ${report.digest.slice(0, 16)})`);
+  }
+}
+
+if (import.meta.main) await runMain(main, Deno.args);

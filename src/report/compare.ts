@@ -1,0 +1,166 @@
+/**
+ * The answer `deno task compare` prints: per scenario and compared arm, the paired difference to the baseline in
+ * macro and micro F1 (averaged over the AL rounds t = 1…T, and as AUBC), each with its 95% CI and paired t and
+ * Wilcoxon p-values, the labels the arm needs to reach the baseline's final score, the seeds 80% power would
+ * need at the observed effect, and one verdict sentence worded by the report's hedging rules. Pure: cell records
+ * in, plain data and text out.
+ *
+ * @module
+ */
+import type { CellRecord } from "../runner/store.ts";
+import { type StatsRow, statsRows, summaryRows } from "./tables.ts";
+import { comparisonSentence, points, pText } from "./words.ts";
+
+/** One paired statistic (differences in F1 units, arm minus baseline). */
+export interface PairedStat {
+  readonly diff: number;
+  /** 95% t-interval; `null` bounds with one seed. */
+  readonly ci: [number | null, number | null];
+  /** Paired t-test p-value (`null` with one seed). */
+  readonly p: number | null;
+  readonly wilcoxonP: number;
+  readonly seedsFor80Power: number | null;
+}
+
+/** One metric's statistics. */
+export interface MetricComparison {
+  /** Per seed averaged over the AL rounds t = 1…T. */
+  readonly average: PairedStat;
+  /** Area under the whole budget curve. */
+  readonly aubc: PairedStat;
+}
+
+/** One compared arm in one scenario. */
+export interface ArmComparison {
+  readonly arm: string;
+  /** Seeds paired with the baseline. */
+  readonly seeds: number;
+  readonly macro: MetricComparison;
+  readonly micro: MetricComparison;
+  /** The fewest labels at which the arm's mean macro F1 reaches the baseline's final mean macro F1 (`null`: never). */
+  readonly labelsToBaseline: number | null;
+  /** Seeds a paired t-test on the macro-F1 average would need for 80% power at the observed effect. */
+  readonly seedsFor80Power: number | null;
+  /** One sentence on the macro-F1 average and one on the micro-F1 average, by the hedging rules. */
+  readonly verdict: string;
+}
+
+/** What `deno task compare --json` prints. */
+export interface CompareResult {
+  readonly baseline: string;
+  readonly scenarios: { readonly scenario: string; readonly arms: ArmComparison[] }[];
+}
+
+const finite = (x: number) => (Number.isFinite(x) ? x : null);
+
+function stat(r: StatsRow): PairedStat {
+  return {
+    diff: r.mean_diff,
+    ci: [finite(r.ci_low), finite(r.ci_high)],
+    p: finite(r.t_p),
+    wilcoxonP: r.wilcoxon_p,
+    seedsFor80Power: r.seeds_for_80_power,
+  };
+}
+
+/**
+ * Compare `arms` with `baseline` in every scenario of `records` (complete cells, paired by seed).
+ *
+ * @example
+ * ```ts
+ * import { compareRecords } from "./compare.ts";
+ * const r = compareRecords([], "random", ["mine"], []);
+ * console.assert(r.baseline === "random" && r.scenarios.length === 0);
+ * ```
+ */
+export function compareRecords(
+  records: readonly CellRecord[],
+  baseline: string,
+  arms: readonly string[],
+  order: readonly string[],
+): CompareResult {
+  const stats = statsRows(records, () => baseline);
+  const summary = summaryRows(records, () => baseline);
+  const ids = [...new Set(records.map((r) => r.scenario))].sort((a, b) => rank(order, a) - rank(order, b));
+  const scenarios = ids.map((scenario) => {
+    const out: ArmComparison[] = [];
+    for (const arm of arms) {
+      const pick = (metric: string, at: string) =>
+        stats.find((r) => r.scenario === scenario && r.arm === arm && r.metric === metric && r.at === at);
+      const macroAvg = pick("macro_f1", "average"), microAvg = pick("micro_f1", "average");
+      const macroAubc = pick("macro_f1", "aubc"), microAubc = pick("micro_f1", "aubc");
+      if (!macroAvg || !microAvg || !macroAubc || !microAubc) continue;
+      const T = Math.max(
+        ...records.filter((r) => r.scenario === scenario).flatMap((r) => r.iterations)
+          .map((it) => it.iteration),
+      );
+      const rounds = `averaged over rounds 1–${T}`;
+      out.push({
+        arm,
+        seeds: macroAvg.n,
+        macro: { average: stat(macroAvg), aubc: stat(macroAubc) },
+        micro: { average: stat(microAvg), aubc: stat(microAubc) },
+        labelsToBaseline: summary.find((s) =>
+          s.scenario === scenario && s.arm === arm
+        )?.labels_to_reach_baseline ??
+          null,
+        seedsFor80Power: macroAvg.seeds_for_80_power,
+        verdict: `${comparisonSentence(macroAvg, arm, baseline, `macro F1 ${rounds}`)} ${
+          comparisonSentence(microAvg, arm, baseline, `micro F1 ${rounds}`)
+        }`,
+      });
+    }
+    return { scenario, arms: out };
+  }).filter((s) => s.arms.length > 0);
+  return { baseline, scenarios };
+}
+
+const rank = (order: readonly string[], id: string) => {
+  const i = order.indexOf(id);
+  return i < 0 ? order.length : i;
+};
+
+const interval = (s: PairedStat) =>
+  s.ci[0] === null || s.ci[1] === null ? "no interval (n = 1)" : `${points(s.ci[0])} to ${points(s.ci[1])}`;
+
+/**
+ * The comparison for people: per scenario and arm, a block of lines (differences in F1 points).
+ *
+ * @example
+ * ```ts
+ * import { compareText } from "./compare.ts";
+ * console.assert(compareText({ baseline: "random", scenarios: [] }).includes("no complete pairs"));
+ * ```
+ */
+export function compareText(r: CompareResult): string {
+  if (!r.scenarios.length) {
+    return `no complete pairs of cells to compare with ${r.baseline} yet (each arm needs complete cells with the ` +
+      "baseline's seeds)\n";
+  }
+  const lines: string[] = [];
+  for (const s of r.scenarios) {
+    lines.push(
+      `${s.scenario} (against ${r.baseline}; differences in F1 points, arm − baseline, paired by seed)`,
+    );
+    for (const a of s.arms) {
+      lines.push(`  ${a.arm} (${a.seeds} seeds)`);
+      for (const [metric, m] of [["macro F1", a.macro], ["micro F1", a.micro]] as const) {
+        for (const [what, st] of [["rounds average", m.average], ["AUBC", m.aubc]] as const) {
+          lines.push(
+            `    ${metric.padEnd(9)} ${what.padEnd(15)} ${points(st.diff).padStart(7)}  95% CI ${
+              interval(st).padEnd(17)
+            }  t p ${pText(st.p ?? NaN).padStart(7)}  Wilcoxon p ${pText(st.wilcoxonP)}`,
+          );
+        }
+      }
+      lines.push(
+        `    labels to reach ${r.baseline}'s final macro F1: ${
+          a.labelsToBaseline ?? "not reached"
+        }; seeds for 80% ` +
+          `power (macro average): ${a.seedsFor80Power ?? "n/a"}`,
+      );
+      lines.push(`    verdict: ${a.verdict}`);
+    }
+  }
+  return lines.join("\n") + "\n";
+}

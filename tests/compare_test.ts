@@ -1,0 +1,154 @@
+import assert from "node:assert/strict";
+import { compareScenarios, parseTargets } from "../src/cli/compare.ts";
+import { loadScenarioFile } from "../src/scenario/load.ts";
+import { UsageError } from "../src/cli/errors.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+Deno.test("compare: targets are built-in names, module paths (named by stem, hashed) or NAME=MODULE", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-targets-" });
+  await Deno.writeTextFile(`${dir}/mine.ts`, "export default {}\n");
+  const [a, b, c] = await parseTargets(["uncertainty", "mine.ts", "other=mine.ts"], dir);
+  assert.deepEqual(a, { name: "uncertainty", query: "uncertainty" });
+  assert.equal(b!.name, "mine");
+  assert.deepEqual(b!.query, { module: `${dir}/mine.ts` });
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode("export default {}\n")),
+  );
+  assert.equal(b!.moduleSha256, [...digest].map((x) => x.toString(16).padStart(2, "0")).join(""));
+  assert.equal(c!.name, "other");
+  await assert.rejects(
+    () => parseTargets(["nope.ts"], dir),
+    /nope\.ts is neither a built-in query function .* nor a readable module/,
+  );
+  await assert.rejects(
+    () => parseTargets(["mine.ts", "mine.ts"], dir),
+    /two functions would run as arm mine/,
+  );
+  await assert.rejects(() => parseTargets(["bad name=mine.ts"], dir), /arm name "bad name" is not usable/);
+  await assert.rejects(() => parseTargets([], dir), UsageError);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("compare: each scenario keeps its identity and baseline arm, its other arms replaced by the targets", async () => {
+  const scenarios = await loadScenarioFile(`${ROOT}/scenarios/default.json`);
+  const targets = await parseTargets(["uncertainty"]);
+  const derived = compareScenarios(scenarios, targets);
+  assert.equal(derived.length, scenarios.length);
+  for (const [i, s] of derived.entries()) {
+    assert.equal(s.hash, scenarios[i]!.hash, "the baseline's cells stay valid");
+    assert.deepEqual(s.scenario.arms.map((a) => a.name), ["random", "uncertainty"]);
+    assert.deepEqual(s.scenario.arms[0], scenarios[i]!.scenario.arms.find((a) => a.name === "random"));
+  }
+  // More seeds than the scenario has: a new identity with that many seeds.
+  const more = compareScenarios(scenarios, targets, undefined, 8);
+  assert.notEqual(more[0]!.hash, scenarios[0]!.hash);
+  assert.deepEqual(more[0]!.seeds, [0, 1, 2, 3, 4, 5, 6, 7]);
+  assert.equal(compareScenarios(scenarios, targets, undefined, 3)[0]!.hash, scenarios[0]!.hash);
+  assert.throws(
+    () => compareScenarios(scenarios, targets, "nope"),
+    /has no arm "nope" to compare against; its arms are mge-clustering, random/,
+  );
+  assert.throws(
+    () => compareScenarios(scenarios, [{ name: "random", query: "uncertainty" }]),
+    /random is the baseline arm/,
+  );
+  assert.throws(
+    () => compareScenarios(scenarios, [{ name: "mge-clustering", query: "uncertainty" }]),
+    /already has an arm named mge-clustering with another definition/,
+  );
+});
+
+async function compare(args: string[]) {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${ROOT}/src/cli/compare.ts`,
+      "--scenario",
+      "scenarios/ci/repro.json",
+      "--backend",
+      "wasm",
+      "--jobs",
+      "1",
+      "--quiet",
+      ...args,
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: r.code, stdout: text(r.stdout), stderr: text(r.stderr) };
+}
+
+Deno.test("compare: end to end on the repro scenario — JSON answer, report, baseline cells reused, changed module refused", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "albench-compare-" });
+  const out = `${tmp}/out`;
+  await Deno.copyFile(`${ROOT}/scenarios/examples/most_confident.ts`, `${tmp}/poor.ts`);
+  // The plug-in imports types from ../../mod.ts: give the copy the same relative place.
+  await Deno.mkdir(`${tmp}/a/b`, { recursive: true });
+  await Deno.rename(`${tmp}/poor.ts`, `${tmp}/a/b/poor.ts`);
+  await Deno.writeTextFile(`${tmp}/mod.ts`, `export * from "${ROOT}/mod.ts";\n`);
+  const first = await compare([`${tmp}/a/b/poor.ts`, "--out", out, "--json"]);
+  assert.equal(first.code, 0, first.stderr);
+  const json = JSON.parse(first.stdout);
+  assert.equal(json.baseline, "random");
+  assert.equal(json.scenarios[0].scenario, "repro");
+  const arm = json.scenarios[0].arms[0];
+  assert.equal(arm.arm, "poor");
+  assert.equal(arm.seeds, 2);
+  for (const m of ["macro", "micro"]) {
+    for (const at of ["average", "aubc"]) {
+      const s = arm[m][at];
+      assert.equal(typeof s.diff, "number");
+      assert.ok(s.ci[0] <= s.diff && s.diff <= s.ci[1], `${m} ${at} interval holds the estimate`);
+      assert.ok(s.p >= 0 && s.p <= 1);
+    }
+  }
+  assert.match(
+    arm.verdict,
+    /(No evidence of a difference between poor and random|poor is (higher|lower) than random)/,
+  );
+  // The numbers are the report's: stats.csv's average row, arm minus baseline.
+  const stats = (await Deno.readTextFile(`${out}/stats.csv`)).split("\n");
+  const row = stats.find((l) => l.startsWith("repro,poor,random,average,macro_f1,"))!.split(",");
+  assert.equal(Number(row[6]), arm.macro.average.diff);
+  for (const f of ["index.html", "manifest.json", "compare.json", "fig2_scenarios.svg"]) {
+    await Deno.stat(`${out}/${f}`);
+  }
+  // A second function in the same folder reuses the baseline's cells (same bytes, same times).
+  const before = await Deno.stat(`${out}/cells/repro/random/seed-0.json`);
+  const beforeText = await Deno.readTextFile(`${out}/cells/repro/random/seed-0.json`);
+  const second = await compare(["uncertainty", "--out", out]);
+  assert.equal(second.code, 0, second.stderr);
+  assert.match(second.stdout, /repro \(against random; differences in F1 points/);
+  assert.match(second.stdout, / {2}uncertainty \(2 seeds\)/);
+  assert.match(second.stdout, /verdict: /);
+  const after = await Deno.stat(`${out}/cells/repro/random/seed-0.json`);
+  assert.equal(after.mtime?.getTime(), before.mtime?.getTime());
+  assert.equal(await Deno.readTextFile(`${out}/cells/repro/random/seed-0.json`), beforeText);
+  // The module changes: its old results are not reused under the same name, and nothing is written.
+  const recorded = await Deno.readTextFile(`${out}/compare.json`);
+  await Deno.writeTextFile(
+    `${tmp}/a/b/poor.ts`,
+    (await Deno.readTextFile(`${tmp}/a/b/poor.ts`)) + "\n// changed\n",
+  );
+  const third = await compare([`${tmp}/a/b/poor.ts`, "--out", out]);
+  assert.equal(third.code, 2, third.stderr);
+  assert.match(
+    third.stderr,
+    /holds results of arm poor in repro from another definition .* name this one apart with NAME=MODULE/,
+  );
+  assert.equal(await Deno.readTextFile(`${out}/compare.json`), recorded);
+  // Named apart, it runs.
+  const fourth = await compare([`poor2=${tmp}/a/b/poor.ts`, "--out", out, "--json"]);
+  assert.equal(fourth.code, 0, fourth.stderr);
+  assert.equal(JSON.parse(fourth.stdout).scenarios[0].arms[0].arm, "poor2");
+  // Bad input: exit 2, nothing written.
+  const bad = await compare(["nope", "--out", `${tmp}/fresh`]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /nope is neither a built-in query function/);
+  await assert.rejects(() => Deno.stat(`${tmp}/fresh`), Deno.errors.NotFound);
+  await Deno.remove(tmp, { recursive: true });
+});
