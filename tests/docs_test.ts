@@ -1,0 +1,57 @@
+/**
+ * The documentation cannot go stale where it is generated, and its links lead somewhere: the scenario field
+ * reference equals what `deno task schema` generates, every relative link in README.md and docs/ names an
+ * existing file, and the README stays a front door (about 10 KB).
+ */
+import assert from "node:assert/strict";
+import { fieldReferenceMarkdown } from "../src/scenario/field_docs.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+async function formatMarkdown(text: string): Promise<string> {
+  const p = new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--ext", "md", "-"],
+    cwd: ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = p.stdin.getWriter();
+  await w.write(new TextEncoder().encode(text));
+  await w.close();
+  const r = await p.output();
+  assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+  return new TextDecoder().decode(r.stdout);
+}
+
+Deno.test("docs: docs/scenario-fields.md is the generated field reference (run deno task schema after a schema change)", async () => {
+  const committed = await Deno.readTextFile(`${ROOT}docs/scenario-fields.md`);
+  assert.equal(committed, await formatMarkdown(fieldReferenceMarkdown()));
+  // Every top-level field and every built-in query function is documented.
+  for (const f of ["`name`", "`dataset`", "`split`", "`al.batch`", "`arms[].query`", "`variants[].name`"]) {
+    assert.ok(committed.includes(`- ${f} (`), f);
+  }
+  for (const q of ["random", "mge-clustering", "coreset"]) assert.ok(committed.includes(`### \`${q}\``), q);
+});
+
+Deno.test("docs: every relative link in README.md and docs/ names an existing file; the README is about 10 KB", async () => {
+  const files = ["README.md", "reports/reference/README.md"];
+  for await (const e of Deno.readDir(`${ROOT}docs`)) if (e.name.endsWith(".md")) files.push(`docs/${e.name}`);
+  const broken: string[] = [];
+  for (const f of files) {
+    const text = await Deno.readTextFile(`${ROOT}${f}`);
+    const dir = f.includes("/") ? f.slice(0, f.lastIndexOf("/") + 1) : "";
+    for (const m of text.matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)) {
+      const target = m[1]!;
+      if (/^[a-z]+:/.test(target)) continue;
+      try {
+        await Deno.stat(`${ROOT}${dir}${target}`);
+      } catch {
+        broken.push(`${f}: ${target}`);
+      }
+    }
+  }
+  assert.deepEqual(broken, []);
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  assert.ok(new TextEncoder().encode(readme).length <= 11_000, `README.md is ${readme.length} characters`);
+});
