@@ -260,7 +260,12 @@ export async function runCell(
             budget: remaining,
             rng: root.fork(`al/iter-${t}/query`),
             options: { ...(input.query.defaults ?? {}), ...input.queryOptions },
-          }))(),
+          }))().catch((e) => {
+            // A function that throws (a plug-in refused a permission by its sandbox, say) fails the cell by phase.
+            throw e instanceof CellPhaseError
+              ? e
+              : new CellPhaseError(t, "query", (e as Error)?.message ?? String(e));
+          }),
         limit,
         () =>
           new CellPhaseError(

@@ -18,6 +18,15 @@ import { runGrid } from "../runner/run.ts";
 import { writeReport } from "../report/report.ts";
 import { wallTimesLine } from "../report/tables.ts";
 
+/** The environment variables `shardFromEnv` reads (Slurm job arrays, Kubernetes Indexed Jobs). */
+const SHARD_ENV = [
+  "SLURM_ARRAY_TASK_ID",
+  "SLURM_ARRAY_TASK_COUNT",
+  "SLURM_ARRAY_TASK_MIN",
+  "JOB_COMPLETION_INDEX",
+  "ALBENCH_SHARD_COUNT",
+] as const;
+
 /** The help text of `deno task bench`. */
 export const BENCH_HELP = `albench — active-learning-guided fine-tuning benchmark (Möllenbrok & Demir)
 
@@ -175,7 +184,8 @@ async function main(args: string[]): Promise<void> {
   let shard = flags.shard;
   if (!shard) {
     try {
-      shard = shardFromEnv(Deno.env.toObject());
+      // Only the variables the task may read (deno.json scopes --allow-env to them).
+      shard = shardFromEnv(Object.fromEntries(SHARD_ENV.map((k) => [k, Deno.env.get(k)])));
     } catch (e) {
       throw new UsageError((e as Error).message);
     }

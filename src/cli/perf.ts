@@ -51,7 +51,9 @@ async function denoBench(
 ): Promise<DenoBenchReport> {
   console.error(`perf: ${label} (bench/${file}) ...`);
   const t0 = performance.now();
-  const out = await new Deno.Command(Deno.execPath(), {
+  // `deno` by name: the task may run only `deno`, `python3` and `cat` (--allow-run=deno,…), which Deno checks
+  // against the name on PATH, not against this binary's own path (Deno.execPath()).
+  const out = await new Deno.Command("deno", {
     args: [
       "bench",
       "--json",

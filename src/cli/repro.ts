@@ -16,9 +16,13 @@ const ROOT = new URL("../..", import.meta.url).pathname;
 const SCENARIO = `${ROOT}scenarios/ci/repro.json`;
 const GOLDEN = `${ROOT}tests/golden/repro.json`;
 
+/** Where the two runs write, removed after each: inside .cache/, the only folder the task may write besides GOLDEN. */
+const TMP = `${ROOT}.cache/tmp`;
+
 async function once(label: string) {
-  const out = await Deno.makeTempDir({ prefix: `albench-repro-${label}-` });
-  const cache = await Deno.makeTempDir({ prefix: `albench-repro-cache-${label}-` });
+  await Deno.mkdir(TMP, { recursive: true });
+  const out = await Deno.makeTempDir({ dir: TMP, prefix: `albench-repro-${label}-` });
+  const cache = await Deno.makeTempDir({ dir: TMP, prefix: `albench-repro-cache-${label}-` });
   try {
     const scenarios = await loadScenarioFile(SCENARIO);
     const t0 = performance.now();

@@ -12,6 +12,7 @@ import { coreset } from "./coreset.ts";
 import { mmc } from "./mmc.ts";
 import { adaptive } from "./adaptive.ts";
 import { cvirs } from "./cvirs.ts";
+import { describePlugin, sandboxedQuery } from "../../plugin/sandbox.ts";
 
 /**
  * Built-in query functions by name: the paper's MGE+Clustering and random baseline, single-label-style baselines
@@ -29,14 +30,10 @@ export const BUILTIN_QUERY_FUNCTIONS: Readonly<Record<string, QueryFunction>> = 
   cvirs,
 };
 
-function isQueryFunction(x: unknown): x is QueryFunction {
-  const q = x as QueryFunction | undefined;
-  return !!q && typeof q === "object" && typeof q.name === "string" && typeof q.select === "function";
-}
-
 /**
  * Load a plug-in: a module whose default export (or export named `query`) is a {@linkcode QueryFunction}. `path`
- * is resolved against `baseDir` (the scenario file's folder) unless absolute.
+ * is resolved against `baseDir` (the scenario file's folder) unless absolute. The module runs in the plug-in
+ * sandbox (`src/plugin/sandbox.ts`): the function returned stands for it here and runs each `select` there.
  *
  * @example
  * ```ts ignore
@@ -49,22 +46,21 @@ export async function loadQueryModule(path: string, baseDir: string): Promise<Qu
     `file://${baseDir.startsWith("/") ? "" : Deno.cwd() + "/"}${baseDir.replace(/\/?$/, "/")}`,
   );
   const url = new URL(path, base);
-  let mod: Record<string, unknown>;
+  // The module is imported and run only in the plug-in sandbox (src/plugin/sandbox.ts): a worker that may read
+  // the plug-in's own folder and nothing else, never in this thread.
+  let loaded: Awaited<ReturnType<typeof describePlugin>>;
   try {
-    mod = await import(url.href);
+    loaded = await describePlugin(url);
   } catch (e) {
-    throw new Error(
-      `query module ${path} (${url.pathname}) could not be loaded: ${(e as Error).message.split("\n")[0]}`,
-    );
+    throw new Error(`query module ${path} (${url.pathname}) could not be loaded: ${(e as Error).message}`);
   }
-  const fn = mod.default ?? mod.query;
-  if (!isQueryFunction(fn)) {
+  if (!loaded.description) {
     throw new Error(
       `query module ${path} must export a QueryFunction ({ name, description, select(input) }) as its default ` +
-        `export or as "query"; it exports ${Object.keys(mod).join(", ") || "nothing"}`,
+        `export or as "query"; it exports ${loaded.exports.join(", ") || "nothing"}`,
     );
   }
-  return fn;
+  return sandboxedQuery(url, loaded.description, path);
 }
 
 /**

@@ -1,0 +1,215 @@
+/**
+ * The plug-in sandbox: a query plug-in is imported and run only in a worker thread of its own whose Deno
+ * permissions allow nothing but reading the plug-in's own folder (see {@linkcode pluginReadScope}): no network,
+ * environment variables, writing, subprocesses, FFI or system information. The plug-in module is imported there
+ * by a computed specifier, so each file of its module graph is checked against that read permission; its
+ * top-level code never runs in the calling thread. Each `select` runs in a fresh worker that gets plain copies of
+ * the input (the ids, the outputs the function declares in `needs`, the sizes, the stream's state and the
+ * options) and is ended when it answers, so no state survives between calls.
+ *
+ * What the permissions cannot cover, the tasks do: every task runs with `--frozen --cached-only` (and deno.json
+ * sets `lock.frozen`), so an `import("npm:…")` or `import("https://…")` in a plug-in fails instead of
+ * downloading and rewriting `deno.lock` or `node_modules/`.
+ *
+ * @module
+ */
+import {
+  declaredNeeds,
+  type ModelView,
+  type QueryFunction,
+  type QueryInput,
+  type QueryResult,
+} from "../al/query.ts";
+import type { PluginDescription, SandboxReply, SandboxRequest, WireView } from "./sandbox_worker.ts";
+
+/** The project's root folder (no trailing slash). */
+const PROJECT_ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+
+/** Seconds a plug-in module may take to load (its top-level code) before its worker is ended. */
+export const PLUGIN_LOAD_TIMEOUT_SECONDS = 60;
+
+function dirname(path: string): string {
+  return path.slice(0, Math.max(1, path.lastIndexOf("/")));
+}
+
+function inside(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
+}
+
+/**
+ * What a plug-in may read: its own folder and everything below it, or only the module file itself when that
+ * folder is the project root or one above it, or lies in the project's `reports/` or `.cache/` (it would
+ * otherwise reach results, caches or the repository).
+ *
+ * @example
+ * ```ts
+ * import { pluginReadScope } from "./sandbox.ts";
+ * console.assert(pluginReadScope("/home/me/plugins/q.ts", "/home/me/albench")[0] === "/home/me/plugins");
+ * console.assert(pluginReadScope("/home/me/q.ts", "/home/me/albench")[0] === "/home/me/q.ts");
+ * console.assert(pluginReadScope("/home/me/albench/q.ts", "/home/me/albench")[0] === "/home/me/albench/q.ts");
+ * ```
+ */
+export function pluginReadScope(modulePath: string, projectRoot: string = PROJECT_ROOT): string[] {
+  const dir = dirname(modulePath);
+  const tooWide = inside(projectRoot, dir) || inside(dir, `${projectRoot}/reports`) ||
+    inside(dir, `${projectRoot}/.cache`);
+  return [tooWide ? modulePath : dir];
+}
+
+function modulePathOf(url: URL): string {
+  const path = decodeURIComponent(url.pathname);
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    return path;
+  }
+}
+
+/**
+ * A plug-in's error in words: a permission the sandbox refused names the permission and what the plug-in may
+ * touch, a package download refused says why; anything else is its first line.
+ *
+ * @example
+ * ```ts
+ * import { explainPluginError } from "./sandbox.ts";
+ * const m = explainPluginError('Requires env access to "HOME", run again with the --allow-env flag', ["/p"]);
+ * console.assert(m.startsWith('the plug-in sandbox refused env access to "HOME"'));
+ * ```
+ */
+export function explainPluginError(message: string, readScope: readonly string[]): string {
+  const allowed = `a query plug-in may read only ${readScope.join(", ")} and may not use the network, ` +
+    "environment variables, subprocesses, FFI or system information, nor write files (README: What a plug-in " +
+    "may touch)";
+  const denied = /Requires (\w+) access to (.+?)(?:, run again with the --allow-\w+ flag|$)/m.exec(message);
+  if (denied) return `the plug-in sandbox refused ${denied[1]} access to ${denied[2]}: ${allowed}`;
+  if (
+    /--cached-only|lockfile is out of date|not found in cache|Could not find a matching package/.test(message)
+  ) {
+    const what = /(?:package|specifier)[^"']*["']([^"']+)["']/.exec(message)?.[1];
+    return `the plug-in tried to import ${
+      what ? `"${what}"` : "a package"
+    } that is not installed: runs never ` +
+      "download anything (tasks run with --frozen --cached-only and deno.json freezes the lockfile), so a " +
+      "plug-in may import only modules in its own folder";
+  }
+  return message.split("\n")[0] ?? message;
+}
+
+function ask(request: SandboxRequest, readScope: string[], timeoutSeconds?: number): Promise<SandboxReply> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(new URL("./sandbox_worker.ts", import.meta.url), {
+      type: "module",
+      deno: {
+        permissions: {
+          read: readScope,
+          write: false,
+          net: false,
+          env: false,
+          run: false,
+          ffi: false,
+          sys: false,
+          import: false,
+        },
+      },
+    });
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const end = () => {
+      clearTimeout(timer);
+      worker.terminate();
+    };
+    if (timeoutSeconds !== undefined) {
+      timer = setTimeout(() => {
+        end();
+        reject(new Error(`it did not finish loading within ${timeoutSeconds} s, so its worker was stopped`));
+      }, timeoutSeconds * 1000);
+    }
+    worker.onmessage = (e: MessageEvent<SandboxReply>) => {
+      end();
+      resolve(e.data);
+    };
+    worker.onerror = (e) => {
+      e.preventDefault();
+      end();
+      reject(new Error(explainPluginError(e.message ?? String(e), readScope)));
+    };
+    worker.onmessageerror = () => {
+      end();
+      reject(new Error("its answer could not be read"));
+    };
+    worker.postMessage(request);
+  });
+}
+
+/**
+ * Import a plug-in module in the sandbox: its export names and, when its default export (or `query`) is a
+ * QueryFunction, that function's description. Throws with {@linkcode explainPluginError}'s words when it does not
+ * load.
+ *
+ * @example
+ * ```ts ignore
+ * import { describePlugin } from "./sandbox.ts";
+ * const { description } = await describePlugin(new URL("file:///home/me/plugins/q.ts"));
+ * ```
+ */
+export async function describePlugin(
+  url: URL,
+): Promise<{ exports: string[]; description: PluginDescription | null }> {
+  const scope = pluginReadScope(modulePathOf(url));
+  const reply = await ask({ kind: "describe", url: url.href }, scope, PLUGIN_LOAD_TIMEOUT_SECONDS);
+  if (reply.kind === "error") throw new Error(explainPluginError(reply.message, scope));
+  if (reply.kind !== "loaded") throw new Error(`unexpected answer ${reply.kind}`);
+  return { exports: reply.exports, description: reply.description };
+}
+
+function wire(fn: PluginDescription, v: ModelView): WireView {
+  const needs = declaredNeeds(fn as QueryFunction);
+  return {
+    ids: [...v.ids],
+    ...(needs.has("probs") ? { probs: v.probs } : {}),
+    ...(needs.has("features") ? { features: v.features } : {}),
+  };
+}
+
+/**
+ * The QueryFunction that stands for a sandboxed plug-in in this thread: its description, and a `select` that runs
+ * the plug-in's in a fresh sandbox worker. Errors name the plug-in (`label`) and, for refused permissions, the
+ * permission.
+ *
+ * @example
+ * ```ts ignore
+ * import { describePlugin, sandboxedQuery } from "./sandbox.ts";
+ * const url = new URL("file:///home/me/plugins/q.ts");
+ * const fn = sandboxedQuery(url, (await describePlugin(url)).description!, "./q.ts");
+ * ```
+ */
+export function sandboxedQuery(url: URL, fn: PluginDescription, label: string): QueryFunction {
+  const scope = pluginReadScope(modulePathOf(url));
+  const fail = (message: string) => new Error(`query plug-in ${fn.name} (${label}): ${message}`);
+  return Object.freeze({
+    ...fn,
+    async select(input: QueryInput): Promise<QueryResult> {
+      const request: SandboxRequest = {
+        kind: "select",
+        url: url.href,
+        input: {
+          unlabelled: wire(fn, input.unlabelled),
+          ...(fn.needsLabelled && input.labelled ? { labelled: wire(fn, input.labelled) } : {}),
+          numClasses: input.numClasses,
+          featureDim: input.featureDim,
+          budget: input.budget,
+          rng: input.rng.state(),
+          options: { ...input.options },
+        },
+      };
+      let reply: SandboxReply;
+      try {
+        reply = await ask(request, scope);
+      } catch (e) {
+        throw fail((e as Error).message);
+      }
+      if (reply.kind === "error") throw fail(explainPluginError(reply.message, scope));
+      if (reply.kind !== "selected") throw fail(`unexpected answer ${reply.kind}`);
+      return reply.result as QueryResult;
+    },
+  });
+}

@@ -1,0 +1,115 @@
+/**
+ * The thread a query plug-in runs in (see `sandbox.ts`): started with narrow permissions, it imports the plug-in
+ * module by a computed specifier (so every file of the plug-in's module graph is checked against the thread's own
+ * read permission), describes it, or runs one `select` on the input it is sent.
+ *
+ * @module
+ */
+import { Rng, type RngState } from "../rng.ts";
+import { declaredNeeds, type ModelView, type QueryFunction, restrictView } from "../al/query.ts";
+import { guardedInput } from "../al/conformance.ts";
+
+/** A view as it crosses threads: ids and the outputs the function declared. */
+export interface WireView {
+  readonly ids: string[];
+  readonly probs?: Float32Array;
+  readonly features?: Float32Array;
+}
+
+/** What the sandbox is asked. */
+export type SandboxRequest =
+  | { readonly kind: "describe"; readonly url: string }
+  | {
+    readonly kind: "select";
+    readonly url: string;
+    readonly input: {
+      readonly unlabelled: WireView;
+      readonly labelled?: WireView;
+      readonly numClasses: number;
+      readonly featureDim: number;
+      readonly budget: number;
+      readonly rng: RngState;
+      readonly options: Record<string, unknown>;
+    };
+  };
+
+/** The plain description of a plug-in (everything but `select`). */
+export interface PluginDescription {
+  readonly name: string;
+  readonly description: string;
+  readonly optionSchema?: NonNullable<QueryFunction["optionSchema"]>;
+  readonly defaults?: NonNullable<QueryFunction["defaults"]>;
+  readonly needsLabelled?: boolean;
+  readonly needs?: NonNullable<QueryFunction["needs"]>;
+}
+
+/** What the sandbox answers. */
+export type SandboxReply =
+  | { readonly kind: "loaded"; readonly exports: string[]; readonly description: PluginDescription | null }
+  | { readonly kind: "selected"; readonly result: unknown }
+  | {
+    readonly kind: "error";
+    readonly phase: "load" | "select";
+    readonly name: string;
+    readonly message: string;
+  };
+
+const scope = self as unknown as {
+  onmessage: ((e: MessageEvent<SandboxRequest>) => void) | null;
+  postMessage(m: SandboxReply): void;
+};
+
+function isQueryFunction(x: unknown): x is QueryFunction {
+  const q = x as QueryFunction | undefined;
+  return !!q && typeof q === "object" && typeof q.name === "string" && typeof q.select === "function";
+}
+
+function describe(fn: QueryFunction): PluginDescription {
+  // structuredClone fails here, inside the sandbox, on anything that cannot cross threads (a function in defaults).
+  return structuredClone({
+    name: fn.name,
+    description: String(fn.description ?? ""),
+    ...(fn.optionSchema !== undefined ? { optionSchema: fn.optionSchema } : {}),
+    ...(fn.defaults !== undefined ? { defaults: fn.defaults } : {}),
+    ...(fn.needsLabelled !== undefined ? { needsLabelled: fn.needsLabelled } : {}),
+    ...(fn.needs !== undefined ? { needs: fn.needs } : {}),
+  });
+}
+
+function view(fn: QueryFunction, v: WireView): ModelView {
+  return restrictView(fn.name, v.ids, declaredNeeds(fn), v);
+}
+
+scope.onmessage = async (e) => {
+  const req = e.data;
+  let phase: "load" | "select" = "load";
+  try {
+    const mod: Record<string, unknown> = await import(req.url);
+    const fn = mod.default ?? mod.query;
+    if (req.kind === "describe") {
+      scope.postMessage({
+        kind: "loaded",
+        exports: Object.keys(mod),
+        description: isQueryFunction(fn) ? describe(fn) : null,
+      });
+      return;
+    }
+    if (!isQueryFunction(fn)) throw new Error("the module no longer exports a QueryFunction");
+    phase = "select";
+    const i = req.input;
+    const input = guardedInput({
+      unlabelled: view(fn, i.unlabelled),
+      ...(i.labelled ? { labelled: view(fn, i.labelled) } : {}),
+      numClasses: i.numClasses,
+      featureDim: i.featureDim,
+      budget: i.budget,
+      rng: Rng.restore(i.rng),
+      options: i.options,
+    });
+    const result = await fn.select(input);
+    scope.postMessage({ kind: "selected", result });
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    scope.postMessage({ kind: "error", phase, name: error.name, message: error.message });
+  }
+};

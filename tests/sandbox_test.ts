@@ -1,0 +1,265 @@
+/**
+ * Issue #12, points 3 and 9: plug-ins run sandboxed and no run fetches anything or changes a tracked file; every
+ * task's permissions are scoped. The commands are run through `deno task`, with the flags deno.json gives them.
+ */
+import assert from "node:assert/strict";
+import { explainPluginError, pluginReadScope } from "../src/plugin/sandbox.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
+
+/** `deno task NAME ARGS…` from the project root, as a user runs it. */
+async function task(name: string, ...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: ["task", "--config", `${ROOT}/deno.json`, name, ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  // `deno task` echoes the command on stderr first.
+  const stderr = text(out.stderr).split("\n").filter((l) => !l.startsWith("Task ")).join("\n");
+  return { code: out.code, stdout: text(out.stdout), stderr };
+}
+
+/** What a run must never change: the lockfile and the installed packages. */
+async function snapshot() {
+  const names = async (dir: string) =>
+    (await Array.fromAsync(Deno.readDir(dir)).catch(() => [])).map((e) => e.name).sort().join("\n");
+  return {
+    lock: await Deno.readTextFile(`${ROOT}/deno.lock`),
+    nodeModules: await names(`${ROOT}/node_modules`),
+    installed: await names(`${ROOT}/node_modules/.deno`),
+  };
+}
+
+/** Plug-ins that each try one thing a plug-in may not do, in `select` or at load, and the words that must say so. */
+function hostile(dir: string): { name: string; body: string; atLoad?: boolean; expected: RegExp }[] {
+  return [
+    {
+      name: "passwd",
+      body: 'Deno.readTextFileSync("/etc/passwd");',
+      expected: /sandbox refused read access to "\/etc\/passwd"/,
+    },
+    {
+      name: "reports",
+      body: `Deno.readDirSync(${JSON.stringify(`${ROOT}/reports`)});`,
+      expected: /sandbox refused read access to ".*\/reports"/,
+    },
+    {
+      name: "cells",
+      body: `await import(${JSON.stringify(`${ROOT}/deno.json`)}, { with: { type: "json" } });`,
+      expected: /sandbox refused read access to ".*\/deno\.json"/,
+    },
+    { name: "env", body: 'Deno.env.get("HOME");', expected: /sandbox refused env access to "HOME"/ },
+    {
+      name: "env-load",
+      body: 'Deno.env.get("PATH");',
+      atLoad: true,
+      expected: /refused env access to "PATH"/,
+    },
+    {
+      name: "write",
+      body: `Deno.writeTextFileSync(${JSON.stringify(`${dir}/written.txt`)}, "x");`,
+      expected: /sandbox refused write access to ".*written\.txt"/,
+    },
+    {
+      name: "fetch",
+      body: 'await fetch("https://example.com/");',
+      expected: /refused net access to "example\.com/,
+    },
+    {
+      name: "run",
+      body: 'new Deno.Command("true").outputSync();',
+      expected: /sandbox refused run access to "true"/,
+    },
+    {
+      name: "npm",
+      body: 'await import("npm:left-pad@1.3.0");',
+      expected: /tried to import "left-pad.*" that is not installed: runs never download anything/,
+    },
+    {
+      name: "npm-load",
+      body: 'await import("npm:left-pad@1.3.0");',
+      atLoad: true,
+      expected: /tried to import "left-pad.*" that is not installed/,
+    },
+  ];
+}
+
+async function writePlugins(dir: string) {
+  const cases = hostile(dir);
+  for (const c of cases) {
+    await Deno.writeTextFile(
+      `${dir}/${c.name}.ts`,
+      `${
+        c.atLoad ? c.body : ""
+      }\nexport default { name: "${c.name}", description: "hostile", optionSchema: {}, ` +
+        `needs: ["probs"], async select({ unlabelled, budget }) { ${c.atLoad ? "" : c.body} ` +
+        "return { selected: unlabelled.ids.slice(0, budget) }; } };\n",
+    );
+  }
+  await Deno.writeTextFile(
+    `${dir}/fine.ts`,
+    'export default { name: "fine", description: "first b", optionSchema: {}, needs: [], ' +
+      "select: ({ unlabelled, budget }) => ({ selected: unlabelled.ids.slice(0, budget) }) };\n",
+  );
+  return cases;
+}
+
+Deno.test("sandbox: pluginReadScope is the plug-in's folder, or only the module where that would reach the project", () => {
+  assert.deepEqual(pluginReadScope("/home/me/plugins/q.ts", "/home/me/albench"), ["/home/me/plugins"]);
+  assert.deepEqual(pluginReadScope("/home/me/albench/q.ts", "/home/me/albench"), ["/home/me/albench/q.ts"]);
+  assert.deepEqual(pluginReadScope("/home/me/q.ts", "/home/me/albench"), ["/home/me/q.ts"]);
+  assert.deepEqual(pluginReadScope("/q.ts", "/home/me/albench"), ["/q.ts"]);
+  assert.deepEqual(
+    pluginReadScope("/home/me/albench/reports/x/q.ts", "/home/me/albench"),
+    ["/home/me/albench/reports/x/q.ts"],
+  );
+  assert.deepEqual(pluginReadScope("/home/me/albench/.cache/q.ts", "/home/me/albench"), [
+    "/home/me/albench/.cache/q.ts",
+  ]);
+  assert.deepEqual(pluginReadScope("/home/me/albench/scenarios/mine/q.ts", "/home/me/albench"), [
+    "/home/me/albench/scenarios/mine",
+  ]);
+  assert.match(
+    explainPluginError('Requires net access to "example.com:443", run again with the --allow-net flag', [
+      "/p",
+    ]),
+    /^the plug-in sandbox refused net access to "example\.com:443": a query plug-in may read only \/p /,
+  );
+});
+
+Deno.test("sandbox: deno.json scopes every task's permissions and freezes what runs resolve", async () => {
+  const config = JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`));
+  // A frozen lockfile for every command (tests and `deno run` by hand too); worker permissions for the sandbox.
+  assert.equal(config.lock?.frozen, true, "deno.json: lock.frozen");
+  assert.ok(config.unstable?.includes("worker-options"), 'deno.json: unstable ["worker-options"]');
+  // Read and environment stay unscoped only where the task reads what the user names anywhere, or where the
+  // library reads variables we cannot list; everything else is scoped to the project and named variables.
+  const unscopedReadOk = new Set([
+    "data", // the archives and label files the user names (--from, --labels)
+    "query", // the --input file the user names; the plug-in itself is sandboxed
+    "test-query", // the module the user names; the plug-in itself is sandboxed
+    "compare", // the results folders the user names
+  ]);
+  const unscopedEnvOk = new Set([
+    // debug@2.6.9, loaded by the @stdlib t-distribution functions the statistics use, lists every variable at
+    // load (Object.keys(process.env)), which Deno allows only with unscoped --allow-env. albench itself reads only
+    // the ALBENCH_*, SLURM_ARRAY_TASK_* and JOB_COMPLETION_INDEX variables, and plug-ins none (the sandbox).
+    "bench",
+    "report",
+    "compare",
+    "bench-tf", // also @tensorflow/tfjs-node, which reads and sets libtensorflow's TF_* variables
+  ]);
+  for (const [name, command] of Object.entries(config.tasks as Record<string, string>)) {
+    // `test` runs the suite, which starts local servers and spawns every CLI with the flags under test; `check`
+    // runs fmt, lint and check, which take no permissions.
+    if (name === "test" || name === "check") continue;
+    for (const part of command.split("&&").map((p) => p.trim().split(/\s+/))) {
+      if (part[0] !== "deno" || part[1] !== "run") continue;
+      const flags = part.filter((t) => t.startsWith("-"));
+      assert.ok(!flags.includes("-A") && !flags.includes("--allow-all"), `${name}: -A`);
+      for (const f of ["--allow-write", "--allow-run", "--allow-net"]) {
+        assert.ok(!flags.includes(f), `${name}: ${f} without a list of paths, programs or hosts`);
+      }
+      assert.ok(
+        flags.includes("--frozen") && flags.includes("--cached-only"),
+        `${name}: --frozen --cached-only`,
+      );
+      if (!unscopedReadOk.has(name)) {
+        assert.ok(!flags.includes("--allow-read"), `${name}: unscoped --allow-read`);
+      }
+      if (!unscopedEnvOk.has(name)) {
+        assert.ok(!flags.includes("--allow-env"), `${name}: unscoped --allow-env`);
+      }
+    }
+  }
+});
+
+Deno.test("sandbox: a query plug-in that reads, writes, fetches, runs or imports npm: fails `deno task query` naming the permission; nothing changes", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-sandbox-" });
+  const cases = await writePlugins(dir);
+  const input = {
+    ids: ["a", "b", "c"],
+    probs: [[0.1, 0.9], [0.5, 0.5], [0.3, 0.2]],
+    features: [[1], [0], [2]],
+  };
+  await Deno.writeTextFile(`${dir}/in.json`, JSON.stringify(input));
+  const before = await snapshot();
+  const ok = await task("query", "--fn", `${dir}/fine.ts`, "--input", `${dir}/in.json`, "--b", "2");
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.deepEqual(JSON.parse(ok.stdout).selected, ["a", "b"]);
+  for (const c of cases) {
+    const r = await task("query", "--fn", `${dir}/${c.name}.ts`, "--input", `${dir}/in.json`, "--b", "2");
+    assert.notEqual(r.code, 0, `${c.name}: exit 0`);
+    assert.match(r.stderr, c.expected, c.name);
+    assert.match(r.stderr, new RegExp(`${c.name}`), `${c.name}: the plug-in is named`);
+    assert.equal(r.stdout, "", `${c.name}: printed a selection`);
+  }
+  assert.ok(!(await exists(`${dir}/written.txt`)), "a plug-in wrote a file");
+  assert.deepEqual(await snapshot(), before, "deno.lock or node_modules changed");
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("sandbox: a hostile plug-in fails its `deno task bench` cell naming the permission; a benign one runs; nothing changes", async () => {
+  // Inside the project (the bench task reads only there), in .cache/ (ignored by git).
+  await Deno.mkdir(`${ROOT}/.cache/tmp`, { recursive: true });
+  const dir = await Deno.makeTempDir({ dir: `${ROOT}/.cache/tmp`, prefix: "sandbox-" });
+  const out = `reports/.sandbox-test-${dir.split("-").pop()}`;
+  const cases = await writePlugins(dir);
+  const s = JSON.parse(await Deno.readTextFile(`${ROOT}/scenarios/ci/repro.json`));
+  delete s.$schema;
+  s.pretrain = { method: "none" };
+  s.seeds = 1;
+  s.al.iterations = 1;
+  const before = await snapshot();
+  try {
+    for (const name of ["fine", "passwd", "env-load", "npm-load", "write"]) {
+      s.arms = [{ name: "random", query: "random" }, {
+        name: `mine-${name}`,
+        query: { module: `./${name}.ts` },
+      }];
+      await Deno.writeTextFile(`${dir}/s.json`, JSON.stringify(s));
+      const r = await task("bench", "--scenario", `${dir}/s.json`, "--out", out, "--quiet", "--jobs", "1");
+      if (name === "fine") {
+        assert.equal(r.code, 0, r.stderr);
+        const report = await task("report", out);
+        assert.equal(report.code, 0, report.stderr);
+      } else {
+        const c = cases.find((c) => c.name === name)!;
+        // Refused at load (exit 2) when the module does it on import; in the cell (exit 1) when `select` does.
+        assert.equal(r.code, c.atLoad ? 2 : 1, r.stderr);
+        assert.match(r.stderr, c.expected, name);
+        if (!c.atLoad) {
+          assert.match(r.stderr, new RegExp(`cell repro/mine-${name}/seed-0 .*failed in iteration 0`));
+        }
+      }
+      await Deno.remove(`${ROOT}/${out}`, { recursive: true }).catch(() => {});
+    }
+    assert.ok(!(await exists(`${dir}/written.txt`)), "a plug-in wrote a file");
+    assert.deepEqual(await snapshot(), before, "deno.lock or node_modules changed");
+  } finally {
+    await Deno.remove(`${ROOT}/${out}`, { recursive: true }).catch(() => {});
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("sandbox: `deno task test-query` runs the suite in the sandbox and refuses a plug-in that reads the environment", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-sandbox-tq-" });
+  await writePlugins(dir);
+  const bad = await task("test-query", `${dir}/env-load.ts`);
+  assert.equal(bad.code, 2, bad.stderr);
+  assert.match(
+    bad.stderr,
+    /^error: query module .*env-load\.ts .*could not be loaded: the plug-in sandbox refused env access to "PATH"/m,
+  );
+  const select = await task("test-query", `${dir}/passwd.ts`);
+  assert.equal(select.code, 1, select.stderr);
+  assert.match(
+    select.stdout,
+    /FAILED {2}selects exactly b distinct unlabelled ids: .*refused read access to "\/etc\/passwd"/,
+  );
+  await Deno.remove(dir, { recursive: true });
+});
