@@ -45,7 +45,6 @@ export { drawInitial, type Split, splitArchive, type SplitSizes } from "./src/da
 export { type ImbalanceSpec, type Removal, removeMinority } from "./src/data/imbalance.ts";
 export { type PlanJson, planJson, planSeed, type SeedPlan } from "./src/data/plan.ts";
 export {
-  canonicalJson,
   loadScenarioFile,
   type ResolvedScenario,
   resolveScenarios,
