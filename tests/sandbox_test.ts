@@ -79,6 +79,17 @@ function hostile(dir: string): { name: string; body: string; atLoad?: boolean; e
       body: 'await import("npm:left-pad@1.3.0");',
       expected: /tried to import "left-pad.*" that is not installed: runs never download anything/,
     },
+    { name: "exit", body: "Deno.exit(3);", expected: /a query plug-in may not call Deno\.exit\(\)/ },
+    {
+      name: "close",
+      body: "self.close(); await new Promise(() => {});",
+      expected: /a query plug-in may not call close\(\)/,
+    },
+    {
+      name: "later",
+      body: 'setTimeout(() => { throw new Error("thrown later"); }, 10); await new Promise(() => {});',
+      expected: /query plug-in later .*: thrown later/,
+    },
     {
       name: "npm-load",
       body: 'await import("npm:left-pad@1.3.0");',

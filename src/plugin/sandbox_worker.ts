@@ -80,14 +80,42 @@ function view(fn: QueryFunction, v: WireView): ModelView {
   return restrictView(fn.name, v.ids, declaredNeeds(fn), v);
 }
 
+// Taken before any plug-in code runs, so that nothing the plug-in does to the global scope changes the answer.
+const post = scope.postMessage.bind(scope);
+let phase: "load" | "select" = "load";
+
+function fail(err: unknown) {
+  const error = err instanceof Error ? err : new Error(String(err));
+  post({ kind: "error", phase, name: error.name, message: error.message });
+}
+
+// An error thrown later (in a timer) or a promise rejected and never handled is the plug-in's failure, answered
+// like any other, not an uncaught error of the whole process.
+globalThis.addEventListener("error", (e) => {
+  e.preventDefault();
+  fail(e.error ?? e.message);
+});
+globalThis.addEventListener("unhandledrejection", (e) => {
+  e.preventDefault();
+  fail(e.reason);
+});
+// A plug-in may not end its thread: the caller would wait for an answer that never comes.
+for (const [owner, key, name] of [[Deno, "exit", "Deno.exit"], [globalThis, "close", "close"]] as const) {
+  Object.defineProperty(owner, key, {
+    value: () => {
+      throw new Error(`a query plug-in may not call ${name}()`);
+    },
+  });
+}
+
 scope.onmessage = async (e) => {
   const req = e.data;
-  let phase: "load" | "select" = "load";
+  phase = "load";
   try {
     const mod: Record<string, unknown> = await import(req.url);
     const fn = mod.default ?? mod.query;
     if (req.kind === "describe") {
-      scope.postMessage({
+      post({
         kind: "loaded",
         exports: Object.keys(mod),
         description: isQueryFunction(fn) ? describe(fn) : null,
@@ -107,9 +135,8 @@ scope.onmessage = async (e) => {
       options: i.options,
     });
     const result = await fn.select(input);
-    scope.postMessage({ kind: "selected", result });
+    post({ kind: "selected", result });
   } catch (err) {
-    const error = err instanceof Error ? err : new Error(String(err));
-    scope.postMessage({ kind: "error", phase, name: error.name, message: error.message });
+    fail(err);
   }
 };
