@@ -2,8 +2,9 @@
  * The results folder: one JSON record per cell, rewritten atomically after every AL iteration, plus the model state
  * needed to resume, and `run.json` naming the scenarios (with hashes) the folder belongs to.
  *
- * Layout: `run.json`, `cells/<scenario>/<arm>/seed-<k>.json`, `state/<scenario>/<arm>/seed-<k>/iter-<t>/`
- * (a checkpoint of the model after iteration t; the one matching the record's last iteration is kept).
+ * Layout: `run.json`, `versions/<scenario>.json`, `cells/<scenario>/<arm>/seed-<k>.json`,
+ * `state/<scenario>/<arm>/seed-<k>/iter-<t>/` (a checkpoint of the model after iteration t; the one matching the
+ * record's last iteration is kept).
  * The checkpoint is written before the record that refers to it, so after a crash the record's last iteration
  * always has its checkpoint.
  *
@@ -468,7 +469,8 @@ export async function writeRunFile(
  * Every cell record under `out/cells` that belongs to the folder. A damaged record (not JSON, or not shaped like
  * a record), and a record made by another version of its scenario than the folder holds (`run.json`,
  * `versions/`) or of a scenario the folder does not hold, is left out with a warning naming the file, so it counts
- * as missing rather than being mixed in or stopping the report. Warnings go to `warn` (default: stderr).
+ * as missing rather than being mixed in or stopping the report. Warnings go to `warn` (default: stderr). An
+ * unreadable `run.json` or `versions/` file is an error naming it.
  *
  * @example
  * ```ts ignore
@@ -481,7 +483,8 @@ export async function readAllCells(
   warn: (text: string) => void = (text) => console.warn(`warning: ${text}`),
 ): Promise<CellRecord[]> {
   // A folder without run.json (and without versions/) has no version to check against: a run not yet started.
-  const run = await readRunFile(out).catch(() => null);
+  // An unreadable one is an error naming it (never a report without the check).
+  const run = await readRunFile(out);
   const hashes = run ? new Map(run.scenarios.map((s) => [s.id, s.hash])) : null;
   const records: CellRecord[] = [];
   const walk = async (dir: string) => {
@@ -546,7 +549,7 @@ const NAME_MAX = 255, PATH_MAX = 4095;
 
 /**
  * Check that every file a run may write for `cells` under `out` (records with their temporary copies,
- * checkpoints in their staging folders) has a name the file system accepts; throws naming the longest offender,
+ * checkpoints in their staging folders, `versions/` files) has a name the file system accepts; throws naming the longest offender,
  * before anything is written, instead of failing with ENAMETOOLONG halfway through a run.
  *
  * @example
@@ -565,12 +568,12 @@ export function checkOutputPaths(
   const bytes = (s: string) => new TextEncoder().encode(s).length;
   const uuid = "x".repeat(36);
   const paths = [`${out}/run.json.${uuid}.tmp`];
-  for (const id of new Set(cells.map((c) => c.key.split("/").slice(0, -2).join("/")))) {
-    paths.push(`${versionPath(out, id)}.${uuid}.tmp`);
-  }
   for (const c of cells) {
     paths.push(`${cellPath(out, c.key)}.${uuid}.tmp`);
     paths.push(`${stateDir(out, c.key)}/iter-${c.scenario.iterations}.staging-xxxxxxxx/manifest.json`);
+  }
+  for (const id of new Set(cells.map((c) => c.key.split("/").slice(0, -2).join("/")))) {
+    paths.push(`${versionPath(out, id)}.${uuid}.tmp`);
   }
   for (const p of paths) {
     const long = p.split("/").find((part) => bytes(part) > NAME_MAX);
