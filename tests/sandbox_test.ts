@@ -274,3 +274,16 @@ Deno.test("sandbox: `deno task test-query` runs the suite in the sandbox and ref
   );
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("sandbox: a task refused a path outside its scope says what the task allows and how to widen it", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-outside-" });
+  await Deno.writeTextFile(`${dir}/s.json`, "{}");
+  const r = await task("bench", "--scenario", `${dir}/s.json`);
+  assert.equal(r.code, 1, r.stderr);
+  assert.match(
+    r.stderr,
+    /^error: the task may not read ".*s\.json": each deno task has only the permissions it needs .* run the same command with deno run and a wider --allow-read/m,
+  );
+  assert.doesNotMatch(r.stderr, /run again with the --allow-read flag/);
+  await Deno.remove(dir, { recursive: true });
+});

@@ -25,6 +25,35 @@ export class UsageError extends Error {
 }
 
 /**
+ * A message with Deno's permission advice ("run again with the --allow-read flag", which a `deno task` user cannot
+ * follow) replaced by what the task allows and how to widen it.
+ *
+ * @example
+ * ```ts
+ * import { explainPermission } from "./errors.ts";
+ * const m = explainPermission('Requires read access to "/data/s.json", run again with the --allow-read flag');
+ * console.assert(m.startsWith('the task may not read "/data/s.json": '));
+ * ```
+ */
+export function explainPermission(message: string): string {
+  const verbs: Record<string, string> = {
+    read: "read",
+    write: "write to",
+    env: "read the variable",
+    net: "reach",
+  };
+  return message.replace(
+    /Requires (\w+) access to (.+?), run again with the --allow-(\w+) flag/g,
+    (_, kind: string, what: string, flag: string) =>
+      `the task may not ${
+        verbs[kind] ?? `use ${kind} for`
+      } ${what}: each deno task has only the permissions it ` +
+      'needs (deno.json "tasks"; README, Permissions); put the file inside the project, or run the same ' +
+      `command with deno run and a wider --allow-${flag} (e.g. --allow-${flag}=.,DIR)`,
+  );
+}
+
+/**
  * Run a command's `main`, turning errors into a one-paragraph message and a non-zero exit.
  *
  * @example
@@ -39,11 +68,11 @@ export async function runMain(main: (args: string[]) => Promise<void>, args: str
   } catch (e) {
     const debug = args.includes("--debug");
     if (e instanceof UsageError) {
-      console.error(`error: ${e.message}`);
+      console.error(`error: ${explainPermission(e.message)}`);
       if (debug) console.error(e.stack);
       Deno.exit(e.exitCode);
     }
-    console.error(`error: ${e instanceof Error ? e.message : String(e)}`);
+    console.error(`error: ${explainPermission(e instanceof Error ? e.message : String(e))}`);
     if (debug) console.error(e instanceof Error ? e.stack : e);
     else console.error("(run again with --debug for the stack trace)");
     Deno.exit(1);
