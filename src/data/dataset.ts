@@ -26,7 +26,7 @@ export interface ImageTable {
 
 /** A dataset: labels now, images on demand. */
 export interface DatasetSource {
-  /** `synthetic` or `ucmerced`. */
+  /** `synthetic`, `ucmerced` or `folder`. */
   readonly kind: string;
   /** Labels (cheap). */
   labels(): Promise<LabelTable>;

@@ -6,9 +6,13 @@
 import type { DatasetSource } from "./dataset.ts";
 import { syntheticSource } from "./synthetic.ts";
 import { ucmercedSource } from "./ucmerced.ts";
+import { folderSource } from "./folder.ts";
 import type { Scenario } from "../scenario/schema.ts";
 
-/** Where file-based data and caches live; `dataRoot` (the `--data` flag) overrides the scenario's `root`. */
+/**
+ * Where file-based data and caches live; `dataRoot` (the `--data` flag) overrides the scenario's `root`. Both are
+ * used as given: a relative path is relative to the working directory (not to the scenario file).
+ */
 export interface SourceOptions {
   readonly dataRoot?: string;
   readonly cacheDir?: string;
@@ -33,5 +37,33 @@ export function datasetSource(spec: Scenario["dataset"], options: SourceOptions 
         root: options.dataRoot ?? spec.root,
         ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
       });
+    case "folder":
+      return folderSource({
+        root: options.dataRoot ?? spec.root,
+        labels: spec.labels,
+        ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+      });
+  }
+}
+
+/**
+ * A key that is equal for two dataset specs exactly when they name the same data (not the resolution): for
+ * sharing one loaded label table between the scenarios of a run.
+ *
+ * @example
+ * ```ts
+ * import { datasetKey } from "./source.ts";
+ * const a = datasetKey({ kind: "folder", root: "d", labels: "a.csv", resolution: 32 });
+ * console.assert(a !== datasetKey({ kind: "folder", root: "d", labels: "b.csv", resolution: 32 }));
+ * ```
+ */
+export function datasetKey(spec: Scenario["dataset"], options: SourceOptions = {}): string {
+  switch (spec.kind) {
+    case "synthetic":
+      return `synthetic:${spec.size}:${spec.seed}`;
+    case "ucmerced":
+      return `ucmerced:${options.dataRoot ?? spec.root}`;
+    case "folder":
+      return `folder:${JSON.stringify([options.dataRoot ?? spec.root, spec.labels])}`;
   }
 }

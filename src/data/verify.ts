@@ -1,15 +1,15 @@
 /**
- * Verifying a prepared dataset copy against the `SHA256SUMS` that `deno task data` wrote into it, on every run that
- * reads it, cheaply.
+ * Verifying a prepared dataset copy against the `SHA256SUMS` that `deno task data` wrote into it (or, for a
+ * `folder` dataset, that its owner wrote), on every run that reads it, cheaply.
  *
- * Every file listed must exist with its digest, and every image under `Images/` must be listed. The first run
- * hashes every file; it then stores a small index beside the image cache (`<cacheDir>/ucmerced/verified-<root
- * hash>.json`): each file's size, modification and change times and inode, the digest of `SHA256SUMS` and the
- * dataset fingerprint. Later runs only `stat` the files and re-hash everything when any of them differs from the
- * index (or the index is absent, unreadable or from another `SHA256SUMS`). A file modified within two seconds of
- * the index being written is never trusted by its times alone (coarse file-system clocks), as git does for its
- * index. A folder without `SHA256SUMS` (a hand-made root) is not verified here; its images are still checked
- * when decoded.
+ * Every file listed must exist with its digest, and every image must be listed (UCMerced: those under
+ * `Images/<class>/`; a folder dataset: every image under its root). The first run hashes every file; it then
+ * stores a small index beside the image cache (`<cacheDir>/<kind>/verified-<root hash>.json`): each file's size,
+ * modification and change times and inode, the digest of `SHA256SUMS` and the dataset fingerprint. Later runs
+ * only `stat` the files and re-hash everything when any of them differs from the index (or the index is absent,
+ * unreadable or from another `SHA256SUMS`). A file modified within two seconds of the index being written is
+ * never trusted by its times alone (coarse file-system clocks), as git does for its index. A folder without
+ * `SHA256SUMS` (a hand-made root) is not verified here; its images are still checked when decoded.
  *
  * @module
  */
@@ -116,11 +116,23 @@ async function listImages(root: string, extensions: readonly string[]): Promise<
  * console.assert(e.message.includes("data/Images/a/a1.png") && e.message.includes("deno task data ucmerced"));
  * ```
  */
-export function changedCopyError(root: string, problems: readonly string[]): Error {
+export function changedCopyError(
+  root: string,
+  problems: readonly string[],
+  how: { readonly kind: string; readonly fix: string } | null = null,
+): Error {
+  const n = `${problems.length} file${problems.length === 1 ? "" : "s"}`;
+  if (how) {
+    return new Error(
+      `${how.kind}: the folder ${root} no longer matches its ${SUMS_FILE} (${n}): ${problems.join("; ")}. ` +
+        `It was changed or damaged after ${SUMS_FILE} was written, and results from it would differ silently. ` +
+        how.fix,
+    );
+  }
   const out = root === ".cache/data/ucmerced" ? "" : ` --out ${root}`;
   return new Error(
     `ucmerced: the prepared copy in ${root} no longer matches the ${SUMS_FILE} that \`deno task data\` wrote ` +
-      `(${problems.length} file${problems.length === 1 ? "" : "s"}): ${problems.join("; ")}. ` +
+      `(${n}): ${problems.join("; ")}. ` +
       "It was changed or damaged after it was prepared, and results from it would differ silently. Prepare it " +
       `again with \`deno task data ucmerced --from DIR|ZIP${out}\` (or restore the file${
         problems.length === 1 ? "" : "s"
@@ -133,12 +145,15 @@ export function changedCopyError(root: string, problems: readonly string[]): Err
  * {@linkcode changedCopyError} naming every file that is missing, changed or unlisted.
  *
  * @param root the dataset folder
- * @param options.cacheDir where the verified index lives (`<cacheDir>/ucmerced/`)
+ * @param options.cacheDir where the verified index lives (`<cacheDir>/<kind>/`, `ucmerced` by default)
  * @param options.writeIndex store the index (default true; a failure to write it, e.g. without write permission,
  *   only costs the next run a full hash)
  * @param options.fingerprint computes the dataset fingerprint, called after a full hash
  * @param options.extensions the image extensions that must be listed
  * @param options.required other files that must be listed (the label file)
+ * @param options.kind the dataset kind (index folder; default `ucmerced`)
+ * @param options.listImages the images that must be listed (default `Images/<class>/<file>`)
+ * @param options.fix how to repair a hand-made folder (changes the error's wording)
  *
  * @example
  * ```ts ignore
@@ -154,8 +169,19 @@ export async function verifyPreparedCopy(
     readonly fingerprint: () => Promise<string>;
     readonly extensions: readonly string[];
     readonly required?: readonly string[];
+    /**
+     * The dataset kind: the index lives in `<cacheDir>/<kind>/` (default `ucmerced`); with `fix`, errors are
+     * worded for a hand-made folder.
+     */
+    readonly kind?: string;
+    /** The image files (relative to the root) that must be listed; default `Images/<class>/<file>`. */
+    readonly listImages?: (root: string) => Promise<string[]>;
+    /** How to repair a folder that differs (for kinds other than ucmerced, which `deno task data` prepares). */
+    readonly fix?: string;
   },
 ): Promise<Verified | null> {
+  const kind = options.kind ?? "ucmerced";
+  const how = options.fix === undefined ? null : { kind, fix: options.fix };
   let sumsText: string;
   try {
     sumsText = await Deno.readTextFile(`${root}/${SUMS_FILE}`);
@@ -166,7 +192,10 @@ export async function verifyPreparedCopy(
   const sums = parseSums(sumsText, `${root}/${SUMS_FILE}`);
   const sumsSha256 = sha256(sumsText);
   const problems: string[] = [];
-  const unlisted = [...(options.required ?? []), ...await listImages(root, options.extensions)]
+  const images = options.listImages
+    ? await options.listImages(root)
+    : await listImages(root, options.extensions);
+  const unlisted = [...(options.required ?? []), ...images]
     .filter((p) => !sums.has(p));
   for (const p of unlisted) {
     problems.push(`${root}/${p} (not listed in ${SUMS_FILE}: added after the copy was prepared)`);
@@ -177,10 +206,10 @@ export async function verifyPreparedCopy(
     if (key) keys.set(p, key);
     else problems.push(`${root}/${p} (missing)`);
   }
-  if (problems.length) throw changedCopyError(root, problems);
+  if (problems.length) throw changedCopyError(root, problems, how);
 
   const realRoot = await Deno.realPath(root);
-  const indexPath = `${options.cacheDir}/ucmerced/verified-${sha256(realRoot).slice(0, 16)}.json`;
+  const indexPath = `${options.cacheDir}/${kind}/verified-${sha256(realRoot).slice(0, 16)}.json`;
   let index: IndexFile | null = null;
   try {
     index = JSON.parse(await Deno.readTextFile(indexPath)) as IndexFile;
@@ -210,7 +239,7 @@ export async function verifyPreparedCopy(
       problems.push(`${root}/${p} (its content changed: SHA-256 ${actual.slice(0, 12)}…)`);
     }
   }
-  if (problems.length) throw changedCopyError(root, problems);
+  if (problems.length) throw changedCopyError(root, problems, how);
   const fingerprint = await options.fingerprint();
   if (options.writeIndex ?? true) {
     // Times as they were before hashing: a file changed while it was hashed is re-hashed next time.
@@ -222,7 +251,7 @@ export async function verifyPreparedCopy(
       fingerprint,
       files: Object.fromEntries(keys),
     };
-    await Deno.mkdir(`${options.cacheDir}/ucmerced`, { recursive: true })
+    await Deno.mkdir(`${options.cacheDir}/${kind}`, { recursive: true })
       .then(() => writeFileAtomic(indexPath, JSON.stringify(record)))
       .catch(() => {}); // an optimisation only: read-only runs (plan) hash again next time
   }

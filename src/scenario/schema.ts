@@ -76,6 +76,20 @@ export const DatasetSchema = z.discriminatedUnion("kind", [
     ),
     resolution: z.number().int().min(8).max(512).default(64).describe("Square image size in pixels."),
   }),
+  z.strictObject({
+    kind: z.literal("folder").describe(
+      "Your own multi-label archive: images in any layout under root, labels in a CSV (see docs/datasets.md).",
+    ),
+    root: z.string().min(1).describe(
+      "Folder searched recursively for .tif/.tiff/.jpg/.jpeg/.png images; relative to the working directory " +
+        "(as ucmerced's root), or absolute; --data overrides it. A SHA256SUMS in it is verified on every run.",
+    ),
+    labels: z.string().min(1).default("labels.csv").describe(
+      'The label CSV, relative to root (or absolute): a header "name,<class1>,<class2>,..." with one 0/1 column ' +
+        'per class, or "name,labels" with the labels of each image separated by ";". Class names come from it.',
+    ),
+    resolution: z.number().int().min(8).max(512).default(32).describe("Square image size in pixels."),
+  }),
 ]);
 
 /** Validation / test / pool partition of the archive. */
