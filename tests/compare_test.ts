@@ -90,13 +90,15 @@ Deno.test("compare: end to end on the repro scenario — JSON answer, report, ba
   await Deno.mkdir(`${tmp}/a/b`, { recursive: true });
   await Deno.rename(`${tmp}/poor.ts`, `${tmp}/a/b/poor.ts`);
   await Deno.writeTextFile(`${tmp}/mod.ts`, `export * from "${ROOT}/mod.ts";\n`);
-  const first = await compare([`${tmp}/a/b/poor.ts`, "--out", out, "--json"]);
+  const first = await compare([`most_confident=${tmp}/a/b/poor.ts`, "--out", out, "--json"]);
   assert.equal(first.code, 0, first.stderr);
   const json = JSON.parse(first.stdout);
   assert.equal(json.baseline, "random");
   assert.equal(json.scenarios[0].scenario, "repro");
   const arm = json.scenarios[0].arms[0];
-  assert.equal(arm.arm, "poor");
+  assert.equal(arm.arm, "most_confident");
+  // The digest that examples/ci pins for this very comparison (wasm: the same on every machine).
+  assert.equal(json.digest, (await Deno.readTextFile(`${ROOT}/examples/ci/compare.digest`)).trim());
   assert.equal(arm.seeds, 2);
   for (const m of ["macro", "micro"]) {
     for (const at of ["average", "aubc"]) {
@@ -108,11 +110,11 @@ Deno.test("compare: end to end on the repro scenario — JSON answer, report, ba
   }
   assert.match(
     arm.verdict,
-    /(No evidence of a difference between poor and random|poor is (higher|lower) than random)/,
+    /(No evidence of a difference between most_confident and random|most_confident is (higher|lower) than random)/,
   );
   // The numbers are the report's: stats.csv's average row, arm minus baseline.
   const stats = (await Deno.readTextFile(`${out}/stats.csv`)).split("\n");
-  const row = stats.find((l) => l.startsWith("repro,poor,random,average,macro_f1,"))!.split(",");
+  const row = stats.find((l) => l.startsWith("repro,most_confident,random,average,macro_f1,"))!.split(",");
   assert.equal(Number(row[6]), arm.macro.average.diff);
   for (const f of ["index.html", "manifest.json", "compare.json", "fig2_scenarios.svg"]) {
     await Deno.stat(`${out}/${f}`);
@@ -134,11 +136,11 @@ Deno.test("compare: end to end on the repro scenario — JSON answer, report, ba
     `${tmp}/a/b/poor.ts`,
     (await Deno.readTextFile(`${tmp}/a/b/poor.ts`)) + "\n// changed\n",
   );
-  const third = await compare([`${tmp}/a/b/poor.ts`, "--out", out]);
+  const third = await compare([`most_confident=${tmp}/a/b/poor.ts`, "--out", out]);
   assert.equal(third.code, 2, third.stderr);
   assert.match(
     third.stderr,
-    /holds results of arm poor in repro from another definition .* name this one apart with NAME=MODULE/,
+    /holds results of arm most_confident in repro from another definition .* name this one apart with NAME=MODULE/,
   );
   assert.equal(await Deno.readTextFile(`${out}/compare.json`), recorded);
   // Named apart, it runs.
@@ -151,4 +153,17 @@ Deno.test("compare: end to end on the repro scenario — JSON answer, report, ba
   assert.match(bad.stderr, /nope is neither a built-in query function/);
   await assert.rejects(() => Deno.stat(`${tmp}/fresh`), Deno.errors.NotFound);
   await Deno.remove(tmp, { recursive: true });
+});
+
+Deno.test("compare: the CI examples name tasks and files that exist", async () => {
+  const tasks = Object.keys(JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)).tasks);
+  for (const f of ["github-actions.yml", "gitlab-ci.yml"]) {
+    const text = await Deno.readTextFile(`${ROOT}/examples/ci/${f}`);
+    const used = [...text.matchAll(/deno task ([a-z-]+)/g)].map((m) => m[1]!);
+    assert.deepEqual([...new Set(used)].sort(), ["compare", "repro", "test-query"], f);
+    for (const t of used) assert.ok(tasks.includes(t), `${f}: deno task ${t}`);
+    assert.match(text, /scenarios\/ci\/repro\.json/);
+    await Deno.stat(`${ROOT}/scenarios/ci/repro.json`);
+    assert.match(text, /npm install -g deno@2\.9\.6/);
+  }
 });

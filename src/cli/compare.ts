@@ -52,7 +52,8 @@ Flags:
   --backend NAME    ${BACKEND_NAMES.join(" | ")} (default: the scenario's)
   --data DIR        dataset root for file-based datasets
   --cache DIR       cache folder (default .cache)
-  --json            print the comparison as JSON (differences in F1 units, arm minus baseline)
+  --json            print the comparison as JSON (differences in F1 units, arm minus baseline) with the
+                    folder's result digest
   --quiet           no progress output
   -h, --help        this text
 
@@ -304,7 +305,7 @@ async function main(args: string[]): Promise<void> {
     targets.map((t) => t.name),
     scenarios.map((s) => s.id),
   );
-  if (values.json) console.log(JSON.stringify(result, null, 1));
+  if (values.json) console.log(JSON.stringify({ ...result, digest: report.digest }, null, 1));
   else {
     console.log(compareText(result).trimEnd());
     console.log(`report: ${out}/index.html (digest ${report.digest.slice(0, 16)})`);
