@@ -665,3 +665,22 @@ Deno.test("reliability: a corrupt or missing resume checkpoint is set aside and 
   }
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("reliability: an unreadable versions/ file is an error naming it, never a run or report without the check", async () => {
+  const { checkRunFolder, claimScenarios, readAllCells } = await import("../src/runner/store.ts");
+  const dir = await Deno.makeTempDir({ prefix: "albench-versions-" });
+  const scenarios = [{ id: "repro", hash: "a".repeat(64) }] as never;
+  await claimScenarios(`${dir}/out`, scenarios);
+  await Deno.writeTextFile(`${dir}/out/versions/repro.json`, '{"format": "albench-vers');
+  const expected = new RegExp(
+    `${dir}/out/versions/repro\\.json is damaged; it records which version of a scenario the results folder ` +
+      "holds, so nothing can be checked without it: restore it, or use another --out",
+  );
+  await assert.rejects(() => checkRunFolder(`${dir}/out`, scenarios), expected);
+  await assert.rejects(() => claimScenarios(`${dir}/out`, scenarios), expected);
+  await assert.rejects(() => readAllCells(`${dir}/out`), expected);
+  const rep = await reportOn(`${dir}/out`);
+  assert.equal(rep.code, 1);
+  assert.match(rep.stderr, expected);
+  await Deno.remove(dir, { recursive: true });
+});
