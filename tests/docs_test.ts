@@ -4,7 +4,11 @@
  * existing file, and the README stays a front door (about 10 KB).
  */
 import assert from "node:assert/strict";
+import type { z } from "zod";
 import { fieldReferenceMarkdown } from "../src/scenario/field_docs.ts";
+import { scenarioTypesText } from "../src/scenario/types_gen.ts";
+import type { ScenarioSchema } from "../src/scenario/schema.ts";
+import type { Scenario } from "../src/scenario/types.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -54,4 +58,27 @@ Deno.test("docs: every relative link in README.md and docs/ names an existing fi
   assert.deepEqual(broken, []);
   const readme = await Deno.readTextFile(`${ROOT}README.md`);
   assert.ok(new TextEncoder().encode(readme).length <= 11_000, `README.md is ${readme.length} characters`);
+});
+
+// The written-out Scenario type is the schema's output type, in both directions (checked by `deno check`).
+type SchemaOutput = z.output<typeof ScenarioSchema>;
+const _toWritten = (x: SchemaOutput): Scenario => x;
+const _fromWritten = (x: Scenario): SchemaOutput => x;
+
+Deno.test("docs: src/scenario/types.ts is the generated Scenario type (run deno task schema after a schema change)", async () => {
+  const p = new Deno.Command(Deno.execPath(), {
+    args: ["fmt", "--ext", "ts", "-"],
+    cwd: ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const w = p.stdin.getWriter();
+  await w.write(new TextEncoder().encode(scenarioTypesText()));
+  await w.close();
+  const r = await p.output();
+  assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
+  assert.equal(await Deno.readTextFile(`${ROOT}src/scenario/types.ts`), new TextDecoder().decode(r.stdout));
+  assert.equal(typeof _toWritten, "function");
+  assert.equal(typeof _fromWritten, "function");
 });

@@ -246,6 +246,8 @@ export const ScenarioFileSchema = z.strictObject({
 });
 
 /** A validated scenario with every default filled in. */
-export type Scenario = z.output<typeof ScenarioSchema>;
+// Written out by `deno task schema` (src/scenario/types.ts) so the public type is explicit; a test checks that it
+// is exactly the output type of ScenarioSchema.
+export type { Scenario } from "./types.ts";
 /** What a user writes (defaults optional). */
 export type ScenarioInput = z.input<typeof ScenarioFileSchema>;
