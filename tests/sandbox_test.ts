@@ -202,6 +202,22 @@ Deno.test("sandbox: a query plug-in that reads, writes, fetches, runs or imports
   const ok = await task("query", "--fn", `${dir}/fine.ts`, "--input", `${dir}/in.json`, "--b", "2");
   assert.equal(ok.code, 0, ok.stderr);
   assert.deepEqual(JSON.parse(ok.stdout).selected, ["a", "b"]);
+  // What a plug-in may do: import a helper module and read a file from its own folder.
+  await Deno.mkdir(`${dir}/lib`);
+  await Deno.writeTextFile(`${dir}/lib/order.json`, JSON.stringify(["c", "a", "b"]));
+  await Deno.writeTextFile(
+    `${dir}/lib/helper.ts`,
+    'export const order = (): string[] => JSON.parse(Deno.readTextFileSync(new URL("./order.json", import.meta.url)));\n',
+  );
+  await Deno.writeTextFile(
+    `${dir}/own.ts`,
+    'import { order } from "./lib/helper.ts";\n' +
+      'export default { name: "own", description: "reads its folder", optionSchema: {}, needs: [], ' +
+      "select: ({ budget }) => ({ selected: order().slice(0, budget) }) };\n",
+  );
+  const own = await task("query", "--fn", `${dir}/own.ts`, "--input", `${dir}/in.json`, "--b", "2");
+  assert.equal(own.code, 0, own.stderr);
+  assert.deepEqual(JSON.parse(own.stdout).selected, ["c", "a"]);
   for (const c of cases) {
     const r = await task("query", "--fn", `${dir}/${c.name}.ts`, "--input", `${dir}/in.json`, "--b", "2");
     assert.notEqual(r.code, 0, `${c.name}: exit 0`);
