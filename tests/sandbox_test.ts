@@ -218,6 +218,16 @@ Deno.test("sandbox: a query plug-in that reads, writes, fetches, runs or imports
   const own = await task("query", "--fn", `${dir}/own.ts`, "--input", `${dir}/in.json`, "--b", "2");
   assert.equal(own.code, 0, own.stderr);
   assert.deepEqual(JSON.parse(own.stdout).selected, ["c", "a"]);
+  // A plug-in's console.log goes to stderr, so the selection on stdout stays parseable.
+  await Deno.writeTextFile(
+    `${dir}/chatty.ts`,
+    'console.log("loading");\nexport default { name: "chatty", description: "prints", needs: [], ' +
+      'select: ({ unlabelled, budget }) => { console.log("selecting"); return { selected: unlabelled.ids.slice(0, budget) }; } };\n',
+  );
+  const chatty = await task("query", "--fn", `${dir}/chatty.ts`, "--input", `${dir}/in.json`, "--b", "1");
+  assert.equal(chatty.code, 0, chatty.stderr);
+  assert.deepEqual(JSON.parse(chatty.stdout).selected, ["a"]);
+  assert.match(chatty.stderr, /selecting/);
   for (const c of cases) {
     const r = await task("query", "--fn", `${dir}/${c.name}.ts`, "--input", `${dir}/in.json`, "--b", "2");
     assert.notEqual(r.code, 0, `${c.name}: exit 0`);

@@ -99,6 +99,10 @@ globalThis.addEventListener("unhandledrejection", (e) => {
   e.preventDefault();
   fail(e.reason);
 });
+// A plug-in's prints go to stderr: stdout belongs to the command (`deno task query` prints its selection there).
+for (const key of ["log", "info", "debug", "dir", "table"] as const) {
+  console[key] = (...args: unknown[]) => console.error(...args);
+}
 // A plug-in may not end its thread: the caller would wait for an answer that never comes.
 for (const [owner, key, name] of [[Deno, "exit", "Deno.exit"], [globalThis, "close", "close"]] as const) {
   Object.defineProperty(owner, key, {
