@@ -311,5 +311,28 @@ Deno.test("sandbox: a task refused a path outside its scope says what the task a
     /^error: the task may not read ".*s\.json": each deno task has only the permissions it needs .* run the same command with deno run and a wider --allow-read/m,
   );
   assert.doesNotMatch(r.stderr, /run again with the --allow-read flag/);
+  // A plug-in outside what the task may read: the sandbox cannot give it more than the task has.
+  await Deno.writeTextFile(
+    `${dir}/fine.ts`,
+    'export default { name: "fine", description: "", needs: [], select: () => ({ selected: [] }) };\n',
+  );
+  await Deno.mkdir(`${ROOT}/.cache/tmp`, { recursive: true });
+  const inside = await Deno.makeTempDir({ dir: `${ROOT}/.cache/tmp`, prefix: "sandbox-outside-" });
+  const s = JSON.parse(await Deno.readTextFile(`${ROOT}/scenarios/ci/repro.json`));
+  delete s.$schema;
+  s.arms = [{ name: "random", query: "random" }, { name: "mine", query: { module: `${dir}/fine.ts` } }];
+  await Deno.writeTextFile(`${inside}/s.json`, JSON.stringify(s));
+  const p = await task(
+    "bench",
+    "--scenario",
+    `${inside}/s.json`,
+    "--out",
+    "reports/.sandbox-outside",
+    "--quiet",
+  );
+  assert.equal(p.code, 2, p.stderr);
+  assert.match(p.stderr, /this command may not read .* \(the plug-in's folder\), so neither may the plug-in/);
+  assert.ok(!(await exists(`${ROOT}/reports/.sandbox-outside`)), "a results folder was created");
+  await Deno.remove(inside, { recursive: true });
   await Deno.remove(dir, { recursive: true });
 });

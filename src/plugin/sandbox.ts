@@ -96,6 +96,21 @@ export function explainPluginError(message: string, readScope: readonly string[]
 }
 
 function ask(request: SandboxRequest, readScope: string[], timeoutSeconds?: number): Promise<SandboxReply> {
+  // A worker cannot get more than its parent has: say so in words instead of "Can't escalate parent thread
+  // permissions".
+  for (const path of readScope) {
+    if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") {
+      return Promise.reject(
+        new Error(
+          `this command may not read ${path} (the plug-in's ${
+            path.endsWith(".ts") ? "module" : "folder"
+          }), so ` +
+            "neither may the plug-in: put the plug-in inside the project folder, or run the command with deno run " +
+            "and a wider --allow-read (README, Permissions)",
+        ),
+      );
+    }
+  }
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./sandbox_worker.ts", import.meta.url), {
       type: "module",
