@@ -62,12 +62,12 @@ export {
 export { type ConformanceCheck, conformanceChecks, queryConformance } from "./src/al/conformance.ts";
 export { BUILTIN_QUERY_FUNCTIONS, loadQueryModule, resolveQuery } from "./src/al/query/registry.ts";
 export { random } from "./src/al/query/random.ts";
-export { mgeClustering } from "./src/al/query/mge_clustering.ts";
+export { mgeClustering, type MgeOptions } from "./src/al/query/mge_clustering.ts";
 export { badge } from "./src/al/query/badge.ts";
 export { uncertainty } from "./src/al/query/uncertainty.ts";
 export { coreset } from "./src/al/query/coreset.ts";
-export { mmc } from "./src/al/query/mmc.ts";
-export { adaptive } from "./src/al/query/adaptive.ts";
+export { mmc, type MmcOptions } from "./src/al/query/mmc.ts";
+export { adaptive, type AdaptiveOptions } from "./src/al/query/adaptive.ts";
 export { cvirs } from "./src/al/query/cvirs.ts";
 export { type Clustering, kmeans, kmeansPlusPlus } from "./src/al/kmeans.ts";
 
@@ -82,6 +82,8 @@ export {
 } from "./src/scenario/load.ts";
 export { scenarioJsonSchema } from "./src/scenario/json_schema.ts";
 export { type PlanJson, planJson, planSeed, type SeedPlan } from "./src/data/plan.ts";
+export { type SplitSizes } from "./src/data/split.ts";
+export { type ImbalanceSpec } from "./src/data/imbalance.ts";
 
 // Running a scenario's grid of cells.
 export { runGrid, type RunOptions, type RunSummary } from "./src/runner/run.ts";
@@ -91,7 +93,9 @@ export {
   BACKEND_NAMES,
   type BackendInfo,
   type BackendName,
+  type ConcreteBackend,
   initBackend,
+  type InitOptions,
   isBackendName,
 } from "./src/backend/backend.ts";
 
@@ -102,7 +106,13 @@ export { parseLabelFile, type UcmercedOptions, ucmercedSource } from "./src/data
 export { datasetSource, type SourceOptions } from "./src/data/source.ts";
 
 // Metrics, statistics, reports.
-export { type F1Scores, f1Scores, meanAveragePrecision, threshold } from "./src/train/metrics.ts";
+export {
+  type Binary,
+  type F1Scores,
+  f1Scores,
+  meanAveragePrecision,
+  threshold,
+} from "./src/train/metrics.ts";
 export {
   areaUnderBudgetCurve,
   holmAdjust,
@@ -116,4 +126,14 @@ export {
   wilcoxonSignedRank,
 } from "./src/report/stats.ts";
 export { type ReportResult, writeReport } from "./src/report/report.ts";
-export { type ArmComparison, compareRecords, type CompareResult } from "./src/report/compare.ts";
+export { type WallTimes } from "./src/report/tables.ts";
+export { type CellRecord, type RunFile } from "./src/runner/store.ts";
+export { type EvalMetrics, type IterationRecord } from "./src/al/loop.ts";
+export { type PretrainSummary } from "./src/runner/cells.ts";
+export {
+  type ArmComparison,
+  compareRecords,
+  type CompareResult,
+  type MetricComparison,
+  type PairedStat,
+} from "./src/report/compare.ts";

@@ -82,3 +82,16 @@ Deno.test("docs: src/scenario/types.ts is the generated Scenario type (run deno 
   assert.equal(typeof _toWritten, "function");
   assert.equal(typeof _fromWritten, "function");
 });
+
+Deno.test("docs: deno doc --lint mod.ts finds nothing (every public symbol documented, no private types)", async () => {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: ["doc", "--lint", "mod.ts"],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const err = new TextDecoder().decode(r.stderr);
+  assert.equal(r.code, 0, err.split("\n").filter((l) => l.startsWith("error")).join("\n"));
+  assert.ok(!/^error\[/m.test(err), err);
+});

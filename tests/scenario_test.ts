@@ -94,7 +94,7 @@ const MALFORMED: [string, (s: Loose) => void, RegExp][] = [
   [
     "unknown dataset kind",
     (s) => (s.dataset.kind = "imagenet"),
-    /dataset\.kind: .*'synthetic' \| 'ucmerced'; got "imagenet"/,
+    /dataset\.kind: .*'synthetic' \| 'ucmerced' \| 'folder'; got "imagenet"/,
   ],
   [
     "split size neither count nor fraction",

@@ -73,9 +73,11 @@ export function kmeansPlusPlus(points: Float32Array, n: number, d: number, k: nu
 
 /** A clustering: an assignment per point and a centroid per cluster. */
 export interface Clustering {
+  /** The cluster of each point. */
   readonly assignments: Int32Array;
   /** Row-major `k × d` centroids. */
   readonly centroids: Float64Array;
+  /** Lloyd iterations run. */
   readonly iterations: number;
 }
 

@@ -41,8 +41,11 @@ import {
 
 /** Scores of one evaluation. */
 export interface EvalMetrics {
+  /** Micro F1 at threshold 0.5. */
   readonly microF1: number;
+  /** Macro F1 at threshold 0.5. */
   readonly macroF1: number;
+  /** Mean average precision over classes. */
   readonly mAP: number;
   /** Per-class F1 (`null` where undefined). */
   readonly perClassF1: (number | null)[];
@@ -50,11 +53,13 @@ export interface EvalMetrics {
 
 /** What one iteration records. */
 export interface IterationRecord {
+  /** The round t (0: the initial labelled set). */
   readonly iteration: number;
   /** Size of the labelled set the model was fine-tuned on. */
   readonly labelled: number;
   /** Ids the query function selected after this iteration's evaluation (empty after the last). */
   readonly selected: string[];
+  /** Scores on the test set. */
   readonly test: EvalMetrics;
   /** Validation scores, only when the cell scored the validation set (records before this was opt-in have it). */
   readonly val?: EvalMetrics;

@@ -75,9 +75,11 @@ export interface QueryResult {
  * absent from the options unless the arm gives it.
  */
 export interface OptionSpec {
+  /** The value's type. */
   readonly type: "number" | "integer" | "boolean" | "string";
   /** What it does (shown by `deno task query --list` and in the scenario JSON Schema). */
   readonly description: string;
+  /** The value used when the arm does not give one. */
   readonly default?: number | boolean | string;
   /** Smallest allowed value (numbers). */
   readonly min?: number;

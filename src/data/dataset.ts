@@ -20,7 +20,9 @@ export interface LabelTable {
 
 /** RGB images of one square resolution, row-major `N × R × R × 3` bytes in the order of the label table's ids. */
 export interface ImageTable {
+  /** Side length R of every image, in pixels. */
   readonly resolution: number;
+  /** `N × R × R × 3` RGB bytes. */
   readonly pixels: Uint8Array;
 }
 

@@ -18,9 +18,13 @@ import type { LabelTable } from "./dataset.ts";
 
 /** What to remove. */
 export interface ImbalanceSpec {
+  /** Classes that may be drawn as minority classes. */
   readonly candidates: readonly string[];
+  /** How many to draw. */
   readonly classes: number;
+  /** Pool samples removed per drawn class. */
   readonly removePerClass: number;
+  /** Pairs never drawn together. */
   readonly forbiddenPairs: readonly (readonly [string, string])[];
 }
 

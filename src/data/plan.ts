@@ -14,18 +14,25 @@ import { drawInitial, splitArchive, type SplitSizes } from "./split.ts";
 
 /** One seed's plan (archive indices). */
 export interface SeedPlan {
+  /** The seed. */
   readonly seed: number;
+  /** Validation set. */
   readonly val: number[];
+  /** Test set. */
   readonly test: number[];
   /** The pool after removal. */
   readonly pool: number[];
+  /** The minority classes drawn. */
   readonly removedClasses: string[];
+  /** Pool samples removed. */
   readonly removed: number[];
   /** Minority-class subsets skipped as infeasible, with the reason. */
   readonly skippedClassSets: string[];
+  /** The initial labelled set, drawn from the pool. */
   readonly initial: number[];
   /** Positives per class in the pool before and after removal. */
   readonly poolCountsBefore: number[];
+  /** Positives per class in the pool after removal. */
   readonly poolCountsAfter: number[];
 }
 
@@ -108,8 +115,11 @@ export function checkPoolArithmetic(
 
 /** The `plan --json` shape: ids are the dataset's sample names. */
 export interface PlanJson {
+  /** The scenario id. */
   scenario: string;
+  /** Its hash. */
   hash: string;
+  /** One plan per seed, with sample names instead of indices. */
   seeds: {
     seed: number;
     val: string[];

@@ -14,7 +14,9 @@ import type { Scenario } from "../scenario/schema.ts";
  * used as given: a relative path is relative to the working directory (not to the scenario file).
  */
 export interface SourceOptions {
+  /** Dataset root overriding the scenario's `dataset.root`. */
   readonly dataRoot?: string;
+  /** Cache folder for decoded images (default `.cache`). */
   readonly cacheDir?: string;
 }
 

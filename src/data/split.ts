@@ -7,8 +7,11 @@ import type { Rng } from "../rng.ts";
 
 /** Sizes as counts (integers ≥ 1) or fractions in (0, 1); `pool: "rest"` takes what remains. */
 export interface SplitSizes {
+  /** Validation set. */
   readonly val: number;
+  /** Test set. */
   readonly test: number;
+  /** Pool, or what remains. */
   readonly pool: number | "rest";
 }
 

@@ -13,12 +13,15 @@ import { comparisonSentence, points, pText } from "./words.ts";
 
 /** One paired statistic (differences in F1 units, arm minus baseline). */
 export interface PairedStat {
+  /** Mean paired difference. */
   readonly diff: number;
   /** 95% t-interval; `null` bounds with one seed. */
   readonly ci: [number | null, number | null];
   /** Paired t-test p-value (`null` with one seed). */
   readonly p: number | null;
+  /** Two-sided Wilcoxon signed-rank p-value. */
   readonly wilcoxonP: number;
+  /** Seeds a paired t-test would need for 80% power at this effect (`null`: undefined). */
   readonly seedsFor80Power: number | null;
 }
 
@@ -32,10 +35,13 @@ export interface MetricComparison {
 
 /** One compared arm in one scenario. */
 export interface ArmComparison {
+  /** The compared arm. */
   readonly arm: string;
   /** Seeds paired with the baseline. */
   readonly seeds: number;
+  /** Macro F1. */
   readonly macro: MetricComparison;
+  /** Micro F1. */
   readonly micro: MetricComparison;
   /** The fewest labels at which the arm's mean macro F1 reaches the baseline's final mean macro F1 (`null`: never). */
   readonly labelsToBaseline: number | null;
@@ -47,7 +53,9 @@ export interface ArmComparison {
 
 /** What `deno task compare --json` prints. */
 export interface CompareResult {
+  /** The baseline arm. */
   readonly baseline: string;
+  /** Per scenario, each compared arm. */
   readonly scenarios: { readonly scenario: string; readonly arms: ArmComparison[] }[];
 }
 

@@ -17,10 +17,15 @@ import { renderSvg, svgToPng } from "./render.ts";
 
 /** What the report found and wrote. */
 export interface ReportResult {
+  /** The result digest (SHA-256 hex of metrics and selected ids). */
   readonly digest: string;
+  /** Cell records found. */
   readonly cells: number;
+  /** Of them, complete. */
   readonly complete: number;
+  /** Expected cells without a complete record. */
   readonly missing: string[];
+  /** Files written, relative to the folder. */
   readonly files: string[];
   /** The report's conclusions: one sentence per scenario, arm and metric, and per change between scenarios. */
   readonly headline: string[];

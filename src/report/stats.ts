@@ -25,12 +25,19 @@ import normalCdf from "@stdlib/stats-base-dists-normal-cdf";
 
 /** A paired comparison. */
 export interface PairedResult {
+  /** Pairs. */
   readonly n: number;
+  /** Mean difference. */
   readonly mean: number;
+  /** Standard deviation of the differences (NaN with one pair). */
   readonly sd: number;
+  /** Lower end of the 95% t-interval (NaN with one pair). */
   readonly ciLow: number;
+  /** Upper end of the 95% t-interval (NaN with one pair). */
   readonly ciHigh: number;
+  /** Two-sided paired t-test p-value. */
   readonly tPValue: number;
+  /** Two-sided Wilcoxon signed-rank p-value. */
   readonly wilcoxonPValue: number;
 }
 

@@ -71,8 +71,11 @@ export function curveRows(records: readonly CellRecord[]): CurveRow[] {
 
 /** Summed wall-clock seconds of a run's AL phases, over every recorded iteration of every cell. */
 export interface WallTimes {
+  /** Seconds fine-tuning. */
   readonly finetune: number;
+  /** Seconds of inference (test set, pool, labelled set). */
   readonly inference: number;
+  /** Seconds in query functions. */
   readonly query: number;
   /** inference / (fine-tuning + inference): the share of the model's compute spent not training; `null` for none. */
   readonly inferenceShare: number | null;

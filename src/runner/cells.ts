@@ -32,8 +32,11 @@ import { writeFileAtomic } from "../data/cache.ts";
 
 /** What a cell records about its pre-trained backbone. */
 export interface PretrainSummary {
+  /** Cache key of the backbone. */
   readonly key: string;
+  /** Mean BYOL loss per epoch. */
   readonly losses: number[];
+  /** Linear probe on frozen features: random initialisation against pre-trained. */
   readonly probe: {
     randomInitMap: number;
     pretrainedMap: number;

@@ -11,8 +11,11 @@ import type { Scenario } from "../scenario/schema.ts";
 
 /** One cell of the grid. */
 export interface Cell {
+  /** Its scenario. */
   readonly scenario: ResolvedScenario;
+  /** Its arm (query function and options). */
   readonly arm: Scenario["arms"][number];
+  /** Its seed (split, initial set, training stream). */
   readonly seed: number;
   /** `scenario-id/arm/seed-k`: also its place under `cells/`. */
   readonly key: string;
@@ -20,7 +23,9 @@ export interface Cell {
 
 /** A shard: `index` in [0, count). */
 export interface Shard {
+  /** This shard, 0-based. */
   readonly index: number;
+  /** How many shards. */
   readonly count: number;
 }
 

@@ -28,6 +28,7 @@ export type ProgressEvent =
 
 /** Reporter options. */
 export interface ProgressOptions {
+  /** No output at all. */
   readonly quiet?: boolean;
   /** Live single-line display; default: whether stderr is a terminal. */
   readonly live?: boolean;

@@ -24,24 +24,37 @@ import type { WorkerJob, WorkerMessage } from "./worker.ts";
 
 /** What to run. */
 export interface RunOptions {
+  /** The scenarios whose cells run (arms × seeds each). */
   readonly scenarios: readonly ResolvedScenario[];
+  /** The results folder. */
   readonly out: string;
+  /** Dataset root overriding the scenarios' own (file-based datasets). */
   readonly dataRoot?: string;
+  /** Cache of decoded datasets and pre-trained backbones. */
   readonly cacheDir: string;
+  /** The engine. */
   readonly backend: BackendName;
+  /** Run only the first N seeds of each scenario. */
   readonly seedLimit?: number;
+  /** Run only this shard of the cells. */
   readonly shard?: Shard;
   /** Worker threads on this machine (1: run in this thread). */
   readonly jobs: number;
+  /** Progress reporting. */
   readonly progress: ProgressOptions;
 }
 
 /** What a run did. */
 export interface RunSummary {
+  /** Every cell of this shard. */
   readonly cells: Cell[];
+  /** Keys of the cells computed (or resumed) by this run. */
   readonly ran: string[];
+  /** Keys of the cells already complete, reused. */
   readonly skipped: string[];
+  /** The machine and engine, as recorded in the manifest. */
   readonly environment: Record<string, unknown>;
+  /** Wall-clock seconds of the run. */
   readonly seconds: number;
 }
 

@@ -31,19 +31,31 @@ export const RUN_FORMAT = "albench-run-v1";
 
 /** A cell's record. */
 export interface CellRecord {
-  readonly format: typeof CELL_FORMAT;
+  /** The record format, `albench-cell-v1`. */
+  readonly format: "albench-cell-v1";
+  /** `scenario-id/arm/seed-k`. */
   readonly key: string;
+  /** The scenario id. */
   readonly scenario: string;
+  /** The hash of the scenario version that computed it. */
   readonly scenarioHash: string;
+  /** The arm name. */
   readonly arm: string;
+  /** The arm's query function (a built-in name or a module path). */
   readonly query: string;
+  /** The seed. */
   readonly seed: number;
+  /** The dataset's class names, in label-column order. */
   readonly classNames: string[];
+  /** The pre-trained backbone's cache key (`null` without pre-training). */
   readonly pretrainKey: string | null;
   /** Pre-training loss curve and linear-probe check (null without pre-training). */
   readonly pretrain?: PretrainSummary | null;
+  /** The machine and engine that computed it. */
   readonly environment: Record<string, unknown>;
+  /** Every evaluated round, from the initial one (t = 0). */
   readonly iterations: IterationRecord[];
+  /** Whether every round is done. */
   readonly complete: boolean;
 }
 
@@ -52,7 +64,9 @@ export const VERSION_FORMAT = "albench-version-v1";
 
 /** `run.json`: which scenarios this folder holds. */
 export interface RunFile {
-  readonly format: typeof RUN_FORMAT;
+  /** The file format, `albench-run-v1`. */
+  readonly format: "albench-run-v1";
+  /** Every scenario the folder holds: id, hash and the file it came from. */
   readonly scenarios: { id: string; hash: string; file?: string }[];
 }
 

@@ -36,7 +36,9 @@ export interface ResolvedScenario {
 
 /** Invalid scenario: `problems` lists every finding; the message joins them. */
 export class ScenarioError extends Error {
+  /** Every problem found, each naming its field. */
   readonly problems: readonly string[];
+  /** `source` names the file (or other origin) in the message. */
   constructor(source: string, problems: readonly string[]) {
     super(`${source} is not a valid scenario:\n  - ${problems.join("\n  - ")}`);
     this.name = "ScenarioError";

@@ -195,21 +195,33 @@ export const ArmSchema = z.strictObject({
 });
 
 const scenarioShape = {
-  $schema: z.string().optional(),
-  name: nameString,
+  $schema: z.string().optional().describe(
+    "The JSON Schema editors validate the file with (ignored by albench).",
+  ),
+  name: nameString.describe(
+    "The scenario's name: its results go to reports/<name>/ and its cells to cells/<name>/.",
+  ),
   description: z.string().max(
     MAX_DESCRIPTION_LENGTH,
     `must be at most ${MAX_DESCRIPTION_LENGTH} characters (it is copied into the report; keep longer notes in a ` +
       "file beside the scenario)",
   ).default("").describe(`Free prose, at most ${MAX_DESCRIPTION_LENGTH} characters; not part of the hash.`),
-  dataset: DatasetSchema,
-  split: SplitSchema,
-  imbalance: ImbalanceSchema.optional(),
-  model: ModelSchema,
-  pretrain: PretrainSchema.default(PretrainSchema.parse({})),
-  finetune: FinetuneSchema.default(FinetuneSchema.parse({})),
-  al: AlSchema,
-  arms: z.array(ArmSchema).min(1),
+  dataset: DatasetSchema.describe("The archive: its kind and where its images and labels are."),
+  split: SplitSchema.describe(
+    "Validation, test and pool sizes (the pool is what active learning draws from).",
+  ),
+  imbalance: ImbalanceSchema.optional().describe(
+    "Class-imbalance scenario: pool samples removed from drawn minority classes.",
+  ),
+  model: ModelSchema.describe("The classification model."),
+  pretrain: PretrainSchema.default(PretrainSchema.parse({})).describe(
+    "Self-supervised pre-training of the backbone.",
+  ),
+  finetune: FinetuneSchema.default(FinetuneSchema.parse({})).describe(
+    "Fine-tuning on the labelled set in every round.",
+  ),
+  al: AlSchema.describe("The active-learning loop: initial set, batch size b, rounds."),
+  arms: z.array(ArmSchema).min(1).describe("The query functions compared, each a named arm."),
   baseline: z.string().optional().describe("The arm others are compared with; default the arm named random."),
   seeds: z.union([
     positiveInt.max(MAX_SEEDS, atMost(MAX_SEEDS, "seeds")),
@@ -217,7 +229,7 @@ const scenarioShape = {
   ]).default(5).describe(
     `A count (seeds 0..n-1) or an explicit list (paper: five runs); at most ${MAX_SEEDS}.`,
   ),
-  backend: z.enum(BACKEND_NAMES).default("auto"),
+  backend: z.enum(BACKEND_NAMES).default("auto").describe("The engine (the --backend flag overrides it)."),
 };
 
 /** A variant: a name plus overrides of any top-level section (merged key by key, one level deep). */

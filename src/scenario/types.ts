@@ -7,10 +7,13 @@
 
 /** A validated scenario with every default filled in: what the loader returns and a run reads. */
 export interface Scenario {
+  /** The JSON Schema editors validate the file with (ignored by albench). */
   $schema?: string | undefined;
+  /** The scenario's name: its results go to reports/<name>/ and its cells to cells/<name>/. */
   name: string;
   /** Free prose, at most 2000 characters; not part of the hash. */
   description: string;
+  /** The archive: its kind and where its images and labels are. */
   dataset: {
     /** The embedded generated dataset (no files). */
     kind: "synthetic";
@@ -37,6 +40,7 @@ export interface Scenario {
     /** Square image size in pixels. */
     resolution: number;
   };
+  /** Validation, test and pool sizes (the pool is what active learning draws from). */
   split: {
     /** Validation set size (paper: 525). A count of samples (an integer >= 2) or a fraction of the archive (0 < f < 1); 1 is refused. */
     val: number;
@@ -45,6 +49,7 @@ export interface Scenario {
     /** Pool (unlabelled archive for AL) size, or "rest" (paper: 1050). A count of samples (an integer >= 2) or a fraction of the archive (0 < f < 1); 1 is refused. */
     pool: number | "rest";
   };
+  /** Class-imbalance scenario: pool samples removed from drawn minority classes. */
   imbalance?: {
     /** Classes that may be drawn as minority classes. */
     candidates: string[];
@@ -55,10 +60,12 @@ export interface Scenario {
     /** Pairs never drawn together (paper: dock and ship co-occur 98% of the time). */
     forbiddenPairs: [string, string][];
   } | undefined;
+  /** The classification model. */
   model: {
     /** Backbone f: DenseNet121 as published, a CPU-scale DenseNet (3x3 stem, growth 12), or a small CNN. */
     backbone: "densenet121" | "densenet-cpu" | "small-cnn";
   };
+  /** Self-supervised pre-training of the backbone. */
   pretrain: {
     method: "byol" | "none";
     /** Paper: 1000. */
@@ -84,6 +91,7 @@ export interface Scenario {
     /** Add vertical flips and 90-degree rotations to BYOL's views (aerial images have no up). */
     aerialAugment: boolean;
   };
+  /** Fine-tuning on the labelled set in every round. */
   finetune: {
     /** Paper: 100. */
     epochs: number;
@@ -103,6 +111,7 @@ export interface Scenario {
       rot90: boolean;
     };
   };
+  /** The active-learning loop: initial set, batch size b, rounds. */
   al: {
     /** Initial labelled set drawn at random from the pool (paper: 40). */
     initial: number;
@@ -119,6 +128,7 @@ export interface Scenario {
     /** Seconds a query function may take in one round before the cell fails (default 600). It stops functions that await forever; a synchronous endless loop is stopped only in worker threads (--jobs > 1). */
     queryTimeoutSeconds?: number | undefined;
   };
+  /** The query functions compared, each a named arm. */
   arms: ({
     name: string;
     query: string | {
@@ -131,5 +141,6 @@ export interface Scenario {
   baseline?: string | undefined;
   /** A count (seeds 0..n-1) or an explicit list (paper: five runs); at most 1000. */
   seeds: number | number[];
+  /** The engine (the --backend flag overrides it). */
   backend: "auto" | "tensorflow-gpu" | "tensorflow" | "webgpu" | "native" | "wasm" | "cpu";
 }

@@ -19,13 +19,16 @@
 
 /** F1 scores in [0, 1]. */
 export interface F1Scores {
+  /** Micro F1: from true/false positives and negatives pooled over classes. */
   readonly micro: number;
+  /** Macro F1: the mean of the defined per-class F1 scores. */
   readonly macro: number;
   /** Per class; `NaN` where undefined (see module docs). */
   readonly perClass: number[];
 }
 
-type Binary = ArrayLike<number>;
+/** 0/1 values, row-major `N × C`. */
+export type Binary = ArrayLike<number>;
 
 function checkShapes(a: ArrayLike<number>, b: ArrayLike<number>, numClasses: number, what: string): number {
   if (!Number.isInteger(numClasses) || numClasses < 1) {
