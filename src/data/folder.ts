@@ -259,7 +259,8 @@ export function parseLabelCsv(text: string, source: string = FOLDER_LABEL_FILE):
 
 /**
  * Image files under `root`, recursively, as sorted `/`-separated paths relative to it. Names starting with `.`
- * are skipped; symbolic links are followed, each real folder once.
+ * are skipped; symbolic links are followed, each real folder once (folders are walked in name order, so a folder
+ * reached along two paths is always listed under the first).
  *
  * @example
  * ```ts ignore
@@ -275,7 +276,11 @@ export async function listFolderImages(root: string): Promise<string[]> {
     const real = await Deno.realPath(dir);
     if (visited.has(real)) return;
     visited.add(real);
-    for await (const e of Deno.readDir(dir)) {
+    // In name order, so that a folder reached along two paths is listed under the same one everywhere.
+    const entries: Deno.DirEntry[] = [];
+    for await (const e of Deno.readDir(dir)) entries.push(e);
+    entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
       if (e.name.startsWith(".")) continue;
       const path = rel ? `${rel}/${e.name}` : e.name;
       let isDir = e.isDirectory, isFile = e.isFile;
