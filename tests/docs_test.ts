@@ -12,9 +12,10 @@ import type { Scenario } from "../src/scenario/types.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
-async function formatMarkdown(text: string): Promise<string> {
+/** `text` formatted by `deno fmt` as a file with extension `ext`, as the committed generated files are. */
+async function formatted(text: string, ext: "md" | "ts"): Promise<string> {
   const p = new Deno.Command(Deno.execPath(), {
-    args: ["fmt", "--ext", "md", "-"],
+    args: ["fmt", "--ext", ext, "-"],
     cwd: ROOT,
     stdin: "piped",
     stdout: "piped",
@@ -30,7 +31,7 @@ async function formatMarkdown(text: string): Promise<string> {
 
 Deno.test("docs: docs/scenario-fields.md is the generated field reference (run deno task schema after a schema change)", async () => {
   const committed = await Deno.readTextFile(`${ROOT}docs/scenario-fields.md`);
-  assert.equal(committed, await formatMarkdown(fieldReferenceMarkdown()));
+  assert.equal(committed, await formatted(fieldReferenceMarkdown(), "md"));
   // Every top-level field and every built-in query function is documented.
   for (const f of ["`name`", "`dataset`", "`split`", "`al.batch`", "`arms[].query`", "`variants[].name`"]) {
     assert.ok(committed.includes(`- ${f} (`), f);
@@ -66,19 +67,10 @@ const _toWritten = (x: SchemaOutput): Scenario => x;
 const _fromWritten = (x: Scenario): SchemaOutput => x;
 
 Deno.test("docs: src/scenario/types.ts is the generated Scenario type (run deno task schema after a schema change)", async () => {
-  const p = new Deno.Command(Deno.execPath(), {
-    args: ["fmt", "--ext", "ts", "-"],
-    cwd: ROOT,
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  const w = p.stdin.getWriter();
-  await w.write(new TextEncoder().encode(scenarioTypesText()));
-  await w.close();
-  const r = await p.output();
-  assert.equal(r.code, 0, new TextDecoder().decode(r.stderr));
-  assert.equal(await Deno.readTextFile(`${ROOT}src/scenario/types.ts`), new TextDecoder().decode(r.stdout));
+  assert.equal(
+    await Deno.readTextFile(`${ROOT}src/scenario/types.ts`),
+    await formatted(scenarioTypesText(), "ts"),
+  );
   assert.equal(typeof _toWritten, "function");
   assert.equal(typeof _fromWritten, "function");
 });

@@ -48,7 +48,7 @@ export function explainPermission(message: string): string {
       `the task may not ${
         verbs[kind] ?? `use ${kind} for`
       } ${what}: each deno task has only the permissions it ` +
-      'needs (deno.json "tasks"; README, Permissions); put the file inside the project, or run the same ' +
+      'needs (deno.json "tasks"; docs/permissions.md); put the file inside the project, or run the same ' +
       `command with deno run and a wider --allow-${flag} (e.g. --allow-${flag}=.,DIR)`,
   );
 }

@@ -78,7 +78,7 @@ function modulePathOf(url: URL): string {
  */
 export function explainPluginError(message: string, readScope: readonly string[]): string {
   const allowed = `a query plug-in may read only ${readScope.join(", ")} and may not use the network, ` +
-    "environment variables, subprocesses, FFI or system information, nor write files (README: What a plug-in " +
+    "environment variables, subprocesses, FFI or system information, nor write files (docs/query-functions.md: What a plug-in " +
     "may touch)";
   const denied = /Requires (\w+) access to (.+?)(?:, run again with the --allow-\w+ flag|$)/m.exec(message);
   if (denied) return `the plug-in sandbox refused ${denied[1]} access to ${denied[2]}: ${allowed}`;
@@ -106,7 +106,7 @@ function ask(request: SandboxRequest, readScope: string[], timeoutSeconds?: numb
             path.endsWith(".ts") ? "module" : "folder"
           }), so ` +
             "neither may the plug-in: put the plug-in inside the project folder, or run the command with deno run " +
-            "and a wider --allow-read (README, Permissions)",
+            "and a wider --allow-read (docs/permissions.md)",
         ),
       );
     }
