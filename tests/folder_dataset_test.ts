@@ -206,7 +206,30 @@ Deno.test("folder: a SHA256SUMS in the root is verified on every run, naming cha
     () => folderSource({ root, cacheDir }).labels(),
     new RegExp(`${root}/labels\\.csv \\(not listed in SHA256SUMS`),
   );
+  // Two label files over one verified root (the index is per root): each has its own fingerprint and order.
+  const csv = await Deno.readTextFile(`${root}/labels.csv`);
+  const [head, ...rows] = csv.trim().split("\r\n");
+  await Deno.writeTextFile(`${root}/reversed.csv`, [head, ...rows.reverse()].join("\n") + "\n");
+  await Deno.writeTextFile(`${root}/SHA256SUMS`, await sums([...listed, "reversed.csv"]));
+  const fwd = folderSource({ root, cacheDir }),
+    rev = folderSource({ root, labels: "reversed.csv", cacheDir });
+  assert.equal(
+    await fwd.fingerprint(),
+    fp,
+    "the fingerprint depends on the digests, not on SHA256SUMS's order",
+  );
+  assert.notEqual(await rev.fingerprint(), fp);
+  assert.deepEqual((await rev.labels()).ids, [...images].reverse().map((im) => im.name));
+  const revPixels = (await rev.images(4)).pixels, per = 4 * 4 * 3;
+  assert.deepEqual(revPixels.subarray(0, per), pixels.subarray(5 * per, 6 * per));
+  // A label file outside the root is not required in SHA256SUMS, and its changes still change the fingerprint.
+  const outside = `${cacheDir}/outside.csv`;
+  await Deno.writeTextFile(outside, csv);
+  const o1 = await folderSource({ root, labels: outside, cacheDir }).fingerprint();
+  await Deno.writeTextFile(outside, csv.replace("1,0", "0,1"));
+  assert.notEqual(await folderSource({ root, labels: outside, cacheDir }).fingerprint(), o1);
   await Deno.writeTextFile(`${root}/SHA256SUMS`, await sums(listed));
+  await Deno.remove(`${root}/reversed.csv`);
   await Deno.mkdir(`${root}/extra`);
   await Deno.writeFile(`${root}/extra/new.png`, encodePng(solid(4, 4, [0, 0, 0])));
   await assert.rejects(

@@ -451,18 +451,35 @@ export function folderSource(options: FolderOptions): DatasetSource {
     }
     return `folder:${hash.digest("hex")}`;
   };
-  const labelInRoot = labelName.startsWith("/") ? null : labelName.replace(/^\.\//, "");
+  // The label file must be listed in SHA256SUMS when it lies inside the root.
+  const labelInRoot = labelName.startsWith("/") || labelName.split("/").includes("..")
+    ? null
+    : labelName.replace(/^(\.\/)+/, "");
   const verified = () =>
     verifyPromise ??= verifyPreparedCopy(root, {
       cacheDir,
       writeIndex: options.writeVerifiedIndex ?? true,
-      fingerprint: computeFingerprint,
+      // Not used: with SHA256SUMS the fingerprint is computed from the verified digests (sumsFingerprint),
+      // because one root may be used with several label files and the index is kept per root.
+      fingerprint: () => Promise.resolve("folder:by-sums"),
       extensions: IMAGE_EXTENSIONS,
       required: labelInRoot ? [labelInRoot] : [],
       kind: "folder",
       listImages: listFolderImages,
       fix: sumsFix(root),
     });
+  /** With SHA256SUMS verified: the label file's bytes and each row's name, path and verified digest (cheap). */
+  const sumsFingerprint = async (sums: ReadonlyMap<string, string>) => {
+    const hash = createHash("sha256");
+    hash.update("folder-sums-v1\0");
+    hash.update(await Deno.readFile(labelPath));
+    const { table } = await parsed();
+    const files = await paths();
+    for (let i = 0; i < files.length; i++) {
+      hash.update(`\0${table.ids[i]}\0${files[i]}\0${sums.get(files[i]!)}`);
+    }
+    return `folder:${hash.digest("hex")}`;
+  };
   const labels = async () => {
     await verified();
     const { table } = await parsed();
@@ -472,7 +489,8 @@ export function folderSource(options: FolderOptions): DatasetSource {
   const fingerprint = () =>
     fingerprintPromise ??= (async () => {
       await labels();
-      return (await verified())?.fingerprint ?? await computeFingerprint();
+      const v = await verified();
+      return v ? await sumsFingerprint(v.sums) : await computeFingerprint();
     })();
   return {
     kind: "folder",
