@@ -14,6 +14,7 @@ import {
 } from "../src/data/folder.ts";
 import { encodePng } from "../src/data/codecs.ts";
 import { planSeed } from "../src/data/plan.ts";
+import { datasetKey, datasetSource } from "../src/data/source.ts";
 import { resolveScenarios } from "../src/scenario/load.ts";
 import { FIXTURE_CLASSES, solid, writeFolderFixture } from "./folder_fixture.ts";
 
@@ -244,6 +245,15 @@ Deno.test("folder: imbalance candidates and forbidden pairs are checked against 
   const root = await Deno.makeTempDir({ prefix: "albench-folder-imb-" });
   await writeFolderFixture(root, { n: 48 });
   const table = await folderSource({ root, cacheDir: `${root}/.cache` }).labels();
+  // Through the scenario's spec, with --data overriding root (as for ucmerced); datasetKey tells label files apart.
+  const spec = { kind: "folder" as const, root: "elsewhere", labels: "labels.csv", resolution: 16 };
+  const viaData = await datasetSource(spec, { dataRoot: root, cacheDir: `${root}/.cache` }).labels();
+  assert.deepEqual(viaData.ids, table.ids);
+  assert.notEqual(
+    datasetKey(spec, { dataRoot: root }),
+    datasetKey({ ...spec, labels: "b.csv" }, { dataRoot: root }),
+  );
+  assert.notEqual(datasetKey(spec), datasetKey(spec, { dataRoot: root }));
   const base = {
     name: "mine",
     dataset: { kind: "folder", root, resolution: 16 },
