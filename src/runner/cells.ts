@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../rng.ts";
 import type { ImageTable, LabelTable } from "../data/dataset.ts";
-import { datasetSource } from "../data/source.ts";
+import { datasetKey, datasetSource } from "../data/source.ts";
 import { planSeed, type SeedPlan } from "../data/plan.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import { buildBackbone } from "../model/backbones.ts";
@@ -97,10 +97,7 @@ export class RunContext {
   }
 
   #dataKey(s: ResolvedScenario): string {
-    const d = s.scenario.dataset;
-    return d.kind === "synthetic"
-      ? `synthetic:${d.size}:${d.seed}`
-      : `ucmerced:${this.options.dataRoot ?? d.root}`;
+    return datasetKey(s.scenario.dataset, this.options.dataRoot ? { dataRoot: this.options.dataRoot } : {});
   }
 
   /** Labels and dataset fingerprint. */
