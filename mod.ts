@@ -104,6 +104,14 @@ export { type DatasetSource, type ImageTable, type LabelTable } from "./src/data
 export { type SyntheticOptions, syntheticSource } from "./src/data/synthetic.ts";
 export { parseLabelFile, type UcmercedOptions, ucmercedSource } from "./src/data/ucmerced.ts";
 export { datasetSource, type SourceOptions } from "./src/data/source.ts";
+export { type FolderOptions, folderSource, type LabelCsv, parseLabelCsv } from "./src/data/folder.ts";
+export {
+  type DatasetCheck,
+  datasetConformance,
+  datasetConformanceChecks,
+  type DatasetConformanceOptions,
+  type KnownSample,
+} from "./src/data/conformance.ts";
 
 // Metrics, statistics, reports.
 export {

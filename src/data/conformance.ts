@@ -19,11 +19,13 @@ import type { DatasetSource, ImageTable, LabelTable } from "./dataset.ts";
 
 /** A sample whose truth is known: for checking that ids, labels and images are aligned. */
 export interface KnownSample {
+  /** Its sample id. */
   readonly id: string;
   /** Its positive classes (every other class must be 0). */
   readonly positives?: readonly string[];
   /** Its mean RGB colour at any resolution, within `tolerance` (default 4) per channel. */
   readonly meanRgb?: readonly [number, number, number];
+  /** Allowed difference per channel of the mean colour (default 4). */
   readonly tolerance?: number;
 }
 
@@ -39,7 +41,9 @@ export interface DatasetConformanceOptions {
 
 /** One named property check. */
 export interface DatasetCheck {
+  /** What the check asserts. */
   readonly name: string;
+  /** Runs it; rejects with a message naming the dataset when the property does not hold. */
   readonly run: () => Promise<void>;
 }
 

@@ -123,6 +123,7 @@ export function parseCsv(text: string, source: string): CsvRecord[] {
 
 /** A parsed label file: the table and the line of each row (for messages). */
 export interface LabelCsv {
+  /** The label table: ids as written, classes from the header or the lists. */
   readonly table: LabelTable;
   /** The line each row (sample) starts on, 1-based. */
   readonly lines: readonly number[];
