@@ -135,9 +135,15 @@ export {
 } from "./src/report/stats.ts";
 export { type ReportResult, writeReport } from "./src/report/report.ts";
 export { type WallTimes } from "./src/report/tables.ts";
-export { type CellRecord, type RunFile } from "./src/runner/store.ts";
-export { type EvalMetrics, type IterationRecord } from "./src/al/loop.ts";
-export { type PretrainSummary } from "./src/runner/cells.ts";
+export {
+  type CellRecord,
+  type EvalMetrics,
+  type HeldScenario,
+  type IterationRecord,
+  type PretrainSummary,
+  type ProbeScores,
+  type RunFile,
+} from "./src/runner/records.ts";
 export {
   type ArmComparison,
   compareRecords,

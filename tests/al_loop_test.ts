@@ -1,7 +1,8 @@
 import assert from "node:assert/strict";
 import { Rng } from "../src/rng.ts";
 import { initBackend } from "../src/backend/backend.ts";
-import { type CellInput, type IterationRecord, runCell } from "../src/al/loop.ts";
+import { type CellInput, type IterationRecord, runAlLoop } from "../src/al/loop.ts";
+import { loopInput } from "../src/runner/cells.ts";
 import { BUILTIN_QUERY_FUNCTIONS, loadQueryModule } from "../src/al/query/registry.ts";
 import type { QueryFunction } from "../src/al/query.ts";
 import { infer } from "../src/train/finetune.ts";
@@ -34,29 +35,31 @@ function cell(
       : undefined,
   }, seed);
   return {
-    seed,
-    images,
-    table,
-    initial: plan.initial,
-    pool: plan.pool,
-    val: plan.val,
-    test: plan.test,
-    finetune: {
-      epochs: 2,
-      batchSize: 10,
-      lr: 0.05,
-      momentum: 0.9,
-      weightDecay: 0,
-      decayEpochs: [],
-      decayFactor: 0.1,
-      augment: { flip: true, rot90: true },
-    },
-    iterations: 2,
-    batch: 10,
-    reinit: "warm",
-    query: BUILTIN_QUERY_FUNCTIONS[query]!,
-    queryOptions: {},
-    makeModel: () => buildClassifier("small-cnn", R, 17, Rng.root(seed).fork("model")),
+    ...loopInput(
+      {
+        iterations: 2,
+        finetune: {
+          epochs: 2,
+          batchSize: 10,
+          lr: 0.05,
+          momentum: 0.9,
+          weightDecay: 0,
+          decayEpochs: [],
+          decayFactor: 0.1,
+          augment: { flip: true, rot90: true },
+        },
+        al: { batch: 10, reinit: "warm", validation: true },
+      },
+      plan,
+      {
+        seed,
+        images,
+        table,
+        query: BUILTIN_QUERY_FUNCTIONS[query]!,
+        queryOptions: {},
+        makeModel: () => buildClassifier("small-cnn", R, 17, Rng.root(seed).fork("model")),
+      },
+    ),
     ...overrides,
   };
 }
@@ -66,8 +69,10 @@ const strip = (r: IterationRecord) => ({ ...r, seconds: undefined });
 Deno.test("AL loop: records per iteration; labelled sets grow by b from the pool, never repeating", async () => {
   const input = cell(1, "mge-clustering");
   const seen: IterationRecord[] = [];
-  const records = await runCell(input, (r) => {
-    seen.push(r);
+  const records = await runAlLoop(input, {
+    onIteration: (r) => {
+      seen.push(r);
+    },
   });
   assert.equal(records.length, 3);
   assert.deepEqual(seen, records);
@@ -88,12 +93,14 @@ Deno.test("AL loop: records per iteration; labelled sets grow by b from the pool
 Deno.test("AL loop: resuming from a saved iteration gives the uninterrupted records", async () => {
   const input = cell(2, "badge");
   const dir = await Deno.makeTempDir({ prefix: "albench-resume-" });
-  const full = await runCell(input, async (r, model: Classifier) => {
-    if (r.iteration === 0) await saveCheckpoint(`${dir}/it0`, [model.backbone, model.head]);
+  const full = await runAlLoop(input, {
+    onIteration: async (r, model: Classifier) => {
+      if (r.iteration === 0) await saveCheckpoint(`${dir}/it0`, [model.backbone, model.head]);
+    },
   });
   const model = await input.makeModel();
   await loadCheckpoint(`${dir}/it0`, [model.backbone, model.head]);
-  const resumed = await runCell(input, () => {}, { records: [full[0]!], model });
+  const resumed = await runAlLoop(input, {}, { records: [full[0]!], model });
   assert.deepEqual(resumed.map(strip), full.map(strip));
   await Deno.remove(dir, { recursive: true });
 });
@@ -103,7 +110,7 @@ Deno.test("AL loop: the example plug-in runs through the loop; a budget caps the
     "scenarios/examples/my_query.ts",
     new URL("..", import.meta.url).pathname,
   );
-  const records = await runCell(cell(3, "random", 0, { query: margin, budget: 35 }), () => {});
+  const records = await runAlLoop(cell(3, "random", 0, { query: margin, budget: 35 }));
   assert.deepEqual(records.map((r) => r.labelled), [20, 30, 35]);
 });
 
@@ -115,7 +122,7 @@ Deno.test("AL loop: the multi-label baselines run through the loop with their op
       ["cvirs", {}],
     ] as const
   ) {
-    const records = await runCell(cell(5, query, 0, { queryOptions }), () => {});
+    const records = await runAlLoop(cell(5, query, 0, { queryOptions }));
     assert.deepEqual(records.map((r) => r.labelled), [20, 30, 40], query);
     const picked = records.flatMap((r) => r.selected);
     assert.equal(new Set(picked).size, picked.length, `${query}: no id picked twice`);
@@ -148,7 +155,7 @@ Deno.test("AL loop: under strong imbalance mge-clustering labels more minority p
     }, seed);
     const minority = plan.removedClasses.map((c) => bigTable.classNames.indexOf(c));
     const added = async (query: string) => {
-      const records = await runCell({
+      const records = await runAlLoop({
         ...cell(seed, query),
         images: bigImages,
         table: bigTable,
@@ -159,7 +166,7 @@ Deno.test("AL loop: under strong imbalance mge-clustering labels more minority p
         iterations: 3,
         batch: 20,
         finetune: { ...cell(seed, query).finetune, epochs: 3 },
-      }, () => {});
+      });
       const last = records[records.length - 1]!, first = records[0]!;
       return minority.reduce((s, j) => s + last.classCounts[j]! - first.classCounts[j]!, 0);
     };
@@ -203,20 +210,20 @@ Deno.test("AL loop: only what is read is inferred — test once per round, the p
   };
   for (const [query, rows] of Object.entries(expect)) {
     const spy = countingInference({ ...base, query: BUILTIN_QUERY_FUNCTIONS[query]! });
-    const records = await runCell(spy.input, () => {});
+    const records = await runAlLoop(spy.input);
     assert.equal(spy.rows(), rows, `${query}: images inferred`);
     assert.ok(records.every((r) => r.val === undefined), "no validation scores unless asked");
   }
   // Asking for validation scores adds one pass over the validation set per round, nothing else.
   const withVal = countingInference(cell(4, "random"));
-  await runCell(withVal.input, () => {});
+  await runAlLoop(withVal.input);
   assert.equal(withVal.rows(), 3 * 100 + 3 * 60);
 });
 
 Deno.test("AL loop: validation scores are opt-in and change nothing else", async () => {
   const { val: _val, ...without } = cell(5, "mge-clustering");
-  const a = await runCell(cell(5, "mge-clustering"), () => {});
-  const b = await runCell(without, () => {});
+  const a = await runAlLoop(cell(5, "mge-clustering"));
+  const b = await runAlLoop(without);
   assert.ok(a.every((r) => r.val && r.val.perClassF1.length === 17));
   assert.ok(b.every((r) => !("val" in r)));
   assert.deepEqual(b.map(strip), a.map(({ val: _v, ...r }) => strip(r)));
@@ -245,17 +252,19 @@ Deno.test("AL loop: a query function gets exactly the model outputs it declares 
   for (const needs of [undefined, ["features" as const], [] as never[]]) {
     seen.length = 0;
     const checked: boolean[] = [];
-    await runCell({ ...input, query: capture(needs) }, async (rec, model) => {
-      if (rec.iteration >= 2) return;
-      // The outputs it got are the model's own: infer the same ids again with the model the round used.
-      const got = seen[rec.iteration]!;
-      const fresh = await infer(model, images, got.ids.map((id) => table.ids.indexOf(id)));
-      const want = new Set(needs ?? ["probs", "features"]);
-      for (const key of ["probs", "features"] as const) {
-        if (want.has(key)) assert.deepEqual(got[key], fresh[key], `${key} are the model's outputs`);
-        else assert.ok(got.threw.includes(key) && got[key] === undefined, `${key} is not handed over`);
-      }
-      checked.push(true);
+    await runAlLoop({ ...input, query: capture(needs) }, {
+      onIteration: async (rec, model) => {
+        if (rec.iteration >= 2) return;
+        // The outputs it got are the model's own: infer the same ids again with the model the round used.
+        const got = seen[rec.iteration]!;
+        const fresh = await infer(model, images, got.ids.map((id) => table.ids.indexOf(id)));
+        const want = new Set(needs ?? ["probs", "features"]);
+        for (const key of ["probs", "features"] as const) {
+          if (want.has(key)) assert.deepEqual(got[key], fresh[key], `${key} are the model's outputs`);
+          else assert.ok(got.threw.includes(key) && got[key] === undefined, `${key} is not handed over`);
+        }
+        checked.push(true);
+      },
     });
     assert.equal(checked.length, 2);
   }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
-import { type CellRecord, readAllCells } from "../src/runner/store.ts";
+import { readAllCells } from "../src/runner/store.ts";
+import type { CellRecord } from "../src/runner/records.ts";
 import { curveRows, wallTimes } from "../src/report/tables.ts";
 import { digestContent, resultDigest } from "../src/report/digest.ts";
 import { loadScenarioFile } from "../src/scenario/load.ts";

@@ -34,44 +34,15 @@ import { f1Scores, meanAveragePrecision, threshold } from "../train/metrics.ts";
 import {
   checkQueryResult,
   declaredNeeds,
+  type ModelOutput,
   type ModelView,
   type QueryFunction,
+  type QueryResult,
   restrictView,
 } from "./query.ts";
+import type { EvalMetrics, IterationRecord } from "../runner/records.ts";
 
-/** Scores of one evaluation. */
-export interface EvalMetrics {
-  /** Micro F1 at threshold 0.5. */
-  readonly microF1: number;
-  /** Macro F1 at threshold 0.5. */
-  readonly macroF1: number;
-  /** Mean average precision over classes. */
-  readonly mAP: number;
-  /** Per-class F1 (`null` where undefined). */
-  readonly perClassF1: (number | null)[];
-}
-
-/** What one iteration records. */
-export interface IterationRecord {
-  /** The round t (0: the initial labelled set). */
-  readonly iteration: number;
-  /** Size of the labelled set the model was fine-tuned on. */
-  readonly labelled: number;
-  /** Ids the query function selected after this iteration's evaluation (empty after the last). */
-  readonly selected: string[];
-  /** Scores on the test set. */
-  readonly test: EvalMetrics;
-  /** Validation scores, only when the cell scored the validation set (records before this was opt-in have it). */
-  readonly val?: EvalMetrics;
-  /** Positives per class in the labelled set fine-tuned on. */
-  readonly classCounts: number[];
-  /** Mean training loss of the last fine-tuning epoch. */
-  readonly trainLoss: number;
-  /** Query diagnostics (e.g. m, k-means iterations). */
-  readonly diagnostics?: Record<string, unknown>;
-  /** Wall-clock seconds; kept out of result digests. */
-  readonly seconds: { readonly finetune: number; readonly inference: number; readonly query: number };
-}
+export type { EvalMetrics, IterationRecord } from "../runner/records.ts";
 
 /** Everything a cell needs. */
 export interface CellInput {
@@ -94,10 +65,21 @@ export interface CellInput {
   readonly queryOptions: Readonly<Record<string, unknown>>;
   /** Seconds a query function may take per round before the cell fails (default {@linkcode DEFAULT_QUERY_TIMEOUT_SECONDS}). */
   readonly queryTimeoutSeconds?: number;
-  /** Called as the query function is called (`running` true, with the limit in seconds) and when it returned. */
-  readonly onQuery?: (iteration: number, running: boolean, limitSeconds: number) => void;
   /** A classifier with the pre-trained backbone and a new head (called at the start, and per iteration for `pretrained`). */
   readonly makeModel: () => Classifier | Promise<Classifier>;
+}
+
+/** What the caller hears from a running loop; every hook is optional and awaited where it returns a promise. */
+export interface AlLoopHooks {
+  /**
+   * After every iteration, with its record and the model, before the next iteration starts (so the caller can
+   * persist both).
+   */
+  readonly onIteration?: (record: IterationRecord, model: Classifier) => void | Promise<void>;
+  /** As each phase of an iteration starts (progress). */
+  readonly onPhase?: (iteration: number, phase: "finetune" | "evaluate" | "query") => void;
+  /** As the query function is called (`running` true, with the limit in seconds) and when it returned. */
+  readonly onQuery?: (iteration: number, running: boolean, limitSeconds: number) => void;
 }
 
 /** Where to resume: completed records and the model after the last completed iteration. */
@@ -171,146 +153,203 @@ function evaluate(probs: Float32Array, truth: Uint8Array, c: number): EvalMetric
 
 const seconds = (t0: number) => Math.round((performance.now() - t0) / 10) / 100;
 
+/** A running loop: its input, hooks, the labelled set so far and the current model. */
+interface LoopState {
+  readonly input: CellInput;
+  readonly hooks: AlLoopHooks;
+  readonly root: Rng;
+  /** Number of classes. */
+  readonly c: number;
+  readonly needs: ReadonlySet<ModelOutput>;
+  readonly testTruth: Uint8Array;
+  readonly valTruth: Uint8Array | undefined;
+  /** Archive indices of the labelled set, in the order they joined. */
+  readonly labelled: number[];
+  model: Classifier;
+}
+
 /**
- * Run (or resume) a cell. `onIteration` is awaited after every iteration with the record and the model, so the
- * caller can persist both before the next iteration starts; `onPhase` reports progress.
+ * Run (or resume, from `resume`) the AL loop of one cell; returns every iteration's record. `hooks.onIteration`
+ * is awaited after every iteration with the record and the model, so the caller can persist both before the next
+ * iteration starts.
  *
  * @example
  * ```ts ignore
- * import { runCell } from "./loop.ts";
- * const records = await runCell(input, async (rec, model) => save(rec, model));
+ * import { runAlLoop } from "./loop.ts";
+ * const records = await runAlLoop(input, { onIteration: async (rec, model) => save(rec, model) });
  * ```
  */
-export async function runCell(
+export async function runAlLoop(
   input: CellInput,
-  onIteration: (record: IterationRecord, model: Classifier) => void | Promise<void>,
+  hooks: AlLoopHooks = {},
   resume?: ResumePoint,
-  onPhase?: (iteration: number, phase: "finetune" | "evaluate" | "query") => void,
 ): Promise<IterationRecord[]> {
-  const c = input.table.classNames.length;
-  const root = Rng.root(input.seed);
   const records: IterationRecord[] = [...(resume?.records ?? [])];
   const labelled = [...input.initial];
   const idToIndex = new Map(input.table.ids.map((id, i) => [id, i]));
   for (const r of records) for (const id of r.selected) labelled.push(idToIndex.get(id)!);
-  let model = resume?.model ?? await input.makeModel();
-  const needs = declaredNeeds(input.query);
-  const testTruth = labelRows(input.table, input.test);
-  const valTruth = input.val ? labelRows(input.table, input.val) : undefined;
+  const state: LoopState = {
+    input,
+    hooks,
+    root: Rng.root(input.seed),
+    c: input.table.classNames.length,
+    model: resume?.model ?? await input.makeModel(),
+    needs: declaredNeeds(input.query),
+    testTruth: labelRows(input.table, input.test),
+    valTruth: input.val ? labelRows(input.table, input.val) : undefined,
+    labelled,
+  };
   for (let t = records.length; t <= input.iterations; t++) {
-    if (t > 0 && input.reinit === "pretrained") model = await input.makeModel();
-    onPhase?.(t, "finetune");
-    let t0 = performance.now();
-    const epochs = await finetune(
-      model,
-      input.images,
-      input.table,
-      labelled,
-      input.finetune,
-      root.fork(`finetune/iter-${t}`),
-      (r) => {
-        if (!Number.isFinite(r.loss)) {
-          throw new CellPhaseError(
-            t,
-            "finetune",
-            `the training loss is ${r.loss} in epoch ${r.epoch + 1} of ${input.finetune.epochs}: the model ` +
-              `diverged; a smaller finetune.lr (now ${input.finetune.lr}) usually fixes it`,
-          );
-        }
-      },
-    );
-    const ftSeconds = seconds(t0);
-    onPhase?.(t, "evaluate");
-    t0 = performance.now();
-    const test = await infer(model, input.images, input.test);
-    const val = input.val ? await infer(model, input.images, input.val) : undefined;
-    checkFinite(test.probs, c, "test-set probabilities", t, "inference");
-    if (val) checkFinite(val.probs, c, "validation-set probabilities", t, "inference");
-    let infSeconds = seconds(t0);
-    let selected: string[] = [];
-    let diagnostics: Record<string, unknown> | undefined;
-    let querySeconds = 0;
-    const inLabelled = new Set(labelled);
-    const unlabelled = input.pool.filter((i) => !inLabelled.has(i));
-    const remaining = input.budget === undefined
-      ? input.batch
-      : Math.min(input.batch, input.budget - labelled.length);
-    if (t < input.iterations && unlabelled.length > 0 && remaining > 0) {
-      onPhase?.(t, "query");
-      t0 = performance.now();
-      // The model runs over a set only when the function reads some output of it (one pass gives both).
-      const view = async (idx: readonly number[], set: string): Promise<ModelView> => {
-        const outputs: { probs?: Float32Array; features?: Float32Array } = needs.size > 0
-          ? await infer(model, input.images, idx)
-          : {};
-        if (outputs.probs) checkFinite(outputs.probs, c, `${set} probabilities`, t, "inference");
-        if (outputs.features) {
-          checkFinite(outputs.features, model.featureDim, `${set} features`, t, "inference");
-        }
-        return restrictView(input.query.name, idx.map((i) => input.table.ids[i]!), needs, outputs);
-      };
-      const unlabelledView = await view(unlabelled, "pool");
-      const labelledView = input.query.needsLabelled ? await view(labelled, "labelled-set") : undefined;
-      infSeconds += seconds(t0);
-      t0 = performance.now();
-      const limit = input.queryTimeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS;
-      input.onQuery?.(t, true, limit);
-      const result = await withTimeLimit(
-        (async () =>
-          await input.query.select({
-            unlabelled: unlabelledView,
-            ...(labelledView ? { labelled: labelledView } : {}),
-            numClasses: c,
-            featureDim: model.featureDim,
-            budget: remaining,
-            rng: root.fork(`al/iter-${t}/query`),
-            options: { ...(input.query.defaults ?? {}), ...input.queryOptions },
-          }))().catch((e) => {
-            // A function that throws (a plug-in refused a permission by its sandbox, say) fails the cell by phase.
-            throw e instanceof CellPhaseError
-              ? e
-              : new CellPhaseError(t, "query", (e as Error)?.message ?? String(e));
-          }),
-        limit,
-        () =>
-          new CellPhaseError(
-            t,
-            "query",
-            `query function ${input.query.name} did not return within the time limit of ${limit} s ` +
-              "(al.queryTimeoutSeconds); raise the limit or make the function faster",
-          ),
-      );
-      input.onQuery?.(t, false, limit);
-      checkQueryResult(input.query.name, result, unlabelledView.ids, remaining);
-      for (const [id, score] of Object.entries(result.scores ?? {})) {
-        if (typeof score !== "number" || !Number.isFinite(score)) {
-          throw new CellPhaseError(
-            t,
-            "query",
-            `query function ${input.query.name} returned the score ${score} for ${JSON.stringify(id)}; ` +
-              "scores must be finite numbers",
-          );
-        }
-      }
-      querySeconds = seconds(t0);
-      selected = result.selected;
-      diagnostics = result.diagnostics;
-    }
-    const record: IterationRecord = {
-      iteration: t,
-      labelled: labelled.length,
-      selected,
-      test: evaluate(test.probs, testTruth, c),
-      ...(val && valTruth ? { val: evaluate(val.probs, valTruth, c) } : {}),
-      classCounts: classCounts(input.table, labelled),
-      trainLoss: epochs[epochs.length - 1]?.loss ?? NaN,
-      ...(diagnostics ? { diagnostics } : {}),
-      seconds: { finetune: ftSeconds, inference: infSeconds, query: querySeconds },
-    };
+    if (t > 0 && input.reinit === "pretrained") state.model = await input.makeModel();
+    const record = await runRound(state, t);
     records.push(record);
-    await onIteration(record, model);
+    await hooks.onIteration?.(record, state.model);
     // The oracle reveals the selected samples' labels: they join the labelled set.
-    for (const id of selected) labelled.push(idToIndex.get(id)!);
+    for (const id of record.selected) labelled.push(idToIndex.get(id)!);
   }
   return records;
+}
+
+/** One round t: fine-tune on the labelled set, evaluate, and (except after the last) query; its record. */
+async function runRound(s: LoopState, t: number): Promise<IterationRecord> {
+  const { input, c, labelled } = s;
+  s.hooks.onPhase?.(t, "finetune");
+  let t0 = performance.now();
+  const epochs = await finetune(
+    s.model,
+    input.images,
+    input.table,
+    labelled,
+    input.finetune,
+    s.root.fork(`finetune/iter-${t}`),
+    (r) => {
+      if (!Number.isFinite(r.loss)) {
+        throw new CellPhaseError(
+          t,
+          "finetune",
+          `the training loss is ${r.loss} in epoch ${r.epoch + 1} of ${input.finetune.epochs}: the model ` +
+            `diverged; a smaller finetune.lr (now ${input.finetune.lr}) usually fixes it`,
+        );
+      }
+    },
+  );
+  const ftSeconds = seconds(t0);
+  s.hooks.onPhase?.(t, "evaluate");
+  t0 = performance.now();
+  const test = await infer(s.model, input.images, input.test);
+  const val = input.val ? await infer(s.model, input.images, input.val) : undefined;
+  checkFinite(test.probs, c, "test-set probabilities", t, "inference");
+  if (val) checkFinite(val.probs, c, "validation-set probabilities", t, "inference");
+  const evalSeconds = seconds(t0);
+  const q = await queryRound(s, t);
+  return {
+    iteration: t,
+    labelled: labelled.length,
+    selected: q?.selected ?? [],
+    test: evaluate(test.probs, s.testTruth, c),
+    ...(val && s.valTruth ? { val: evaluate(val.probs, s.valTruth, c) } : {}),
+    classCounts: classCounts(input.table, labelled),
+    trainLoss: epochs[epochs.length - 1]?.loss ?? NaN,
+    ...(q?.diagnostics ? { diagnostics: q.diagnostics } : {}),
+    seconds: {
+      finetune: ftSeconds,
+      inference: evalSeconds + (q?.inferenceSeconds ?? 0),
+      query: q?.seconds ?? 0,
+    },
+  };
+}
+
+/**
+ * The query of round t: the model's outputs the function declares it needs, then the function within its time
+ * limit; `null` after the last round, or when the pool or the budget is spent.
+ */
+async function queryRound(s: LoopState, t: number): Promise<
+  | { selected: string[]; diagnostics?: Record<string, unknown>; inferenceSeconds: number; seconds: number }
+  | null
+> {
+  const { input, labelled } = s;
+  const inLabelled = new Set(labelled);
+  const unlabelled = input.pool.filter((i) => !inLabelled.has(i));
+  const remaining = input.budget === undefined
+    ? input.batch
+    : Math.min(input.batch, input.budget - labelled.length);
+  if (!(t < input.iterations && unlabelled.length > 0 && remaining > 0)) return null;
+  s.hooks.onPhase?.(t, "query");
+  let t0 = performance.now();
+  const unlabelledView = await modelView(s, t, unlabelled, "pool");
+  const labelledView = input.query.needsLabelled
+    ? await modelView(s, t, labelled, "labelled-set")
+    : undefined;
+  const inferenceSeconds = seconds(t0);
+  t0 = performance.now();
+  const result = await selectWithinLimit(s, t, unlabelledView, labelledView, remaining);
+  checkQueryResult(input.query.name, result, unlabelledView.ids, remaining);
+  for (const [id, score] of Object.entries(result.scores ?? {})) {
+    if (typeof score !== "number" || !Number.isFinite(score)) {
+      throw new CellPhaseError(
+        t,
+        "query",
+        `query function ${input.query.name} returned the score ${score} for ${JSON.stringify(id)}; ` +
+          "scores must be finite numbers",
+      );
+    }
+  }
+  return {
+    selected: result.selected,
+    ...(result.diagnostics ? { diagnostics: result.diagnostics } : {}),
+    inferenceSeconds,
+    seconds: seconds(t0),
+  };
+}
+
+/** The model's view of a set: it runs over the set only when the function reads some output of it (one pass gives both). */
+async function modelView(s: LoopState, t: number, idx: readonly number[], set: string): Promise<ModelView> {
+  const outputs: { probs?: Float32Array; features?: Float32Array } = s.needs.size > 0
+    ? await infer(s.model, s.input.images, idx)
+    : {};
+  if (outputs.probs) checkFinite(outputs.probs, s.c, `${set} probabilities`, t, "inference");
+  if (outputs.features) {
+    checkFinite(outputs.features, s.model.featureDim, `${set} features`, t, "inference");
+  }
+  return restrictView(s.input.query.name, idx.map((i) => s.input.table.ids[i]!), s.needs, outputs);
+}
+
+/** Call the query function, failing the cell by phase when it throws or outlives its time limit. */
+async function selectWithinLimit(
+  s: LoopState,
+  t: number,
+  unlabelled: ModelView,
+  labelled: ModelView | undefined,
+  budget: number,
+): Promise<QueryResult> {
+  const { input } = s;
+  const limit = input.queryTimeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS;
+  s.hooks.onQuery?.(t, true, limit);
+  const result = await withTimeLimit(
+    (async () =>
+      await input.query.select({
+        unlabelled,
+        ...(labelled ? { labelled } : {}),
+        numClasses: s.c,
+        featureDim: s.model.featureDim,
+        budget,
+        rng: s.root.fork(`al/iter-${t}/query`),
+        options: { ...(input.query.defaults ?? {}), ...input.queryOptions },
+      }))().catch((e) => {
+        // A function that throws (a plug-in refused a permission by its sandbox, say) fails the cell by phase.
+        throw e instanceof CellPhaseError
+          ? e
+          : new CellPhaseError(t, "query", (e as Error)?.message ?? String(e));
+      }),
+    limit,
+    () =>
+      new CellPhaseError(
+        t,
+        "query",
+        `query function ${input.query.name} did not return within the time limit of ${limit} s ` +
+          "(al.queryTimeoutSeconds); raise the limit or make the function faster",
+      ),
+  );
+  s.hooks.onQuery?.(t, false, limit);
+  return result;
 }

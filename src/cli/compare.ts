@@ -26,8 +26,8 @@ import {
 import type { Scenario } from "../scenario/schema.ts";
 import { BUILTIN_QUERY_FUNCTIONS } from "../al/query/registry.ts";
 import { runGrid } from "../runner/run.ts";
-import { checkRunFolder, readAllCells } from "../runner/store.ts";
-import { writeFileAtomic } from "../data/cache.ts";
+import { checkRunFolder, readAllCells, readCompareFile, writeCompareFile } from "../runner/store.ts";
+import { COMPARE_FORMAT, type CompareFile } from "../runner/records.ts";
 import { writeReport } from "../report/report.ts";
 import { compareRecords, compareText } from "../report/compare.ts";
 import { gridCells } from "../runner/grid.ts";
@@ -190,29 +190,16 @@ export function compareScenarios(
   });
 }
 
-/** `compare.json`: the definitions of the arms added to a folder, by `scenario/arm`. */
-interface CompareFile {
-  readonly format: "albench-compare-v1";
-  readonly arms: Record<string, string>;
-}
-
 async function checkCompareFile(
   out: string,
   scenarios: readonly ResolvedScenario[],
   targets: readonly CompareTarget[],
 ) {
-  let prior: CompareFile = { format: "albench-compare-v1", arms: {} };
+  let prior: CompareFile;
   try {
-    const text = await Deno.readTextFile(`${out}/compare.json`);
-    const parsed = JSON.parse(text);
-    if (parsed?.format !== "albench-compare-v1" || typeof parsed.arms !== "object" || parsed.arms === null) {
-      throw new Error("not an albench-compare-v1 file");
-    }
-    prior = parsed;
+    prior = await readCompareFile(out);
   } catch (e) {
-    if (!(e instanceof Deno.errors.NotFound)) {
-      throw new UsageError(`${out}/compare.json is unreadable (${(e as Error).message}); use another --out`);
-    }
+    throw new UsageError((e as Error).message);
   }
   const arms = { ...prior.arms };
   for (const s of scenarios) {
@@ -228,7 +215,7 @@ async function checkCompareFile(
       arms[key] = now;
     }
   }
-  return { format: "albench-compare-v1", arms } satisfies CompareFile;
+  return { format: COMPARE_FORMAT, arms } satisfies CompareFile;
 }
 
 async function main(args: string[]): Promise<void> {
@@ -275,8 +262,7 @@ async function main(args: string[]): Promise<void> {
   // Everything that can be refused is refused before anything is written.
   await checkRunFolder(out, scenarios);
   const compareFile = await checkCompareFile(out, scenarios, targets);
-  await Deno.mkdir(out, { recursive: true });
-  await writeFileAtomic(`${out}/compare.json`, JSON.stringify(compareFile, null, 1));
+  await writeCompareFile(out, compareFile);
   const seedLimit = seeds !== undefined && seeds <= Math.min(...original.map((s) => s.seeds.length))
     ? seeds
     : undefined;

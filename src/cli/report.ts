@@ -8,7 +8,8 @@ import { parseFlags } from "./args.ts";
 import { runMain, UsageError } from "./errors.ts";
 import { loadScenarioFile, type ResolvedScenario } from "../scenario/load.ts";
 import { gridCells } from "../runner/grid.ts";
-import { readRunFile, type RunFile } from "../runner/store.ts";
+import { readRunFile } from "../runner/store.ts";
+import type { RunFile } from "../runner/records.ts";
 import { writeReport } from "../report/report.ts";
 import { wallTimesLine } from "../report/tables.ts";
 

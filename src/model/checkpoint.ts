@@ -5,24 +5,14 @@
  * of `weights.bin`, and free metadata (what produced it). Loading checks the digest, then the names and shapes
  * against the freshly built model, so a corrupt or mismatched checkpoint is refused with a reason instead of being
  * used. The folder is written beside its final name and renamed into place, so a crash never leaves a partial
- * checkpoint behind.
+ * checkpoint behind. The manifest's format (`CheckpointManifest`) is defined with the other persisted formats in
+ * `runner/records.ts`.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { createHash } from "node:crypto";
-
-/** The manifest format identifier. */
-export const CHECKPOINT_FORMAT = "albench-weights-v1";
-
-/** The manifest of a checkpoint. */
-export interface CheckpointManifest {
-  readonly format: typeof CHECKPOINT_FORMAT;
-  readonly sha256: string;
-  readonly bytes: number;
-  readonly weights: { name: string; shape: number[]; offset: number }[];
-  readonly meta: Record<string, unknown>;
-}
+import { CHECKPOINT_FORMAT, type CheckpointManifest, parseRecord } from "../runner/records.ts";
 
 function weightName(w: tf.LayerVariable, modelIndex: number): string {
   return `${modelIndex}/${w.originalName}`;
@@ -90,12 +80,13 @@ export async function saveCheckpoint(
  * ```
  */
 export async function readManifest(dir: string): Promise<CheckpointManifest | null> {
-  try {
-    const m = JSON.parse(await Deno.readTextFile(`${dir}/manifest.json`)) as CheckpointManifest;
-    return m.format === CHECKPOINT_FORMAT ? m : null;
-  } catch {
-    return null;
-  }
+  return await checkedManifest(dir).catch(() => null);
+}
+
+/** The manifest, validated (`records.ts`); throws naming the file and the field when it is absent or not one. */
+async function checkedManifest(dir: string): Promise<CheckpointManifest> {
+  const path = `${dir}/manifest.json`;
+  return parseRecord("checkpoint", path, await Deno.readTextFile(path));
 }
 
 /**
@@ -112,8 +103,12 @@ export async function loadCheckpoint(
   dir: string,
   models: readonly tf.LayersModel[],
 ): Promise<Record<string, unknown>> {
-  const manifest = await readManifest(dir);
-  if (!manifest) throw new Error(`checkpoint ${dir}: no ${CHECKPOINT_FORMAT} manifest.json`);
+  const manifest = await checkedManifest(dir).catch((e) => {
+    if (e instanceof Deno.errors.NotFound) {
+      throw new Error(`checkpoint ${dir}: no ${CHECKPOINT_FORMAT} manifest.json`);
+    }
+    throw new Error(`checkpoint ${dir}: not an ${CHECKPOINT_FORMAT} manifest (${(e as Error).message})`);
+  });
   const bin = await Deno.readFile(`${dir}/weights.bin`);
   const digest = createHash("sha256").update(bin).digest("hex");
   if (bin.length !== manifest.bytes || digest !== manifest.sha256) {

@@ -6,7 +6,7 @@
  * @module
  */
 import type { ResolvedScenario } from "../scenario/load.ts";
-import type { CellRecord } from "../runner/store.ts";
+import type { CellRecord } from "../runner/records.ts";
 import {
   type CurveRow,
   curveRows,

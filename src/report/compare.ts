@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { CellRecord } from "../runner/store.ts";
+import type { CellRecord } from "../runner/records.ts";
 import { type StatsRow, statsRows, summaryRows } from "./tables.ts";
 import { comparisonSentence, points, pText } from "./words.ts";
 

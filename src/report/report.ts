@@ -9,7 +9,8 @@
 import { stringify } from "csv-stringify/sync";
 import { writeFileAtomic } from "../data/cache.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
-import { type CellRecord, readAllCells, type RunFile } from "../runner/store.ts";
+import { readAllCells } from "../runner/store.ts";
+import type { CellRecord, RunFile } from "../runner/records.ts";
 import type { WallTimes } from "./tables.ts";
 import { buildReport } from "./build.ts";
 import { reportHtml } from "./html.ts";

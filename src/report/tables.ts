@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { CellRecord } from "../runner/store.ts";
+import type { CellRecord } from "../runner/records.ts";
 import {
   areaUnderBudgetCurve,
   holmAdjust,

@@ -12,38 +12,27 @@ import { planSeed, type SeedPlan } from "../data/plan.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import { buildBackbone } from "../model/backbones.ts";
 import { type Classifier, withHead } from "../model/classifier.ts";
-import { loadCheckpoint, saveCheckpoint } from "../model/checkpoint.ts";
+import { loadCheckpoint } from "../model/checkpoint.ts";
 import { backendFamily, pretrainedBackbone, pretrainKey, type PretrainSpec } from "../ssl/pretrain.ts";
 import { resolveQuery } from "../al/query/registry.ts";
-import { CellPhaseError, type IterationRecord, runCell } from "../al/loop.ts";
+import type { QueryFunction } from "../al/query.ts";
+import type { FinetuneOptions } from "../train/finetune.ts";
+import { type AlLoopHooks, type CellInput, CellPhaseError, type ResumePoint, runAlLoop } from "../al/loop.ts";
 import {
   CELL_FORMAT,
   type CellRecord,
-  inspectCell,
-  otherVersionError,
-  setAside,
-  stateDir,
-  writeCell,
-} from "./store.ts";
+  type IterationRecord,
+  parseRecord,
+  type PretrainSummary,
+  type ProbeScores,
+} from "./records.ts";
+import { inspectCell, loadResumeCheckpoint, otherVersionError, persistIteration, setAside } from "./store.ts";
 import type { Cell } from "./grid.ts";
 import type { ProgressEvent } from "./progress.ts";
 import { linearProbe } from "../ssl/probe.ts";
 import { writeFileAtomic } from "../data/cache.ts";
 
-/** What a cell records about its pre-trained backbone. */
-export interface PretrainSummary {
-  /** Cache key of the backbone. */
-  readonly key: string;
-  /** Mean BYOL loss per epoch. */
-  readonly losses: number[];
-  /** Linear probe on frozen features: random initialisation against pre-trained. */
-  readonly probe: {
-    randomInitMap: number;
-    pretrainedMap: number;
-    randomInitMacroF1: number;
-    pretrainedMacroF1: number;
-  };
-}
+export type { PretrainSummary } from "./records.ts";
 
 /** A query in progress, for a watchdog outside the cell's thread. */
 export interface QueryWatch {
@@ -189,9 +178,9 @@ export class RunContext {
     // Is pre-training working? A linear probe on the validation set of the scenario's first seed, against the
     // same network at its random initialisation; computed once per key and kept beside the checkpoint.
     const probePath = `${result.dir}/probe.json`;
-    let probe: PretrainSummary["probe"];
+    let probe: ProbeScores;
     try {
-      probe = JSON.parse(await Deno.readTextFile(probePath));
+      probe = parseRecord("probe", probePath, await Deno.readTextFile(probePath));
     } catch {
       const val = (await this.plan(s, s.seeds[0]!)).val;
       const images = await this.images(s);
@@ -219,25 +208,71 @@ export class RunContext {
 }
 
 /**
- * Run one cell to completion, resuming from its record and checkpoint when a previous run was interrupted.
+ * Run one cell of the grid to completion, resuming from its record and checkpoint when a previous run was
+ * interrupted; returns its record.
  *
  * @example
  * ```ts ignore
- * import { runOneCell } from "./cells.ts";
- * await runOneCell(cell, context, "reports/default", scenarioDir);
+ * import { runGridCell } from "./cells.ts";
+ * await runGridCell(cell, context, "reports/default");
  * ```
  */
-export async function runOneCell(cell: Cell, ctx: RunContext, out: string): Promise<CellRecord> {
-  const s = cell.scenario, sc = s.scenario;
+export async function runGridCell(cell: Cell, ctx: RunContext, out: string): Promise<CellRecord> {
+  const s = cell.scenario;
   const warn = (text: string) => ctx.options.emit({ type: "warning", text });
+  const stored = await storedIterations(cell, out, warn);
+  if (!Array.isArray(stored)) return stored;
+  const { table } = await ctx.labels(s);
+  const images = await ctx.images(s);
+  const plan = await ctx.plan(s, cell.seed);
+  const pretrain = await ctx.ensurePretrained(s, cell.seed);
+  const query = await resolveQuery(cell.arm.query, scenarioDir(s));
+  const makeModel = modelMaker(cell, table, pretrain?.key ?? null, ctx.options.cacheDir);
+  const { iterations, resume } = await resumePoint(cell, out, stored, makeModel, warn);
+  const who = `cell ${cell.key} (scenario ${s.id}, arm ${cell.arm.name}, seed ${cell.seed})`;
+  const input = loopInput(
+    { iterations: s.iterations, finetune: s.scenario.finetune, al: s.scenario.al },
+    plan,
+    { seed: cell.seed, images, table, query, queryOptions: cell.arm.options, makeModel },
+  );
+  const persist = persistingHooks(
+    cell,
+    ctx,
+    out,
+    {
+      ...recordHead(cell, table, pretrain, ctx.options.environment),
+      iterations,
+      complete: false,
+    },
+    who,
+    query,
+  );
+  await runAlLoop(input, persist.hooks, resume).catch((e) => {
+    if (!(e instanceof CellPhaseError)) throw e;
+    throw new Error(`${who} failed in ${e.message}. Nothing of that iteration was saved.`);
+  });
+  tf.disposeVariables();
+  ctx.options.emit({ type: "cell-done", cell: cell.key });
+  return persist.record();
+}
+
+/**
+ * Resume, first step: the cell's complete record (nothing to do), or the iterations its record holds (none for a
+ * new cell). A record of another scenario version is an error; a damaged one is set aside with a warning and the
+ * cell starts over.
+ */
+async function storedIterations(
+  cell: Cell,
+  out: string,
+  warn: (text: string) => void,
+): Promise<CellRecord | IterationRecord[]> {
   const stored = await inspectCell(out, cell.key);
-  let existing: CellRecord | null = null;
   if (stored.state === "ok") {
-    const other = otherVersionError(stored.path, stored.record, s.hash);
+    const other = otherVersionError(stored.path, stored.record, cell.scenario.hash);
     if (other) throw other;
-    if (stored.record.complete) return stored.record;
-    existing = stored.record;
-  } else if (stored.state === "damaged") {
+    return stored.record.complete ? stored.record : [...stored.record.iterations];
+  }
+  if (stored.state === "damaged") {
     // Cells are deterministic: recomputing a damaged record gives what it held.
     const aside = await setAside(stored.path);
     warn(
@@ -245,53 +280,123 @@ export async function runOneCell(cell: Cell, ctx: RunContext, out: string): Prom
         "recomputed from the start (cells are deterministic: the results are those of an undamaged run)",
     );
   }
-  const { table } = await ctx.labels(s);
-  const images = await ctx.images(s);
-  const plan = await ctx.plan(s, cell.seed);
-  const pretrain = await ctx.ensurePretrained(s, cell.seed);
-  const pretrainKey = pretrain?.key ?? null;
-  const query = await resolveQuery(cell.arm.query, scenarioDir(s));
-  const who = `cell ${cell.key} (scenario ${s.id}, arm ${cell.arm.name}, seed ${cell.seed})`;
-  const resolution = sc.dataset.resolution;
-  const makeModel = async (): Promise<Classifier> => {
+  return [];
+}
+
+/**
+ * Resume, second step: the model after the last stored iteration, from its checkpoint. A damaged or missing
+ * checkpoint is set aside with a warning (see `loadResumeCheckpoint` in `store.ts`) and the cell starts over
+ * (only the last iteration's checkpoint is kept, and cells are deterministic).
+ */
+async function resumePoint(
+  cell: Cell,
+  out: string,
+  stored: IterationRecord[],
+  makeModel: () => Promise<Classifier>,
+  warn: (text: string) => void,
+): Promise<{ iterations: IterationRecord[]; resume?: ResumePoint }> {
+  if (stored.length === 0) return { iterations: [] };
+  const model = await makeModel();
+  const problem = await loadResumeCheckpoint(out, cell.key, stored.length - 1, [model.backbone, model.head]);
+  if (problem === null) return { iterations: stored, resume: { records: stored, model } };
+  model.backbone.dispose();
+  model.head.dispose();
+  warn(problem);
+  return { iterations: [] };
+}
+
+/** A cell's model maker: the scenario's backbone (pre-trained weights loaded when there are some) and a new head. */
+function modelMaker(
+  cell: Cell,
+  table: LabelTable,
+  pretrainKey: string | null,
+  cacheDir: string,
+): () => Promise<Classifier> {
+  const sc = cell.scenario.scenario;
+  return async () => {
     const backbone = buildBackbone(
       sc.model.backbone,
-      resolution,
+      sc.dataset.resolution,
       Rng.root(sc.pretrain.seed).fork("pretrain"),
     );
-    if (pretrainKey) await loadCheckpoint(`${ctx.options.cacheDir}/pretrain/${pretrainKey}`, [backbone]);
+    if (pretrainKey) await loadCheckpoint(`${cacheDir}/pretrain/${pretrainKey}`, [backbone]);
     return withHead(backbone, table.classNames.length, Rng.root(cell.seed).fork("head"));
   };
-  let iterations: IterationRecord[] = [...(existing?.iterations ?? [])];
-  let resume;
-  if (iterations.length > 0) {
-    const model = await makeModel();
-    const checkpoint = `${stateDir(out, cell.key)}/iter-${iterations.length - 1}`;
-    try {
-      await loadCheckpoint(checkpoint, [model.backbone, model.head]);
-      resume = { records: iterations, model };
-    } catch (e) {
-      // Only the last iteration's checkpoint is kept, so the last good state is the start: the cell is recomputed
-      // (deterministically, so its record ends as an uninterrupted run's would).
-      model.backbone.dispose();
-      model.head.dispose();
-      const present = await Deno.lstat(checkpoint).then(() => true, () => false);
-      // Beside the cell's state folder, which is removed when the cell completes.
-      const aside = present
-        ? await setAside(checkpoint, `${stateDir(out, cell.key)}.iter-${iterations.length - 1}`)
-        : null;
-      warn(
-        `${checkpoint}: the resume checkpoint of cell ${cell.key} is ${
-          present
-            ? `damaged (${(e as Error).message.replace(/; delete the folder$/, "")}); set aside as ${aside}`
-            : "missing"
-        }, so the cell is recomputed from the start (cells are deterministic: the results are those of an ` +
-          "uninterrupted run)",
-      );
-      iterations = [];
-    }
-  }
-  const base: Omit<CellRecord, "iterations" | "complete"> = {
+}
+
+/** The loop settings {@linkcode loopInput} reads from a scenario (`ResolvedScenario.iterations`, `finetune`, `al`). */
+export interface LoopSettings {
+  /** AL rounds after the initial one. */
+  readonly iterations: number;
+  /** Fine-tuning per round. */
+  readonly finetune: FinetuneOptions;
+  /** Batch b, budget B, reinitialisation, validation scoring and the query time limit. */
+  readonly al: {
+    readonly batch: number;
+    readonly budget?: number | undefined;
+    readonly reinit: "warm" | "pretrained";
+    readonly validation?: boolean | undefined;
+    readonly queryTimeoutSeconds?: number | undefined;
+  };
+}
+
+/**
+ * The AL loop's input for a cell, from the scenario's settings and the seed's plan: the runner's one mapping from
+ * a scenario to {@linkcode CellInput}, also used by `tests/al_loop_test.ts`. The validation set is scored per
+ * round only on request (`al.validation`; nothing reads those scores).
+ *
+ * @example
+ * ```ts ignore
+ * import { loopInput } from "./cells.ts";
+ * const input = loopInput(
+ *   { iterations: s.iterations, finetune: s.scenario.finetune, al: s.scenario.al },
+ *   plan,
+ *   { seed, images, table, query, queryOptions: {}, makeModel },
+ * );
+ * ```
+ */
+export function loopInput(
+  settings: LoopSettings,
+  plan: Pick<SeedPlan, "initial" | "pool" | "val" | "test">,
+  cell: {
+    readonly seed: number;
+    readonly images: ImageTable;
+    readonly table: LabelTable;
+    readonly query: QueryFunction;
+    readonly queryOptions: Readonly<Record<string, unknown>>;
+    readonly makeModel: () => Classifier | Promise<Classifier>;
+  },
+): CellInput {
+  const al = settings.al;
+  return {
+    seed: cell.seed,
+    images: cell.images,
+    table: cell.table,
+    initial: plan.initial,
+    pool: plan.pool,
+    ...(al.validation ? { val: plan.val } : {}),
+    test: plan.test,
+    finetune: settings.finetune,
+    iterations: settings.iterations,
+    batch: al.batch,
+    ...(al.budget !== undefined ? { budget: al.budget } : {}),
+    reinit: al.reinit,
+    query: cell.query,
+    queryOptions: cell.queryOptions,
+    ...(al.queryTimeoutSeconds !== undefined ? { queryTimeoutSeconds: al.queryTimeoutSeconds } : {}),
+    makeModel: cell.makeModel,
+  };
+}
+
+/** Everything of a cell's record but its iterations and completeness. */
+function recordHead(
+  cell: Cell,
+  table: LabelTable,
+  pretrain: PretrainSummary | null,
+  environment: Record<string, unknown>,
+): Omit<CellRecord, "iterations" | "complete"> {
+  const s = cell.scenario;
+  return {
     format: CELL_FORMAT,
     key: cell.key,
     scenario: s.id,
@@ -300,53 +405,30 @@ export async function runOneCell(cell: Cell, ctx: RunContext, out: string): Prom
     query: typeof cell.arm.query === "string" ? cell.arm.query : `module:${cell.arm.query.module}`,
     seed: cell.seed,
     classNames: [...table.classNames],
-    pretrainKey,
+    pretrainKey: pretrain?.key ?? null,
     pretrain,
-    environment: ctx.options.environment,
+    environment,
   };
-  const total = s.iterations;
-  let record: CellRecord = { ...base, iterations, complete: false };
-  await runCell(
-    {
-      seed: cell.seed,
-      images,
-      table,
-      initial: plan.initial,
-      pool: plan.pool,
-      // The validation set is scored per round only on request (nothing reads those scores).
-      ...(sc.al.validation ? { val: plan.val } : {}),
-      test: plan.test,
-      finetune: sc.finetune,
-      iterations: total,
-      batch: sc.al.batch,
-      ...(sc.al.budget !== undefined ? { budget: sc.al.budget } : {}),
-      reinit: sc.al.reinit,
-      query,
-      queryOptions: cell.arm.options,
-      ...(sc.al.queryTimeoutSeconds !== undefined ? { queryTimeoutSeconds: sc.al.queryTimeoutSeconds } : {}),
-      onQuery: (iteration, running, limitSeconds) =>
-        ctx.options.onQuery?.({
-          cell: cell.key,
-          running,
-          limitSeconds,
-          message:
-            `${who} failed in iteration ${iteration}, phase query: query function ${query.name} did not ` +
-            `return within the time limit of ${limitSeconds} s (al.queryTimeoutSeconds), so its worker thread ` +
-            "was stopped; raise the limit or make the function faster. Nothing of that iteration was saved.",
-        }),
-      makeModel,
-    },
-    async (rec, model) => {
-      const dir = stateDir(out, cell.key);
-      const complete = rec.iteration === total;
-      if (!complete) await saveCheckpoint(`${dir}/iter-${rec.iteration}`, [model.backbone, model.head]);
-      record = { ...base, iterations: [...record.iterations, rec], complete };
-      await writeCell(out, record);
-      if (complete) await Deno.remove(dir, { recursive: true }).catch(() => {});
-      else if (rec.iteration > 0) {
-        await Deno.remove(`${dir}/iter-${rec.iteration - 1}`, { recursive: true }).catch(() => {});
-      }
-      const seconds = rec.seconds.finetune + rec.seconds.inference + rec.seconds.query;
+}
+
+/**
+ * Persist step: the loop's hooks that persist the record (and checkpoint) after every iteration, report progress,
+ * and tell the watchdog about queries; `record()` is the record as last written.
+ */
+function persistingHooks(
+  cell: Cell,
+  ctx: RunContext,
+  out: string,
+  start: CellRecord,
+  who: string,
+  query: QueryFunction,
+): { hooks: AlLoopHooks; record: () => CellRecord } {
+  const total = cell.scenario.iterations;
+  let record = start;
+  const hooks: AlLoopHooks = {
+    onIteration: async (rec, model) => {
+      record = { ...record, iterations: [...record.iterations, rec], complete: rec.iteration === total };
+      await persistIteration(out, record, [model.backbone, model.head]);
       ctx.options.emit({
         type: "iteration",
         cell: cell.key,
@@ -355,17 +437,21 @@ export async function runOneCell(cell: Cell, ctx: RunContext, out: string): Prom
         labelled: rec.labelled,
         microF1: rec.test.microF1,
         macroF1: rec.test.macroF1,
-        seconds,
+        seconds: rec.seconds.finetune + rec.seconds.inference + rec.seconds.query,
       });
     },
-    resume,
-    (iteration, phase) =>
+    onPhase: (iteration, phase) =>
       ctx.options.emit({ type: "phase", cell: cell.key, iteration, iterations: total, phase }),
-  ).catch((e) => {
-    if (!(e instanceof CellPhaseError)) throw e;
-    throw new Error(`${who} failed in ${e.message}. Nothing of that iteration was saved.`);
-  });
-  tf.disposeVariables();
-  ctx.options.emit({ type: "cell-done", cell: cell.key });
-  return record;
+    onQuery: (iteration, running, limitSeconds) =>
+      ctx.options.onQuery?.({
+        cell: cell.key,
+        running,
+        limitSeconds,
+        message:
+          `${who} failed in iteration ${iteration}, phase query: query function ${query.name} did not ` +
+          `return within the time limit of ${limitSeconds} s (al.queryTimeoutSeconds), so its worker thread ` +
+          "was stopped; raise the limit or make the function faster. Nothing of that iteration was saved.",
+      }),
+  };
+  return { hooks, record: () => record };
 }

@@ -9,7 +9,7 @@ import type { BackendName } from "../backend/names.ts";
 import { environmentRecord } from "../backend/doctor.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import { type Cell, gridCells, type Shard, shardCells } from "./grid.ts";
-import { RunContext, runOneCell, scenarioDir } from "./cells.ts";
+import { RunContext, runGridCell, scenarioDir } from "./cells.ts";
 import { resolveQuery } from "../al/query/registry.ts";
 import {
   checkOutputPaths,
@@ -17,6 +17,7 @@ import {
   claimScenarios,
   inspectCell,
   otherVersionError,
+  removeEmptyStateDirs,
   writeRunFile,
 } from "./store.ts";
 import { Progress, type ProgressEvent, type ProgressOptions } from "./progress.ts";
@@ -131,7 +132,7 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
   }
   checkOutputPaths(opts.out, cells);
   // Every record this shard would resume or reuse belongs to the scenario's current version, or nothing starts.
-  // (Damaged records are set aside and recomputed by runOneCell.)
+  // (Damaged records are set aside and recomputed by runGridCell.)
   const todo: Cell[] = [], skipped: string[] = [], otherVersion: Error[] = [];
   let remainingIterations = 0;
   for (const c of mine) {
@@ -175,7 +176,7 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
     const nativeThreads = info.name === "native" ? Math.max(1, Math.floor(info.threads / jobs)) : undefined;
     if (nativeThreads !== undefined && jobs > 1) environment.nativeThreadsPerJob = nativeThreads;
     if (!inWorkers) {
-      for (const c of todo) await runOneCell(c, ctx, opts.out);
+      for (const c of todo) await runGridCell(c, ctx, opts.out);
     } else {
       await Promise.all(Array.from({ length: jobs }, (_, j) =>
         runWorker({
@@ -191,26 +192,13 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
         }, emit)));
     }
     // Finished cells remove their resume checkpoints; drop the emptied folders too.
-    await removeEmptyDirs(`${opts.out}/state`);
+    await removeEmptyStateDirs(opts.out);
     const seconds = (performance.now() - t0) / 1000;
     progress.emit({ type: "done", seconds });
     return { cells, ran: todo.map((c) => c.key), skipped, environment, seconds };
   } finally {
     progress.close();
   }
-}
-
-async function removeEmptyDirs(dir: string): Promise<boolean> {
-  let entries: Deno.DirEntry[];
-  try {
-    entries = await Array.fromAsync(Deno.readDir(dir));
-  } catch {
-    return false;
-  }
-  let empty = true;
-  for (const e of entries) empty = (e.isDirectory && await removeEmptyDirs(`${dir}/${e.name}`)) && empty;
-  if (empty) await Deno.remove(dir).catch(() => {});
-  return empty;
 }
 
 /** Seconds the watchdog waits beyond a query's limit, so that the cell's own timer (its message) goes first. */

@@ -1,82 +1,46 @@
 /**
  * The results folder: one JSON record per cell, rewritten atomically after every AL iteration, plus the model state
- * needed to resume, and `run.json` naming the scenarios (with hashes) the folder belongs to.
+ * needed to resume, and `run.json` naming the scenarios (with hashes) the folder belongs to. This module owns every
+ * path under a results folder and the checkpoint lifecycle; what each file holds (types, schemas, format tags) is
+ * in `records.ts`, and every file is validated on read.
  *
- * Layout: `run.json`, `versions/<scenario>.json`, `cells/<scenario>/<arm>/seed-<k>.json`,
- * `state/<scenario>/<arm>/seed-<k>/iter-<t>/` (a checkpoint of the model after iteration t; the one matching the
- * record's last iteration is kept).
- * The checkpoint is written before the record that refers to it, so after a crash the record's last iteration
- * always has its checkpoint.
+ * Layout: `run.json`, `versions/<scenario>.json`, `cells/<scenario>/<arm>/seed-<k>.json`, `compare.json` (arms
+ * added by `compare`), `state/<scenario>/<arm>/seed-<k>/iter-<t>/` (a checkpoint of the model after iteration t;
+ * the one matching the record's last iteration is kept). The report's files are written beside them by
+ * `report/report.ts`.
+ *
+ * Checkpoint lifecycle ({@linkcode persistIteration}, {@linkcode loadResumeCheckpoint}): the checkpoint is written
+ * before the record that refers to it, so after a crash the record's last iteration always has its checkpoint;
+ * the previous one is removed after the record is written, and the cell's whole state folder once it is
+ * complete. A checkpoint that does not load is set aside and the cell recomputed.
  *
  * Which version of each scenario a folder holds is decided once, atomically: the first run to use the folder for a
  * scenario creates `versions/<scenario id>.json` (its hash) with a hard link of a complete file, which succeeds for
  * exactly one process also on NFS; every later or concurrent run, shard or resume reads it and is refused unless its
  * scenario hashes the same. Shards of one run (same hashes) all pass and write into the folder at once; there is no
  * lock to hold, so a crashed run leaves nothing stale behind. Cell records are checked against that hash whenever
- * they are resumed, skipped as complete or reported; a record that does not parse is set aside
- * (`<name>.damaged-<n>`) and recomputed.
+ * they are resumed, skipped as complete or reported; a record that does not parse or does not validate against its
+ * schema is set aside (`<name>.damaged-<n>`) and recomputed by `bench`, and left out (counted missing) by `report`.
  *
  * @module
  */
+import type { LayersModel } from "@tensorflow/tfjs";
 import { writeFileAtomic } from "../data/cache.ts";
-import type { IterationRecord } from "../al/loop.ts";
-import type { Cell } from "./grid.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
-import type { PretrainSummary } from "./cells.ts";
-
-/** The format tag of cell records. */
-export const CELL_FORMAT = "albench-cell-v1";
-/** The format tag of `run.json`. */
-export const RUN_FORMAT = "albench-run-v1";
-
-/** A cell's record. */
-export interface CellRecord {
-  /** The record format, `albench-cell-v1`. */
-  readonly format: "albench-cell-v1";
-  /** `scenario-id/arm/seed-k`. */
-  readonly key: string;
-  /** The scenario id. */
-  readonly scenario: string;
-  /** The hash of the scenario version that computed it. */
-  readonly scenarioHash: string;
-  /** The arm name. */
-  readonly arm: string;
-  /** The arm's query function (a built-in name or a module path). */
-  readonly query: string;
-  /** The seed. */
-  readonly seed: number;
-  /** The dataset's class names, in label-column order. */
-  readonly classNames: string[];
-  /** The pre-trained backbone's cache key (`null` without pre-training). */
-  readonly pretrainKey: string | null;
-  /** Pre-training loss curve and linear-probe check (null without pre-training). */
-  readonly pretrain?: PretrainSummary | null;
-  /** The machine and engine that computed it. */
-  readonly environment: Record<string, unknown>;
-  /** Every evaluated round, from the initial one (t = 0). */
-  readonly iterations: IterationRecord[];
-  /** Whether every round is done. */
-  readonly complete: boolean;
-}
-
-/** The format tag of the `versions/<scenario id>.json` files. */
-export const VERSION_FORMAT = "albench-version-v1";
-
-/** `run.json`: which scenarios this folder holds. */
-export interface RunFile {
-  /** The file format, `albench-run-v1`. */
-  readonly format: "albench-run-v1";
-  /** Every scenario the folder holds: id, hash and the file it came from. */
-  readonly scenarios: { id: string; hash: string; file?: string }[];
-}
-
-/** `versions/<scenario id>.json`: the version (hash) of one scenario that a results folder holds. */
-export interface VersionFile {
-  readonly format: typeof VERSION_FORMAT;
-  readonly id: string;
-  readonly hash: string;
-  readonly file?: string;
-}
+import {
+  CELL_FORMAT,
+  type CellRecord,
+  COMPARE_FORMAT,
+  type CompareFile,
+  formatOf,
+  parseRecord,
+  type RecordError,
+  recordProblem,
+  RUN_FORMAT,
+  type RunFile,
+  VERSION_FORMAT,
+  type VersionFile,
+} from "./records.ts";
 
 /**
  * Where a cell's record lives.
@@ -102,6 +66,45 @@ export function cellPath(out: string, key: string): string {
  */
 export function stateDir(out: string, key: string): string {
   return `${out}/state/${key}`;
+}
+
+/**
+ * Where the checkpoint of a cell's model after iteration `t` lives (kept only while `t` is the record's last).
+ *
+ * @example
+ * ```ts
+ * import { checkpointDir } from "./store.ts";
+ * console.assert(checkpointDir("out", "s/arm/seed-0", 2) === "out/state/s/arm/seed-0/iter-2");
+ * ```
+ */
+export function checkpointDir(out: string, key: string, t: number): string {
+  return `${stateDir(out, key)}/iter-${t}`;
+}
+
+/**
+ * Where `run.json` lives.
+ *
+ * @example
+ * ```ts
+ * import { runPath } from "./store.ts";
+ * console.assert(runPath("out") === "out/run.json");
+ * ```
+ */
+export function runPath(out: string): string {
+  return `${out}/run.json`;
+}
+
+/**
+ * Where `compare.json` (the arms `compare` added, with their definitions) lives.
+ *
+ * @example
+ * ```ts
+ * import { comparePath } from "./store.ts";
+ * console.assert(comparePath("out") === "out/compare.json");
+ * ```
+ */
+export function comparePath(out: string): string {
+  return `${out}/compare.json`;
 }
 
 /** A cell's record as found on disk. */
@@ -145,7 +148,10 @@ export async function inspectCell(out: string, key: string): Promise<StoredCell>
   return { state: "ok", path, record: r };
 }
 
-/** A parsed record, or why the text is not one (a record of another format is returned as it is). */
+/**
+ * A parsed record, or why the text is not one (validated against the cell schema in `records.ts`, naming the
+ * field at fault). A record of another format is returned as it is, for the caller to refuse or skip.
+ */
 function parseCell(text: string): CellRecord | string {
   let r: unknown;
   try {
@@ -154,20 +160,8 @@ function parseCell(text: string): CellRecord | string {
     return `not valid JSON: ${(e as Error).message}`;
   }
   if (typeof r !== "object" || r === null || Array.isArray(r)) return "not a JSON object";
-  const o = r as Record<string, unknown>;
-  if (o.format !== CELL_FORMAT) return r as CellRecord;
-  for (
-    const [field, ok] of [
-      ["key", typeof o.key === "string"],
-      ["scenario", typeof o.scenario === "string"],
-      ["scenarioHash", typeof o.scenarioHash === "string"],
-      ["iterations", Array.isArray(o.iterations)],
-      ["complete", typeof o.complete === "boolean"],
-    ] as const
-  ) {
-    if (!ok) return `its field ${field} is missing or of the wrong type`;
-  }
-  return r as CellRecord;
+  if (formatOf(r) !== CELL_FORMAT) return r as CellRecord;
+  return recordProblem("cell", r) ?? (r as CellRecord);
 }
 
 /**
@@ -287,19 +281,14 @@ async function readVersionFile(path: string): Promise<VersionFile | null> {
     if (e instanceof Deno.errors.NotFound) return null;
     throw e;
   }
-  let v: VersionFile | undefined;
   try {
-    v = JSON.parse(text);
-  } catch {
-    // reported below
-  }
-  if (v?.format !== VERSION_FORMAT || typeof v.hash !== "string" || typeof v.id !== "string") {
+    return parseRecord("version", path, text);
+  } catch (e) {
     throw new Error(
       `${path} is damaged; it records which version of a scenario the results folder holds, so nothing can be ` +
-        "checked without it: restore it, or use another --out",
+        `checked without it: restore it, or use another --out (${(e as RecordError).reason})`,
     );
   }
-  return v;
 }
 
 /** Every `versions/**.json` of a folder (none when the folder has no such directory). */
@@ -318,24 +307,30 @@ async function readVersionFiles(out: string): Promise<VersionFile[]> {
       else if (e.name.endsWith(".json")) found.push((await readVersionFile(`${dir}/${e.name}`))!);
     }
   };
-  await walk(`${out}/versions`);
+  await walk(`${out}/versions`); // the folder of versionPath
   return found;
 }
 
 async function readRunJson(out: string): Promise<RunFile | null> {
-  let existing: RunFile;
+  const path = runPath(out);
+  let text: string;
   try {
-    existing = JSON.parse(await Deno.readTextFile(`${out}/run.json`)) as RunFile;
+    text = await Deno.readTextFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return null;
     throw new Error(
-      `${out}/run.json is unreadable (${(e as Error).message}); use another --out or delete the folder`,
+      `${path} is unreadable (${(e as Error).message}); use another --out or delete the folder`,
     );
   }
-  if (existing?.format !== RUN_FORMAT || !Array.isArray(existing.scenarios)) {
-    throw new Error(`${out}/run.json is not an ${RUN_FORMAT} file`);
+  try {
+    return parseRecord("run", path, text);
+  } catch (e) {
+    const reason = (e as RecordError).reason;
+    if (reason.startsWith("not valid JSON")) {
+      throw new Error(`${path} is unreadable (${reason}); use another --out or delete the folder`);
+    }
+    throw new Error(`${path} is not an ${RUN_FORMAT} file (${reason})`);
   }
-  return existing;
 }
 
 /**
@@ -394,7 +389,7 @@ export async function checkRunFolder(
   for (const s of scenarios) {
     const prior = run?.scenarios.find((p) => p.id === s.id);
     if (prior && prior.hash !== s.hash) {
-      throw versionConflict(out, s.id, prior.hash, s.hash, `${out}/run.json`);
+      throw versionConflict(out, s.id, prior.hash, s.hash, runPath(out));
     }
     const held = versions.find((v) => v.id === s.id);
     if (held && held.hash !== s.hash) {
@@ -476,12 +471,12 @@ export async function writeRunFile(
       list.push({ id: s.id, hash: s.hash, ...(s.file ? { file: s.file } : {}) });
     }
   }
-  await writeFileAtomic(`${out}/run.json`, JSON.stringify({ format: RUN_FORMAT, scenarios: list }, null, 1));
+  await writeFileAtomic(runPath(out), JSON.stringify({ format: RUN_FORMAT, scenarios: list }, null, 1));
 }
 
 /**
- * Every cell record under `out/cells` that belongs to the folder. A damaged record (not JSON, or not shaped like
- * a record), and a record made by another version of its scenario than the folder holds (`run.json`,
+ * Every cell record under `out/cells` that belongs to the folder. A damaged record (not JSON, or not valid
+ * against the cell schema of `records.ts`), and a record made by another version of its scenario than the folder holds (`run.json`,
  * `versions/`) or of a scenario the folder does not hold, is left out with a warning naming the file, so it counts
  * as missing rather than being mixed in or stopping the report. Warnings go to `warn` (default: stderr). An
  * unreadable `run.json` or `versions/` file is an error naming it.
@@ -540,22 +535,8 @@ export async function readAllCells(
       }
     }
   };
-  await walk(`${out}/cells`);
+  await walk(`${out}/cells`); // the folder of cellPath
   return records;
-}
-
-/**
- * The cells a grid expects that are missing or incomplete in `records`.
- *
- * @example
- * ```ts
- * import { missingCells } from "./store.ts";
- * console.assert(missingCells([], []).length === 0);
- * ```
- */
-export function missingCells(cells: readonly Cell[], records: readonly CellRecord[]): string[] {
-  const done = new Set(records.filter((r) => r.complete).map((r) => r.key));
-  return cells.map((c) => c.key).filter((k) => !done.has(k));
 }
 
 /** Longest file-name component and path, in bytes, that Linux and macOS file systems accept. */
@@ -581,10 +562,10 @@ export function checkOutputPaths(
 ): void {
   const bytes = (s: string) => new TextEncoder().encode(s).length;
   const uuid = "x".repeat(36);
-  const paths = [`${out}/run.json.${uuid}.tmp`];
+  const paths = [`${runPath(out)}.${uuid}.tmp`];
   for (const c of cells) {
     paths.push(`${cellPath(out, c.key)}.${uuid}.tmp`);
-    paths.push(`${stateDir(out, c.key)}/iter-${c.scenario.iterations}.staging-xxxxxxxx/manifest.json`);
+    paths.push(`${checkpointDir(out, c.key, c.scenario.iterations)}.staging-xxxxxxxx/manifest.json`);
   }
   for (const id of new Set(cells.map((c) => c.key.split("/").slice(0, -2).join("/")))) {
     paths.push(`${versionPath(out, id)}.${uuid}.tmp`);
@@ -605,4 +586,139 @@ export function checkOutputPaths(
       );
     }
   }
+}
+
+/**
+ * The arms `compare` added to a folder (`compare.json`), or an empty list for a folder without one. Throws naming
+ * the file (and the field) when it is unreadable.
+ *
+ * @example
+ * ```ts
+ * import { readCompareFile } from "./store.ts";
+ * console.assert(Object.keys((await readCompareFile(await Deno.makeTempDir())).arms).length === 0);
+ * ```
+ */
+export async function readCompareFile(out: string): Promise<CompareFile> {
+  const path = comparePath(out);
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return { format: COMPARE_FORMAT, arms: {} };
+    throw new Error(`${path} is unreadable (${(e as Error).message}); use another --out`);
+  }
+  try {
+    return parseRecord("compare", path, text);
+  } catch (e) {
+    throw new Error(`${path} is unreadable (${(e as RecordError).reason}); use another --out`);
+  }
+}
+
+/**
+ * Write `compare.json` atomically (creating the folder).
+ *
+ * @example
+ * ```ts ignore
+ * import { writeCompareFile } from "./store.ts";
+ * await writeCompareFile("reports/compare/default", { format: "albench-compare-v1", arms: {} });
+ * ```
+ */
+export async function writeCompareFile(out: string, file: CompareFile): Promise<void> {
+  await Deno.mkdir(out, { recursive: true });
+  await writeFileAtomic(comparePath(out), JSON.stringify(file, null, 1));
+}
+
+// The checkpoint lifecycle of a cell: after iteration t the model is saved to checkpointDir(t), then the record
+// naming t is written, then checkpointDir(t - 1) is removed; a complete cell removes its whole stateDir. So after
+// a crash at any point the record's last iteration has its checkpoint. (model/checkpoint.ts is loaded on first use,
+// so reading records, as the report does, does not load the engine.)
+
+/**
+ * Persist a cell after an iteration, in the order that keeps it resumable: the model's checkpoint (unless the
+ * record is complete), the record, then the checkpoint the record no longer names (all of them when complete).
+ *
+ * @example
+ * ```ts ignore
+ * import { persistIteration } from "./store.ts";
+ * await persistIteration("reports/default", record, [model.backbone, model.head]);
+ * ```
+ */
+export async function persistIteration(
+  out: string,
+  record: CellRecord,
+  models: readonly LayersModel[],
+): Promise<void> {
+  const { saveCheckpoint } = await import("../model/checkpoint.ts");
+  const dir = stateDir(out, record.key);
+  const t = record.iterations[record.iterations.length - 1]!.iteration;
+  if (!record.complete) await saveCheckpoint(checkpointDir(out, record.key, t), models);
+  await writeCell(out, record);
+  if (record.complete) await Deno.remove(dir, { recursive: true }).catch(() => {});
+  else if (t > 0) {
+    await Deno.remove(checkpointDir(out, record.key, t - 1), { recursive: true }).catch(() => {});
+  }
+}
+
+/**
+ * Load the checkpoint of a cell's last recorded iteration `t` into `models`. Returns `null` when it loaded;
+ * otherwise sets a damaged checkpoint aside (beside the cell's state folder, as `<state>.iter-<t>.damaged-<n>`,
+ * since that folder is removed when the cell completes) and returns the warning to give: the cell is then
+ * recomputed from the start.
+ *
+ * @example
+ * ```ts ignore
+ * import { loadResumeCheckpoint } from "./store.ts";
+ * const problem = await loadResumeCheckpoint("reports/default", key, 1, [model.backbone, model.head]);
+ * ```
+ */
+export async function loadResumeCheckpoint(
+  out: string,
+  key: string,
+  t: number,
+  models: readonly LayersModel[],
+): Promise<string | null> {
+  const { loadCheckpoint } = await import("../model/checkpoint.ts");
+  const checkpoint = checkpointDir(out, key, t);
+  try {
+    await loadCheckpoint(checkpoint, models);
+    return null;
+  } catch (e) {
+    const present = await Deno.lstat(checkpoint).then(() => true, () => false);
+    const aside = present ? await setAside(checkpoint, `${stateDir(out, key)}.iter-${t}`) : null;
+    return `${checkpoint}: the resume checkpoint of cell ${key} is ${
+      present
+        ? `damaged (${(e as Error).message.replace(/; delete the folder$/, "")}); set aside as ${aside}`
+        : "missing"
+    }, so the cell is recomputed from the start (cells are deterministic: the results are those of an ` +
+      "uninterrupted run)";
+  }
+}
+
+/**
+ * Remove the folders under `state/` that finished cells emptied (and `state/` itself when empty).
+ *
+ * @example
+ * ```ts
+ * import { removeEmptyStateDirs } from "./store.ts";
+ * const out = await Deno.makeTempDir();
+ * await Deno.mkdir(`${out}/state/s/a`, { recursive: true });
+ * await removeEmptyStateDirs(out);
+ * console.assert(!(await Deno.lstat(`${out}/state`).then(() => true, () => false)));
+ * ```
+ */
+export async function removeEmptyStateDirs(out: string): Promise<void> {
+  await removeEmptyDirs(`${out}/state`);
+}
+
+async function removeEmptyDirs(dir: string): Promise<boolean> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch {
+    return false;
+  }
+  let empty = true;
+  for (const e of entries) empty = (e.isDirectory && await removeEmptyDirs(`${dir}/${e.name}`)) && empty;
+  if (empty) await Deno.remove(dir).catch(() => {});
+  return empty;
 }

@@ -8,7 +8,7 @@ import { initBackend } from "../backend/backend.ts";
 import type { BackendName } from "../backend/names.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import { gridCells } from "./grid.ts";
-import { type QueryWatch, RunContext, runOneCell } from "./cells.ts";
+import { type QueryWatch, RunContext, runGridCell } from "./cells.ts";
 import type { ProgressEvent } from "./progress.ts";
 
 /** The message that starts a worker. */
@@ -55,7 +55,7 @@ scope.onmessage = async (e) => {
     });
     const wanted = new Set(job.keys);
     for (const cell of gridCells(job.scenarios, job.seedLimit).filter((c) => wanted.has(c.key))) {
-      await runOneCell(cell, ctx, job.out);
+      await runGridCell(cell, ctx, job.out);
     }
     scope.postMessage({ kind: "done" });
   } catch (err) {

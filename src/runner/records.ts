@@ -1,0 +1,357 @@
+/**
+ * Every persisted format, in one place: the cell record (with its iteration records and pre-training summary),
+ * `run.json`, the `versions/<scenario>.json` files, `compare.json`, a checkpoint's `manifest.json` and the linear
+ * probe kept beside a pre-trained backbone. Each has an explicit TypeScript type, a zod schema that checks it on
+ * read, and a format tag that names its version.
+ *
+ * A change to what a format holds is a change of format: bump its tag (`albench-cell-v1` → `-v2`) and say how the
+ * old one is read. `tests/records_test.ts` pins each schema's JSON Schema to its tag, so an edit that forgets the
+ * bump fails there.
+ *
+ * Reading validates and returns the parsed value itself (never zod's output), so a valid file reads exactly as
+ * before. An invalid one is reported by {@linkcode RecordError}, naming the file and the first offending field.
+ * Where files are written lives in `store.ts`; this module knows only their shape.
+ *
+ * This module depends on nothing but zod, so the loop (`al/loop.ts`), the checkpoint code (`model/checkpoint.ts`)
+ * and the report can all import it without an import cycle.
+ *
+ * @module
+ */
+import { z } from "zod";
+
+/** The format tag of cell records (`cells/<scenario>/<arm>/seed-<k>.json`). */
+export const CELL_FORMAT = "albench-cell-v1";
+/** The format tag of `run.json`. */
+export const RUN_FORMAT = "albench-run-v1";
+/** The format tag of the `versions/<scenario id>.json` files. */
+export const VERSION_FORMAT = "albench-version-v1";
+/** The format tag of `compare.json`. */
+export const COMPARE_FORMAT = "albench-compare-v1";
+/** The format tag of a checkpoint's `manifest.json`. */
+export const CHECKPOINT_FORMAT = "albench-weights-v1";
+
+/** Every format tag, by file. */
+export const FORMATS = {
+  cell: CELL_FORMAT,
+  run: RUN_FORMAT,
+  version: VERSION_FORMAT,
+  compare: COMPARE_FORMAT,
+  checkpoint: CHECKPOINT_FORMAT,
+} as const;
+
+// ---------------------------------------------------------------------------------------------------------------
+// Types
+
+/** Scores of one evaluation. */
+export interface EvalMetrics {
+  /** Micro F1 at threshold 0.5. */
+  readonly microF1: number;
+  /** Macro F1 at threshold 0.5. */
+  readonly macroF1: number;
+  /** Mean average precision over classes. */
+  readonly mAP: number;
+  /** Per-class F1 (`null` where undefined). */
+  readonly perClassF1: (number | null)[];
+}
+
+/** What one iteration records. */
+export interface IterationRecord {
+  /** The round t (0: the initial labelled set). */
+  readonly iteration: number;
+  /** Size of the labelled set the model was fine-tuned on. */
+  readonly labelled: number;
+  /** Ids the query function selected after this iteration's evaluation (empty after the last). */
+  readonly selected: string[];
+  /** Scores on the test set. */
+  readonly test: EvalMetrics;
+  /** Validation scores, only when the cell scored the validation set (records before this was opt-in have it). */
+  readonly val?: EvalMetrics;
+  /** Positives per class in the labelled set fine-tuned on. */
+  readonly classCounts: number[];
+  /** Mean training loss of the last fine-tuning epoch. */
+  readonly trainLoss: number;
+  /** Query diagnostics (e.g. m, k-means iterations). */
+  readonly diagnostics?: Record<string, unknown>;
+  /** Wall-clock seconds; kept out of result digests. */
+  readonly seconds: { readonly finetune: number; readonly inference: number; readonly query: number };
+}
+
+/** Linear probe on frozen features: random initialisation against pre-trained (`probe.json` beside a backbone). */
+export interface ProbeScores {
+  /** mAP of the probe on the randomly initialised backbone. */
+  randomInitMap: number;
+  /** mAP of the probe on the pre-trained backbone. */
+  pretrainedMap: number;
+  /** Macro F1 of the probe on the randomly initialised backbone. */
+  randomInitMacroF1: number;
+  /** Macro F1 of the probe on the pre-trained backbone. */
+  pretrainedMacroF1: number;
+}
+
+/** What a cell records about its pre-trained backbone. */
+export interface PretrainSummary {
+  /** Cache key of the backbone. */
+  readonly key: string;
+  /** Mean BYOL loss per epoch. */
+  readonly losses: number[];
+  /** Linear probe on frozen features: random initialisation against pre-trained. */
+  readonly probe: ProbeScores;
+}
+
+/** A cell's record. */
+export interface CellRecord {
+  /** The record format, `albench-cell-v1`. */
+  readonly format: "albench-cell-v1";
+  /** `scenario-id/arm/seed-k`. */
+  readonly key: string;
+  /** The scenario id. */
+  readonly scenario: string;
+  /** The hash of the scenario version that computed it. */
+  readonly scenarioHash: string;
+  /** The arm name. */
+  readonly arm: string;
+  /** The arm's query function (a built-in name or a module path). */
+  readonly query: string;
+  /** The seed. */
+  readonly seed: number;
+  /** The dataset's class names, in label-column order. */
+  readonly classNames: string[];
+  /** The pre-trained backbone's cache key (`null` without pre-training). */
+  readonly pretrainKey: string | null;
+  /** Pre-training loss curve and linear-probe check (null without pre-training). */
+  readonly pretrain?: PretrainSummary | null;
+  /** The machine and engine that computed it. */
+  readonly environment: Record<string, unknown>;
+  /** Every evaluated round, from the initial one (t = 0). */
+  readonly iterations: IterationRecord[];
+  /** Whether every round is done. */
+  readonly complete: boolean;
+}
+
+/** One scenario a results folder holds: id, hash and the file it came from. */
+export interface HeldScenario {
+  /** The scenario id. */
+  id: string;
+  /** Its hash. */
+  hash: string;
+  /** The scenario file it was read from. */
+  file?: string;
+}
+
+/** `run.json`: which scenarios this folder holds. */
+export interface RunFile {
+  /** The file format, `albench-run-v1`. */
+  readonly format: "albench-run-v1";
+  /** Every scenario the folder holds: id, hash and the file it came from. */
+  readonly scenarios: HeldScenario[];
+}
+
+/** `versions/<scenario id>.json`: the version (hash) of one scenario that a results folder holds. */
+export interface VersionFile {
+  /** The file format, `albench-version-v1`. */
+  readonly format: "albench-version-v1";
+  /** The scenario id. */
+  readonly id: string;
+  /** The hash of the version the folder holds. */
+  readonly hash: string;
+  /** The scenario file of the run that bound the folder. */
+  readonly file?: string;
+}
+
+/** `compare.json`: the definitions of the arms `compare` added to a folder, by `scenario/arm`. */
+export interface CompareFile {
+  /** The file format, `albench-compare-v1`. */
+  readonly format: "albench-compare-v1";
+  /** `scenario/arm` → the arm's definition (built-in name, or module path and content hash, and options). */
+  readonly arms: Record<string, string>;
+}
+
+/** The manifest of a checkpoint. */
+export interface CheckpointManifest {
+  /** The manifest format, `albench-weights-v1`. */
+  readonly format: "albench-weights-v1";
+  /** SHA-256 of `weights.bin`. */
+  readonly sha256: string;
+  /** Length of `weights.bin`. */
+  readonly bytes: number;
+  /** Each weight's name, shape and byte offset in `weights.bin`. */
+  readonly weights: { name: string; shape: number[]; offset: number }[];
+  /** Free metadata (what produced it). */
+  readonly meta: Record<string, unknown>;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Schemas. Objects are loose (unknown fields pass), so that reading never changes a record; a number that JSON
+// wrote as null (a NaN) is accepted where the loop can produce one.
+
+/** A number, or the `null` that `JSON.stringify` writes for NaN. */
+const jsonNumber = z.number().nullable();
+const record = z.record(z.string(), z.unknown());
+
+const evalMetricsSchema = z.looseObject({
+  microF1: jsonNumber,
+  macroF1: jsonNumber,
+  mAP: jsonNumber,
+  perClassF1: z.array(jsonNumber),
+});
+
+const iterationSchema = z.looseObject({
+  iteration: z.number().int().nonnegative(),
+  labelled: z.number().int().nonnegative(),
+  selected: z.array(z.string()),
+  test: evalMetricsSchema,
+  val: evalMetricsSchema.optional(),
+  classCounts: z.array(z.number()),
+  trainLoss: jsonNumber,
+  diagnostics: record.optional(),
+  seconds: z.looseObject({ finetune: z.number(), inference: z.number(), query: z.number() }),
+});
+
+const probeSchema = z.looseObject({
+  randomInitMap: jsonNumber,
+  pretrainedMap: jsonNumber,
+  randomInitMacroF1: jsonNumber,
+  pretrainedMacroF1: jsonNumber,
+});
+
+const pretrainSchema = z.looseObject({ key: z.string(), losses: z.array(jsonNumber), probe: probeSchema });
+
+/** The schemas of every format, by file (for the version pin in `tests/records_test.ts`). */
+export const SCHEMAS = {
+  cell: z.looseObject({
+    format: z.literal(CELL_FORMAT),
+    key: z.string(),
+    scenario: z.string(),
+    scenarioHash: z.string(),
+    arm: z.string(),
+    query: z.string(),
+    seed: z.number().int(),
+    classNames: z.array(z.string()),
+    pretrainKey: z.string().nullable(),
+    pretrain: pretrainSchema.nullable().optional(),
+    environment: record,
+    iterations: z.array(iterationSchema),
+    complete: z.boolean(),
+  }),
+  run: z.looseObject({
+    format: z.literal(RUN_FORMAT),
+    scenarios: z.array(z.looseObject({ id: z.string(), hash: z.string(), file: z.string().optional() })),
+  }),
+  version: z.looseObject({
+    format: z.literal(VERSION_FORMAT),
+    id: z.string(),
+    hash: z.string(),
+    file: z.string().optional(),
+  }),
+  compare: z.looseObject({ format: z.literal(COMPARE_FORMAT), arms: z.record(z.string(), z.string()) }),
+  checkpoint: z.looseObject({
+    format: z.literal(CHECKPOINT_FORMAT),
+    sha256: z.string(),
+    bytes: z.number().int().nonnegative(),
+    weights: z.array(
+      z.looseObject({ name: z.string(), shape: z.array(z.number().int()), offset: z.number().int() }),
+    ),
+    meta: record,
+  }),
+  probe: probeSchema,
+} as const;
+
+/** The formats {@linkcode parseRecord} reads. */
+export type RecordKind = keyof typeof SCHEMAS;
+
+/** The type each format reads as. */
+export interface RecordTypes {
+  /** A cell record. */
+  cell: CellRecord;
+  /** `run.json`. */
+  run: RunFile;
+  /** A `versions/` file. */
+  version: VersionFile;
+  /** `compare.json`. */
+  compare: CompareFile;
+  /** A checkpoint's `manifest.json`. */
+  checkpoint: CheckpointManifest;
+  /** `probe.json` beside a pre-trained backbone. */
+  probe: ProbeScores;
+}
+
+/** A persisted file that is not what its format says: names the file, and the field where one is at fault. */
+export class RecordError extends Error {
+  /**
+   * @param path the file
+   * @param reason why it is not a record (`not valid JSON: …`, `field iterations[2].test: …`)
+   */
+  constructor(readonly path: string, readonly reason: string) {
+    super(`${path}: ${reason}`);
+    this.name = "RecordError";
+  }
+}
+
+/** `a.b[2].c` for a zod issue path. */
+function fieldName(path: readonly PropertyKey[]): string {
+  return path.map((p, i) => typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`).join(
+    "",
+  );
+}
+
+/**
+ * Why `value` is not of `kind`, naming the first offending field, or `null` when it is.
+ *
+ * @example
+ * ```ts
+ * import { recordProblem } from "./records.ts";
+ * console.assert(recordProblem("version", { format: "albench-version-v1", id: "s", hash: "a" }) === null);
+ * console.assert(recordProblem("version", { format: "albench-version-v1", id: "s" })!.startsWith("field hash: "));
+ * ```
+ */
+export function recordProblem(kind: RecordKind, value: unknown): string | null {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "not a JSON object";
+  const r = SCHEMAS[kind].safeParse(value);
+  if (r.success) return null;
+  const issue = r.error.issues[0]!;
+  return `field ${fieldName(issue.path) || "(top level)"}: ${issue.message}`;
+}
+
+/**
+ * Parse and validate the text of a persisted file of `kind` read from `path`; returns the parsed value itself
+ * (unknown fields kept), or throws a {@linkcode RecordError} naming the file and the field.
+ *
+ * @example
+ * ```ts
+ * import { parseRecord, RecordError } from "./records.ts";
+ * const run = parseRecord("run", "out/run.json", '{"format": "albench-run-v1", "scenarios": []}');
+ * console.assert(run.scenarios.length === 0);
+ * try {
+ *   parseRecord("run", "out/run.json", '{"format": "albench-run-v1", "scenarios": [{"id": 1}]}');
+ * } catch (e) {
+ *   console.assert(e instanceof RecordError && e.message.startsWith("out/run.json: field scenarios[0].id: "));
+ * }
+ * ```
+ */
+export function parseRecord<K extends RecordKind>(kind: K, path: string, text: string): RecordTypes[K] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    throw new RecordError(path, `not valid JSON: ${(e as Error).message}`);
+  }
+  const problem = recordProblem(kind, value);
+  if (problem !== null) throw new RecordError(path, problem);
+  return value as RecordTypes[K];
+}
+
+/**
+ * The format tag of a parsed JSON value (`undefined` when it has none), to tell a file of another format (not
+ * ours to judge) from a damaged one of ours.
+ *
+ * @example
+ * ```ts
+ * import { formatOf } from "./records.ts";
+ * console.assert(formatOf({ format: "x" }) === "x" && formatOf([]) === undefined);
+ * ```
+ */
+export function formatOf(value: unknown): unknown {
+  return typeof value === "object" && value !== null && !Array.isArray(value)
+    ? (value as { format?: unknown }).format
+    : undefined;
+}
