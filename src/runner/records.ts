@@ -5,8 +5,8 @@
  * read, and a format tag that names its version.
  *
  * A change to what a format holds is a change of format: bump its tag (`albench-cell-v1` → `-v2`) and say how the
- * old one is read. `tests/records_test.ts` pins each schema's JSON Schema to its tag, so an edit that forgets the
- * bump fails there.
+ * old one is read. The compiler checks that each type and its schema name the same fields, and
+ * `tests/records_test.ts` pins each schema's JSON Schema to its tag, so an edit that forgets the bump fails there.
  *
  * Reading validates and returns the parsed value itself (never zod's output), so a valid file reads exactly as
  * before. An invalid one is reported by {@linkcode RecordError}, naming the file and the first offending field.
@@ -255,6 +255,22 @@ export const SCHEMAS = {
   }),
   probe: probeSchema,
 } as const;
+
+// Each type and its schema name the same fields (checked by the compiler); tests/records_test.ts pins the schemas.
+type SameKeys<A, B> = [Exclude<keyof A, keyof B>, Exclude<keyof B, keyof A>] extends [never, never] ? true
+  : false;
+const _sameFields: [
+  SameKeys<CellRecord, typeof SCHEMAS.cell.shape>,
+  SameKeys<IterationRecord, typeof iterationSchema.shape>,
+  SameKeys<EvalMetrics, typeof evalMetricsSchema.shape>,
+  SameKeys<PretrainSummary, typeof pretrainSchema.shape>,
+  SameKeys<ProbeScores, typeof probeSchema.shape>,
+  SameKeys<RunFile, typeof SCHEMAS.run.shape>,
+  SameKeys<HeldScenario, typeof SCHEMAS.run.shape.scenarios.element.shape>,
+  SameKeys<VersionFile, typeof SCHEMAS.version.shape>,
+  SameKeys<CompareFile, typeof SCHEMAS.compare.shape>,
+  SameKeys<CheckpointManifest, typeof SCHEMAS.checkpoint.shape>,
+] = [true, true, true, true, true, true, true, true, true, true];
 
 /** The formats {@linkcode parseRecord} reads. */
 export type RecordKind = keyof typeof SCHEMAS;

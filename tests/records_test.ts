@@ -1,0 +1,120 @@
+/**
+ * Issue #13, point 1: every persisted format is defined once (`src/runner/records.ts`), versioned, and validated
+ * on read with errors naming the file and the field.
+ */
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { z } from "zod";
+import { FORMATS, parseRecord, RecordError, SCHEMAS } from "../src/runner/records.ts";
+import { inspectCell, readAllCells, readRunFile, writeRunFile } from "../src/runner/store.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+
+/**
+ * The shape each format tag stands for, as the SHA-256 of its schema's JSON Schema. A schema edit changes the
+ * hash: bump the format's tag in `records.ts` (and say how the old one is read), then update its line here.
+ */
+const PINNED: Record<keyof typeof SCHEMAS, [tag: string, sha256: string]> = {
+  cell: ["albench-cell-v1", "de0a9b4778cf757275c304538da2e6e6638e004ea2c2f5d96c8cbc6264abcc2d"],
+  run: ["albench-run-v1", "494ed3c4b25de497c8be445ba9f81f8508727d937fc51f813f9a6165cf8c95a4"],
+  version: ["albench-version-v1", "360536a939bb1ce4763ead6893f71109c8558bafd9f10eccd834235d51a7398e"],
+  compare: ["albench-compare-v1", "4dacc28c6c5d4912755da3768fd5d0acd4ddf99c71dc88bf4bbc19d411d3021e"],
+  checkpoint: ["albench-weights-v1", "aa3c4c72c6e468e8ccd55eda468ad9ccdc816aeb735272bb7fdeaf1d345f8b52"],
+  probe: [
+    "(probe.json, no tag: recomputed when it does not validate)",
+    "1ad67b68905d0e8079ebb7c0688b174fa69e34781b9cb79e826d78954442345d",
+  ],
+};
+
+const schemaHash = (kind: keyof typeof SCHEMAS) =>
+  createHash("sha256").update(JSON.stringify(z.toJSONSchema(SCHEMAS[kind]))).digest("hex");
+
+Deno.test("records: each format's schema is pinned to its format tag (a changed format needs a new tag)", () => {
+  for (const kind of Object.keys(SCHEMAS) as (keyof typeof SCHEMAS)[]) {
+    const [tag, sha] = PINNED[kind];
+    if (kind !== "probe") assert.equal(FORMATS[kind as keyof typeof FORMATS], tag, kind);
+    assert.equal(
+      schemaHash(kind),
+      sha,
+      `the ${kind} format changed: bump its tag (now ${tag}) in src/runner/records.ts and pin the new hash`,
+    );
+  }
+});
+
+Deno.test("records: every committed cell record and run.json validates", async () => {
+  let n = 0;
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      const path = `${dir}/${e.name}`;
+      if (e.isDirectory) await walk(path);
+      else if (e.name.endsWith(".json") && path.includes("/cells/")) {
+        parseRecord("cell", path, await Deno.readTextFile(path));
+        n++;
+      } else if (e.name === "run.json") parseRecord("run", path, await Deno.readTextFile(path));
+    }
+  };
+  await walk(`${ROOT}/reports/reference`);
+  assert.ok(n >= 40, `${n} cell records checked`);
+});
+
+Deno.test("records: a cell record that parses but does not validate is damaged, naming the file and the field", async () => {
+  const out = await Deno.makeTempDir({ prefix: "albench-records-" });
+  const good = await Deno.readTextFile(
+    `${ROOT}/reports/reference/cpu/fig1/cells/cpu-fig1/mge-clustering/seed-0.json`,
+  );
+  const record = JSON.parse(good);
+  await writeRunFile(out, null, [{ id: record.scenario, hash: record.scenarioHash } as never]);
+  const key = `${record.scenario}/${record.arm}/seed-${record.seed}`;
+  const path = `${out}/cells/${key}.json`;
+  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  const bad = structuredClone(record);
+  bad.iterations[1].test.microF1 = "0.5";
+  await Deno.writeTextFile(path, JSON.stringify({ ...bad, key }));
+  const stored = await inspectCell(out, key);
+  assert.equal(stored.state, "damaged");
+  assert.match(
+    (stored as { reason: string }).reason,
+    /^field iterations\[1\]\.test\.microF1: .*expected number/,
+  );
+  // The report leaves it out with the same warning as an unparseable record (its cell counts as missing).
+  const warnings: string[] = [];
+  assert.deepEqual(await readAllCells(out, (w) => warnings.push(w)), []);
+  assert.equal(warnings.length, 1);
+  assert.match(
+    warnings[0]!,
+    new RegExp(`^${path}: damaged cell record \\(field iterations\\[1\\]\\.test\\.microF1: .*\\); left out`),
+  );
+  // The valid record reads back unchanged (validation never rewrites what it reads).
+  await Deno.writeTextFile(path, JSON.stringify({ ...record, key }));
+  const ok = await inspectCell(out, key);
+  assert.equal(ok.state, "ok");
+  assert.deepEqual((ok as { record: unknown }).record, { ...record, key });
+  await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("records: run.json and versions/ files that do not validate are errors naming the file and the field", async () => {
+  const out = await Deno.makeTempDir({ prefix: "albench-records-" });
+  await Deno.writeTextFile(
+    `${out}/run.json`,
+    JSON.stringify({ format: "albench-run-v1", scenarios: [{ id: 3 }] }),
+  );
+  await assert.rejects(
+    () => readRunFile(out),
+    new RegExp(`^Error: ${out}/run\\.json is not an albench-run-v1 file \\(field scenarios\\[0\\]\\.id: `),
+  );
+  await Deno.remove(`${out}/run.json`);
+  await Deno.mkdir(`${out}/versions`);
+  await Deno.writeTextFile(
+    `${out}/versions/s.json`,
+    JSON.stringify({ format: "albench-version-v1", id: "s" }),
+  );
+  await assert.rejects(
+    () => readRunFile(out),
+    new RegExp(`${out}/versions/s\\.json is damaged; .* use another --out \\(field hash: `),
+  );
+  assert.throws(
+    () => parseRecord("compare", "x/compare.json", '{"format": "albench-compare-v1", "arms": {"s/a": 1}}'),
+    (e) => e instanceof RecordError && /^x\/compare\.json: field arms\.s\/a: /.test(e.message),
+  );
+  await Deno.remove(out, { recursive: true });
+});
