@@ -71,7 +71,7 @@ Deno.test("synthetic: geometry is resolution-independent (64 px area-downscaled 
   assert.ok(mean < 12, `mean absolute difference ${mean} grey levels`);
 });
 
-Deno.test("synthetic: texture classes have their colours (water is blue-dark, sand bright, grass green)", () => {
+Deno.test("synthetic: texture classes have their colours (water blue-dark, sand bright, grass, field and trees green)", () => {
   // Images whose only label is one texture are filled with it: compare mean colours.
   const r = 16, img = syntheticImages({ size: 2100 }, r);
   const mean = (cls: string) => {
@@ -89,6 +89,9 @@ Deno.test("synthetic: texture classes have their colours (water is blue-dark, sa
     return sum.map((s) => s / (n * r * r));
   };
   const field = mean("field"), trees = mean("trees"), sand = mean("sand");
+  const water = mean("water"), grass = mean("grass");
+  assert.ok(water[2]! > water[0]! && Math.max(...water) < 100, `water ${water}`);
+  assert.ok(grass[1]! > grass[0]! + 30 && grass[1]! > grass[2]! + 40, `grass ${grass}`);
   assert.ok(field[1]! > field[2]! + 40, `field ${field}`);
   assert.ok(trees[1]! < 110 && trees[1]! > trees[0]!, `trees ${trees}`);
   assert.ok(sand[0]! > 180, `sand ${sand}`);
