@@ -274,6 +274,9 @@ export async function loadScenarioFile(path: string): Promise<ResolvedScenario[]
         `file not found (give a path to a scenario .json file, e.g. scenarios/default.json)`,
       ]);
     }
+    if (e instanceof Deno.errors.IsADirectory) {
+      throw new ScenarioError(path, ["a folder, not a file (give a path to a scenario .json file)"]);
+    }
     throw e;
   }
   let data: unknown;
