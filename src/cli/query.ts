@@ -19,9 +19,15 @@ import {
 } from "../al/query.ts";
 import { BUILTIN_QUERY_FUNCTIONS, resolveQuery } from "../al/query/registry.ts";
 
+/**
+ * Seconds a query function may take here unless `--timeout` says otherwise: the same default as a run's
+ * `al.queryTimeoutSeconds` (`DEFAULT_QUERY_TIMEOUT_SECONDS` in src/al/loop.ts, not imported: it would load tfjs).
+ */
+const DEFAULT_QUERY_TIMEOUT_SECONDS = 600;
+
 /** The help text of `deno task query`. */
 export const QUERY_HELP =
-  `Usage: deno task query --fn NAME|MODULE --input FILE.json --b N [--seed S] [--options JSON]
+  `Usage: deno task query --fn NAME|MODULE --input FILE.json --b N [--seed S] [--options JSON] [--timeout S]
        deno task query --list                 every built-in with its options and defaults
        deno task query --fn NAME|MODULE --help   one function's options
 
@@ -33,6 +39,8 @@ export const QUERY_HELP =
   --seed S          seed of the function's stream (default 0)
   --options JSON    options for the function, e.g. '{"mFactor": 5}'; checked against its option schema
                     (unknown keys and wrong types are errors)
+  --timeout S       seconds the function may take before it is stopped (default ${DEFAULT_QUERY_TIMEOUT_SECONDS},
+                    as al.queryTimeoutSeconds in a run)
 
 Prints {"selected": [...], "scores": {...}, "clusters": {...}} on stdout.
 `;
@@ -62,6 +70,7 @@ function toView(raw: unknown, what: string): { view: ModelView; c: number; d: nu
     throw new UsageError(`${what}: expected {"ids": [...], "probs": [[...]], "features": [[...]]}`);
   }
   const n = r.ids.length;
+  if (n === 0) throw new UsageError(`${what}: no samples (ids is empty); give at least one to select from`);
   if (r.probs.length !== n || r.features.length !== n) {
     throw new UsageError(
       `${what}: ids, probs and features must have one entry per sample; got ${n}, ${r.probs.length}, ${r.features.length}`,
@@ -130,6 +139,7 @@ async function main(args: string[]): Promise<void> {
     b: { type: "string" },
     seed: { type: "string" },
     options: { type: "string" },
+    timeout: { type: "string" },
     debug: { type: "boolean" },
     help: { type: "boolean", short: "h" },
     list: { type: "boolean" },
@@ -154,6 +164,14 @@ async function main(args: string[]): Promise<void> {
   if (!Number.isSafeInteger(seed)) {
     throw new UsageError(`--seed must be an integer, got ${JSON.stringify(values.seed)}`);
   }
+  const timeout = values.timeout === undefined ? DEFAULT_QUERY_TIMEOUT_SECONDS : Number(values.timeout);
+  if (!(timeout > 0 && timeout <= 604_800)) {
+    throw new UsageError(
+      `--timeout must be a positive number of seconds (at most 604800), got ${
+        JSON.stringify(values.timeout)
+      }`,
+    );
+  }
   let options: Record<string, unknown> = {};
   if (values.options) {
     try {
@@ -176,16 +194,41 @@ async function main(args: string[]): Promise<void> {
   for (const w of checked.warnings) console.warn(`warning: --options: ${w}`);
   const { view, c, d } = toView(raw, values.input);
   const labelled = raw.labelled ? toView(raw.labelled, `${values.input} (labelled)`).view : undefined;
-  const result = await fn.select({
-    unlabelled: view,
-    ...(labelled ? { labelled } : {}),
-    numClasses: c,
-    featureDim: d,
-    budget: b,
-    rng: Rng.root(seed).fork("query"),
-    options: checked.values,
+  // A function that never returns (even one spinning in its sandbox worker) is stopped at the limit: the process
+  // exits with the message, which ends the worker.
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const limit = new Promise<never>((_, reject) => {
+    timer = setTimeout(() =>
+      reject(
+        new UsageError(
+          `query function ${fn.name} did not return within the time limit of ${timeout} s (--timeout); ` +
+            "raise the limit or make the function faster",
+          1,
+        ),
+      ), timeout * 1000);
   });
+  const result = await Promise.race([
+    Promise.resolve(fn.select({
+      unlabelled: view,
+      ...(labelled ? { labelled } : {}),
+      numClasses: c,
+      featureDim: d,
+      budget: b,
+      rng: Rng.root(seed).fork("query"),
+      options: checked.values,
+    })),
+    limit,
+  ]).finally(() => clearTimeout(timer));
   checkQueryResult(fn.name, result, view.ids, b);
+  for (const [id, score] of Object.entries(result.scores ?? {})) {
+    if (typeof score !== "number" || !Number.isFinite(score)) {
+      throw new Error(
+        `query function ${fn.name} returned the score ${score} for ${
+          JSON.stringify(id)
+        }; scores must be finite numbers`,
+      );
+    }
+  }
   console.log(JSON.stringify({
     selected: result.selected,
     ...(result.scores ? { scores: result.scores } : {}),
