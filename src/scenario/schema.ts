@@ -64,7 +64,9 @@ const className = z.string().min(1).describe(
 export const DatasetSchema = z.discriminatedUnion("kind", [
   z.strictObject({
     kind: z.literal("synthetic").describe("The embedded generated dataset (no files)."),
-    size: z.number().int().min(21).default(2100).describe("Number of images (21 scene types)."),
+    size: z.number().int().min(21).max(MAX_SAMPLES, atMost(MAX_SAMPLES, "images")).default(2100).describe(
+      "Number of images (21 scene types).",
+    ),
     seed: nonNegativeInt.default(0).describe("Generator seed; independent of the run seeds."),
     resolution: z.number().int().min(8).max(512).default(32).describe("Square image size in pixels."),
   }),
