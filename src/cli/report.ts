@@ -4,9 +4,9 @@
  *
  * @module
  */
-import { parseFlags } from "./args.ts";
+import { parseFlags, positiveInt } from "./args.ts";
 import { runMain, UsageError } from "./errors.ts";
-import { loadScenarioFile, type ResolvedScenario } from "../scenario/load.ts";
+import { loadScenarioFile, type ResolvedScenario, ScenarioError } from "../scenario/load.ts";
 import { gridCells } from "../runner/grid.ts";
 import { readRunFile } from "../runner/store.ts";
 import type { RunFile } from "../runner/records.ts";
@@ -46,6 +46,7 @@ async function main(args: string[]): Promise<void> {
     return;
   }
   const out = positionals[0]!.replace(/\/+$/, "");
+  const seedLimit = values.seeds === undefined ? undefined : positiveInt(values.seeds, "--seeds");
   // run.json merged with versions/: which version of each scenario the folder holds (cells of another are left
   // out of the report with a warning naming the file).
   let run: RunFile | null;
@@ -58,7 +59,17 @@ async function main(args: string[]): Promise<void> {
   const scenarios: ResolvedScenario[] = [];
   const files = [...new Set(run.scenarios.map((s) => s.file).filter((f): f is string => !!f))];
   for (const f of files) {
-    const loaded = await loadScenarioFile(f).catch(() => []);
+    let loaded: ResolvedScenario[];
+    try {
+      loaded = await loadScenarioFile(f);
+    } catch (e) {
+      const why = e instanceof ScenarioError ? e.problems.join("; ") : (e as Error).message.split("\n")[0];
+      console.error(
+        `note: ${f}, the scenario file of this run, cannot be read (${why}); its scenarios are reported ` +
+          "without their scenario text and their missing cells are not listed",
+      );
+      continue;
+    }
     for (const s of loaded) {
       const recorded = run.scenarios.find((r) => r.id === s.id);
       if (recorded && recorded.hash === s.hash) scenarios.push(s);
@@ -67,7 +78,7 @@ async function main(args: string[]): Promise<void> {
       }
     }
   }
-  const expected = gridCells(scenarios, values.seeds ? Number(values.seeds) : undefined).map((c) => c.key);
+  const expected = gridCells(scenarios, seedLimit).map((c) => c.key);
   const r = await writeReport(out, scenarios, expected, await previousEnvironment(out));
   console.log(
     `merged ${r.cells} cells (${r.complete} complete) into ${out}/index.html (digest ${
