@@ -232,6 +232,25 @@ export const SCHEMAS = {
     environment: record,
     iterations: z.array(iterationSchema),
     complete: z.boolean(),
+  }).superRefine((r, ctx) => {
+    // Rounds are saved in order from 0, so a record whose rounds are missing or out of order is damaged (a
+    // complete one without rounds was reused and crashed the report).
+    r.iterations.forEach((it, i) => {
+      if (it.iteration !== i) {
+        ctx.addIssue({
+          code: "custom",
+          path: ["iterations", i, "iteration"],
+          message: `rounds are saved in order from 0, so this one must be ${i}; got ${it.iteration}`,
+        });
+      }
+    });
+    if (r.complete && r.iterations.length === 0) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["iterations"],
+        message: "a complete record holds at least round 0; got none",
+      });
+    }
   }),
   run: z.looseObject({
     format: z.literal(RUN_FORMAT),
