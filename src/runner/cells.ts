@@ -13,7 +13,13 @@ import type { ResolvedScenario } from "../scenario/load.ts";
 import { buildBackbone } from "../model/backbones.ts";
 import { type Classifier, withHead } from "../model/classifier.ts";
 import { loadCheckpoint } from "../model/checkpoint.ts";
-import { backendFamily, pretrainedBackbone, pretrainKey, type PretrainSpec } from "../ssl/pretrain.ts";
+import {
+  backendFamily,
+  pretrainDir,
+  pretrainedBackbone,
+  pretrainKey,
+  type PretrainSpec,
+} from "../ssl/pretrain.ts";
 import { resolveQuery } from "../al/query/registry.ts";
 import type { QueryFunction } from "../al/query.ts";
 import type { FinetuneOptions } from "../train/finetune.ts";
@@ -319,7 +325,7 @@ function modelMaker(
       sc.dataset.resolution,
       Rng.root(sc.pretrain.seed).fork("pretrain"),
     );
-    if (pretrainKey) await loadCheckpoint(`${cacheDir}/pretrain/${pretrainKey}`, [backbone]);
+    if (pretrainKey) await loadCheckpoint(pretrainDir(cacheDir, pretrainKey), [backbone]);
     return withHead(backbone, table.classNames.length, Rng.root(cell.seed).fork("head"));
   };
 }

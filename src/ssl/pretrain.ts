@@ -72,6 +72,19 @@ export interface Pretrained {
 }
 
 /**
+ * Where the pre-trained backbone of a key is cached (its checkpoint, and `probe.json` beside it).
+ *
+ * @example
+ * ```ts
+ * import { pretrainDir } from "./pretrain.ts";
+ * console.assert(pretrainDir(".cache", "abc") === ".cache/pretrain/abc");
+ * ```
+ */
+export function pretrainDir(cacheDir: string, key: string): string {
+  return `${cacheDir}/pretrain/${key}`;
+}
+
+/**
  * Load the backbone for `spec` from the cache, or pre-train it with BYOL and store it. `indices` are the archive
  * positions of `spec.archiveIds` in `images`.
  *
@@ -89,7 +102,7 @@ export async function pretrainedBackbone(
   onEpoch?: (epoch: number, loss: number) => void | Promise<void>,
 ): Promise<Pretrained> {
   const key = pretrainKey(spec);
-  const dir = `${cacheDir}/pretrain/${key}`;
+  const dir = pretrainDir(cacheDir, key);
   const rng = Rng.root(spec.seed).fork("pretrain");
   const backbone = buildBackbone(spec.backbone, spec.resolution, rng);
   const manifest = await readManifest(dir);
