@@ -7,7 +7,8 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "./errors.ts";
 
 /**
- * Parse `args` strictly; an unknown flag or a missing value becomes a {@linkcode UsageError} that points at `--help`.
+ * Parse `args` strictly; an unknown flag, a missing value or an empty one (`--out ""`) becomes a
+ * {@linkcode UsageError} that points at `--help` or names the flag.
  *
  * @example
  * ```ts
@@ -22,12 +23,30 @@ export function parseFlags<O extends NonNullable<ParseArgsConfig["options"]>>(
   command: string,
   allowPositionals = false,
 ) {
+  let parsed;
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals });
+    parsed = parseArgs({ args, options, strict: true, allowPositionals });
   } catch (e) {
     const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, "");
     throw new UsageError(`${msg}. Run \`deno task ${command} --help\` for the flags it takes.`);
   }
+  // An empty value is never meant (usually an unset shell variable, as in --out "$DIR"): `--out ""` would name
+  // the file system's root once "/cells" is joined to it.
+  for (const [flag, value] of Object.entries(parsed.values as Record<string, unknown>)) {
+    for (const v of Array.isArray(value) ? value : [value]) {
+      if (typeof v === "string" && v.trim() === "") {
+        throw new UsageError(
+          `--${flag} needs a value; got ${JSON.stringify(v)} (an unset shell variable?)`,
+        );
+      }
+    }
+  }
+  if (parsed.positionals.some((p) => p.trim() === "")) {
+    throw new UsageError(
+      `an argument is empty (an unset shell variable?); run \`deno task ${command} --help\``,
+    );
+  }
+  return parsed;
 }
 
 /**
