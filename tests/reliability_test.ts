@@ -614,6 +614,24 @@ Deno.test("reliability: a damaged cell record is reported as missing, then set a
   );
   assert.equal((await Deno.readTextFile(`${path}.damaged-1`)).length, whole.length >> 1);
   assert.equal(resultDigest(await readAllCells(`${dir}/out`)), digest);
+  // Valid JSON that does not match the cell format (a string where a score belongs) is damaged the same way,
+  // and both warnings name the field.
+  const wrong = JSON.parse(whole);
+  wrong.iterations[1].test.macroF1 = "0.5";
+  await Deno.writeTextFile(path, JSON.stringify(wrong));
+  const field = "field iterations\\[1\\]\\.test\\.macroF1: [^)]*";
+  const rep2 = await reportOn(`${dir}/out`);
+  assert.match(rep2.stderr, new RegExp(`warning: ${path}: damaged cell record \\(${field}\\); left out`));
+  assert.match(rep2.stdout, /missing 1 cells: repro\/mge-clustering\/seed-0/);
+  const r2 = await bench(s, dir);
+  assert.equal(r2.code, 0, r2.stderr);
+  assert.match(
+    r2.stderr,
+    new RegExp(
+      `warning: ${path}: damaged cell record \\(${field}\\); set aside as ${path}\\.damaged-2, and cell`,
+    ),
+  );
+  assert.equal(resultDigest(await readAllCells(`${dir}/out`)), digest);
   await Deno.remove(dir, { recursive: true });
 });
 
