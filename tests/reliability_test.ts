@@ -136,7 +136,8 @@ Deno.test("reliability: a pool that removal leaves too small for initial + itera
   // 420 - 80 - 100 = 240 in the pool before removal (so the file loads); removal takes some of them.
   s.al = { initial: 20, batch: 10, iterations: 22 };
   const r = await bench(s, dir);
-  assert.equal(r.code, 1, r.stderr);
+  // A scenario that does not fit its dataset is a scenario error (exit 2), as at load and in deno task plan.
+  assert.equal(r.code, 2, r.stderr);
   assert.match(
     r.stderr,
     /seed 0: al: initial \+ iterations × batch = 20 \+ 22 × 10 = 240 labelled samples exceed the pool of 2\d\d samples \(after imbalance removal\); lower al\.iterations or al\.batch/,

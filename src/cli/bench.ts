@@ -202,6 +202,10 @@ async function main(args: string[]): Promise<void> {
       );
     }
   }
+  const outStat = await Deno.stat(out).catch(() => null);
+  if (outStat && !outStat.isDirectory) {
+    throw new UsageError(`the results folder ${out} is a file; give --out a folder (created when missing)`);
+  }
   const backend = flags.backend !== "auto" ? flags.backend : scenarios[0]!.scenario.backend;
   let summary;
   try {
@@ -217,6 +221,8 @@ async function main(args: string[]): Promise<void> {
       progress: { quiet: flags.quiet, ...(flags.logJson ? { jsonLog: flags.logJson } : {}) },
     });
   } catch (e) {
+    // Found when the run is planned (the dataset's classes, the pool after removal): exit 2 as at load.
+    if (e instanceof ScenarioError) throw new UsageError(e.message);
     if (e instanceof Deno.errors.NotCapable) {
       throw new UsageError(
         `${

@@ -7,7 +7,7 @@
 import { initBackend } from "../backend/backend.ts";
 import type { BackendName } from "../backend/names.ts";
 import { environmentRecord } from "../backend/doctor.ts";
-import type { ResolvedScenario } from "../scenario/load.ts";
+import { type ResolvedScenario, ScenarioError } from "../scenario/load.ts";
 import { type Cell, gridCells, type Shard, shardCells } from "./grid.ts";
 import { RunContext, runGridCell, scenarioDir } from "./cells.ts";
 import { resolveQuery } from "../al/query/registry.ts";
@@ -117,7 +117,8 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
       try {
         await ctx.plan(s, seed);
       } catch (e) {
-        throw new Error(`${s.file ?? s.id}: ${s.id}, seed ${seed}: ${(e as Error).message}`);
+        // A scenario that does not fit its dataset (classes, the pool after removal): a scenario error, as in plan.
+        throw new ScenarioError(s.file ?? s.id, [`${s.id}, seed ${seed}: ${(e as Error).message}`]);
       }
     }
     // Plug-ins load now (a missing, throwing or malformed module), not after run.json names the folder's scenario.
