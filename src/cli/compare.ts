@@ -26,6 +26,7 @@ import {
 import type { Scenario } from "../scenario/schema.ts";
 import { BUILTIN_QUERY_FUNCTIONS } from "../al/query/registry.ts";
 import { runGrid } from "../runner/run.ts";
+import { planScenario } from "./plan.ts";
 import { checkRunFolder, readAllCells, readCompareFile, writeCompareFile } from "../runner/store.ts";
 import { COMPARE_FORMAT, type CompareFile } from "../runner/records.ts";
 import { writeReport } from "../report/report.ts";
@@ -262,10 +263,20 @@ async function main(args: string[]): Promise<void> {
   // Everything that can be refused is refused before anything is written.
   await checkRunFolder(out, scenarios);
   const compareFile = await checkCompareFile(out, scenarios, targets);
-  await writeCompareFile(out, compareFile);
   const seedLimit = seeds !== undefined && seeds <= Math.min(...original.map((s) => s.seeds.length))
     ? seeds
     : undefined;
+  // Every seed's plan (the pool after imbalance removal, the class names) too: compare.json is written before
+  // runGrid makes its own checks.
+  for (const s of scenarios) {
+    try {
+      await planScenario(s, values.data, seedLimit);
+    } catch (e) {
+      if (e instanceof ScenarioError) throw new UsageError(e.message);
+      throw e;
+    }
+  }
+  await writeCompareFile(out, compareFile);
   const backend = values.backend ?? scenarios[0]!.scenario.backend;
   const summary = await runGrid({
     scenarios,
