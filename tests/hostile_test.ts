@@ -990,7 +990,7 @@ flagCase(
     s.al = { initial: 20, batch: 10, iterations: 22 };
     return benchArgs(await writeScenario(d, s, "pool.json"), `${d}/out`);
   },
-  1,
+  2,
   /labelled samples exceed the pool of 2\d\d samples \(after imbalance removal\)/,
 );
 flagCase(
@@ -1001,8 +1001,42 @@ flagCase(
     Deno.writeTextFileSync(`${d}/file`, "x");
     return benchArgs(f, `${d}/file`);
   },
-  1,
-  /file.*(not a directory|Not a directory|is a file)/i,
+  2,
+  /the results folder .*\/file is a file; give --out a folder/,
+);
+flagCase(
+  "bench unknown class",
+  'imbalance.candidates ["unicorn", "airplane"] (bench)',
+  "bench.ts",
+  async (d) => {
+    const s = tiny();
+    s.imbalance.candidates = ["unicorn", "airplane"];
+    s.imbalance.classes = 1;
+    return benchArgs(await writeScenario(d, s, "u.json"), `${d}/out`);
+  },
+  2,
+  /imbalance\.candidates: "unicorn" is not a class of this dataset/,
+);
+flagCase(
+  "compare on a pool too small after removal",
+  "deno task compare uncertainty on al.iterations 22 (fits before removal, not after)",
+  "compare.ts",
+  async (d) => {
+    const s = tiny();
+    s.al = { initial: 20, batch: 10, iterations: 22 };
+    return [
+      "uncertainty",
+      "--scenario",
+      await writeScenario(d, s, "pool.json"),
+      "--out",
+      `${d}/out`,
+      "--cache",
+      `${TMP}/cache`,
+      "--quiet",
+    ];
+  },
+  2,
+  /labelled samples exceed the pool of 2\d\d samples \(after imbalance removal\)/,
 );
 flagCase(
   "plan --variant nope",
