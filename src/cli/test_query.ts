@@ -4,12 +4,43 @@
  * @module
  */
 import { runMain, UsageError } from "./errors.ts";
+import { parseFlags } from "./args.ts";
 import { loadQueryModule } from "../al/query/registry.ts";
 import { conformanceChecks } from "../al/conformance.ts";
 
+/** Seconds one conformance check may take before the suite stops (`--timeout`). */
+const DEFAULT_CHECK_TIMEOUT_SECONDS = 120;
+
 async function main(args: string[]): Promise<void> {
-  const path = args.find((a) => !a.startsWith("-"));
-  if (!path) throw new UsageError("give the module to check: deno task test-query ./my_query.ts");
+  const { values, positionals } = parseFlags(
+    args,
+    {
+      timeout: { type: "string" },
+      debug: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
+    },
+    "test-query",
+    true,
+  );
+  if (values.help) {
+    console.log(
+      "Usage: deno task test-query ./my_query.ts [--timeout S]\n\nRuns the query-function conformance suite on " +
+        `the module; each check may take S seconds (default ${DEFAULT_CHECK_TIMEOUT_SECONDS}).`,
+    );
+    return;
+  }
+  const timeout = values.timeout === undefined ? DEFAULT_CHECK_TIMEOUT_SECONDS : Number(values.timeout);
+  if (!(timeout > 0 && timeout <= 604_800)) {
+    throw new UsageError(
+      `--timeout must be a positive number of seconds (at most 604800), got ${
+        JSON.stringify(values.timeout)
+      }`,
+    );
+  }
+  const path = positionals[0];
+  if (!path || positionals.length > 1) {
+    throw new UsageError("give the one module to check: deno task test-query ./my_query.ts");
+  }
   const abs = path.startsWith("/") ? path : `${Deno.cwd()}/${path.replace(/^\.\//, "")}`;
   // A module that is missing or does not load is one line here, not a test runner's trace.
   try {
@@ -35,8 +66,20 @@ async function main(args: string[]): Promise<void> {
   const checks = conformanceChecks(fn);
   for (const check of checks) {
     const t0 = performance.now();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const limit = new Promise<"timeout">((
+      resolve,
+    ) => (timer = setTimeout(() => resolve("timeout"), timeout * 1000)));
     try {
-      await check.run();
+      // A select that never returns (even one spinning in its sandbox worker) would stall the suite for ever.
+      if ((await Promise.race([check.run(), limit]).finally(() => clearTimeout(timer))) === "timeout") {
+        console.log(
+          `  FAILED  ${check.name}: did not finish within ${timeout} s (--timeout); a query function that never ` +
+            "returns stalls every run (al.queryTimeoutSeconds fails its cell), so the remaining checks were not run",
+        );
+        console.log(`FAILED | ${checks.indexOf(check) - failed} passed | ${failed + 1} failed`);
+        Deno.exit(1);
+      }
       console.log(`  ok      ${check.name} (${(performance.now() - t0).toFixed(0)} ms)`);
     } catch (e) {
       failed++;
