@@ -878,6 +878,38 @@ pluginCase(
 );
 queryCase("--timeout 0", "--timeout 0", q("--b", "1", "--timeout", "0"), 2, /--timeout must be a positive/);
 
+for (
+  const [name, select] of [["never returns", "() => new Promise(() => {})"], [
+    "spins",
+    "() => { for (;;) {} }",
+  ]] as const
+) {
+  CASES.push({
+    group: "test-query",
+    name: `a select that ${name}`,
+    setup: `deno task test-query ./q.ts --timeout 2 on a plug-in whose select ${name}`,
+    expected: "exit 1 within seconds, the check named FAILED with the time limit",
+    run: async () => {
+      const dir = await freshDir(`tq-${name}`);
+      await Deno.writeTextFile(`${dir}/q.ts`, plugin(select));
+      const r = await cli("test_query.ts", ["./q.ts", "--timeout", "2"], { cwd: dir, timeoutMs: 30_000 });
+      assert.equal(r.code, 1, r.stdout + r.stderr);
+      assert.match(
+        r.stdout,
+        /FAILED {2}selects exactly b distinct unlabelled ids: did not finish within 2 s \(--timeout\)/,
+      );
+    },
+  });
+}
+flagCase(
+  "test-query --timeout 0",
+  "deno task test-query ./q.ts --timeout 0",
+  "test_query.ts",
+  () => ["./q.ts", "--timeout", "0"],
+  2,
+  /--timeout must be a positive number of seconds/,
+);
+
 // ---------------------------------------------------------------------------------------------------------------
 // bench / plan / report flags and files (spawned; refused before anything is written).
 
