@@ -180,7 +180,7 @@ export function buildReport(
   const done = new Set(records.filter((r) => r.complete).map((r) => r.key));
   const missing = expected.filter((k) => !done.has(k));
   const several = new Set(curves.map((r) => r.scenario)).size > 1;
-  const figures: Figure[] = [
+  const allFigures: Figure[] = [
     {
       name: "fig1_learning_curves",
       spec: learningCurveSpec(curves, labels),
@@ -208,6 +208,11 @@ export function buildReport(
         "its 95% CI band (unadjusted for the many budgets; see the notes).",
     },
   ];
+  // Figs. 2 and 4 draw paired comparisons with a baseline; with none (a single arm, or no baseline cell yet) they
+  // would be empty, and Vega fails on them with a stack trace on stderr.
+  const figures = stats.length > 0
+    ? allFigures
+    : allFigures.filter((f) => f.name !== "fig2_scenarios" && f.name !== "fig4_paired_difference");
   const seconds = wallTimes(records);
   const manifest = {
     format: "albench-manifest-v1",
