@@ -110,8 +110,16 @@ export async function pretrainedBackbone(
     try {
       const meta = await loadCheckpoint(dir, [backbone]);
       return { backbone, key, dir, cached: true, losses: (meta.losses as number[] | undefined) ?? [] };
-    } catch {
-      // A damaged entry is rebuilt below rather than trusted.
+    } catch (e) {
+      // A damaged entry is rebuilt below rather than trusted, and said so (also with --quiet).
+      console.warn(
+        `warning: ${dir}: the cached pre-trained backbone is damaged (${
+          (e as Error).message.split("\n")[0]!.replace(`checkpoint ${dir}: `, "").replace(
+            /; delete the folder$/,
+            "",
+          )
+        }); it is pre-trained again and the cache rewritten`,
+      );
     }
   }
   const target = () => buildBackbone(spec.backbone, spec.resolution, rng.fork("target"), "target_");
