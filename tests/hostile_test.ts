@@ -1406,6 +1406,52 @@ CASES.push({
   },
 });
 
+CASES.push({
+  group: "results folder",
+  name: "a single arm",
+  setup: "arms: random only (nothing to compare with)",
+  expected: "exit 0, a report without the paired figures, no stack trace on stderr",
+  run: async () => {
+    const dir = await freshDir("single-arm");
+    const s = tiny();
+    s.arms = [{ name: "random", query: "random" }];
+    const r = await cli("bench.ts", benchArgs(await writeScenario(dir, s), `${dir}/out`), {
+      timeoutMs: 60_000,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!/Error|^\s+at /m.test(r.stderr), r.stderr);
+    assert.ok(await exists(`${dir}/out/index.html`));
+    assert.ok(!(await exists(`${dir}/out/fig4_paired_difference.svg`)));
+  },
+});
+CASES.push({
+  group: "data",
+  name: "damaged pre-training cache",
+  setup: "one bit of the cached pre-trained backbone (weights.bin) flipped, then a run into a fresh --out",
+  expected: "a warning naming the cache entry; pre-trained again; digest equal to the run before the damage",
+  run: async () => {
+    const dir = await freshDir("pretrain-cache");
+    const s = structuredClone(REPRO);
+    s.seeds = 1;
+    s.arms = [{ name: "random", query: "random" }];
+    const file = await writeScenario(dir, s);
+    const args = (out: string) => benchArgs(file, out).map((a) => a === `${TMP}/cache` ? `${dir}/cache` : a);
+    const first = await cli("bench.ts", args(`${dir}/one`), { timeoutMs: 120_000 });
+    assert.equal(first.code, 0, first.stderr);
+    const [key] = [...Deno.readDirSync(`${dir}/cache/pretrain`)].map((e) => e.name);
+    await flip(`${dir}/cache/pretrain/${key}/weights.bin`);
+    const second = await cli("bench.ts", args(`${dir}/two`), { timeoutMs: 120_000 });
+    assert.equal(second.code, 0, second.stderr);
+    assert.match(
+      second.stderr,
+      new RegExp(
+        `warning: .*pretrain/${key}: the cached pre-trained backbone is damaged \\(weights\\.bin does not match`,
+      ),
+    );
+    assert.equal(await digestOf(`${dir}/two`), await digestOf(`${dir}/one`));
+  },
+});
+
 // ---------------------------------------------------------------------------------------------------------------
 // Concurrent and interrupted runs.
 
