@@ -1281,6 +1281,27 @@ existingCase(
   /--jobs must be a positive integer/,
 );
 
+existingCase(
+  "a cell record that is a folder",
+  "cells/repro/random/seed-0.json replaced by a folder",
+  async (c) => {
+    const p = `${c.out}/cells/repro/random/seed-0.json`;
+    await Deno.remove(p);
+    await Deno.mkdir(p);
+  },
+  1,
+  /Is a directory.*cells\/repro\/random\/seed-0\.json/,
+);
+existingCase(
+  "versions/ is a file",
+  "versions/ replaced by a file",
+  async (c) => {
+    await Deno.remove(`${c.out}/versions`, { recursive: true });
+    await Deno.writeTextFile(`${c.out}/versions`, "x");
+  },
+  1,
+  /Not a directory.*\/versions/,
+);
 CASES.push({
   group: "results folder",
   name: "report on a damaged run.json",
