@@ -47,6 +47,8 @@ export class ScenarioError extends Error {
 }
 
 function show(value: unknown): string {
+  // JSON has no NaN or Infinity (1e999 parses to Infinity), and JSON.stringify would write them as null.
+  if (typeof value === "number" && !Number.isFinite(value)) return String(value);
   const s = JSON.stringify(value);
   if (s === undefined) return "nothing";
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
