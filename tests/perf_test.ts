@@ -1,3 +1,4 @@
+import { BUILTIN_QUERY_FUNCTIONS } from "../src/al/query/registry.ts";
 import assert from "node:assert/strict";
 import { peakFromCpuinfo } from "../src/perf/peak.ts";
 import { formatModelRows, modelRows, otherRows, queryRows } from "../src/perf/table.ts";
@@ -144,11 +145,11 @@ Deno.test("deno task perf --set quick: baseline and albench from one run, table 
       assert.equal(json.pytorch, null);
       assert.match(r.stdout, /PyTorch peer: not run: no Python with torch/);
     }
-    assert.deepEqual(json.queries.map((q: { query: string }) => q.query).sort(), [
-      "badge",
-      "coreset",
-      "mge-clustering",
-    ]);
+    // Every built-in but random (which reads nothing) is timed.
+    assert.deepEqual(
+      json.queries.map((q: { query: string }) => q.query).sort(),
+      Object.keys(BUILTIN_QUERY_FUNCTIONS).filter((n) => n !== "random").sort(),
+    );
     assert.match(r.stdout, /backend\s+mode\s+model\s+px\s+batch\s+stock img\/s\s+albench img\/s\s+ratio/);
     assert.match(r.stdout, /wasm\s+train\s+small-cnn\s+16\s+10/);
     assert.match(r.stdout, /query seconds \(d = 1024, C = 17, b = 20\)/);

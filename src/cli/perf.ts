@@ -132,7 +132,7 @@ async function main(args: string[]): Promise<void> {
     set: { type: "string", default: "default" },
     backends: { type: "string", default: "wasm" },
     out: { type: "string", default: "reports/perf" },
-    skip: { type: "string", default: "" },
+    skip: { type: "string" },
     debug: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   }, "perf");
@@ -151,7 +151,7 @@ async function main(args: string[]): Promise<void> {
       );
     }
   }
-  const skip = new Set(values.skip.split(",").map((s) => s.trim()).filter(Boolean));
+  const skip = new Set((values.skip ?? "").split(",").map((s) => s.trim()).filter(Boolean));
   for (const s of skip) {
     if (!(SKIPPABLE as readonly string[]).includes(s)) {
       throw new UsageError(`--skip: ${JSON.stringify(s)} is not one of ${SKIPPABLE.join(", ")}`);

@@ -77,7 +77,7 @@ function tsType(s: Json, indent: number): string {
  * ```ts
  * import { scenarioTypesText } from "./types_gen.ts";
  * const text = scenarioTypesText();
- * console.assert(text.includes("export interface Scenario {") && text.includes("arms: {"));
+ * console.assert(text.includes("export interface Scenario {") && text.includes("  arms: ("));
  * ```
  */
 export function scenarioTypesText(): string {
