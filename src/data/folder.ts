@@ -28,9 +28,8 @@
 import { createHash } from "node:crypto";
 import type { DatasetSource, ImageTable, LabelTable } from "./dataset.ts";
 import { validateLabelTable } from "./dataset.ts";
-import { decodeImage, IMAGE_EXTENSIONS } from "./codecs.ts";
-import { resizeArea } from "./resize.ts";
-import { readCache, writeCache } from "./cache.ts";
+import { IMAGE_EXTENSIONS } from "./codecs.ts";
+import { cachedImageTable } from "./image_table.ts";
 import { changedCopyError, SUMS_FILE, verifyPreparedCopy } from "./verify.ts";
 
 /** The label file's default name, inside the root. */
@@ -498,46 +497,18 @@ export function folderSource(options: FolderOptions): DatasetSource {
     labels,
     fingerprint,
     async images(resolution, onProgress): Promise<ImageTable> {
-      const key = `${(await fingerprint()).replace(/^folder:/, "").slice(0, 32)}-r${resolution}-area-v1`;
-      const table = await labels();
-      const expected = table.ids.length * resolution * resolution * 3;
-      const cached = await readCache(cacheDir, "folder", key, expected);
-      if (cached) return { resolution, pixels: cached };
-      const files = await paths();
-      // Rebuilding the cache: with SHA256SUMS, every image is hashed again as it is read.
-      const sums = (await verified())?.sums;
-      const changed: string[] = [], damaged: string[] = [];
-      const pixels = new Uint8Array(expected);
-      for (let i = 0; i < files.length; i++) {
-        const path = `${root}/${files[i]}`;
-        const bytes = await Deno.readFile(path);
-        if (sums) {
-          const actual = createHash("sha256").update(bytes).digest("hex");
-          if (actual !== sums.get(files[i]!)) {
-            changed.push(`${path} (its content changed: SHA-256 ${actual.slice(0, 12)}…)`);
-            continue;
-          }
-        }
-        let img;
-        try {
-          img = decodeImage(bytes, path);
-        } catch (e) {
-          damaged.push((e as Error).message.replace(/^cannot decode /, ""));
-          continue;
-        }
-        resizeArea(img, resolution, pixels, i * resolution * resolution * 3);
-        if (onProgress && (i % 50 === 49 || i === files.length - 1)) onProgress(i + 1, files.length);
-      }
-      if (changed.length) throw changedCopyError(root, changed, { kind: "folder", fix: sumsFix(root) });
-      if (damaged.length) {
-        throw new Error(
-          `folder: ${damaged.length} of ${files.length} images in ${root} cannot be decoded: ${
-            damaged.join("; ")
-          }. Replace or re-encode them (or drop them and their rows from ${labelPath}).`,
-        );
-      }
-      await writeCache(cacheDir, "folder", key, pixels);
-      return { resolution, pixels };
+      return cachedImageTable({
+        kind: "folder",
+        root,
+        cacheDir,
+        key: `${(await fingerprint()).replace(/^folder:/, "").slice(0, 32)}-r${resolution}-area-v1`,
+        resolution,
+        files: (await paths()).map((f) => ({ path: `${root}/${f}`, listed: f })),
+        sums: (await verified())?.sums,
+        changed: (problems) => changedCopyError(root, problems, { kind: "folder", fix: sumsFix(root) }),
+        damagedFix: `Replace or re-encode them (or drop them and their rows from ${labelPath}).`,
+        onProgress,
+      });
     },
   };
 }

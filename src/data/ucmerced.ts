@@ -17,9 +17,8 @@
 import { createHash } from "node:crypto";
 import type { DatasetSource, ImageTable, LabelTable } from "./dataset.ts";
 import { validateLabelTable } from "./dataset.ts";
-import { decodeImage, IMAGE_EXTENSIONS } from "./codecs.ts";
-import { resizeArea } from "./resize.ts";
-import { readCache, writeCache } from "./cache.ts";
+import { IMAGE_EXTENSIONS } from "./codecs.ts";
+import { cachedImageTable } from "./image_table.ts";
 import { changedCopyError, verifyPreparedCopy } from "./verify.ts";
 
 /** The label file's name inside the root. */
@@ -247,46 +246,19 @@ export function ucmercedSource(options: UcmercedOptions): DatasetSource {
     labels,
     fingerprint,
     async images(resolution, onProgress): Promise<ImageTable> {
-      const key = `${(await fingerprint()).replace(/^ucmerced:/, "").slice(0, 32)}-r${resolution}-area-v1`;
-      const table = await labels();
-      const expected = table.ids.length * resolution * resolution * 3;
-      const cached = await readCache(cacheDir, "ucmerced", key, expected);
-      if (cached) return { resolution, pixels: cached };
-      const files = await paths();
-      // Rebuilding the cache: every image is hashed again as it is read, so the pixels come from the verified
-      // bytes even if a file changed without its size or times changing.
-      const sums = (await verified())?.sums;
-      const changed: string[] = [], damaged: string[] = [];
-      const pixels = new Uint8Array(expected);
-      for (let i = 0; i < files.length; i++) {
-        const bytes = await Deno.readFile(files[i]!);
-        if (sums) {
-          const actual = createHash("sha256").update(bytes).digest("hex");
-          if (actual !== sums.get(files[i]!.slice(root.length + 1))) {
-            changed.push(`${files[i]} (its content changed: SHA-256 ${actual.slice(0, 12)}…)`);
-            continue;
-          }
-        }
-        let img;
-        try {
-          img = decodeImage(bytes, files[i]!);
-        } catch (e) {
-          damaged.push((e as Error).message.replace(/^cannot decode /, ""));
-          continue;
-        }
-        resizeArea(img, resolution, pixels, i * resolution * resolution * 3);
-        if (onProgress && (i % 50 === 49 || i === files.length - 1)) onProgress(i + 1, files.length);
-      }
-      if (changed.length) throw changedCopyError(root, changed);
-      if (damaged.length) {
-        throw new Error(
-          `ucmerced: ${damaged.length} of ${files.length} images in ${root} cannot be decoded: ${
-            damaged.join("; ")
-          }. Prepare the dataset with \`deno task data ucmerced --from DIR|ZIP\`, which checks every image.`,
-        );
-      }
-      await writeCache(cacheDir, "ucmerced", key, pixels);
-      return { resolution, pixels };
+      return cachedImageTable({
+        kind: "ucmerced",
+        root,
+        cacheDir,
+        key: `${(await fingerprint()).replace(/^ucmerced:/, "").slice(0, 32)}-r${resolution}-area-v1`,
+        resolution,
+        files: (await paths()).map((f) => ({ path: f, listed: f.slice(root.length + 1) })),
+        sums: (await verified())?.sums,
+        changed: (problems) => changedCopyError(root, problems),
+        damagedFix:
+          "Prepare the dataset with `deno task data ucmerced --from DIR|ZIP`, which checks every image.",
+        onProgress,
+      });
     },
   };
 }

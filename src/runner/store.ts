@@ -294,20 +294,26 @@ async function readVersionFile(path: string): Promise<VersionFile | null> {
 /** Every `versions/**.json` of a folder (none when the folder has no such directory). */
 async function readVersionFiles(out: string): Promise<VersionFile[]> {
   const found: VersionFile[] = [];
-  const walk = async (dir: string) => {
-    let entries: Deno.DirEntry[];
-    try {
-      entries = await Array.fromAsync(Deno.readDir(dir));
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return;
-      throw e;
-    }
-    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      if (e.isDirectory) await walk(`${dir}/${e.name}`);
-      else if (e.name.endsWith(".json")) found.push((await readVersionFile(`${dir}/${e.name}`))!);
-    }
-  };
-  await walk(`${out}/versions`); // the folder of versionPath
+  // The folder of versionPath.
+  for (const path of await jsonFilesUnder(`${out}/versions`)) found.push((await readVersionFile(path))!);
+  return found;
+}
+
+/** Every `*.json` file below `dir`, depth first in name order; none when `dir` does not exist. */
+async function jsonFilesUnder(dir: string): Promise<string[]> {
+  let entries: Deno.DirEntry[];
+  try {
+    entries = await Array.fromAsync(Deno.readDir(dir));
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return [];
+    throw e;
+  }
+  const found: string[] = [];
+  for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    const path = `${dir}/${e.name}`;
+    if (e.isDirectory) found.push(...await jsonFilesUnder(path));
+    else if (e.name.endsWith(".json")) found.push(path);
+  }
   return found;
 }
 
@@ -496,46 +502,32 @@ export async function readAllCells(
   const run = await readRunFile(out);
   const hashes = run ? new Map(run.scenarios.map((s) => [s.id, s.hash])) : null;
   const records: CellRecord[] = [];
-  const walk = async (dir: string) => {
-    let entries: Deno.DirEntry[];
-    try {
-      entries = await Array.fromAsync(Deno.readDir(dir));
-    } catch (e) {
-      if (e instanceof Deno.errors.NotFound) return;
-      throw e;
+  for (const path of await jsonFilesUnder(`${out}/cells`)) { // the folder of cellPath
+    const r = parseCell(await Deno.readTextFile(path));
+    if (typeof r === "string") {
+      warn(
+        `${path}: damaged cell record (${r}); left out, so its cell counts as missing (bench on this folder ` +
+          "sets it aside and recomputes the cell)",
+      );
+      continue;
     }
-    for (const e of entries.sort((a, b) => (a.name < b.name ? -1 : 1))) {
-      const path = `${dir}/${e.name}`;
-      if (e.isDirectory) await walk(path);
-      else if (e.name.endsWith(".json")) {
-        const r = parseCell(await Deno.readTextFile(path));
-        if (typeof r === "string") {
-          warn(
-            `${path}: damaged cell record (${r}); left out, so its cell counts as missing (bench on this folder ` +
-              "sets it aside and recomputes the cell)",
-          );
-          continue;
-        }
-        if (r.format !== CELL_FORMAT) continue;
-        if (hashes) {
-          const hash = hashes.get(r.scenario);
-          if (hash === undefined) {
-            warn(
-              `${path}: a cell of scenario ${r.scenario}, which ${out} does not hold (run.json); left out`,
-            );
-            continue;
-          }
-          const other = otherVersionError(path, r, hash);
-          if (other) {
-            warn(`${other.message} Left out, so its cell counts as missing.`);
-            continue;
-          }
-        }
-        records.push(r);
+    if (r.format !== CELL_FORMAT) continue;
+    if (hashes) {
+      const hash = hashes.get(r.scenario);
+      if (hash === undefined) {
+        warn(
+          `${path}: a cell of scenario ${r.scenario}, which ${out} does not hold (run.json); left out`,
+        );
+        continue;
+      }
+      const other = otherVersionError(path, r, hash);
+      if (other) {
+        warn(`${other.message} Left out, so its cell counts as missing.`);
+        continue;
       }
     }
-  };
-  await walk(`${out}/cells`); // the folder of cellPath
+    records.push(r);
+  }
   return records;
 }
 
