@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { CHROMIUM, dumpDom } from "./chromium.ts";
 import { readAllCells } from "../src/runner/store.ts";
 import type { CellRecord } from "../src/runner/records.ts";
 import { curveRows, wallTimes } from "../src/report/tables.ts";
@@ -9,14 +10,6 @@ const ROOT = new URL("..", import.meta.url).pathname;
 const REFERENCE = `${ROOT}reports/reference/cpu/fig2`;
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
-
-const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-});
 
 async function copyTree(from: string, to: string) {
   await Deno.mkdir(to, { recursive: true });
@@ -145,27 +138,8 @@ document.title = "probe " + JSON.stringify({ vw, scroll: document.documentElemen
   const html = await Deno.readTextFile(`${dir}/index.html`);
   await Deno.writeTextFile(`${dir}/probe.html`, html.replace("</body>", `${probe}</body>`));
   for (const width of [1280, 800]) {
-    const profile = await Deno.makeTempDir({ prefix: "albench-chromium-" });
-    const r = await new Deno.Command(CHROMIUM, {
-      args: [
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        `--user-data-dir=${profile}`,
-        `--window-size=${width},900`,
-        "--dump-dom",
-        `file://${dir}/probe.html`,
-      ],
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    await Deno.remove(profile, { recursive: true }).catch(() => {});
-    assert.equal(r.code, 0, text(r.stderr).slice(0, 500));
-    const title = text(r.stdout).match(/<title>probe (.*?)<\/title>/)?.[1];
+    const dom = await dumpDom(`${dir}/probe.html`, [`--window-size=${width},900`]);
+    const title = dom.match(/<title>probe (.*?)<\/title>/)?.[1];
     assert.ok(title, "the probe ran");
     const found = JSON.parse(title.replaceAll("&quot;", '"'));
     assert.ok(found.vw > 0 && found.vw <= width);

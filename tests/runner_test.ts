@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { CHROMIUM, dumpDom } from "./chromium.ts";
 import { gridCells, shardCells, shardFromEnv } from "../src/runner/grid.ts";
 import { loadScenarioFile, resolveScenarios } from "../src/scenario/load.ts";
 import { readAllCells } from "../src/runner/store.ts";
@@ -48,14 +49,6 @@ function referenceRun(): Promise<CellRecord[]> {
 }
 const referenceDigest = async () => resultDigest(await referenceRun());
 
-const CHROMIUM = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].find((p) => {
-  try {
-    return Deno.statSync(p).isFile;
-  } catch {
-    return false;
-  }
-});
-
 /** Headless Chromium loads the report offline and sees its figures (skipped, with a note, without Chromium). */
 async function openInChromium(html: string) {
   if (!CHROMIUM) {
@@ -64,27 +57,7 @@ async function openInChromium(html: string) {
     );
     return;
   }
-  const profile = await Deno.makeTempDir({ prefix: "albench-chromium-" });
-  const r = await new Deno.Command(CHROMIUM, {
-    args: [
-      "--headless",
-      "--no-sandbox",
-      "--disable-gpu",
-      "--disable-quic",
-      "--no-first-run",
-      "--disable-background-networking",
-      "--disable-component-update",
-      "--disable-sync",
-      `--user-data-dir=${profile}`,
-      "--dump-dom",
-      `file://${html}`,
-    ],
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  await Deno.remove(profile, { recursive: true }).catch(() => {});
-  const dom = text(r.stdout);
-  assert.equal(r.code, 0, text(r.stderr).slice(0, 500));
+  const dom = await dumpDom(html);
   assert.ok(
     dom.includes("<svg") && dom.includes("albench report"),
     "Chromium rendered the report with its figures",
