@@ -64,3 +64,22 @@ export function positiveInt(value: string, flag: string): number {
   }
   return Number(value);
 }
+
+/**
+ * Parse a `--timeout`-style flag: a positive number of seconds, at most a week; `fallback` when the flag is absent.
+ *
+ * @example
+ * ```ts
+ * import { timeoutSeconds } from "./args.ts";
+ * console.assert(timeoutSeconds(undefined, "--timeout", 600) === 600 && timeoutSeconds("2.5", "--timeout", 600) === 2.5);
+ * ```
+ */
+export function timeoutSeconds(value: string | undefined, flag: string, fallback: number): number {
+  const seconds = value === undefined ? fallback : Number(value);
+  if (!(seconds > 0 && seconds <= 604_800)) {
+    throw new UsageError(
+      `${flag} must be a positive number of seconds (at most 604800), got ${JSON.stringify(value)}`,
+    );
+  }
+  return seconds;
+}

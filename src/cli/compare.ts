@@ -288,13 +288,9 @@ async function main(args: string[]): Promise<void> {
     jobs,
     progress: { quiet: values.quiet ?? false },
   });
-  const report = await writeReport(
-    out,
-    scenarios,
-    gridCells(scenarios, seedLimit).map((c) => c.key),
-    { environment: summary.environment },
-  );
-  const keep = new Set(gridCells(scenarios, seedLimit).map((c) => c.key));
+  const keys = gridCells(scenarios, seedLimit).map((c) => c.key);
+  const report = await writeReport(out, scenarios, keys, { environment: summary.environment });
+  const keep = new Set(keys);
   const records = (await readAllCells(out)).filter((r) => keep.has(r.key));
   const result = compareRecords(
     records,

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { parseFlags, positiveInt } from "./args.ts";
+import { parseFlags, positiveInt, timeoutSeconds } from "./args.ts";
 import { runMain, UsageError } from "./errors.ts";
 import { Rng } from "../rng.ts";
 import {
@@ -164,14 +164,7 @@ async function main(args: string[]): Promise<void> {
   if (!Number.isSafeInteger(seed)) {
     throw new UsageError(`--seed must be an integer, got ${JSON.stringify(values.seed)}`);
   }
-  const timeout = values.timeout === undefined ? DEFAULT_QUERY_TIMEOUT_SECONDS : Number(values.timeout);
-  if (!(timeout > 0 && timeout <= 604_800)) {
-    throw new UsageError(
-      `--timeout must be a positive number of seconds (at most 604800), got ${
-        JSON.stringify(values.timeout)
-      }`,
-    );
-  }
+  const timeout = timeoutSeconds(values.timeout, "--timeout", DEFAULT_QUERY_TIMEOUT_SECONDS);
   let options: Record<string, unknown> = {};
   if (values.options) {
     try {

@@ -4,7 +4,7 @@
  * @module
  */
 import { runMain, UsageError } from "./errors.ts";
-import { parseFlags } from "./args.ts";
+import { parseFlags, timeoutSeconds } from "./args.ts";
 import { loadQueryModule } from "../al/query/registry.ts";
 import { conformanceChecks } from "../al/conformance.ts";
 
@@ -29,14 +29,7 @@ async function main(args: string[]): Promise<void> {
     );
     return;
   }
-  const timeout = values.timeout === undefined ? DEFAULT_CHECK_TIMEOUT_SECONDS : Number(values.timeout);
-  if (!(timeout > 0 && timeout <= 604_800)) {
-    throw new UsageError(
-      `--timeout must be a positive number of seconds (at most 604800), got ${
-        JSON.stringify(values.timeout)
-      }`,
-    );
-  }
+  const timeout = timeoutSeconds(values.timeout, "--timeout", DEFAULT_CHECK_TIMEOUT_SECONDS);
   const path = positionals[0];
   if (!path || positionals.length > 1) {
     throw new UsageError("give the one module to check: deno task test-query ./my_query.ts");
