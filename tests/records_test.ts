@@ -12,10 +12,12 @@ const ROOT = new URL("..", import.meta.url).pathname;
 
 /**
  * The shape each format tag stands for, as the SHA-256 of its schema's JSON Schema. A schema edit changes the
- * hash: bump the format's tag in `records.ts` (and say how the old one is read), then update its line here.
+ * hash: bump the format's tag in `records.ts` (and say how the old one is read), then update its line here. An
+ * added optional field that older readers skip (every schema is a loose object) keeps the tag: the cell format
+ * gained `split` (issue #18) that way, and records without it still validate.
  */
 const PINNED: Record<keyof typeof SCHEMAS, [tag: string, sha256: string]> = {
-  cell: ["albench-cell-v1", "de0a9b4778cf757275c304538da2e6e6638e004ea2c2f5d96c8cbc6264abcc2d"],
+  cell: ["albench-cell-v1", "1bf28bd05daa5c6af57b14b37c73ba83a17dcf93e574a8d568084c915876303f"],
   run: ["albench-run-v1", "494ed3c4b25de497c8be445ba9f81f8508727d937fc51f813f9a6165cf8c95a4"],
   version: ["albench-version-v1", "360536a939bb1ce4763ead6893f71109c8558bafd9f10eccd834235d51a7398e"],
   compare: ["albench-compare-v1", "4dacc28c6c5d4912755da3768fd5d0acd4ddf99c71dc88bf4bbc19d411d3021e"],

@@ -9,6 +9,7 @@ import { Rng } from "../rng.ts";
 import type { ImageTable, LabelTable } from "../data/dataset.ts";
 import { datasetKey, datasetSource } from "../data/source.ts";
 import { planSeed, type SeedPlan } from "../data/plan.ts";
+import { splitRecord } from "../data/split_record.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import { buildBackbone } from "../model/backbones.ts";
 import { type Classifier, withHead } from "../model/classifier.ts";
@@ -247,6 +248,7 @@ export async function runGridCell(cell: Cell, ctx: RunContext, out: string): Pro
     out,
     {
       ...recordHead(cell, table, pretrain, ctx.options.environment),
+      split: splitRecord(plan, table),
       iterations,
       complete: false,
     },

@@ -18,6 +18,7 @@
  * @module
  */
 import { z } from "zod";
+import { HASH_RULE, type IdSet, type SplitRecord } from "../data/split_record.ts";
 
 /** The format tag of cell records (`cells/<scenario>/<arm>/seed-<k>.json`). */
 export const CELL_FORMAT = "albench-cell-v1";
@@ -122,6 +123,8 @@ export interface CellRecord {
   readonly pretrain?: PretrainSummary | null;
   /** The machine and engine that computed it. */
   readonly environment: Record<string, unknown>;
+  /** The seed's split, removal and initial set as image-id hashes and ids (records before it was kept lack it). */
+  readonly split?: SplitRecord;
   /** Every evaluated round, from the initial one (t = 0). */
   readonly iterations: IterationRecord[];
   /** Whether every round is done. */
@@ -216,6 +219,22 @@ const probeSchema = z.looseObject({
 
 const pretrainSchema = z.looseObject({ key: z.string(), losses: z.array(jsonNumber), probe: probeSchema });
 
+const idSetSchema = z.looseObject({
+  n: z.number().int().nonnegative(),
+  sha256: z.string().regex(/^[0-9a-f]{64}$/),
+  ids: z.array(z.string()).optional(),
+});
+
+const splitSchema = z.looseObject({
+  hashRule: z.literal(HASH_RULE),
+  test: idSetSchema,
+  val: idSetSchema,
+  pool: idSetSchema,
+  removed: idSetSchema,
+  initial: idSetSchema,
+  removedClasses: z.array(z.string()),
+});
+
 /** The schemas of every format, by file (for the version pin in `tests/records_test.ts`). */
 export const SCHEMAS = {
   cell: z.looseObject({
@@ -230,6 +249,7 @@ export const SCHEMAS = {
     pretrainKey: z.string().nullable(),
     pretrain: pretrainSchema.nullable().optional(),
     environment: record,
+    split: splitSchema.optional(),
     iterations: z.array(iterationSchema),
     complete: z.boolean(),
   }).superRefine((r, ctx) => {
@@ -283,13 +303,15 @@ const _sameFields: [
   SameKeys<IterationRecord, typeof iterationSchema.shape>,
   SameKeys<EvalMetrics, typeof evalMetricsSchema.shape>,
   SameKeys<PretrainSummary, typeof pretrainSchema.shape>,
+  SameKeys<SplitRecord, typeof splitSchema.shape>,
+  SameKeys<IdSet, typeof idSetSchema.shape>,
   SameKeys<ProbeScores, typeof probeSchema.shape>,
   SameKeys<RunFile, typeof SCHEMAS.run.shape>,
   SameKeys<HeldScenario, typeof SCHEMAS.run.shape.scenarios.element.shape>,
   SameKeys<VersionFile, typeof SCHEMAS.version.shape>,
   SameKeys<CompareFile, typeof SCHEMAS.compare.shape>,
   SameKeys<CheckpointManifest, typeof SCHEMAS.checkpoint.shape>,
-] = [true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true];
 
 /** The formats {@linkcode parseRecord} reads. */
 export type RecordKind = keyof typeof SCHEMAS;
