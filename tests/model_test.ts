@@ -12,6 +12,7 @@ import {
   finetune,
   learningRateAt,
   PAPER_FINETUNE,
+  roundSchedule,
 } from "../src/train/finetune.ts";
 import { syntheticImages, syntheticLabels } from "../src/data/synthetic.ts";
 
@@ -111,6 +112,40 @@ Deno.test("train: fine-tuning is bit-identical across two runs with one seed, an
   assert.notDeepEqual(a.weights, c.weights);
   assert.ok(a.records[2]!.loss < a.records[0]!.loss, `loss ${a.records.map((r) => r.loss)}`);
   assert.ok(Math.abs(a.records[2]!.lr - 0.0025) < 1e-12);
+});
+
+Deno.test("train: finetune.minSteps stretches small rounds to at least that many steps, decay kept in shape", async () => {
+  const table = syntheticLabels({ size: 42 }), images = syntheticImages({ size: 42 }, 16);
+  const run = async (n: number, minSteps?: number) => {
+    const model = buildClassifier("small-cnn", 16, 17, Rng.root(0));
+    const options = { ...PAPER_FINETUNE, epochs: 4, decayEpochs: [3], ...(minSteps ? { minSteps } : {}) };
+    const records = await finetune(
+      model,
+      images,
+      table,
+      Array.from({ length: n }, (_, i) => i),
+      options,
+      Rng.root(1),
+    );
+    model.backbone.dispose();
+    model.head.dispose();
+    return records;
+  };
+  // 25 samples at batch 10: 3 steps per epoch, so 20 steps need 7 epochs; decay epoch 3 moves to floor(3 * 7 / 4).
+  const stretched = await run(25, 20);
+  assert.equal(stretched.length, 7);
+  assert.deepEqual(stretched.map((r) => r.lr), [0.025, 0.025, 0.025, 0.025, 0.025, 0.025 * 0.1, 0.025 * 0.1]);
+  // Enough steps already (4 epochs x 3 = 12 >= 12), or no minSteps: the scenario's epochs and schedule.
+  assert.deepEqual((await run(25, 12)).map((r) => r.lr), [0.025, 0.025, 0.025, 0.025 * 0.1]);
+  assert.equal((await run(25)).length, 4);
+  assert.deepEqual(roundSchedule({ epochs: 5, batchSize: 10, decayEpochs: [], minSteps: 100 }, 440), {
+    epochs: 5,
+    decayEpochs: [],
+  });
+  assert.deepEqual(roundSchedule({ epochs: 5, batchSize: 10, decayEpochs: [2, 4], minSteps: 100 }, 41), {
+    epochs: 20, // 5 steps per epoch
+    decayEpochs: [8, 16],
+  });
 });
 
 Deno.test("checkpoint: round-trips weights exactly and refuses corrupt or mismatched ones", async () => {

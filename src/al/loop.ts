@@ -29,7 +29,7 @@ import { Rng } from "../rng.ts";
 import type { ImageTable, LabelTable } from "../data/dataset.ts";
 import { classCounts, labelRows } from "../data/dataset.ts";
 import type { Classifier } from "../model/classifier.ts";
-import { finetune, type FinetuneOptions, infer } from "../train/finetune.ts";
+import { finetune, type FinetuneOptions, infer, roundSchedule } from "../train/finetune.ts";
 import { f1Scores, meanAveragePrecision, threshold } from "../train/metrics.ts";
 import {
   checkQueryResult,
@@ -227,7 +227,9 @@ async function runRound(s: LoopState, t: number): Promise<IterationRecord> {
         throw new CellPhaseError(
           t,
           "finetune",
-          `the training loss is ${r.loss} in epoch ${r.epoch + 1} of ${input.finetune.epochs}: the model ` +
+          `the training loss is ${r.loss} in epoch ${r.epoch + 1} of ${
+            roundSchedule(input.finetune, labelled.length).epochs
+          }: the model ` +
             `diverged; a smaller finetune.lr (now ${input.finetune.lr}) usually fixes it`,
         );
       }

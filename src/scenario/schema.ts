@@ -157,6 +157,12 @@ export const FinetuneSchema = z.strictObject({
   ),
   decayFactor: z.number().positive().max(1).default(0.1),
   augment: z.strictObject({ flip: z.boolean(), rot90: z.boolean() }).default({ flip: true, rot90: true }),
+  // Optional without a default, so that scenarios that leave it out keep their hash.
+  minSteps: positiveInt.max(10_000_000, atMost(10_000_000, "steps")).optional().describe(
+    "At least this many SGD steps per round (not in the paper; for scaled-down runs whose early rounds would " +
+      "otherwise take a handful of steps): a round with fewer runs ceil(minSteps / batches per epoch) epochs, " +
+      "its decayEpochs stretched by the same factor. Absent: every round runs epochs.",
+  ),
 });
 
 /** The active-learning loop. */

@@ -22,6 +22,12 @@ export interface FinetuneOptions {
   readonly decayEpochs: readonly number[];
   readonly decayFactor: number;
   readonly augment: { readonly flip: boolean; readonly rot90: boolean };
+  /**
+   * At least this many SGD steps per round: a round whose labelled set gives fewer in `epochs` runs
+   * `ceil(minSteps / batches per epoch)` epochs instead, with `decayEpochs` stretched by the same factor
+   * ({@linkcode roundSchedule}). Absent: always `epochs`.
+   */
+  readonly minSteps?: number | undefined;
 }
 
 /** The paper's recipe: 100 epochs, batch 10, SGD lr 0.025 (x0.1 after epoch 80), momentum 0.9, flips and rot90. */
@@ -51,6 +57,32 @@ export function learningRateAt(
   e: number,
 ): number {
   return o.lr * o.decayFactor ** o.decayEpochs.filter((d) => d <= e).length;
+}
+
+/**
+ * The epochs and decay epochs of one round on `n` labelled samples: `epochs` and `decayEpochs` as given, or, when
+ * `minSteps` asks for more steps than `epochs` gives, `E = ceil(minSteps / ceil(n / batchSize))` epochs with each
+ * decay epoch `d` moved to `floor(d · E / epochs)`, so the schedule keeps its shape.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { roundSchedule } from "./finetune.ts";
+ * const o = { epochs: 5, batchSize: 10, decayEpochs: [4], minSteps: 100 };
+ * assert.deepStrictEqual(roundSchedule(o, 40), { epochs: 25, decayEpochs: [20] }); // 4 steps per epoch
+ * assert.deepStrictEqual(roundSchedule(o, 200), { epochs: 5, decayEpochs: [4] }); // 20 x 5 = 100 steps
+ * ```
+ */
+export function roundSchedule(
+  o: Pick<FinetuneOptions, "epochs" | "batchSize" | "decayEpochs" | "minSteps">,
+  n: number,
+): { epochs: number; decayEpochs: number[] } {
+  const perEpoch = Math.ceil(n / o.batchSize);
+  if (!o.minSteps || perEpoch * o.epochs >= o.minSteps) {
+    return { epochs: o.epochs, decayEpochs: [...o.decayEpochs] };
+  }
+  const epochs = Math.ceil(o.minSteps / perEpoch);
+  return { epochs, decayEpochs: o.decayEpochs.map((d) => Math.floor((d * epochs) / o.epochs)) };
 }
 
 /**
@@ -125,9 +157,11 @@ export async function finetune(
   const vars = trainableVariables(model);
   const decayed = options.weightDecay > 0 ? decayedVariables(model) : [];
   const records: EpochRecord[] = [];
+  const schedule = roundSchedule(options, indices.length);
+  const decay = { ...options, decayEpochs: schedule.decayEpochs };
   try {
-    for (let e = 0; e < options.epochs; e++) {
-      const lr = learningRateAt(options, e);
+    for (let e = 0; e < schedule.epochs; e++) {
+      const lr = learningRateAt(decay, e);
       optimizer.setLearningRate(lr);
       const order = rng.fork(`epoch-${e}/order`).shuffle([...indices]);
       const augRng = rng.fork(`epoch-${e}/augment`);
