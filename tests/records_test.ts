@@ -62,7 +62,7 @@ Deno.test("records: every committed cell record and run.json validates", async (
 Deno.test("records: a cell record that parses but does not validate is damaged, naming the file and the field", async () => {
   const out = await Deno.makeTempDir({ prefix: "albench-records-" });
   const good = await Deno.readTextFile(
-    `${ROOT}/reports/reference/cpu/fig1/cells/cpu-fig1/mge-clustering/seed-0.json`,
+    `${ROOT}/reports/reference/cpu-v1/fig1/cells/cpu-fig1/mge-clustering/seed-0.json`,
   );
   const record = JSON.parse(good);
   await writeRunFile(out, null, [{ id: record.scenario, hash: record.scenarioHash } as never]);

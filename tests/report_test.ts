@@ -7,7 +7,7 @@ import { digestContent, resultDigest } from "../src/report/digest.ts";
 import { loadScenarioFile } from "../src/scenario/load.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
-const REFERENCE = `${ROOT}reports/reference/cpu/fig2`;
+const REFERENCE = `${ROOT}reports/reference/cpu-v1/fig2`;
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -56,7 +56,7 @@ async function renderReference(): Promise<{ dir: string; stdout: string }> {
 Deno.test("report: the committed reference report still renders from its records, with its digest, tables and words", async () => {
   // Its records predate opt-in validation (every iteration has `val`); its scenario file must still hash the same.
   const run = JSON.parse(await Deno.readTextFile(`${REFERENCE}/run.json`));
-  const loaded = await loadScenarioFile(`${ROOT}scenarios/cpu/fig2.json`);
+  const loaded = await loadScenarioFile(`${ROOT}scenarios/cpu/v1/fig2.json`);
   assert.deepEqual(
     loaded.map((s) => [s.id, s.hash]),
     run.scenarios.map((s: { id: string; hash: string }) => [s.id, s.hash]),

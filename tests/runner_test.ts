@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { CHROMIUM, dumpDom } from "./chromium.ts";
 import { gridCells, shardCells, shardFromEnv } from "../src/runner/grid.ts";
 import { loadScenarioFile, resolveScenarios } from "../src/scenario/load.ts";
@@ -159,6 +160,23 @@ Deno.test("runner: shards 0/2 and 1/2 merged by `report` give the one-shard dige
     for (const it of c.iterations) (finetune += it.seconds.finetune), (inference += it.seconds.inference);
   }
   assert.ok(finetune > 0 && inference > 0);
+  // Every cell records its split (issue #18.4): checkable without the project's code, equal across arms.
+  const scenario = JSON.parse(await Deno.readTextFile(`${ROOT}/scenarios/ci/repro.json`));
+  const bySeed = new Map<number, string>();
+  for (const c of await readAllCells(`${out}/r`)) {
+    const s = c.split!;
+    const sha = (ids: readonly string[]) =>
+      createHash("sha256").update([...ids].sort().join("\n")).digest("hex");
+    assert.equal(s.test.sha256, sha(s.test.ids!));
+    assert.equal(s.initial.sha256, sha(s.initial.ids!));
+    assert.equal(s.initial.n, scenario.al.initial);
+    assert.ok(s.initial.ids!.every((id) => !s.test.ids!.includes(id)), "initial set outside the test set");
+    const other = bySeed.get(c.seed);
+    if (other) assert.equal(JSON.stringify(s), other, `${c.key}: same split as the other arm`);
+    bySeed.set(c.seed, JSON.stringify(s));
+  }
+  assert.equal(bySeed.size, 2);
+  assert.notEqual(bySeed.get(0), bySeed.get(1));
   assert.ok(Math.abs(manifest.wallSeconds.inferenceShare - inference / (finetune + inference)) < 1e-4);
   assert.match(
     text(report.stdout),
