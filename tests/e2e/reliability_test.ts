@@ -3,9 +3,9 @@
  * that must be refused before anything is written.
  */
 import assert from "node:assert/strict";
-import { checkOutputPaths } from "../src/runner/store.ts";
+import { checkOutputPaths } from "../../src/runner/store.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
+const ROOT = new URL("../..", import.meta.url).pathname;
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 // Scenario edits poke at arbitrary nested fields, which is what `any` is for here.
@@ -241,7 +241,7 @@ Deno.test("reliability: the query CLI refuses non-finite numbers, probabilities 
 });
 
 Deno.test("reliability: --backend webgpu on a software adapter says so on stderr, and that it is slow", async () => {
-  const { probeWebGpu, webGpuWarning } = await import("../src/backend/webgpu.ts");
+  const { probeWebGpu, webGpuWarning } = await import("../../src/backend/webgpu.ts");
   assert.match(
     webGpuWarning({ available: true, fallback: true, description: "llvmpipe" })!,
     /^warning: webgpu: the WebGPU adapter is a software \(fallback\) adapter \(llvmpipe\), which emulates a GPU on the CPU: results are correct but slow, several times slower than --backend wasm/,
@@ -274,7 +274,7 @@ Deno.test("reliability: --backend webgpu on a software adapter says so on stderr
 });
 
 Deno.test("reliability: every file `bench --help` names exists", async () => {
-  const { BENCH_HELP } = await import("../src/cli/bench.ts");
+  const { BENCH_HELP } = await import("../../src/cli/bench.ts");
   const named = [...BENCH_HELP.matchAll(/\b((?:tests|scenarios|src|examples)\/[\w./-]+\.\w+)/g)].map((m) =>
     m[1]!
   );
@@ -311,8 +311,8 @@ Deno.test("reliability: test-query on a missing or malformed module is one line 
 
 Deno.test("reliability: `data` names the source label file in its errors and refuses one image name in two class folders", async () => {
   const { zipSync } = await import("fflate");
-  const { encodePng } = await import("../src/data/codecs.ts");
-  const { ucmercedSource } = await import("../src/data/ucmerced.ts");
+  const { encodePng } = await import("../../src/data/codecs.ts");
+  const { ucmercedSource } = await import("../../src/data/ucmerced.ts");
   const px = (v: number) => encodePng({ width: 4, height: 4, rgb: new Uint8Array(48).fill(v) });
   const labels = "IMAGE\\LABEL\tdock\tship\nharbor00\t1\t1\nbeach00\t0\t0\n";
   const tmp = await Deno.makeTempDir({ prefix: "albench-data-" });
@@ -460,7 +460,7 @@ async function allRecords(out: string): Promise<Loose[]> {
 }
 
 Deno.test("reliability: a folder is bound to one scenario version atomically; concurrent shards share it, another version is refused", async () => {
-  const { claimScenarios } = await import("../src/runner/store.ts");
+  const { claimScenarios } = await import("../../src/runner/store.ts");
   const dir = await Deno.makeTempDir({ prefix: "albench-claim-" });
   const v = (hash: string) => [{ id: "s/v", hash }] as never;
   // In one process: two shards of one run at once both go on; of two versions at once exactly one does.
@@ -480,9 +480,9 @@ Deno.test("reliability: a folder is bound to one scenario version atomically; co
   );
   // Two runs of different versions started at once, both past the folder check before either writes: exactly one
   // goes on, the other is refused before it writes anything.
-  const { runGrid } = await import("../src/runner/run.ts");
-  await (await import("../src/backend/backend.ts")).initBackend("wasm"); // once: two at once in a thread fail
-  const { resolveScenarios } = await import("../src/scenario/load.ts");
+  const { runGrid } = await import("../../src/runner/run.ts");
+  await (await import("../../src/backend/backend.ts")).initBackend("wasm"); // once: two at once in a thread fail
+  const { resolveScenarios } = await import("../../src/scenario/load.ts");
   const tiny = await tinyScenario();
   const [one] = resolveScenarios(tiny),
     [two] = resolveScenarios({ ...tiny, finetune: { ...tiny.finetune, lr: 0.005 } });
@@ -587,8 +587,8 @@ Deno.test("reliability: a cell record of another scenario version is neither reu
 });
 
 Deno.test("reliability: a damaged cell record is reported as missing, then set aside and recomputed to the same digest", async () => {
-  const { readAllCells } = await import("../src/runner/store.ts");
-  const { resultDigest } = await import("../src/report/digest.ts");
+  const { readAllCells } = await import("../../src/runner/store.ts");
+  const { resultDigest } = await import("../../src/report/digest.ts");
   const dir = await Deno.makeTempDir({ prefix: "albench-damaged-" });
   const s = await tinyScenario();
   const r0 = await bench(s, dir);
@@ -637,8 +637,8 @@ Deno.test("reliability: a damaged cell record is reported as missing, then set a
 });
 
 Deno.test("reliability: a corrupt or missing resume checkpoint is set aside and the cell recomputed to the same digest", async () => {
-  const { readAllCells } = await import("../src/runner/store.ts");
-  const { resultDigest } = await import("../src/report/digest.ts");
+  const { readAllCells } = await import("../../src/runner/store.ts");
+  const { resultDigest } = await import("../../src/report/digest.ts");
   const dir = await Deno.makeTempDir({ prefix: "albench-ckpt-" });
   const s = await tinyScenario();
   const r0 = await bench(s, dir);
@@ -686,7 +686,7 @@ Deno.test("reliability: a corrupt or missing resume checkpoint is set aside and 
 });
 
 Deno.test("reliability: an unreadable versions/ file is an error naming it, never a run or report without the check", async () => {
-  const { checkRunFolder, claimScenarios, readAllCells } = await import("../src/runner/store.ts");
+  const { checkRunFolder, claimScenarios, readAllCells } = await import("../../src/runner/store.ts");
   const dir = await Deno.makeTempDir({ prefix: "albench-versions-" });
   const scenarios = [{ id: "repro", hash: "a".repeat(64) }] as never;
   await claimScenarios(`${dir}/out`, scenarios);

@@ -16,9 +16,9 @@ import {
   loadScenarioFile,
   resolveScenarios,
   ScenarioError,
-} from "../src/scenario/load.ts";
+} from "../../src/scenario/load.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 // Scenario edits poke at arbitrary nested fields, which is what `any` is for here.
@@ -142,8 +142,8 @@ const benchArgs = (file: string, out: string, ...extra: string[]) => [
 ];
 
 async function digestOf(out: string): Promise<string> {
-  const { readAllCells } = await import("../src/runner/store.ts");
-  const { resultDigest } = await import("../src/report/digest.ts");
+  const { readAllCells } = await import("../../src/runner/store.ts");
+  const { resultDigest } = await import("../../src/report/digest.ts");
   return resultDigest(await readAllCells(out));
 }
 
@@ -566,7 +566,7 @@ CASES.push({
   setup: 'imbalance.candidates ["airplane", "unicorn"] (plan)',
   expected: "ScenarioError naming imbalance.candidates and the dataset's classes",
   run: async () => {
-    const { planScenario } = await import("../src/cli/plan.ts");
+    const { planScenario } = await import("../../src/cli/plan.ts");
     const s = tiny();
     s.imbalance.candidates = ["airplane", "unicorn"];
     s.imbalance.classes = 1;
@@ -1557,7 +1557,7 @@ CASES.push({
   setup: "claimScenarios of hash a and hash b on one folder, at once",
   expected: "exactly one goes on; the other names both hashes",
   run: async () => {
-    const { claimScenarios } = await import("../src/runner/store.ts");
+    const { claimScenarios } = await import("../../src/runner/store.ts");
     const dir = await freshDir("claim");
     const v = (h: string) => [{ id: "s", hash: h.repeat(64) }] as never;
     const race = await Promise.allSettled([claimScenarios(dir, v("a")), claimScenarios(dir, v("b"))]);
@@ -1644,7 +1644,7 @@ const LABELS = "IMAGE\\LABEL\tdock\tship\nharbor00\t1\t1\nharbor01\t1\t0\nbeach0
 let prepared: Promise<{ src: string; copy: string }> | undefined;
 function preparedCopy() {
   prepared ??= (async () => {
-    const { encodePng } = await import("../src/data/codecs.ts");
+    const { encodePng } = await import("../../src/data/codecs.ts");
     const dir = await freshDir("prepared");
     const img = (v: number) =>
       encodePng({ width: 8, height: 8, rgb: Uint8Array.from({ length: 192 }, (_, i) => (i * 7 + v) % 256) });
@@ -1676,7 +1676,7 @@ function dataCase(name: string, setup: string, damage: (root: string) => Promise
     setup,
     expected: `the run refuses the copy, matching ${message.source}`,
     run: async () => {
-      const { ucmercedSource } = await import("../src/data/ucmerced.ts");
+      const { ucmercedSource } = await import("../../src/data/ucmerced.ts");
       const p = await preparedCopy();
       const dir = await freshDir(name);
       assert.equal((await new Deno.Command("cp", { args: ["-a", p.copy, `${dir}/root`] }).output()).code, 0);
@@ -1803,7 +1803,7 @@ async function dataArgs(out: string) {
 }
 /** The prepared copy at `root` passes a run's verification. */
 async function verifies(root: string, cacheDir: string) {
-  const { ucmercedSource } = await import("../src/data/ucmerced.ts");
+  const { ucmercedSource } = await import("../../src/data/ucmerced.ts");
   const src = ucmercedSource({ root, cacheDir });
   await src.fingerprint();
   await src.images(8);
@@ -1910,7 +1910,7 @@ Deno.test("hostile: at least 80 cases; no tracked file changed", async () => {
     const passed = [...outcomes.values()].filter((o) => o === "pass").length;
     await Deno.writeTextFile(
       md,
-      `# Hostile suite (tests/hostile_test.ts): ${CASES.length} cases, ${passed} pass\n\n` +
+      `# Hostile suite (tests/e2e/hostile_test.ts): ${CASES.length} cases, ${passed} pass\n\n` +
         "| group | case | mutation / setup | expected | outcome |\n|---|---|---|---|---|\n" +
         rows.join("\n") + "\n" + notes,
     );
