@@ -75,9 +75,10 @@ function hostile(dir: string): { name: string; body: string; atLoad?: boolean; e
       expected: /sandbox refused run access to "true"/,
     },
     {
+      // Refused before the module is imported (its specifier is a string literal), though only select imports it.
       name: "npm",
       body: 'await import("npm:left-pad@1.3.0");',
-      expected: /tried to import "left-pad.*" that is not installed: runs never download anything/,
+      expected: /tried to import "npm:left-pad.*" that is not installed: runs never download anything/,
     },
     { name: "exit", body: "Deno.exit(3);", expected: /a query plug-in may not call Deno\.exit\(\)/ },
     {
@@ -94,7 +95,7 @@ function hostile(dir: string): { name: string; body: string; atLoad?: boolean; e
       name: "npm-load",
       body: 'await import("npm:left-pad@1.3.0");',
       atLoad: true,
-      expected: /tried to import "left-pad.*" that is not installed/,
+      expected: /tried to import "npm:left-pad.*" that is not installed/,
     },
   ];
 }

@@ -9,7 +9,8 @@
  *
  * What the permissions cannot cover, the tasks do: every task runs with `--frozen --cached-only` (and deno.json
  * sets `lock.frozen`), so an `import("npm:…")` or `import("https://…")` in a plug-in fails instead of
- * downloading and rewriting `deno.lock` or `node_modules/`.
+ * downloading and rewriting `deno.lock` or `node_modules/`; and such imports written as string literals are
+ * refused by name before the plug-in is imported at all (`imports.ts`).
  *
  * @module
  */
@@ -21,6 +22,7 @@ import {
   type QueryResult,
 } from "../al/query.ts";
 import type { PluginDescription, SandboxReply, SandboxRequest, WireView } from "./sandbox_worker.ts";
+import { remoteImport } from "./imports.ts";
 
 /** The project's root folder (no trailing slash). */
 const PROJECT_ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -86,13 +88,15 @@ export function explainPluginError(message: string, readScope: readonly string[]
     /--cached-only|lockfile is out of date|not found in cache|Could not find a matching package/.test(message)
   ) {
     const what = /(?:package|specifier)[^"']*["']([^"']+)["']/.exec(message)?.[1];
-    return `the plug-in tried to import ${
-      what ? `"${what}"` : "a package"
-    } that is not installed: runs never ` +
-      "download anything (tasks run with --frozen --cached-only and deno.json freezes the lockfile), so a " +
-      "plug-in may import only modules in its own folder";
+    return notInstalled(what ? `"${what}"` : "a package");
   }
   return message.split("\n")[0] ?? message;
+}
+
+function notInstalled(what: string): string {
+  return `the plug-in tried to import ${what} that is not installed: runs never ` +
+    "download anything (tasks run with --frozen --cached-only and deno.json freezes the lockfile), so a " +
+    "plug-in may import only modules in its own folder";
 }
 
 function ask(request: SandboxRequest, readScope: string[], timeoutSeconds?: number): Promise<SandboxReply> {
@@ -169,7 +173,22 @@ function ask(request: SandboxRequest, readScope: string[], timeoutSeconds?: numb
 export async function describePlugin(
   url: URL,
 ): Promise<{ exports: string[]; description: PluginDescription | null }> {
-  const scope = pluginReadScope(modulePathOf(url));
+  const path = modulePathOf(url);
+  const scope = pluginReadScope(path);
+  // Registry and network imports are refused before anything is imported (see imports.ts for why).
+  const remote = remoteImport(path, (file) => {
+    if (!scope.some((dir) => inside(file, dir))) return null;
+    try {
+      return Deno.readTextFileSync(file);
+    } catch {
+      return null;
+    }
+  });
+  if (remote) {
+    throw new Error(
+      notInstalled(`"${remote.specifier}"${remote.file === path ? "" : ` (imported by ${remote.file})`}`),
+    );
+  }
   const reply = await ask({ kind: "describe", url: url.href }, scope, PLUGIN_LOAD_TIMEOUT_SECONDS);
   if (reply.kind === "error") throw new Error(explainPluginError(reply.message, scope));
   if (reply.kind !== "loaded") throw new Error(`unexpected answer ${reply.kind}`);

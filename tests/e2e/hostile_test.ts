@@ -673,7 +673,8 @@ CASES.push({
   group: "plug-in load",
   name: "imports an npm package",
   setup: 'await import("npm:left-pad@1.3.0") at top level (deno task plan)',
-  expected: 'exit 2 naming the arm and "left-pad" as not installed; deno.lock and node_modules unchanged',
+  expected:
+    'exit 2 naming the arm and "npm:left-pad@1.3.0" as not installed, before importing anything; deno.lock and node_modules unchanged',
   run: async () => {
     const dir = await freshDir("npm");
     await Deno.writeTextFile(`${dir}/q.ts`, 'await import("npm:left-pad@1.3.0"); export default 5;');
@@ -683,7 +684,7 @@ CASES.push({
     refused(
       r,
       2,
-      /arms\[2\] "mine".*tried to import "left-pad.*" that is not installed: runs never download anything/,
+      /arms\[2\] "mine".*tried to import "npm:left-pad.*" that is not installed: runs never download anything/,
     );
   },
 });
@@ -693,9 +694,9 @@ CASES.push({
   name: "a good plug-in after one that imports npm",
   setup: 'arms: a plug-in doing import("npm:left-pad"), then a correct plug-in (deno task plan)',
   expected: "exit 2 naming only the npm arm; the correct plug-in loads",
-  // Holds while the package is in no cache. Open finding (scratch/hostile_cases.md): when the package's metadata
-  // is in Deno's global npm cache, the refusal is "the lockfile is out of date" and every later plug-in import
-  // in the process is refused the same way; that needs a download to reproduce, so it is not a case here.
+  // The import is refused by name before anything is imported (src/plugin/imports.ts), so it holds also when the
+  // package's metadata is in Deno's global npm cache (where an attempted import used to leave every later plug-in
+  // of the process refused with "the lockfile is out of date").
   run: async () => {
     const dir = await freshDir("npm-then-good");
     await Deno.writeTextFile(`${dir}/npm.ts`, 'await import("npm:left-pad@1.3.0"); export default 5;');
