@@ -21,9 +21,11 @@ import { finetune, infer } from "../src/train/finetune.ts";
 import {
   modelConfigsFor,
   type ModelPerfConfig,
+  parseOnly,
   perfName,
   perfSetFrom,
   type PerfVariant,
+  selectConfigs,
 } from "../src/perf/configs.ts";
 import type { ImageTable, LabelTable } from "../src/data/dataset.ts";
 
@@ -39,6 +41,9 @@ const backendName = Deno.env.get("ALBENCH_PERF_BACKEND") ?? "wasm";
 if (!isBackendName(backendName)) throw new Error(`ALBENCH_PERF_BACKEND=${backendName} is not a backend name`);
 const info = await initBackend(backendName);
 const set = perfSetFrom(Deno.env.get("ALBENCH_PERF_SET"));
+// `deno task perf --only MODE:MODEL@PX[,…]` passes its filter on (checked there).
+const onlyValue = Deno.env.get("ALBENCH_PERF_ONLY");
+const only = onlyValue ? parseOnly(onlyValue) : undefined;
 
 function useVariant(v: PerfVariant): void {
   if (info.tfjsBackend === "wasm") setWasmKernels(v);
@@ -81,7 +86,7 @@ const recipe = {
   augment: { flip: true, rot90: true },
 };
 
-for (const c of modelConfigsFor(set, backendName)) {
+for (const c of selectConfigs(modelConfigsFor(set, backendName), only)) {
   const images = c.batch * c.steps;
   // The stock baseline is tfjs-wasm's: rows wasm cannot hold have none (on native, the stock variant's
   // tf.layers batch norm at 224 px ran past 10 minutes and 11 GB without finishing a step).

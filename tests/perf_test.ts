@@ -116,6 +116,48 @@ Deno.test("deno task perf: bad flags name the flag and the allowed values", asyn
   const c = await perf("--skip", "models,gpu");
   assert.equal(c.code, 2);
   assert.match(c.stderr, /--skip: "gpu" is not one of models, query, data, pytorch/);
+  const d = await perf("--only", "train:densenet-cpu");
+  assert.equal(d.code, 2);
+  assert.match(d.stderr, /--only: "train:densenet-cpu" is not MODE:MODEL@PX \(MODE train or infer\)/);
+  const e = await perf("--only", "train:densenet-cpu@32,infer:resnet@32");
+  assert.equal(e.code, 2);
+  assert.match(
+    e.stderr,
+    /--only: "infer:resnet@32": resnet is not a model \(densenet121, densenet-cpu, small-cnn\)/,
+  );
+  const f = await perf("--set", "quick", "--only", "train:densenet121@224");
+  assert.equal(f.code, 2);
+  assert.match(
+    f.stderr,
+    /--only: train:densenet121@224: no such row in this set; the rows are train:small-cnn@16, infer:small-cnn@16\n/,
+  );
+});
+
+Deno.test("deno task perf --only: only the rows named are measured, by the engine and by the peer", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-perf-only-" });
+  try {
+    const r = await perf(
+      "--set",
+      "quick",
+      "--only",
+      "infer:small-cnn@16",
+      "--skip",
+      "query,data",
+      "--out",
+      dir,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const json = JSON.parse(await Deno.readTextFile(`${dir}/perf.json`));
+    assert.deepEqual(
+      json.models.map((m: { mode: string; backbone: string; resolution: number }) =>
+        `${m.mode}:${m.backbone}@${m.resolution}`
+      ),
+      ["infer:small-cnn@16"],
+    );
+    assert.ok(json.models[0].imgPerS.albench > 0);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("deno task perf --set quick: baseline and albench from one run, table printed and written", async () => {

@@ -12,7 +12,13 @@ import * as tf from "@tensorflow/tfjs";
 import { parseFlags } from "./args.ts";
 import { runMain, UsageError } from "./errors.ts";
 import { BACKEND_NAMES, initBackend, isBackendName } from "../backend/backend.ts";
-import { modelConfigs, type ModelPerfConfig, perfSetFrom } from "../perf/configs.ts";
+import {
+  modelConfigs,
+  type ModelPerfConfig,
+  parseOnly,
+  perfSetFrom,
+  selectConfigs,
+} from "../perf/configs.ts";
 import { findTorchPython, type PeerReport, pythonCandidates, runPeer, withPeer } from "../perf/peer.ts";
 import { detectPeak } from "../perf/peak.ts";
 import {
@@ -33,11 +39,13 @@ const CONCRETE_BACKENDS = BACKEND_NAMES.filter((b) => b !== "auto");
 const USAGE = `Usage: deno task perf [--set quick|default] [--backends wasm[,${
   CONCRETE_BACKENDS.filter((b) => b !== "wasm").join(",")
 }]] [--out DIR]
-                      [--skip ${SKIPPABLE.join(",")}]
+                      [--skip ${SKIPPABLE.join(",")}] [--only MODE:MODEL@PX[,...]]
 
 Runs bench/perf_models_bench.ts once per backend (albench and the stock baseline in the same process),
 bench/perf_query_bench.ts and bench/data_bench.ts, then prints the table and writes DIR/perf.json
-(default reports/perf). --set default takes about ten minutes on a 2-core machine.
+(default reports/perf). --set default takes about ten minutes on a 2-core machine. --only keeps the model rows
+named (MODE train or infer, e.g. --only train:densenet-cpu@32,infer:densenet121@224), for engines that take
+minutes per row (WebGPU on a software adapter).
 
 The PyTorch peer (bench/peer_torch_cpu.py) runs the same model rows with one thread (pytorch1) and with one
 thread per logical CPU, ${navigator.hardwareConcurrency} here (pytorch), when python3, else /usr/bin/python3
@@ -133,6 +141,7 @@ async function main(args: string[]): Promise<void> {
     backends: { type: "string", default: "wasm" },
     out: { type: "string", default: "reports/perf" },
     skip: { type: "string" },
+    only: { type: "string" },
     debug: { type: "boolean" },
     help: { type: "boolean", short: "h" },
   }, "perf");
@@ -157,8 +166,19 @@ async function main(args: string[]): Promise<void> {
       throw new UsageError(`--skip: ${JSON.stringify(s)} is not one of ${SKIPPABLE.join(", ")}`);
     }
   }
+  let only;
+  let configs;
+  try {
+    only = values.only === undefined ? undefined : parseOnly(values.only);
+    configs = selectConfigs(modelConfigs(set), only);
+  } catch (e) {
+    throw new UsageError(`--only: ${(e as Error).message}`);
+  }
   const peak = await detectPeak();
-  const env = { ALBENCH_PERF_SET: set };
+  const env: Record<string, string> = {
+    ALBENCH_PERF_SET: set,
+    ...(values.only !== undefined ? { ALBENCH_PERF_ONLY: values.only } : {}),
+  };
   let runtime: string | undefined;
 
   let models: ModelRow[] = [];
@@ -180,7 +200,7 @@ async function main(args: string[]): Promise<void> {
       models.push(...modelRows(report, backend, flops, peak));
     }
     if (!skip.has("pytorch")) {
-      const peer = await pytorchPeer(modelConfigs(set));
+      const peer = await pytorchPeer(configs);
       if ("reason" in peer) pytorchNote = peer.reason;
       else {
         models = withPeer(withPeer(models, peer.one, "pytorch1"), peer.all, "pytorch");

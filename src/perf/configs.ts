@@ -10,7 +10,7 @@
  *
  * @module
  */
-import type { BackboneName } from "../model/backbones.ts";
+import { BACKBONE_NAMES, type BackboneName, isBackboneName } from "../model/names.ts";
 
 /** The two kernel/layer variants compared. */
 export type PerfVariant = "albench" | "stock";
@@ -159,6 +159,71 @@ export function modelConfigs(set: PerfSet): ModelPerfConfig[] {
  */
 export function modelConfigsFor(set: PerfSet, backend: string): ModelPerfConfig[] {
   return modelConfigs(set).filter((c) => backend !== "wasm" || c.fitsWasm !== false);
+}
+
+/** One `--only` entry: a mode, a model and a resolution (`train:densenet-cpu@32`). */
+export interface PerfRowFilter {
+  readonly mode: "train" | "infer";
+  readonly backbone: BackboneName;
+  readonly resolution: number;
+}
+
+/**
+ * Parse `--only MODE:MODEL@PX[,…]` (e.g. `train:densenet-cpu@32,infer:densenet121@224`). Throws naming the entry
+ * and the form it should have.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { parseOnly } from "./configs.ts";
+ * assert.deepStrictEqual(parseOnly("train:densenet-cpu@32"), [{ mode: "train", backbone: "densenet-cpu", resolution: 32 }]);
+ * assert.throws(() => parseOnly("train:resnet@32"), /"train:resnet@32": resnet is not a model/);
+ * ```
+ */
+export function parseOnly(value: string): PerfRowFilter[] {
+  const entries = value.split(",").map((s) => s.trim()).filter(Boolean);
+  if (!entries.length) throw new Error("give at least one MODE:MODEL@PX, e.g. train:densenet-cpu@32");
+  return entries.map((e) => {
+    const m = /^(train|infer):([^@]+)@(\d+)$/.exec(e);
+    if (!m) {
+      throw new Error(
+        `${JSON.stringify(e)} is not MODE:MODEL@PX (MODE train or infer), e.g. train:densenet-cpu@32`,
+      );
+    }
+    if (!isBackboneName(m[2]!)) {
+      throw new Error(`${JSON.stringify(e)}: ${m[2]} is not a model (${BACKBONE_NAMES.join(", ")})`);
+    }
+    return { mode: m[1] as "train" | "infer", backbone: m[2] as BackboneName, resolution: Number(m[3]) };
+  });
+}
+
+/**
+ * The configurations `only` selects (all when it is undefined). Throws when an entry matches no row of the set,
+ * naming it and the rows there are.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { modelConfigs, parseOnly, selectConfigs } from "./configs.ts";
+ * const rows = selectConfigs(modelConfigs("default"), parseOnly("train:densenet-cpu@32"));
+ * assert.deepStrictEqual(rows.map((c) => `${c.mode}:${c.backbone}@${c.resolution}`), ["train:densenet-cpu@32"]);
+ * ```
+ */
+export function selectConfigs(
+  configs: readonly ModelPerfConfig[],
+  only: readonly PerfRowFilter[] | undefined,
+): ModelPerfConfig[] {
+  if (!only) return [...configs];
+  const key = (c: PerfRowFilter) => `${c.mode}:${c.backbone}@${c.resolution}`;
+  const have = new Set(configs.map(key));
+  const missing = only.filter((f) => !have.has(key(f)));
+  if (missing.length) {
+    throw new Error(
+      `${missing.map(key).join(", ")}: no such row in this set; the rows are ${[...have].join(", ")}`,
+    );
+  }
+  const wanted = new Set(only.map(key));
+  return configs.filter((c) => wanted.has(key(c)));
 }
 
 /**
