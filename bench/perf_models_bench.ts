@@ -19,6 +19,7 @@ import { buildBackbone } from "../src/model/backbones.ts";
 import { type Classifier, withHead } from "../src/model/classifier.ts";
 import { finetune, infer } from "../src/train/finetune.ts";
 import {
+  modelConfigs,
   modelConfigsFor,
   type ModelPerfConfig,
   parseOnly,
@@ -86,7 +87,9 @@ const recipe = {
   augment: { flip: true, rot90: true },
 };
 
-for (const c of selectConfigs(modelConfigsFor(set, backendName), only)) {
+// Rows --only names (checked against the whole set by the CLI) that this engine can run (wasm cannot hold some).
+const wanted = new Set(selectConfigs(modelConfigs(set), only).map((c) => perfName(c, "albench")));
+for (const c of modelConfigsFor(set, backendName).filter((c) => wanted.has(perfName(c, "albench")))) {
   const images = c.batch * c.steps;
   // The stock baseline is tfjs-wasm's: rows wasm cannot hold have none (on native, the stock variant's
   // tf.layers batch norm at 224 px ran past 10 minutes and 11 GB without finishing a step).

@@ -155,6 +155,8 @@ Deno.test("deno task perf --only: only the rows named are measured, by the engin
       ["infer:small-cnn@16"],
     );
     assert.ok(json.models[0].imgPerS.albench > 0);
+    assert.equal(json.only, "infer:small-cnn@16");
+    assert.match(r.stdout, /model rows: only infer:small-cnn@16 \(--only\)/);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -33,6 +33,30 @@ Deno.test("plug-in imports: string-literal specifiers of every import form, comm
   ]);
 });
 
+Deno.test("plug-in imports: regular expressions, templates and method calls neither hide nor fake an import", () => {
+  // A quote or // inside a regular expression does not start a string or a comment.
+  assert.deepEqual(importSpecifiers('const u = (s) => s.replace(/"/g, ""); await import("npm:left-pad");'), [
+    "npm:left-pad",
+  ]);
+  assert.deepEqual(importSpecifiers('const isUrl = /^https?:\\/\\//; await import("npm:left-pad");'), [
+    "npm:left-pad",
+  ]);
+  assert.deepEqual(importSpecifiers("const re = /it's/; const note = 'import(\"npm:x\")';"), []);
+  assert.deepEqual(importSpecifiers('const r = [/[/"]/, 1]; import "./a.ts";'), ["./a.ts"]);
+  // Division stays division.
+  assert.deepEqual(importSpecifiers('const h = a / 2 / b; import "./a.ts"; const s = "/";'), ["./a.ts"]);
+  // Templates: a plain one is a string; substitutions are code.
+  assert.deepEqual(importSpecifiers("await import(`npm:plain`);"), ["npm:plain"]);
+  assert.deepEqual(importSpecifiers('const t = `a ${await import("npm:inner")} b`;'), ["npm:inner"]);
+  assert.deepEqual(importSpecifiers('const t = `import("npm:text") ${x}`;'), []);
+  assert.deepEqual(importSpecifiers("await import(`npm:${name}`);"), []);
+  // Method calls and identifiers that end in import are not imports.
+  assert.deepEqual(
+    importSpecifiers('loader.import("https://cdn/x.js"); $import("npm:x"); reimport("npm:y");'),
+    [],
+  );
+});
+
 Deno.test("plug-in imports: the first registry or network import in the relative graph; cycles end", () => {
   const files: Record<string, string> = {
     "/p/q.ts": 'import "./a.ts"; import "./sub/b.ts";',
@@ -45,6 +69,20 @@ Deno.test("plug-in imports: the first registry or network import in the relative
   files["/p/c.ts"] = "export {};";
   assert.equal(remoteImport("/p/q.ts", read), null);
   assert.equal(remoteImport("/p/missing.ts", read), null);
+  // Absolute and file: imports are followed; folder names with spaces are read decoded; data: is refused.
+  files["/p/my dir/q.ts"] = 'import "./h.ts"; import "/p/abs.ts"; import "file:///p/f%20g.ts";';
+  files["/p/my dir/h.ts"] = "export {};";
+  files["/p/abs.ts"] = "export {};";
+  files["/p/f g.ts"] = 'export * from "data:text/javascript,export%20*%20from%20%22npm:x%22";';
+  assert.deepEqual(remoteImport("/p/my dir/q.ts", read), {
+    file: "/p/f g.ts",
+    specifier: "data:text/javascript,export%20*%20from%20%22npm:x%22",
+  });
+  files["/p/my dir/h.ts"] = 'import "npm:via-space";';
+  assert.deepEqual(remoteImport("/p/my dir/q.ts", read), {
+    file: "/p/my dir/h.ts",
+    specifier: "npm:via-space",
+  });
 });
 
 Deno.test("plug-in imports: describePlugin refuses an npm plug-in by name without loading it; the next plug-in loads", async () => {

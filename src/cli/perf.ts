@@ -262,6 +262,8 @@ async function main(args: string[]): Promise<void> {
   const result = {
     format: 1,
     set,
+    // The model rows --only kept (null: every row of the set).
+    only: values.only ?? null,
     runtime: runtime ?? null,
     tfjs: tf.version.tfjs,
     threads: 1,
@@ -275,6 +277,7 @@ async function main(args: string[]): Promise<void> {
   await Deno.mkdir(values.out, { recursive: true });
   await writeFileAtomic(`${values.out}/perf.json`, JSON.stringify(result, null, 1) + "\n");
 
+  if (values.only !== undefined) console.log(`model rows: only ${values.only} (--only)`);
   console.log(
     `CPU: ${peak.model} (${peak.cores} logical, ${peak.mhz} MHz, ${peak.isa}); peak per core: native ${
       peak.nativeCoreGflops.toFixed(1)

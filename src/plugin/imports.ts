@@ -3,56 +3,148 @@
  * network (`npm:`, `jsr:`, `http:`, `https:`) is refused by name, before any import is tried. Runs never
  * download anything anyway (`--frozen --cached-only`), but an attempted registry import can leave Deno's module
  * loader refusing every later plug-in of the same process ("the lockfile is out of date") when the package's
- * metadata happens to be in Deno's global cache. The screen follows the plug-in's relative imports (files in its
- * read scope) and sees string-literal specifiers of static imports, re-exports and `import()`; a computed
+ * metadata happens to be in Deno's global cache. The screen follows the plug-in's local imports (relative, absolute
+ * or `file:`, files in its read scope) and sees string-literal specifiers of static imports, re-exports and `import()`; a computed
  * specifier still meets the sandbox and the frozen lockfile.
  *
  * @module
  */
 
-/** The specifier schemes a plug-in may not import. */
-export const REMOTE_SCHEMES: readonly string[] = ["npm:", "jsr:", "http:", "https:"];
+/** The specifier schemes a plug-in may not import (registry, network, or inline code that could import them). */
+export const REMOTE_SCHEMES: readonly string[] = ["npm:", "jsr:", "http:", "https:", "data:", "blob:"];
+
+/** Words after which a `/` starts a regular expression rather than a division. */
+const REGEX_AFTER_WORDS = new Set([
+  "return",
+  "typeof",
+  "case",
+  "do",
+  "else",
+  "in",
+  "of",
+  "new",
+  "delete",
+  "void",
+  "throw",
+  "yield",
+  "await",
+  "instanceof",
+]);
+/** Punctuation after which a `/` starts a regular expression. */
+const REGEX_AFTER_PUNCTUATION = "(,=:[!&|?{};+-*%<>~^";
 
 /**
- * The source with comments dropped and every string literal replaced by a numbered token (`"0"`, `"1"`, …) whose
- * text is kept aside, so that neither a commented-out import nor import-like text inside a string counts.
+ * The source with comments and regular-expression literals dropped and every string literal replaced by a
+ * numbered token (`"0"`, `"1"`, …) whose text is kept aside, so that neither a commented-out import nor
+ * import-like text inside a string or a regular expression counts. A template literal without `${…}` is a
+ * string; one with substitutions becomes `(tpl …)` around the code of its substitutions, which is scanned too.
  */
-function tokenize(source: string): { code: string; strings: string[] } {
-  let code = "";
+function tokenize(src: string): { code: string; strings: string[] } {
   const strings: string[] = [];
   let i = 0;
-  while (i < source.length) {
-    const c = source[i]!, next = source[i + 1];
-    if (c === "/" && next === "/") {
-      while (i < source.length && source[i] !== "\n") i++;
-    } else if (c === "/" && next === "*") {
-      const end = source.indexOf("*/", i + 2);
-      i = end < 0 ? source.length : end + 2;
-    } else if (c === '"' || c === "'" || c === "`") {
-      let text = "";
-      i++;
-      while (i < source.length && source[i] !== c) {
-        if (source[i] === "\\") text += source[i++];
-        text += source[i++] ?? "";
-      }
-      i++;
-      code += `"${strings.length}"`;
-      strings.push(text);
-    } else {
-      code += c;
-      i++;
+  const isWord = (ch: string | undefined) => ch !== undefined && /[A-Za-z0-9_$]/.test(ch);
+  const quoted = (q: string): string => {
+    let text = "";
+    i++;
+    while (i < src.length && src[i] !== q && src[i] !== "\n") {
+      if (src[i] === "\\") text += src[i++];
+      text += src[i++] ?? "";
     }
-  }
-  return { code, strings };
+    i++;
+    return text;
+  };
+  const skipRegex = () => {
+    let inClass = false;
+    i++;
+    while (i < src.length && src[i] !== "\n") {
+      const ch = src[i]!;
+      if (ch === "\\") i += 2;
+      else {
+        i++;
+        if (ch === "[") inClass = true;
+        else if (ch === "]") inClass = false;
+        else if (ch === "/" && !inClass) break;
+      }
+    }
+    while (isWord(src[i])) i++; // flags
+  };
+  const template = (): string => {
+    let text = "", parts = "", substituted = false;
+    i++;
+    while (i < src.length && src[i] !== "`") {
+      if (src[i] === "\\") {
+        text += src.slice(i, i + 2);
+        i += 2;
+      } else if (src[i] === "$" && src[i + 1] === "{") {
+        i += 2;
+        substituted = true;
+        parts += ` ${code(true)} `;
+      } else text += src[i++];
+    }
+    i++;
+    if (substituted) return `(tpl ${parts})`;
+    strings.push(text);
+    return `"${strings.length - 1}"`;
+  };
+  // The code from i to the end, or (inside `${…}`) to its closing brace.
+  const code = (untilBrace: boolean): string => {
+    let out = "", prev = "", depth = 0;
+    while (i < src.length) {
+      const c = src[i]!, n = src[i + 1];
+      if (c === "/" && n === "/") {
+        while (i < src.length && src[i] !== "\n") i++;
+      } else if (c === "/" && n === "*") {
+        const e = src.indexOf("*/", i + 2);
+        i = e < 0 ? src.length : e + 2;
+        out += " ";
+      } else if (/\s/.test(c)) {
+        out += c;
+        i++;
+      } else if (c === "/") {
+        if (prev === "" || REGEX_AFTER_PUNCTUATION.includes(prev) || REGEX_AFTER_WORDS.has(prev)) {
+          skipRegex();
+          out += "/r/";
+          prev = "r";
+        } else {
+          out += c;
+          i++;
+          prev = c;
+        }
+      } else if (c === '"' || c === "'") {
+        strings.push(quoted(c));
+        out += `"${strings.length - 1}"`;
+        prev = "x";
+      } else if (c === "`") {
+        out += template();
+        prev = "x";
+      } else if (isWord(c)) {
+        let w = "";
+        while (isWord(src[i])) w += src[i++];
+        out += w;
+        prev = w;
+      } else {
+        if (untilBrace && c === "{") depth++;
+        if (untilBrace && c === "}" && depth-- === 0) {
+          i++;
+          return out;
+        }
+        out += c;
+        i++;
+        prev = c;
+      }
+    }
+    return out;
+  };
+  return { code: code(false), strings };
 }
 
 const SPECIFIER = [
   // import x from "s"; import { a } from "s"; export * from "s"; export { a } from "s"; import type … from "s"
-  /\b(?:import|export)\s[^;"]*?\bfrom\s*"(\d+)"/g,
+  /(?<![.$\w])(?:import|export)\s[^;"]*?\bfrom\s*"(\d+)"/g,
   // import "s";
-  /\bimport\s*"(\d+)"/g,
-  // import("s"), import(`s`)
-  /\bimport\s*\(\s*"(\d+)"/g,
+  /(?<![.$\w])import\s*"(\d+)"/g,
+  // import("s"), import(`s`) — not obj.import("s") or $import("s")
+  /(?<![.$\w])import\s*\(\s*"(\d+)"/g,
 ];
 
 /**
@@ -77,6 +169,17 @@ export function importSpecifiers(source: string): string[] {
     }
   }
   return found;
+}
+
+/** The file a relative, absolute or `file:` specifier names from `file`, decoded; `null` for anything else. */
+function localPath(specifier: string, file: string): string | null {
+  if (!/^(\.{1,2}\/|\/|file:)/.test(specifier)) return null;
+  const base = new URL(`file://${file.split("/").map(encodeURIComponent).join("/")}`);
+  try {
+    return decodeURIComponent(new URL(specifier, base).pathname);
+  } catch {
+    return null;
+  }
 }
 
 /**
@@ -113,9 +216,8 @@ export function remoteImport(
     if (text === null) continue;
     for (const s of importSpecifiers(text)) {
       if (REMOTE_SCHEMES.some((scheme) => s.toLowerCase().startsWith(scheme))) return { file, specifier: s };
-      if (s.startsWith("./") || s.startsWith("../")) {
-        todo.push(new URL(s, `file://${file}`).pathname);
-      }
+      const local = localPath(s, file);
+      if (local) todo.push(local);
     }
   }
   return null;

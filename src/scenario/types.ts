@@ -110,6 +110,8 @@ export interface Scenario {
       flip: boolean;
       rot90: boolean;
     };
+    /** At least this many SGD steps per round (not in the paper; for scaled-down runs whose early rounds would otherwise take a handful of steps): a round with fewer runs ceil(minSteps / batches per epoch) epochs, its decayEpochs stretched by the same factor. Absent: every round runs epochs. */
+    minSteps?: number | undefined;
   };
   /** The active-learning loop: initial set, batch size b, rounds. */
   al: {
