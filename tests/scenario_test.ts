@@ -138,6 +138,11 @@ const MALFORMED: [string, (s: Loose) => void, RegExp][] = [
     (s) => (s.finetune = { epochs: 10, decayEpochs: [10] }),
     /finetune\.decayEpochs\[0\]: 10 is not below finetune\.epochs \(10\)/,
   ],
+  [
+    "minSteps that changes nothing",
+    (s) => (s.finetune = { epochs: 10, minSteps: 10 }),
+    /finetune\.minSteps: 10 has no effect, since every round already runs at least finetune\.epochs \(10\) steps/,
+  ],
   ["repeated seed", (s) => (s.seeds = [1, 1]), /seeds: the list repeats a seed; got \[1,1\]/],
   ["missing model", (s) => delete s.model, /model: required/],
   [

@@ -77,4 +77,8 @@ Deno.test("split record: a cell record with a damaged split is refused, naming t
     recordProblem("cell", { ...cell, split: { ...split, hashRule: "md5" } })!,
     /^field split\.hashRule: /,
   );
+  assert.equal(
+    recordProblem("cell", { ...cell, split: { ...split, initial: { ...split.initial, n: 11 } } }),
+    "field split.initial.n: n is not the number of ids listed",
+  );
 });

@@ -3,6 +3,7 @@
 
     python3 reports/reference/check.py reports/reference/cpu/fig2 [--min-seeds 10] [--min-final-random 0.60]
         [--max-drop 0.02] [--max-inference-share 0.25] [--labels ../shared/data/ucmerced/LandUse_Multilabeled.txt]
+        [--prefix-of reports/reference/cpu/fig2]
 
 It recomputes from the folder's `curves.csv`, `manifest.json` and `cells/`:
 
@@ -15,9 +16,15 @@ It recomputes from the folder's `curves.csv`, `manifest.json` and `cells/`:
    equals stats.csv's averaged row;
 4. inference is at most --max-inference-share of fine-tuning + inference wall time, summed from curves.csv and
    as the manifest states it;
-5. splits: every cell's `split` hashes match its listed ids, every arm of a seed has the same split, the initial
-   set lies in the pool, and with --labels, every id is in the label file and the pool is the archive less the
-   test, validation and removed ids (its hash is recomputed).
+5. splits: every cell's `split` hashes match its listed ids, every arm of a seed has the same split, test,
+   validation and removed sets are disjoint, the initial set lies in the pool, and with --labels, every id is in
+   the label file and the pool is the archive less the test, validation and removed ids (its hash is
+   recomputed; a pool given as a count leaves images unused, and then only its size is reported);
+6. with --prefix-of FOLDER: this folder's scenario is, round by round, the first rounds of FOLDER's first
+   scenario (identical scores and losses), e.g. Fig. 1 against Fig. 2's Scenario 1.
+
+Before all that: the manifest's cells are all complete, and every arm has every declared seed with the same
+rounds 0..T (a run stopped part-way fails here rather than passing on fewer rounds).
 
 Prints one line per check and exits 1 when any fails.
 """
@@ -56,9 +63,15 @@ def main():
     ap.add_argument("--max-inference-share", type=float, default=0.25)
     ap.add_argument("--baseline", default="random")
     ap.add_argument("--labels", help="UCMerced's LandUse_Multilabeled.txt (ids in its first column)")
+    ap.add_argument(
+        "--prefix-of",
+        metavar="FOLDER",
+        help="another results folder whose first scenario must hold this folder's (only) scenario as its first "
+        "rounds: same arms and seeds, identical scores and training losses round by round",
+    )
     a = ap.parse_args()
 
-    rows = list(csv.DictReader(open(os.path.join(a.folder, "curves.csv"))))
+    rows = list(csv.DictReader(open(os.path.join(a.folder, "curves.csv"), encoding="utf-8", newline="")))
     # curve[scenario][arm][seed][iteration] = (macro, micro)
     curve = defaultdict(lambda: defaultdict(lambda: defaultdict(dict)))
     fin = inf = 0.0
@@ -69,13 +82,35 @@ def main():
         )
         fin += float(r["seconds_finetune"])
         inf += float(r["seconds_inference"])
-    scenarios = list(dict.fromkeys(r["scenario"] for r in rows))
+    manifest = json.load(open(os.path.join(a.folder, "manifest.json"), encoding="utf-8"))
+    # Scenario order, seeds and baseline as the run declared them (not as curves.csv happens to list them).
+    declared = {m["id"]: m for m in manifest["scenarios"]}
+    scenarios = [m["id"] for m in manifest["scenarios"]]
+    cells = manifest.get("cells", {})
+    check(
+        cells.get("complete") == cells.get("expected") and not cells.get("missing"),
+        f"cells: {cells.get('complete')} of {cells.get('expected')} complete, missing {cells.get('missing')}",
+    )
+
+    # 0. Completeness: every arm of every scenario has every declared seed, each with the same rounds 0..T.
+    rounds_of = {}
+    for s in scenarios:
+        want = sorted(declared[s].get("seeds", []))
+        shapes = {
+            (arm, k): sorted(c) for arm, seeds in curve[s].items() for k, c in seeds.items()
+        }
+        T = max((max(r) for r in shapes.values()), default=-1)
+        rounds_of[s] = list(range(T + 1))
+        ok = bool(shapes) and all(r == rounds_of[s] for r in shapes.values()) and all(
+            sorted(seeds) == want for seeds in curve[s].values()
+        )
+        check(ok and T >= 1, f"{s}: every arm has seeds {want} with rounds 0..{T}")
 
     # 1. Healthy regime.
     for s in scenarios:
         for arm, seeds in curve[s].items():
-            rounds = sorted(set.intersection(*(set(c) for c in seeds.values())))
-            means = [mean([seeds[k][t][0] for k in seeds]) for t in rounds]
+            rounds = rounds_of[s]
+            means = [mean([seeds[k][t][0] for k in seeds if t in seeds[k]]) for t in rounds]
             worst = max((max(means[:i]) - means[i] for i in range(1, len(means))), default=0.0)
             check(
                 worst <= a.max_drop + 1e-12,
@@ -83,12 +118,14 @@ def main():
                 f"(limit {a.max_drop * 100:.0f})",
             )
     first = scenarios[0]
-    base = curve[first][a.baseline]
-    last = min(max(c) for c in base.values())
-    final = mean([c[last][0] for c in base.values()])
+    baseline = declared[first].get("baseline", a.baseline)
+    base = curve[first].get(baseline, {})
+    last = rounds_of[first][-1]
+    finals = [c[last][0] for c in base.values() if last in c]
+    final = mean(finals) if finals else float("nan")
     check(
-        final >= a.min_final_random,
-        f"{first} {a.baseline}: final mean macro F1 {final:.4f} at round {last} (at least {a.min_final_random})",
+        bool(finals) and final >= a.min_final_random,
+        f"{first} {baseline}: final mean macro F1 {final:.4f} at round {last} (at least {a.min_final_random})",
     )
 
     # 2. Seeds, paired.
@@ -101,17 +138,22 @@ def main():
         )
 
     # 3. Averages over rounds 1..T, initial round left out.
-    summary = {(r["scenario"], r["arm"]): r for r in csv.DictReader(open(os.path.join(a.folder, "summary.csv")))}
+    summary = {
+        (r["scenario"], r["arm"]): r
+        for r in csv.DictReader(open(os.path.join(a.folder, "summary.csv"), encoding="utf-8", newline=""))
+    }
     stats = [
         r
-        for r in csv.DictReader(open(os.path.join(a.folder, "stats.csv")))
+        for r in csv.DictReader(open(os.path.join(a.folder, "stats.csv"), encoding="utf-8", newline=""))
         if r["at"].startswith("average")
     ]
     for s in scenarios:
         avg = {}
         for arm, seeds in curve[s].items():
             avg[arm] = {
-                k: tuple(mean([c[t][m] for t in c if t >= 1]) for m in (0, 1)) for k, c in seeds.items()
+                k: tuple(mean([c[t][m] for t in c if t >= 1]) for m in (0, 1))
+                for k, c in seeds.items()
+                if any(t >= 1 for t in c)
             }
             got = summary[(s, arm)]
             for m, col in ((0, "avg_macro_f1_mean"), (1, "avg_micro_f1_mean")):
@@ -132,8 +174,7 @@ def main():
 
     # 4. Inference share.
     share = inf / (fin + inf) if fin + inf > 0 else 0.0
-    manifest = json.load(open(os.path.join(a.folder, "manifest.json")))
-    stated = manifest["wallSeconds"]["inferenceShare"]
+    stated = manifest.get("wallSeconds", {}).get("inferenceShare", float("nan"))
     check(
         share <= a.max_inference_share and abs(share - stated) < 5e-4,
         f"inference {share * 100:.1f}% of fine-tuning + inference (curves.csv), manifest {stated * 100:.1f}% "
@@ -143,17 +184,18 @@ def main():
     # 5. Splits.
     label_ids = None
     if a.labels:
-        with open(a.labels) as f:
+        with open(a.labels, encoding="utf-8") as f:
             label_ids = [line.split()[0] for line in f.read().splitlines()[1:] if line.strip()]
     by_seed = {}
-    cells = 0
+    ncells = 0
     bad = []
+    notes = set()
     for root, _, files in os.walk(os.path.join(a.folder, "cells")):
         for name in files:
             if not name.endswith(".json"):
                 continue
-            rec = json.load(open(os.path.join(root, name)))
-            cells += 1
+            rec = json.load(open(os.path.join(root, name), encoding="utf-8"))
+            ncells += 1
             sp = rec.get("split")
             if sp is None:
                 bad.append(f"{rec['key']}: no split")
@@ -161,15 +203,24 @@ def main():
             for part in ("test", "val", "removed", "initial"):
                 if ids_hash(sp[part]["ids"]) != sp[part]["sha256"] or len(sp[part]["ids"]) != sp[part]["n"]:
                     bad.append(f"{rec['key']}: {part} ids do not match their hash")
+            test, val, removed = set(sp["test"]["ids"]), set(sp["val"]["ids"]), set(sp["removed"]["ids"])
+            if test & val or (test | val) & removed:
+                bad.append(f"{rec['key']}: test, validation and removed sets overlap")
             if label_ids is not None:
                 known = set(label_ids)
-                listed = set(sp["test"]["ids"]) | set(sp["val"]["ids"]) | set(sp["removed"]["ids"])
+                listed = test | val | removed
                 if not listed <= known or not set(sp["initial"]["ids"]) <= known:
                     bad.append(f"{rec['key']}: ids not in the label file")
                 pool = [i for i in label_ids if i not in listed]
-                if ids_hash(pool) != sp["pool"]["sha256"] or len(pool) != sp["pool"]["n"]:
+                if len(pool) != sp["pool"]["n"]:
+                    # A pool given as a count leaves images unused: its ids cannot be derived, only its size.
+                    notes.add(
+                        f"{rec['scenario']}: the pool ({sp['pool']['n']}) is not the rest of the archive "
+                        f"({len(pool)}), so its hash was not recomputed"
+                    )
+                elif ids_hash(pool) != sp["pool"]["sha256"]:
                     bad.append(f"{rec['key']}: the pool is not the archive less test, validation and removed")
-                if not set(sp["initial"]["ids"]) <= set(pool):
+                elif not set(sp["initial"]["ids"]) <= set(pool):
                     bad.append(f"{rec['key']}: initial set outside the pool")
             elif set(sp["initial"]["ids"]) & (set(sp["test"]["ids"]) | set(sp["val"]["ids"]) | set(sp["removed"]["ids"])):
                 bad.append(f"{rec['key']}: initial set outside the pool")
@@ -177,12 +228,28 @@ def main():
             text = json.dumps(sp, sort_keys=True)
             if by_seed.setdefault(key, text) != text:
                 bad.append(f"{rec['key']}: split differs from another arm of seed {rec['seed']}")
+    for n in sorted(notes):
+        print("note  " + n)
     check(
-        cells > 0 and not bad,
-        f"splits of {cells} cells: hashes match ids, equal across arms, initial set in the pool"
+        ncells > 0 and not bad,
+        f"splits of {ncells} cells: hashes match ids, equal across arms, initial set in the pool"
         + (", checked against the label file" if label_ids is not None else "")
         + ("" if not bad else f" — {len(bad)} problems, first: {bad[0]}"),
     )
+
+    # 6. A shorter run is the first rounds of a longer one (same settings, deterministic engine and threads).
+    if a.prefix_of:
+        other = list(csv.DictReader(open(os.path.join(a.prefix_of, "curves.csv"), encoding="utf-8", newline="")))
+        longer = other[0]["scenario"]
+        cols = ("micro_f1", "macro_f1", "mAP", "train_loss", "labelled")
+        theirs = {(r["arm"], r["seed"], r["iteration"]): [r[c] for c in cols] for r in other if r["scenario"] == longer}
+        mine = {(r["arm"], r["seed"], r["iteration"]): [r[c] for c in cols] for r in rows if r["scenario"] == first}
+        differ = [k for k in mine if theirs.get(k) != mine[k]]
+        check(
+            bool(mine) and not differ,
+            f"{first}: its {len(mine)} rounds are identical in {longer} of {a.prefix_of}"
+            + (f" — {len(differ)} differ, first {differ[0]}" if differ else ""),
+        )
 
     print(f"{len(FAILED)} of the checks failed" if FAILED else "all checks passed")
     sys.exit(1 if FAILED else 0)

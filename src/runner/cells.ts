@@ -9,7 +9,7 @@ import { Rng } from "../rng.ts";
 import type { ImageTable, LabelTable } from "../data/dataset.ts";
 import { datasetKey, datasetSource } from "../data/source.ts";
 import { planSeed, type SeedPlan } from "../data/plan.ts";
-import { splitRecord } from "../data/split_record.ts";
+import { splitRecord, type SplitRecord } from "../data/split_record.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import { buildBackbone } from "../model/backbones.ts";
 import { type Classifier, withHead } from "../model/classifier.ts";
@@ -228,14 +228,17 @@ export async function runGridCell(cell: Cell, ctx: RunContext, out: string): Pro
   const s = cell.scenario;
   const warn = (text: string) => ctx.options.emit({ type: "warning", text });
   const stored = await storedIterations(cell, out, warn);
-  if (!Array.isArray(stored)) return stored;
+  if ("format" in stored) return stored;
   const { table } = await ctx.labels(s);
   const images = await ctx.images(s);
   const plan = await ctx.plan(s, cell.seed);
+  const split = splitRecord(plan, table);
+  const changed = splitChangedError(cell, stored, split);
+  if (changed) throw changed;
   const pretrain = await ctx.ensurePretrained(s, cell.seed);
   const query = await resolveQuery(cell.arm.query, scenarioDir(s));
   const makeModel = modelMaker(cell, table, pretrain?.key ?? null, ctx.options.cacheDir);
-  const { iterations, resume } = await resumePoint(cell, out, stored, makeModel, warn);
+  const { iterations, resume } = await resumePoint(cell, out, stored.iterations, makeModel, warn);
   const who = `cell ${cell.key} (scenario ${s.id}, arm ${cell.arm.name}, seed ${cell.seed})`;
   const input = loopInput(
     { iterations: s.iterations, finetune: s.scenario.finetune, al: s.scenario.al },
@@ -248,7 +251,7 @@ export async function runGridCell(cell: Cell, ctx: RunContext, out: string): Pro
     out,
     {
       ...recordHead(cell, table, pretrain, ctx.options.environment),
-      split: splitRecord(plan, table),
+      split,
       iterations,
       complete: false,
     },
@@ -273,12 +276,14 @@ async function storedIterations(
   cell: Cell,
   out: string,
   warn: (text: string) => void,
-): Promise<CellRecord | IterationRecord[]> {
+): Promise<CellRecord | StoredRounds> {
   const stored = await inspectCell(out, cell.key);
   if (stored.state === "ok") {
     const other = otherVersionError(stored.path, stored.record, cell.scenario.hash);
     if (other) throw other;
-    return stored.record.complete ? stored.record : [...stored.record.iterations];
+    return stored.record.complete
+      ? stored.record
+      : { iterations: [...stored.record.iterations], path: stored.path, split: stored.record.split };
   }
   if (stored.state === "damaged") {
     // Cells are deterministic: recomputing a damaged record gives what it held.
@@ -288,7 +293,35 @@ async function storedIterations(
         "recomputed from the start (cells are deterministic: the results are those of an undamaged run)",
     );
   }
-  return [];
+  return { iterations: [] };
+}
+
+/** The rounds of an incomplete stored record, with its file and the split it was computed on (if recorded). */
+interface StoredRounds {
+  readonly iterations: IterationRecord[];
+  readonly path?: string;
+  readonly split?: SplitRecord | undefined;
+}
+
+/**
+ * The error for resuming rounds computed on another split than the seed's plan gives now (the same scenario
+ * version, so the archive's ids or labels changed under the same dataset root), naming the first set that
+ * differs; `null` when they agree or the record predates split records.
+ */
+function splitChangedError(cell: Cell, stored: StoredRounds, split: SplitRecord): Error | null {
+  if (!stored.split || !stored.iterations.length) return null;
+  for (const part of ["test", "val", "pool", "removed", "initial"] as const) {
+    const was = stored.split[part].sha256, now = split[part].sha256;
+    if (was !== now) {
+      return new Error(
+        `${stored.path}: cell ${cell.key} was computed on another split than its scenario gives now (${part} ` +
+          `set sha256 ${was.slice(0, 12)} in the record, ${now.slice(0, 12)} now), though the scenario is the ` +
+          "same version: the dataset's ids or labels changed under the same root. Move the record away (or use " +
+          "another --out) to recompute the cell on the current data.",
+      );
+    }
+  }
+  return null;
 }
 
 /**

@@ -223,6 +223,9 @@ const idSetSchema = z.looseObject({
   n: z.number().int().nonnegative(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/),
   ids: z.array(z.string()).optional(),
+}).refine((s) => s.ids === undefined || s.ids.length === s.n, {
+  message: "n is not the number of ids listed",
+  path: ["n"],
 });
 
 const splitSchema = z.looseObject({

@@ -180,6 +180,12 @@ function crossChecks(s: Scenario): string[] {
       problems.push(`finetune.decayEpochs[${i}]: ${e} is not below finetune.epochs (${finetune.epochs})`);
     }
   });
+  if (finetune.minSteps !== undefined && finetune.minSteps <= finetune.epochs) {
+    problems.push(
+      `finetune.minSteps: ${finetune.minSteps} has no effect, since every round already runs at least ` +
+        `finetune.epochs (${finetune.epochs}) steps; leave it out, or give more steps than epochs`,
+    );
+  }
   if (pretrain.tau.base > pretrain.tau.final) {
     problems.push(`pretrain.tau: base ${pretrain.tau.base} must not exceed final ${pretrain.tau.final}`);
   }

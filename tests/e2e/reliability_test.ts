@@ -586,6 +586,37 @@ Deno.test("reliability: a cell record of another scenario version is neither reu
   await Deno.remove(dir, { recursive: true });
 });
 
+Deno.test("reliability: rounds recorded on another split are not resumed; the record names the set that differs", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-split-" });
+  const s = await tinyScenario();
+  const r0 = await bench(s, dir);
+  assert.equal(r0.code, 0, r0.stderr);
+  const path = `${dir}/out/cells/repro/random/seed-0.json`;
+  const record = JSON.parse(await Deno.readTextFile(path));
+  assert.equal(record.split.initial.n, s.al.initial);
+  // As if the archive's labels had changed under the same root since the first rounds were computed.
+  const moved = {
+    ...record,
+    complete: false,
+    iterations: record.iterations.slice(0, 1),
+    split: { ...record.split, initial: { ...record.split.initial, sha256: "0".repeat(64) } },
+  };
+  await Deno.writeTextFile(path, JSON.stringify(moved));
+  const r1 = await bench(s, dir);
+  assert.equal(r1.code, 1, r1.stderr);
+  assert.match(
+    r1.stderr,
+    new RegExp(
+      `^error: ${path}: cell repro/random/seed-0 was computed on another split than its scenario gives now ` +
+        `\\(initial set sha256 0{12} in the record, ${
+          record.split.initial.sha256.slice(0, 12)
+        } now\\), though the scenario is the same version`,
+    ),
+  );
+  assert.equal(await Deno.readTextFile(path), JSON.stringify(moved), "the record is left as it was");
+  await Deno.remove(dir, { recursive: true });
+});
+
 Deno.test("reliability: a damaged cell record is reported as missing, then set aside and recomputed to the same digest", async () => {
   const { readAllCells } = await import("../../src/runner/store.ts");
   const { resultDigest } = await import("../../src/report/digest.ts");

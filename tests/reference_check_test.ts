@@ -1,0 +1,72 @@
+/**
+ * reports/reference/check.py (issue #18): the outside check of a committed reference folder, run here on the v1
+ * reference, which fails exactly the rules v1 was known to break.
+ */
+import assert from "node:assert/strict";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const python = await new Deno.Command("python3", { args: ["--version"], stdout: "null", stderr: "null" })
+  .output()
+  .then((o) => o.success, () => false);
+
+async function check(...args: string[]) {
+  const o = await new Deno.Command("python3", {
+    args: [`${ROOT}reports/reference/check.py`, ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  return { code: o.code, out: new TextDecoder().decode(o.stdout), err: new TextDecoder().decode(o.stderr) };
+}
+
+Deno.test({
+  name:
+    "reference check: v1 Fig. 2 fails the healthy-regime, seed, inference and split rules, and only those",
+  ignore: !python,
+  async fn() {
+    const r = await check("reports/reference/cpu-v1/fig2");
+    assert.equal(r.code, 1, r.err);
+    const fails = r.out.split("\n").filter((l) => l.startsWith("FAIL"));
+    assert.deepEqual(fails.map((l) => l.slice(6, 55)), [
+      "cpu-fig2/scenario-1 mge-clustering: mean macro F1",
+      "cpu-fig2/scenario-1 random: mean macro F1 falls a",
+      "cpu-fig2/scenario-2 mge-clustering: mean macro F1",
+      "cpu-fig2/scenario-2 random: mean macro F1 falls a",
+      "cpu-fig2/scenario-3 mge-clustering: mean macro F1",
+      "cpu-fig2/scenario-1 random: final mean macro F1 0",
+      "cpu-fig2/scenario-1: 5 seeds per arm, the same se",
+      "cpu-fig2/scenario-2: 5 seeds per arm, the same se",
+      "cpu-fig2/scenario-3: 5 seeds per arm, the same se",
+      "inference 43.6% of fine-tuning + inference (curve",
+      "splits of 30 cells: hashes match ids, equal acros",
+    ]);
+    // The recomputed averages over rounds 1..T agree with the report's tables (the README's numbers).
+    assert.match(
+      r.out,
+      /ok {4}cpu-fig2\/scenario-1 mge-clustering - random macro_f1 averaged: paired mean \+2\.73 points/,
+    );
+    assert.match(
+      r.out,
+      /ok {4}cpu-fig2\/scenario-3: every arm has seeds \[0, 1, 2, 3, 4\] with rounds 0\.\.20/,
+    );
+    assert.match(r.out, /11 of the checks failed/);
+  },
+});
+
+Deno.test({
+  name: "reference check: a run that is not the first rounds of another is told apart",
+  ignore: !python,
+  async fn() {
+    const r = await check(
+      "reports/reference/cpu-v1/fig1",
+      "--min-seeds",
+      "5",
+      "--prefix-of",
+      "reports/reference/cpu-v1/fig2",
+    );
+    assert.match(
+      r.out,
+      /FAIL {2}cpu-fig1: its 110 rounds are identical in cpu-fig2\/scenario-1 .* 110 differ/,
+    );
+  },
+});
