@@ -9,7 +9,7 @@ import { Rng } from "../rng.ts";
 import type { ImageTable, LabelTable } from "../data/dataset.ts";
 import { datasetKey, datasetSource } from "../data/source.ts";
 import { planSeed, type SeedPlan } from "../data/plan.ts";
-import { splitRecord, type SplitRecord } from "../data/split_record.ts";
+import { type SplitRecord, splitRecord } from "../data/split_record.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import { buildBackbone } from "../model/backbones.ts";
 import { type Classifier, withHead } from "../model/classifier.ts";
@@ -315,7 +315,9 @@ function splitChangedError(cell: Cell, stored: StoredRounds, split: SplitRecord)
     if (was !== now) {
       return new Error(
         `${stored.path}: cell ${cell.key} was computed on another split than its scenario gives now (${part} ` +
-          `set sha256 ${was.slice(0, 12)} in the record, ${now.slice(0, 12)} now), though the scenario is the ` +
+          `set sha256 ${was.slice(0, 12)} in the record, ${
+            now.slice(0, 12)
+          } now), though the scenario is the ` +
           "same version: the dataset's ids or labels changed under the same root. Move the record away (or use " +
           "another --out) to recompute the cell on the current data.",
       );
