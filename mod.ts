@@ -144,6 +144,7 @@ export {
   type ProbeScores,
   type RunFile,
 } from "./src/runner/records.ts";
+export { HASH_RULE, type IdSet, idSetHash, type SplitRecord, splitRecord } from "./src/data/split_record.ts";
 export {
   type ArmComparison,
   compareRecords,
