@@ -27,18 +27,18 @@ Deno.test({
     const r = await check("reports/reference/cpu-v1/fig2");
     assert.equal(r.code, 1, r.err);
     const fails = r.out.split("\n").filter((l) => l.startsWith("FAIL"));
-    assert.deepEqual(fails.map((l) => l.slice(6, 55)), [
-      "cpu-fig2/scenario-1 mge-clustering: mean macro F1",
-      "cpu-fig2/scenario-1 random: mean macro F1 falls a",
-      "cpu-fig2/scenario-2 mge-clustering: mean macro F1",
-      "cpu-fig2/scenario-2 random: mean macro F1 falls a",
-      "cpu-fig2/scenario-3 mge-clustering: mean macro F1",
-      "cpu-fig2/scenario-1 random: final mean macro F1 0",
-      "cpu-fig2/scenario-1: 5 seeds per arm, the same se",
-      "cpu-fig2/scenario-2: 5 seeds per arm, the same se",
-      "cpu-fig2/scenario-3: 5 seeds per arm, the same se",
-      "inference 43.6% of fine-tuning + inference (curve",
-      "splits of 30 cells: hashes match ids, equal acros",
+    assert.deepEqual(fails, [
+      "FAIL  cpu-fig2/scenario-1 mge-clustering: the mean macro F1 over seeds falls at most 6.41 points below its best at an earlier round (limit 2)",
+      "FAIL  cpu-fig2/scenario-1 random: the mean macro F1 over seeds falls at most 2.24 points below its best at an earlier round (limit 2)",
+      "FAIL  cpu-fig2/scenario-2 mge-clustering: the mean macro F1 over seeds falls at most 9.39 points below its best at an earlier round (limit 2)",
+      "FAIL  cpu-fig2/scenario-2 random: the mean macro F1 over seeds falls at most 2.65 points below its best at an earlier round (limit 2)",
+      "FAIL  cpu-fig2/scenario-3 mge-clustering: the mean macro F1 over seeds falls at most 6.89 points below its best at an earlier round (limit 2)",
+      "FAIL  cpu-fig2/scenario-1 random: final mean macro F1 0.5224 at round 20 (at least 0.6)",
+      "FAIL  cpu-fig2/scenario-1: 5 seeds per arm, the same seeds in every arm (at least 10)",
+      "FAIL  cpu-fig2/scenario-2: 5 seeds per arm, the same seeds in every arm (at least 10)",
+      "FAIL  cpu-fig2/scenario-3: 5 seeds per arm, the same seeds in every arm (at least 10)",
+      "FAIL  inference 43.6% of fine-tuning + inference (curves.csv), manifest 43.6% (at most 25%)",
+      "FAIL  splits of 30 cells: hashes match ids, equal across arms, initial set in the pool \u2014 30 problems, first: cpu-fig2/scenario-1/mge-clustering/seed-0: no split",
     ]);
     // The recomputed averages over rounds 1..T agree with the report's tables (the README's numbers).
     assert.match(
