@@ -78,7 +78,12 @@ export function sortedIds(ids: readonly string[]): string[] {
  * ```
  */
 export function idSetHash(ids: readonly string[]): string {
-  return createHash("sha256").update(sortedIds(ids).join("\n"), "utf8").digest("hex");
+  return hashOfSorted(sortedIds(ids));
+}
+
+/** SHA-256 (hex) of ids already in code-point order, joined with `\n`. */
+function hashOfSorted(sorted: readonly string[]): string {
+  return createHash("sha256").update(sorted.join("\n"), "utf8").digest("hex");
 }
 
 function idSet(table: LabelTable, rows: readonly number[], withIds: boolean): IdSet {
@@ -87,7 +92,7 @@ function idSet(table: LabelTable, rows: readonly number[], withIds: boolean): Id
     if (id === undefined) throw new RangeError(`splitRecord: row ${r} is not in the label table`);
     return id;
   }));
-  const sha256 = createHash("sha256").update(ids.join("\n"), "utf8").digest("hex");
+  const sha256 = hashOfSorted(ids);
   return withIds ? { n: ids.length, sha256, ids } : { n: ids.length, sha256 };
 }
 
