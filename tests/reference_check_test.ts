@@ -70,3 +70,51 @@ Deno.test({
     );
   },
 });
+
+const SHARED_LABELS = `${ROOT}../shared/data/ucmerced/LandUse_Multilabeled.txt`;
+const haveLabels = await Deno.stat(SHARED_LABELS).then(() => true, () => false);
+
+Deno.test({
+  name:
+    "reference check: v2 Fig. 2 passes every rule (healthy regime, 10 paired seeds, inference share, splits)",
+  ignore: !python,
+  async fn() {
+    const r = await check("reports/reference/cpu/fig2");
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.deepEqual(r.out.split("\n").filter((l) => l.startsWith("FAIL")), []);
+    for (const s of [1, 2, 3]) {
+      assert.match(
+        r.out,
+        new RegExp(
+          `ok {4}cpu-fig2/scenario-${s}: every arm has seeds \\[0, 1, 2, 3, 4, 5, 6, 7, 8, 9\\] with rounds 0\\.\\.20`,
+        ),
+      );
+    }
+  },
+});
+
+Deno.test({
+  name: "reference check: v2 splits match UCMerced's label file (skipped without ../shared/data/ucmerced)",
+  ignore: !python || !haveLabels,
+  async fn() {
+    const r = await check("reports/reference/cpu/fig2", "--labels", SHARED_LABELS);
+    assert.equal(r.code, 0, r.out + r.err);
+  },
+});
+
+Deno.test({
+  name: "reference check: v2 Fig. 1 passes and is the first ten rounds of v2 Fig. 2's Scenario 1",
+  ignore: !python,
+  async fn() {
+    // Fig. 1 ends at 240 labels: the final-score rule belongs to Fig. 2's last round (440 labels).
+    const r = await check(
+      "reports/reference/cpu/fig1",
+      "--min-final-random",
+      "0",
+      "--prefix-of",
+      "reports/reference/cpu/fig2",
+    );
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /ok {4}cpu-fig1: its 220 rounds are identical in cpu-fig2\/scenario-1/);
+  },
+});
