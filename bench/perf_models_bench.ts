@@ -5,14 +5,15 @@
  *
  * Run through `deno task perf` (which turns the results into img/s, GFLOP/s and ratios), or directly:
  * `ALBENCH_PERF_SET=quick deno bench --allow-read --allow-env bench/perf_models_bench.ts`.
- * `ALBENCH_PERF_BACKEND` picks the backend (default wasm); on backends other than wasm only batch norm differs
- * between the variants.
+ * `ALBENCH_PERF_BACKEND` picks the backend (default wasm); on webgpu the variants are albench's WGSL kernels
+ * (src/backend/webgpu/) against tfjs-webgpu's own; on native only batch norm differs between them.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { initBackend, isBackendName } from "../src/backend/backend.ts";
 import { setWasmKernels } from "../src/backend/wasm.ts";
+import { setWebGpuKernels } from "../src/backend/webgpu/kernels.ts";
 import { Rng } from "../src/rng.ts";
 import { syntheticImages, syntheticLabels } from "../src/data/synthetic.ts";
 import { buildBackbone } from "../src/model/backbones.ts";
@@ -48,6 +49,7 @@ const only = onlyValue ? parseOnly(onlyValue) : undefined;
 
 function useVariant(v: PerfVariant): void {
   if (info.tfjsBackend === "wasm") setWasmKernels(v);
+  if (info.tfjsBackend === "webgpu") setWebGpuKernels(v);
 }
 
 const data = new Map<number, { images: ImageTable; table: LabelTable }>();

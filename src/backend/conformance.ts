@@ -247,7 +247,10 @@ export interface FilterGradCase {
   readonly pad: "same" | "valid";
 }
 
-/** Shapes that exercise every branch of the filter-gradient kernel (1x1 fast path, padding, unused rows). */
+/**
+ * Shapes that exercise every branch of the filter-gradient kernels (1x1 fast path, padding, unused rows, tiles
+ * and split reductions).
+ */
 export const FILTER_GRAD_CASES: readonly FilterGradCase[] = [
   { x: [2, 8, 8, 3], filter: [3, 3, 3, 4], stride: 1, pad: "same" },
   { x: [2, 8, 8, 3], filter: [3, 3, 3, 4], stride: 2, pad: "same" },
@@ -256,6 +259,8 @@ export const FILTER_GRAD_CASES: readonly FilterGradCase[] = [
   { x: [3, 6, 6, 8], filter: [1, 1, 8, 4], stride: 1, pad: "same" },
   { x: [1, 16, 16, 3], filter: [7, 7, 3, 4], stride: 2, pad: "same" },
   { x: [2, 5, 5, 4], filter: [1, 1, 4, 2], stride: 2, pad: "valid" },
+  // Several 32x32 output tiles with ragged edges and a reduction split in 8 (webgpu's tiled kernel).
+  { x: [4, 16, 16, 40], filter: [3, 3, 40, 36], stride: 1, pad: "same" },
 ];
 
 /**

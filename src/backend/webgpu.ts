@@ -4,6 +4,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
+import { registerWebGpuKernels } from "./webgpu/kernels.ts";
 
 /** What {@linkcode probeWebGpu} found. */
 export interface WebGpuProbe {
@@ -88,6 +89,7 @@ export async function initWebGpu(): Promise<WebGpuProbe> {
   const warning = webGpuWarning(probe);
   if (warning) console.error(warning);
   await import("@tensorflow/tfjs-backend-webgpu");
+  registerWebGpuKernels();
   if (!(await tf.setBackend("webgpu"))) throw new Error("webgpu backend: tf.setBackend('webgpu') failed");
   return probe;
 }

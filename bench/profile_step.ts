@@ -1,0 +1,172 @@
+/**
+ * Kernel-by-kernel profile of fine-tuning steps (issue #17.1), on any backend:
+ *
+ * `deno task profile --backend webgpu --model densenet-cpu --px 32 [--batch 10] [--steps 2] [--kernels albench|stock]`
+ *
+ * Runs one untimed step (compiles pipelines), then `--steps` timed steps with no profiling (wall time), then the
+ * same steps under `tf.profile`: per kernel the calls, the programs dispatched (webgpu: every
+ * `runWebGPUProgram`, which a kernel may call several times) and the time the backend measured (webgpu: GPU
+ * timestamps where the adapter offers them, summed over the kernel's programs; other backends: wall time per
+ * kernel). "Outside kernels" is the unprofiled wall time less the summed kernel time: JS, recording and encoding,
+ * waiting. `--json FILE` also writes the table. `--kernels stock` switches to tfjs's own kernels (wasm, webgpu).
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import { parseArgs } from "node:util";
+import { initBackend, isBackendName } from "../src/backend/backend.ts";
+import { setWasmKernels } from "../src/backend/wasm.ts";
+import { setWebGpuKernels } from "../src/backend/webgpu/kernels.ts";
+import { Rng } from "../src/rng.ts";
+import { syntheticImages, syntheticLabels } from "../src/data/synthetic.ts";
+import { buildBackbone } from "../src/model/backbones.ts";
+import { isBackboneName } from "../src/model/names.ts";
+import { withHead } from "../src/model/classifier.ts";
+import { finetune } from "../src/train/finetune.ts";
+
+const { values } = parseArgs({
+  args: Deno.args,
+  options: {
+    backend: { type: "string", default: "webgpu" },
+    model: { type: "string", default: "densenet-cpu" },
+    px: { type: "string", default: "32" },
+    batch: { type: "string", default: "10" },
+    steps: { type: "string", default: "2" },
+    kernels: { type: "string", default: "albench" },
+    json: { type: "string" },
+  },
+});
+const fail = (msg: string): never => {
+  console.error(`profile: ${msg}`);
+  Deno.exit(2);
+};
+const int = (name: string, v: string, min: number) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) fail(`--${name} ${JSON.stringify(v)} is not an integer ≥ ${min}`);
+  return n;
+};
+const backendName = values.backend;
+if (!isBackendName(backendName)) fail(`--backend ${JSON.stringify(backendName)} is not a backend name`);
+if (!isBackboneName(values.model)) fail(`--model ${JSON.stringify(values.model)} is not a backbone name`);
+if (values.kernels !== "albench" && values.kernels !== "stock") {
+  fail(`--kernels ${JSON.stringify(values.kernels)}: albench or stock`);
+}
+const px = int("px", values.px, 8),
+  batch = int("batch", values.batch, 1),
+  steps = int("steps", values.steps, 1);
+
+const info = await initBackend(backendName as "webgpu");
+if (info.tfjsBackend === "wasm") setWasmKernels(values.kernels as "albench");
+if (info.tfjsBackend === "webgpu") setWebGpuKernels(values.kernels as "albench");
+
+// Count programs per kernel on webgpu: every runWebGPUProgram call between two kernel boundaries.
+const backend = tf.backend() as unknown as { runWebGPUProgram?: (...a: unknown[]) => unknown };
+let programs = 0;
+if (typeof backend.runWebGPUProgram === "function") {
+  const run = backend.runWebGPUProgram;
+  backend.runWebGPUProgram = function (this: unknown, ...a: unknown[]) {
+    programs++;
+    return run.apply(this, a);
+  };
+}
+const perKernelPrograms = new Map<string, number>();
+for (const k of tf.getKernelsForBackend(info.tfjsBackend)) {
+  const f = k.kernelFunc;
+  tf.unregisterKernel(k.kernelName, k.backendName);
+  tf.registerKernel({
+    ...k,
+    kernelFunc: (args) => {
+      const before = programs;
+      const r = f(args);
+      perKernelPrograms.set(k.kernelName, (perKernelPrograms.get(k.kernelName) ?? 0) + programs - before);
+      return r;
+    },
+  });
+}
+
+const n = batch * steps;
+const images = syntheticImages({ size: Math.max(n, 10) }, px),
+  table = syntheticLabels({ size: Math.max(n, 10) });
+const modelName = values.model as "densenet-cpu";
+const model = withHead(
+  buildBackbone(modelName, px, Rng.root(0), "", { batchNorm: "fused" }),
+  17,
+  Rng.root(0),
+);
+const recipe = {
+  epochs: 1,
+  lr: 0.01,
+  momentum: 0.9,
+  weightDecay: 0,
+  decayEpochs: [],
+  decayFactor: 0.1,
+  augment: { flip: true, rot90: true },
+  batchSize: batch,
+};
+const ids = Array.from({ length: n }, (_, k) => k);
+await finetune(model, images, table, ids.slice(0, batch), recipe, Rng.root(1));
+let t0 = performance.now();
+await finetune(model, images, table, ids, recipe, Rng.root(2));
+const wallMs = performance.now() - t0;
+perKernelPrograms.clear();
+programs = 0;
+t0 = performance.now();
+const profile = await tf.profile(async () => {
+  await finetune(model, images, table, ids, recipe, Rng.root(2));
+  return [];
+});
+const profiledMs = performance.now() - t0;
+
+const rows = new Map<string, { calls: number; ms: number }>();
+for (const k of profile.kernels) {
+  const r = rows.get(k.name) ?? { calls: 0, ms: 0 };
+  r.calls++;
+  r.ms += typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0;
+  rows.set(k.name, r);
+}
+const sorted = [...rows.entries()].sort((a, b) => b[1].ms - a[1].ms);
+const kernelMs = sorted.reduce((s, [, r]) => s + r.ms, 0);
+const perStep = (v: number) => v / steps;
+const lines = [
+  `${info.tfjsBackend} (${values.kernels} kernels) ${values.model}@${px}, batch ${batch}, ${steps} steps: ` +
+  `${(n / (wallMs / 1000)).toFixed(2)} img/s unprofiled (${perStep(wallMs).toFixed(1)} ms a step; ` +
+  `${perStep(profiledMs).toFixed(1)} ms profiled)`,
+  `per step: ${perStep(profile.kernels.length).toFixed(0)} kernels` +
+  (programs ? `, ${perStep(programs).toFixed(0)} programs dispatched` : "") +
+  `, ${perStep(kernelMs).toFixed(1)} ms in kernels, ${
+    perStep(Math.max(0, wallMs - kernelMs)).toFixed(1)
+  } ms outside ` +
+  `kernels (of the unprofiled step)`,
+  "",
+  "| kernel | calls/step | programs/step | ms/step | share |",
+  "| --- | ---: | ---: | ---: | ---: |",
+  ...sorted.map(([name, r]) =>
+    `| ${name} | ${perStep(r.calls).toFixed(0)} | ${
+      perStep(perKernelPrograms.get(name) ?? 0).toFixed(0)
+    } | ` +
+    `${perStep(r.ms).toFixed(2)} | ${(100 * r.ms / Math.max(kernelMs, 1e-9)).toFixed(1)}% |`
+  ),
+];
+console.log(lines.join("\n"));
+if (values.json) {
+  const out = {
+    backend: info.tfjsBackend,
+    kernels: values.kernels,
+    model: values.model,
+    px,
+    batch,
+    steps,
+    wallMsPerStep: perStep(wallMs),
+    kernelMsPerStep: perStep(kernelMs),
+    programsPerStep: perStep(programs),
+    rows: sorted.map(([name, r]) => ({
+      kernel: name,
+      callsPerStep: perStep(r.calls),
+      programsPerStep: perStep(perKernelPrograms.get(name) ?? 0),
+      msPerStep: perStep(r.ms),
+    })),
+  };
+  const tmp = `${values.json}.tmp`;
+  await Deno.writeTextFile(tmp, JSON.stringify(out, null, 2) + "\n");
+  await Deno.rename(tmp, values.json);
+}

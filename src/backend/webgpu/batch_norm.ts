@@ -1,0 +1,365 @@
+/**
+ * albench's batch-norm kernels ({@linkcode BATCH_NORM_TRAIN} and its ReLU, gradient and inference variants) on
+ * WebGPU, a few dispatches each where the tfjs-op formula takes a dozen.
+ *
+ * Statistics are computed in two passes over a [rows, channels] view of the NHWC tensor: each workgroup column
+ * of 64 channels sums one range of rows (Welford's running mean and squared deviation, so an offset input loses
+ * no precision), then one invocation per channel merges the ranges in ascending order (Chan's formula). The
+ * gradient sums dy and dy·x̂ per range the same way, turns them into three per-channel coefficients, and then
+ * writes dx elementwise. Every sum has a fixed order: results do not depend on scheduling.
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
+import { flatProgram, type GpuProgram, type GpuUniform, type WebGpuBackendLike } from "./program.ts";
+
+/** Channels per workgroup of the range passes. */
+const LANES = 64;
+/** Workgroups the range passes aim for. */
+const TARGET_WORKGROUPS = 256;
+/** Fewest rows per range. */
+const MIN_ROWS = 64;
+
+/** How the rows of a batch-norm reduction are split into ranges. */
+export interface RowPlan {
+  /** Rows (N·H·W). */
+  readonly rows: number;
+  /** Channels. */
+  readonly channels: number;
+  /** Rows per range (the last may hold fewer). */
+  readonly rowsPer: number;
+  /** Ranges. */
+  readonly parts: number;
+}
+
+/**
+ * The ranges of a batch-norm reduction: about 256 workgroups, at least 64 rows each.
+ *
+ * @example
+ * ```ts
+ * import { planRows } from "./batch_norm.ts";
+ * const p = planRows(10 * 32 * 32, 48);
+ * console.assert(p.parts === 160 && p.rowsPer === 64);
+ * console.assert(planRows(10, 3).parts === 1);
+ * ```
+ */
+export function planRows(rows: number, channels: number): RowPlan {
+  const columns = Math.ceil(channels / LANES);
+  const wanted = Math.max(1, Math.ceil(TARGET_WORKGROUPS / columns));
+  const most = Math.max(1, Math.floor(rows / MIN_ROWS));
+  const first = Math.min(wanted, most);
+  const rowsPer = Math.max(1, Math.ceil(rows / first));
+  return { rows, channels, rowsPer, parts: Math.ceil(rows / rowsPer) };
+}
+
+const ROW_UNIFORMS = "rows : i32, channels : i32, rowsPer : i32, parts : i32,";
+
+function rowUniforms(p: RowPlan): GpuUniform[] {
+  return [p.rows, p.channels, p.rowsPer, p.parts].map((v) => ({ type: "int32", data: [v] }));
+}
+
+/** A range pass: one invocation per (channel, range); output [parts, 2·channels]. */
+function rangeProgram(
+  key: string,
+  variableNames: string[],
+  p: RowPlan,
+  extra: string,
+  body: string,
+): GpuProgram {
+  return {
+    variableNames,
+    outputShape: [p.parts, 2 * p.channels],
+    shaderKey: key,
+    dispatchLayout: { x: [1], y: [0] },
+    dispatch: [Math.ceil(p.channels / LANES), p.parts, 1],
+    workgroupSize: [LANES, 1, 1],
+    uniforms: ROW_UNIFORMS + extra,
+    getUserCode: () => `
+      fn main() {
+        let ch = i32(workgroupId.x) * ${LANES} + i32(localId.x);
+        let part = i32(workgroupId.y);
+        if (ch < uniforms.channels) {
+          let r0 = part * uniforms.rowsPer;
+          let r1 = min(uniforms.rows, r0 + uniforms.rowsPer);
+          ${body}
+        }
+      }
+    `,
+  };
+}
+
+/** Welford's mean and squared deviation over a range: [part, ch] and [part, channels + ch]. */
+const MOMENTS_BODY = `
+  var mean = 0.0;
+  var m2 = 0.0;
+  var count = 0.0;
+  for (var r = r0; r < r1; r = r + 1) {
+    let v = x[r * uniforms.channels + ch];
+    count = count + 1.0;
+    let d = v - mean;
+    mean = mean + d / count;
+    m2 = m2 + d * (v - mean);
+  }
+  result[part * 2 * uniforms.channels + ch] = mean;
+  result[part * 2 * uniforms.channels + uniforms.channels + ch] = m2;
+`;
+
+/** Chan's merge of the ranges' moments, in range order; `which` 0 writes the mean, 1 the biased variance. */
+function mergeCode(which: 0 | 1): string {
+  return `
+    fn main(index : i32) {
+      if (index < uniforms.size) {
+        var count = 0.0;
+        var mean = 0.0;
+        var m2 = 0.0;
+        for (var p = 0; p < uniforms.parts; p = p + 1) {
+          let nb = f32(min(uniforms.rowsPer, uniforms.rows - p * uniforms.rowsPer));
+          let mb = moments[p * 2 * uniforms.channels + index];
+          let m2b = moments[p * 2 * uniforms.channels + uniforms.channels + index];
+          let total = count + nb;
+          let delta = mb - mean;
+          mean = mean + delta * (nb / total);
+          m2 = m2 + m2b + delta * delta * (count * nb / total);
+          count = total;
+        }
+        setOutputAtIndex(index, ${which === 0 ? "mean" : "m2 / count"});
+      }
+    }
+  `;
+}
+
+function applyCode(relu: boolean): string {
+  return `
+    fn main(index : i32) {
+      if (index < uniforms.size) {
+        let ch = index % uniforms.channels;
+        let scale = gamma[ch] * inverseSqrt(variance[ch] + uniforms.epsilon);
+        let y = (x[index] - mean[ch]) * scale + beta[ch];
+        setOutputAtIndex(index, ${relu ? "max(y, 0.0)" : "y"});
+      }
+    }
+  `;
+}
+
+/** Output of {@linkcode batchNormTrainWebGpu}: y (after ReLU when asked), batch mean, biased batch variance. */
+export type BatchNormTrainOutputs = [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+
+function channelsOf(x: tf.TensorInfo): number {
+  return x.shape[x.shape.length - 1] ?? 1;
+}
+
+function sizeOf(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
+
+/**
+ * y = γ·(x − mean)/√(variance + ε) + β over the last axis with batch statistics (then max(·, 0) if `relu`):
+ * 4 dispatches.
+ *
+ * @example
+ * ```ts ignore
+ * import { batchNormTrainWebGpu } from "./batch_norm.ts";
+ * const [y, mean, variance] = batchNormTrainWebGpu(backend, x, gamma, beta, 1e-3, true);
+ * ```
+ */
+export function batchNormTrainWebGpu(
+  backend: WebGpuBackendLike,
+  x: tf.TensorInfo,
+  gamma: tf.TensorInfo,
+  beta: tf.TensorInfo,
+  epsilon: number,
+  relu: boolean,
+): BatchNormTrainOutputs {
+  const channels = channelsOf(x);
+  const plan = planRows(sizeOf(x.shape) / channels, channels);
+  const uniforms = rowUniforms(plan);
+  const moments = backend.runWebGPUProgram(
+    rangeProgram("albenchBnMoments", ["x"], plan, "", MOMENTS_BODY),
+    [x],
+    "float32",
+    uniforms,
+  );
+  const [mean, variance] = ([0, 1] as const).map((which) =>
+    backend.runWebGPUProgram(
+      flatProgram(`albenchBnMerge${which}`, ["moments"], [channels], ROW_UNIFORMS, mergeCode(which)),
+      [moments],
+      "float32",
+      uniforms,
+    )
+  ) as [tf.TensorInfo, tf.TensorInfo];
+  backend.disposeData(moments.dataId);
+  const y = batchNormApplyWebGpu(backend, x, mean, variance, gamma, beta, epsilon, relu);
+  return [y, mean, variance];
+}
+
+/**
+ * The normalisation with given statistics (inference with the moving ones), ReLU optional: 1 dispatch.
+ *
+ * @example
+ * ```ts ignore
+ * import { batchNormApplyWebGpu } from "./batch_norm.ts";
+ * const y = batchNormApplyWebGpu(backend, x, movingMean, movingVariance, gamma, beta, 1e-3, true);
+ * ```
+ */
+export function batchNormApplyWebGpu(
+  backend: WebGpuBackendLike,
+  x: tf.TensorInfo,
+  mean: tf.TensorInfo,
+  variance: tf.TensorInfo,
+  gamma: tf.TensorInfo,
+  beta: tf.TensorInfo,
+  epsilon: number,
+  relu: boolean,
+): tf.TensorInfo {
+  const program = flatProgram(
+    `albenchBnApply${relu ? "Relu" : ""}`,
+    ["x", "mean", "variance", "gamma", "beta"],
+    [...x.shape],
+    "channels : i32, epsilon : f32,",
+    applyCode(relu),
+  );
+  return backend.runWebGPUProgram(program, [x, mean, variance, gamma, beta], "float32", [
+    { type: "int32", data: [channelsOf(x)] },
+    { type: "float32", data: [epsilon] },
+  ]);
+}
+
+/** Per range: Σ dy' and Σ dy'·x̂, where dy' is dy masked by ReLU's output when there is one. */
+function gradSumsBody(relu: boolean): string {
+  return `
+    let inv = inverseSqrt(variance[ch] + uniforms.epsilon);
+    let mu = mean[ch];
+    var sdy = 0.0;
+    var sdyx = 0.0;
+    for (var r = r0; r < r1; r = r + 1) {
+      let i = r * uniforms.channels + ch;
+      var g = dy[i];
+      ${relu ? "if (mask[i] <= 0.0) { g = 0.0; }" : ""}
+      sdy = sdy + g;
+      sdyx = sdyx + g * (x[i] - mu) * inv;
+    }
+    result[part * 2 * uniforms.channels + ch] = sdy;
+    result[part * 2 * uniforms.channels + uniforms.channels + ch] = sdyx;
+  `;
+}
+
+/** Σ over ranges, in order, of row `which` of the range sums (0: dβ, 1: dγ). */
+function sumRangesCode(which: 0 | 1): string {
+  return `
+    fn main(index : i32) {
+      if (index < uniforms.size) {
+        var s = 0.0;
+        for (var p = 0; p < uniforms.parts; p = p + 1) {
+          s = s + sums[p * 2 * uniforms.channels + ${which === 0 ? "" : "uniforms.channels + "}index];
+        }
+        setOutputAtIndex(index, s);
+      }
+    }
+  `;
+}
+
+/** Per channel: [γ/σ, dβ/n, dγ/(σ·n)], rows 0..2 of a [3, channels] tensor. */
+const COEF_CODE = `
+  fn main(index : i32) {
+    if (index < uniforms.size) {
+      let row = index / uniforms.channels;
+      let ch = index - row * uniforms.channels;
+      let inv = inverseSqrt(variance[ch] + uniforms.epsilon);
+      let n = f32(uniforms.rows);
+      var v = gamma[ch] * inv;
+      if (row == 1) {
+        v = dbeta[ch] / n;
+      } else if (row == 2) {
+        v = dgamma[ch] * inv / n;
+      }
+      setOutputAtIndex(index, v);
+    }
+  }
+`;
+
+/** dx = γ/σ · dy' − γ/σ · (dβ/n + (x − mean)·dγ/(σ·n)), from the coefficients of {@linkcode COEF_CODE}. */
+function dxCode(relu: boolean): string {
+  return `
+    fn main(index : i32) {
+      if (index < uniforms.size) {
+        let ch = index % uniforms.channels;
+        var g = dy[index];
+        ${relu ? "if (mask[index] <= 0.0) { g = 0.0; }" : ""}
+        let a = coef[ch];
+        let b = coef[uniforms.channels + ch];
+        let d = coef[2 * uniforms.channels + ch];
+        setOutputAtIndex(index, a * (g - b - (x[index] - mean[ch]) * d));
+      }
+    }
+  `;
+}
+
+/**
+ * The gradient of {@linkcode batchNormTrainWebGpu} (with ReLU when `mask`, its output, is given): dx, dγ, dβ in
+ * 5 dispatches.
+ *
+ * @example
+ * ```ts ignore
+ * import { batchNormGradWebGpu } from "./batch_norm.ts";
+ * const [dx, dGamma, dBeta] = batchNormGradWebGpu(backend, x, dy, mean, variance, gamma, 1e-3, y);
+ * ```
+ */
+export function batchNormGradWebGpu(
+  backend: WebGpuBackendLike,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  mean: tf.TensorInfo,
+  variance: tf.TensorInfo,
+  gamma: tf.TensorInfo,
+  epsilon: number,
+  mask?: tf.TensorInfo,
+): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
+  const relu = mask !== undefined;
+  const channels = channelsOf(x);
+  const plan = planRows(sizeOf(x.shape) / channels, channels);
+  const eps: GpuUniform = { type: "float32", data: [epsilon] };
+  const uniforms = [...rowUniforms(plan), eps];
+  const names = ["x", "dy", "mean", "variance", ...(relu ? ["mask"] : [])];
+  const inputs = [x, dy, mean, variance, ...(mask ? [mask] : [])];
+  const sums = backend.runWebGPUProgram(
+    rangeProgram(`albenchBnGradSums${relu ? "Relu" : ""}`, names, plan, "epsilon : f32,", gradSumsBody(relu)),
+    inputs,
+    "float32",
+    uniforms,
+  );
+  const [dBeta, dGamma] = ([0, 1] as const).map((which) =>
+    backend.runWebGPUProgram(
+      flatProgram(`albenchBnSumRanges${which}`, ["sums"], [channels], ROW_UNIFORMS, sumRangesCode(which)),
+      [sums],
+      "float32",
+      rowUniforms(plan),
+    )
+  ) as [tf.TensorInfo, tf.TensorInfo];
+  backend.disposeData(sums.dataId);
+  const coef = backend.runWebGPUProgram(
+    flatProgram(
+      "albenchBnGradCoef",
+      ["variance", "gamma", "dbeta", "dgamma"],
+      [3, channels],
+      "channels : i32, rows : i32, epsilon : f32,",
+      COEF_CODE,
+    ),
+    [variance, gamma, dBeta, dGamma],
+    "float32",
+    [{ type: "int32", data: [channels] }, { type: "int32", data: [plan.rows] }, eps],
+  );
+  const dx = backend.runWebGPUProgram(
+    flatProgram(
+      `albenchBnGradDx${relu ? "Relu" : ""}`,
+      ["x", "dy", "mean", "coef", ...(relu ? ["mask"] : [])],
+      [...x.shape],
+      "channels : i32,",
+      dxCode(relu),
+    ),
+    [x, dy, mean, coef, ...(mask ? [mask] : [])],
+    "float32",
+    [{ type: "int32", data: [channels] }],
+  );
+  backend.disposeData(coef.dataId);
+  return [dx, dGamma, dBeta];
+}

@@ -1,0 +1,181 @@
+/**
+ * albench's WGSL kernels for tfjs-backend-webgpu, and the switch between them and the stock set that
+ * `deno task perf --backends webgpu` measures against (as {@linkcode setWasmKernels} does for wasm).
+ *
+ * Replaced: `Conv2DBackpropFilter` (stock: one thread per filter element walking the whole reduction), as a
+ * tiled implicit matrix product (./conv2d_backprop_filter.ts). Added
+ * (the stock set has none, so the fused batch-norm layer and the momentum optimizer fall back to tfjs ops):
+ * the batch-norm kernels of src/backend/kernels/batch_norm_train.ts and the momentum step.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import {
+  BATCH_NORM_GRAD,
+  BATCH_NORM_RELU_GRAD,
+  BATCH_NORM_RELU_INFER,
+  BATCH_NORM_RELU_TRAIN,
+  BATCH_NORM_TRAIN,
+} from "../kernels/batch_norm_train.ts";
+import { MOMENTUM_STEP } from "../kernels/momentum_step.ts";
+import { isAlbenchKernel } from "../kernels/replace.ts";
+import { batchNormApplyWebGpu, batchNormGradWebGpu, batchNormTrainWebGpu } from "./batch_norm.ts";
+import { conv2dBackpropFilterWebGpu } from "./conv2d_backprop_filter.ts";
+import { momentumStepWebGpu } from "./momentum_step.ts";
+import type { WebGpuBackendLike } from "./program.ts";
+
+/** The kernels {@linkcode setWebGpuKernels} switches. */
+export const WEBGPU_KERNELS = [
+  "Conv2DBackpropFilter",
+  BATCH_NORM_TRAIN,
+  BATCH_NORM_RELU_TRAIN,
+  BATCH_NORM_GRAD,
+  BATCH_NORM_RELU_GRAD,
+  BATCH_NORM_RELU_INFER,
+  MOMENTUM_STEP,
+] as const;
+
+/** Which webgpu kernels are active: albench's, or tfjs-webgpu's own (the baseline). */
+export type WebGpuKernelSet = "albench" | "stock";
+
+const BACKEND = "webgpu";
+const stockKernels = new Map<string, tf.KernelConfig>();
+const albenchKernels = new Map<string, tf.KernelConfig>();
+
+function need(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
+  const t = inputs[name];
+  if (t === undefined) throw new Error(`webgpu backend: kernel input ${name} is missing`);
+  return t;
+}
+
+function epsilonOf(attrs: tf.NamedAttrMap | undefined): number {
+  const e = (attrs as { epsilon?: unknown } | undefined)?.epsilon;
+  if (typeof e !== "number" || !Number.isFinite(e)) {
+    throw new Error(`webgpu backend: batch norm epsilon ${e}`);
+  }
+  return e;
+}
+
+type Conv4 = [number, number, number, number];
+
+function albenchConfigs(stock: Map<string, tf.KernelConfig>): tf.KernelConfig[] {
+  const configs: tf.KernelConfig[] = [];
+  const add = (kernelName: string, kernelFunc: tf.KernelFunc) =>
+    configs.push({ kernelName, backendName: BACKEND, albench: true, kernelFunc } as tf.KernelConfig);
+  /** albench's product, or the stock kernel for the cases it does not cover. */
+  const orStock = (name: string, args: Parameters<tf.KernelFunc>[0], out: tf.TensorInfo | undefined) => {
+    if (out) return out;
+    const k = stock.get(name);
+    if (!k) throw new Error(`webgpu backend: no ${name} for this case`);
+    return k.kernelFunc(args);
+  };
+  add("Conv2DBackpropFilter", (args) => {
+    const { inputs, attrs } = args;
+    const x = need(inputs, "x"), dy = need(inputs, "dy");
+    const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
+    const info = tf.backend_util.computeConv2DInfo(
+      x.shape as Conv4,
+      a.filterShape,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+      false,
+      tf.backend_util.convertConv2DDataFormat(a.dataFormat),
+    );
+    const backend = args.backend as unknown as WebGpuBackendLike;
+    return orStock("Conv2DBackpropFilter", args, conv2dBackpropFilterWebGpu(backend, x, dy, info));
+  });
+  for (const relu of [false, true]) {
+    add(relu ? BATCH_NORM_RELU_TRAIN : BATCH_NORM_TRAIN, ({ inputs, attrs, backend }) => {
+      const outs = batchNormTrainWebGpu(
+        backend as unknown as WebGpuBackendLike,
+        need(inputs, "x"),
+        need(inputs, "gamma"),
+        need(inputs, "beta"),
+        epsilonOf(attrs),
+        relu,
+      );
+      if (!relu) return outs;
+      // The ReLU variant's mask is its output (positive exactly where ReLU passed the gradient): the same
+      // buffer as a second output, so one more reference to it.
+      (backend as unknown as WebGpuBackendLike).incRef(outs[0].dataId);
+      return [...outs, { ...outs[0], shape: [...outs[0].shape] }];
+    });
+    add(relu ? BATCH_NORM_RELU_GRAD : BATCH_NORM_GRAD, ({ inputs, attrs, backend }) =>
+      batchNormGradWebGpu(
+        backend as unknown as WebGpuBackendLike,
+        need(inputs, "x"),
+        need(inputs, "dy"),
+        need(inputs, "mean"),
+        need(inputs, "variance"),
+        need(inputs, "gamma"),
+        epsilonOf(attrs),
+        relu ? need(inputs, "mask") : undefined,
+      ));
+  }
+  add(BATCH_NORM_RELU_INFER, ({ inputs, attrs, backend }) =>
+    batchNormApplyWebGpu(
+      backend as unknown as WebGpuBackendLike,
+      need(inputs, "x"),
+      need(inputs, "mean"),
+      need(inputs, "variance"),
+      need(inputs, "gamma"),
+      need(inputs, "beta"),
+      epsilonOf(attrs),
+      true,
+    ));
+  add(MOMENTUM_STEP, ({ inputs, attrs, backend }) => {
+    const { momentum, negLr } = attrs as unknown as { momentum: number; negLr: number };
+    return momentumStepWebGpu(
+      backend as unknown as WebGpuBackendLike,
+      need(inputs, "value"),
+      need(inputs, "accumulation"),
+      need(inputs, "gradient"),
+      momentum,
+      negLr,
+    );
+  });
+  return configs;
+}
+
+/**
+ * Register albench's webgpu kernels (once; later calls do nothing). Call after tfjs-backend-webgpu is imported.
+ *
+ * @example
+ * ```ts ignore
+ * import { registerWebGpuKernels } from "./kernels.ts";
+ * await import("@tensorflow/tfjs-backend-webgpu");
+ * registerWebGpuKernels();
+ * ```
+ */
+export function registerWebGpuKernels(): void {
+  if (albenchKernels.size > 0) return;
+  for (const name of WEBGPU_KERNELS) {
+    const k = tf.getKernel(name, BACKEND);
+    if (k && !isAlbenchKernel(k)) stockKernels.set(name, k);
+  }
+  for (const c of albenchConfigs(stockKernels)) {
+    albenchKernels.set(c.kernelName, c);
+  }
+  setWebGpuKernels("albench");
+}
+
+/**
+ * Switch the webgpu backend between albench's kernels and tfjs-webgpu's stock ones for
+ * {@linkcode WEBGPU_KERNELS} (kernels with no stock version are absent from the stock set).
+ *
+ * @example
+ * ```ts ignore
+ * import { setWebGpuKernels } from "./kernels.ts";
+ * setWebGpuKernels("stock");
+ * ```
+ */
+export function setWebGpuKernels(set: WebGpuKernelSet): void {
+  if (albenchKernels.size === 0) throw new Error("setWebGpuKernels: call initWebGpu() first");
+  for (const name of WEBGPU_KERNELS) {
+    const config = (set === "stock" ? stockKernels : albenchKernels).get(name);
+    if (tf.getKernel(name, BACKEND)) tf.unregisterKernel(name, BACKEND);
+    if (config) tf.registerKernel(config);
+  }
+}

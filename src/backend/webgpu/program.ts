@@ -1,0 +1,105 @@
+/**
+ * What albench's WGSL kernels use of tfjs-backend-webgpu: its program interface (tfjs writes the bindings, the
+ * uniform struct and the entry point around a program's `main`) and the backend's `runWebGPUProgram`.
+ *
+ * Inside a program's code, inputs are storage arrays named by `variableNames`, the output is `result`, the
+ * program's own uniforms are fields of `uniforms` (declared in `uniforms`, passed in the same order), and
+ * `localId`, `workgroupId` and `globalId` hold the builtins. A program whose `dispatchLayout` has only `x` gets
+ * `main(index)` with the flat output index, else `main()`.
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
+
+/** The fields of tfjs-backend-webgpu's `WebGPUProgram` that albench's programs set. */
+export interface GpuProgram {
+  /** Input names, bound in order after the output. */
+  variableNames: string[];
+  /** Output shape (float32). */
+  outputShape: number[];
+  /** Pipeline cache key: everything that changes the generated code, and nothing that does not. */
+  shaderKey: string;
+  /** Which output axes map to the dispatch's x, y, z (only `x`: a flat program with `main(index)`). */
+  dispatchLayout: { x: number[]; y?: number[]; z?: number[] };
+  /** Workgroups in x, y, z. */
+  dispatch: [number, number, number];
+  /** Invocations per workgroup. */
+  workgroupSize: [number, number, number];
+  /** The program's uniform fields, `name : type,` each, in the order of the values passed. */
+  uniforms?: string;
+  /** Whether tfjs adds `uniforms.size`, the output's element count. */
+  size?: boolean;
+  /** WGSL with `fn main(index : i32)` or `fn main()`, plus any module-scope declarations. */
+  getUserCode(): string;
+}
+
+/** A program uniform value, in the order of {@linkcode GpuProgram.uniforms}. */
+export interface GpuUniform {
+  /** `int32` for i32 fields, `float32` for f32. */
+  type: "int32" | "float32";
+  /** The value(s). */
+  data: number[];
+}
+
+/** The part of tfjs-backend-webgpu's backend object the kernels call. */
+export interface WebGpuBackendLike {
+  /** Record one program into the backend's command stream and return its output tensor. */
+  runWebGPUProgram(
+    program: GpuProgram,
+    inputs: tf.TensorInfo[],
+    outputDtype: tf.DataType,
+    uniforms?: GpuUniform[],
+  ): tf.TensorInfo;
+  /** Release an intermediate output. */
+  disposeData(dataId: tf.DataId): boolean;
+  /** One more reference to a buffer (a kernel returning the same data as two outputs). */
+  incRef(dataId: tf.DataId): void;
+}
+
+/** Invocations per workgroup of albench's flat (one thread per output element) programs. */
+export const FLAT_WORKGROUP = 64;
+
+/**
+ * The dispatch of a flat program over `size` output elements (tfjs reshapes it when x exceeds the device limit;
+ * the index `main` receives accounts for that).
+ *
+ * @example
+ * ```ts
+ * import { flatDispatch } from "./program.ts";
+ * console.assert(flatDispatch(65)[0] === 2 && flatDispatch(64)[0] === 1);
+ * ```
+ */
+export function flatDispatch(size: number): [number, number, number] {
+  return [Math.max(1, Math.ceil(size / FLAT_WORKGROUP)), 1, 1];
+}
+
+/**
+ * A flat program: one invocation per element of `outputShape`, `main(index)` guarded by `uniforms.size`.
+ *
+ * @example
+ * ```ts
+ * import { flatProgram } from "./program.ts";
+ * const p = flatProgram("albenchDouble", ["a"], [3, 5], "", "fn main(index : i32) { }");
+ * console.assert(p.size === true && p.dispatch[0] === 1 && p.dispatchLayout.x.length === 2);
+ * ```
+ */
+export function flatProgram(
+  shaderKey: string,
+  variableNames: string[],
+  outputShape: number[],
+  uniforms: string,
+  code: string,
+): GpuProgram {
+  const size = outputShape.reduce((a, b) => a * b, 1);
+  return {
+    variableNames,
+    outputShape,
+    shaderKey,
+    dispatchLayout: { x: outputShape.map((_, i) => i) },
+    dispatch: flatDispatch(size),
+    workgroupSize: [FLAT_WORKGROUP, 1, 1],
+    ...(uniforms ? { uniforms } : {}),
+    size: true,
+    getUserCode: () => code,
+  };
+}
