@@ -117,8 +117,12 @@ const profile = await tf.profile(async () => {
 });
 const profiledMs = performance.now() - t0;
 
+// tf.profile also lists op scopes (customGrad's "unnamed scope", fused ops' "fusedConv2d__op") whose time
+// includes the kernels they ran: only registered kernels are counted, so nothing is counted twice.
+const isKernel = (name: string) => tf.getKernel(name, info.tfjsBackend) !== undefined;
+const scopes = new Set(profile.kernels.filter((k) => !isKernel(k.name)).map((k) => k.name));
 const rows = new Map<string, { calls: number; ms: number }>();
-for (const k of profile.kernels) {
+for (const k of profile.kernels.filter((k) => isKernel(k.name))) {
   const r = rows.get(k.name) ?? { calls: 0, ms: 0 };
   r.calls++;
   r.ms += typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0;
@@ -131,12 +135,13 @@ const lines = [
   `${info.tfjsBackend} (${values.kernels} kernels) ${values.model}@${px}, batch ${batch}, ${steps} steps: ` +
   `${(n / (wallMs / 1000)).toFixed(2)} img/s unprofiled (${perStep(wallMs).toFixed(1)} ms a step; ` +
   `${perStep(profiledMs).toFixed(1)} ms profiled)`,
-  `per step: ${perStep(profile.kernels.length).toFixed(0)} kernels` +
+  `per step: ${perStep(sorted.reduce((n, [, r]) => n + r.calls, 0)).toFixed(0)} kernels` +
   (programs ? `, ${perStep(programs).toFixed(0)} programs dispatched` : "") +
   `, ${perStep(kernelMs).toFixed(1)} ms in kernels, ${
     perStep(Math.max(0, wallMs - kernelMs)).toFixed(1)
   } ms outside ` +
   `kernels (of the unprofiled step)`,
+  ...(scopes.size ? [`(op scopes left out, their kernels counted: ${[...scopes].sort().join(", ")})`] : []),
   "",
   "| kernel | calls/step | programs/step | ms/step | share |",
   "| --- | ---: | ---: | ---: | ---: |",
