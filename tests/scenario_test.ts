@@ -280,7 +280,15 @@ Deno.test("scenario: the committed JSON Schema equals the generated one (run `de
 Deno.test("scenario: an independent JSON Schema validator (ajv) accepts the scenario files and rejects unknown keys", async () => {
   const ajv = new Ajv2020({ strict: false });
   const validate = ajv.compile(scenarioJsonSchema());
-  for (const f of ["scenarios/default.json", "scenarios/paper/paper.json"]) {
+  for (
+    const f of [
+      "scenarios/default.json",
+      "scenarios/paper/paper.json",
+      "scenarios/gpu/paper-short.json",
+      "scenarios/cpu/fig1.json",
+      "scenarios/cpu/fig2.json",
+    ]
+  ) {
     const data = JSON.parse(await Deno.readTextFile(`${root}/${f}`));
     assert.ok(validate(data), `${f}: ${JSON.stringify(validate.errors)}`);
   }
