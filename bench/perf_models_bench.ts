@@ -25,6 +25,7 @@ import {
   type ModelPerfConfig,
   parseOnly,
   perfName,
+  perfRecipe,
   perfSetFrom,
   type PerfVariant,
   selectConfigs,
@@ -79,16 +80,6 @@ function modelFor(c: ModelPerfConfig, v: PerfVariant): Classifier {
   return current.model;
 }
 
-const recipe = {
-  epochs: 1,
-  lr: 0.01,
-  momentum: 0.9,
-  weightDecay: 0,
-  decayEpochs: [],
-  decayFactor: 0.1,
-  augment: { flip: true, rot90: true },
-};
-
 // Rows --only names (checked against the whole set by the CLI) that this engine can run (wasm cannot hold some).
 const wanted = new Set(selectConfigs(modelConfigs(set), only).map((c) => perfName(c, "albench")));
 for (const c of modelConfigsFor(set, backendName).filter((c) => wanted.has(perfName(c, "albench")))) {
@@ -109,7 +100,7 @@ for (const c of modelConfigsFor(set, backendName).filter((c) => wanted.has(perfN
         const { images: imgs, table } = dataAt(c.resolution, Math.max(images, 10));
         const ids = Array.from({ length: images }, (_, k) => k);
         if (c.mode === "train") {
-          const opts = { ...recipe, batchSize: c.batch };
+          const opts = perfRecipe(c.batch);
           // One untimed step first: the first call builds XNNPACK operators and JIT-compiles the step.
           await finetune(model, imgs, table, ids.slice(0, c.batch), opts, Rng.root(1));
           b.start();

@@ -23,6 +23,7 @@ import { buildBackbone } from "../src/model/backbones.ts";
 import { isBackboneName } from "../src/model/names.ts";
 import { withHead } from "../src/model/classifier.ts";
 import { finetune } from "../src/train/finetune.ts";
+import { perfRecipe } from "../src/perf/configs.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -93,16 +94,7 @@ const model = withHead(
   17,
   Rng.root(0),
 );
-const recipe = {
-  epochs: 1,
-  lr: 0.01,
-  momentum: 0.9,
-  weightDecay: 0,
-  decayEpochs: [],
-  decayFactor: 0.1,
-  augment: { flip: true, rot90: true },
-  batchSize: batch,
-};
+const recipe = perfRecipe(batch);
 const ids = Array.from({ length: n }, (_, k) => k);
 await finetune(model, images, table, ids.slice(0, batch), recipe, Rng.root(1));
 let t0 = performance.now();

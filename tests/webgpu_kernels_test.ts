@@ -18,6 +18,7 @@ import { withHead } from "../src/model/classifier.ts";
 import { finetune } from "../src/train/finetune.ts";
 import { syntheticImages, syntheticLabels } from "../src/data/synthetic.ts";
 import { Rng } from "../src/rng.ts";
+import { perfRecipe } from "../src/perf/configs.ts";
 
 const probe = await probeWebGpu();
 const ignore = !probe.available || Deno.env.get("ALBENCH_TEST_WEBGPU") === "0";
@@ -126,16 +127,7 @@ Deno.test({
       try {
         const images = syntheticImages({ size: 10 }, 16), table = syntheticLabels({ size: 10 });
         const ids = Array.from({ length: 10 }, (_, i) => i);
-        const recipe = {
-          epochs: 1,
-          lr: 0.01,
-          momentum: 0.9,
-          weightDecay: 0,
-          decayEpochs: [],
-          decayFactor: 0.1,
-          augment: { flip: true, rot90: true },
-          batchSize: 10,
-        };
+        const recipe = perfRecipe(10);
         const count = async (set: "albench" | "stock") => {
           setWebGpuKernels(set);
           const model = withHead(

@@ -11,6 +11,30 @@
  * @module
  */
 import { BACKBONE_NAMES, type BackboneName, isBackboneName } from "../model/names.ts";
+import type { FinetuneOptions } from "../train/finetune.ts";
+
+/**
+ * The fine-tuning step every throughput measurement times (perf, profile, the webgpu kernel tests): one epoch
+ * of SGD with momentum at lr 0.01, flips and 90-degree rotations; the batch size is the row's.
+ *
+ * @example
+ * ```ts
+ * import { perfRecipe } from "./configs.ts";
+ * console.assert(perfRecipe(10).batchSize === 10 && perfRecipe(10).epochs === 1);
+ * ```
+ */
+export function perfRecipe(batchSize: number): FinetuneOptions {
+  return {
+    epochs: 1,
+    lr: 0.01,
+    momentum: 0.9,
+    weightDecay: 0,
+    decayEpochs: [],
+    decayFactor: 0.1,
+    augment: { flip: true, rot90: true },
+    batchSize,
+  };
+}
 
 /** The two kernel/layer variants compared. */
 export type PerfVariant = "albench" | "stock";
