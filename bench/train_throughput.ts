@@ -15,6 +15,7 @@ import { type BackboneName, buildBackbone } from "../src/model/backbones.ts";
 import { buildClassifier } from "../src/model/classifier.ts";
 import { finetune, infer } from "../src/train/finetune.ts";
 import { pretrainByol } from "../src/ssl/byol.ts";
+import { perfRecipe } from "../src/perf/configs.ts";
 
 const { values } = parseArgs({
   args: Deno.args,
@@ -34,16 +35,7 @@ for (const [name, r] of configs) {
   const result: Record<string, unknown> = { backend: info.name, backbone: name, resolution: r };
   for (const batch of [10, 32]) {
     const model = buildClassifier(name, r, 17, Rng.root(0));
-    const opts = {
-      epochs: 1,
-      batchSize: batch,
-      lr: 0.01,
-      momentum: 0.9,
-      weightDecay: 0,
-      decayEpochs: [],
-      decayFactor: 0.1,
-      augment: { flip: true, rot90: true },
-    };
+    const opts = perfRecipe(batch);
     await finetune(model, images, table, ids.slice(0, 40), opts, Rng.root(1)); // warm-up
     const t0 = performance.now();
     await finetune(model, images, table, ids, opts, Rng.root(2));
