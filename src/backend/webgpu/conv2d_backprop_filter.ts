@@ -65,8 +65,9 @@ export function planGemm(m: number, n: number, k: number, split: boolean): GemmP
 }
 
 /**
- * A[m, k] from x in two parts: `rowOf(m)` decomposes the row (tap and channel) once, since an invocation
- * stages the same tile row at every step; `loadA(rowOf(m), k)` reads one element. B[k, n] is dy.
+ * A[m, k] from x: `rowOf(m)` decomposes a row (tap and channel) once, since an invocation stages the same tile
+ * row at every step; `colOf(k)` decomposes a reduction index (image, output row and column) once per step for
+ * all rows of the tile (into workgroup memory); `loadA` combines the two with no division. B[k, n] is dy.
  */
 const LOADERS = `
     fn rowOf(row : i32) -> vec3<i32> {
@@ -75,18 +76,21 @@ const LOADERS = `
       let fy = tap / uniforms.kw;
       return vec3<i32>(ch, fy - uniforms.pt, tap - fy * uniforms.kw - uniforms.pl);
     }
-    fn loadA(r : vec3<i32>, kIndex : i32) -> f32 {
+    fn colOf(kIndex : i32) -> vec3<i32> {
       let ohw = uniforms.oh * uniforms.ow;
       let img = kIndex / ohw;
       let rest = kIndex - img * ohw;
       let oy = rest / uniforms.ow;
       let ox = rest - oy * uniforms.ow;
-      let iy = oy * uniforms.sh + r.y;
-      let ix = ox * uniforms.sw + r.z;
+      return vec3<i32>(img * uniforms.h, oy * uniforms.sh, ox * uniforms.sw);
+    }
+    fn loadA(r : vec3<i32>, q : vec3<i32>) -> f32 {
+      let iy = q.y + r.y;
+      let ix = q.z + r.z;
       if (iy < 0 || iy >= uniforms.h || ix < 0 || ix >= uniforms.w) {
         return 0.0;
       }
-      return x[((img * uniforms.h + iy) * uniforms.w + ix) * uniforms.c + r.x];
+      return x[((q.x + iy) * uniforms.w + ix) * uniforms.c + r.x];
     }
 
     fn loadB(kIndex : i32, col : i32) -> f32 {
@@ -99,6 +103,7 @@ function gemmCode(tileM: number, tileN: number): string {
   return `
   var<workgroup> tileA : array<f32, ${tileM * DEPTH}>;
   var<workgroup> tileB : array<f32, ${tileN * DEPTH}>;
+  var<workgroup> cols : array<vec3<i32>, ${DEPTH}>;
   ${LOADERS}
 
   fn main() {
@@ -121,12 +126,16 @@ function gemmCode(tileM: number, tileN: number): string {
     let steps = (uniforms.kPerSplit + ${DEPTH - 1}) / ${DEPTH};
     for (var s = 0; s < steps; s = s + 1) {
       let k0 = kBegin + s * ${DEPTH};
+      if (tid < ${DEPTH}) {
+        cols[tid] = colOf(k0 + tid);
+      }
+      workgroupBarrier();
       for (var e = tid; e < ${tileM * DEPTH}; e = e + 64) {
         let kk = e / ${tileM};
         let t = e - kk * ${tileM};
         var v = 0.0;
         if (k0 + kk < kEnd && row0 + t < uniforms.m) {
-          v = loadA(infoA, k0 + kk);
+          v = loadA(infoA, cols[kk]);
         }
         tileA[e] = v;
       }
