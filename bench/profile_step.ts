@@ -8,7 +8,7 @@
  * `runWebGPUProgram`, which a kernel may call several times) and the time the backend measured (webgpu: GPU
  * timestamps where the adapter offers them, summed over the kernel's programs; other backends: wall time per
  * kernel). "Outside kernels" is the unprofiled wall time less the summed kernel time: JS, recording and encoding,
- * waiting. `--json FILE` also writes the table. `--kernels stock` switches to tfjs's own kernels (wasm, webgpu).
+ * waiting. `--json FILE` also writes the table (under `reports/`, the only folder the task may write). `--kernels stock` switches to tfjs's own kernels (wasm, webgpu).
  *
  * @module
  */

@@ -80,7 +80,7 @@ Deno.test({
           attrs,
         ) as tf.Tensor[];
         const data = await Promise.all([y!, m!, v!, ...outs].map((t) => t.data() as Promise<Float32Array>));
-        tf.dispose([x, dy, g, beta, y!, m!, v!, ...outs]);
+        tf.dispose([x, dy, g, beta, y!, m!, v!, mask!, ...outs]);
         return data;
       };
       const first = await run(), second = await run();

@@ -94,6 +94,12 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     fn: (x, g, b) => fusedBatchNormReluTraining(x, g, b, 1e-3).y,
   },
   {
+    // 288 rows per channel, offset input: several row ranges merged (webgpu) and a cancelling mean.
+    name: "albench's fused batch norm + ReLU (training mode, 288 rows, mean 3)",
+    inputs: [[2, 12, 12, 5], [5], [5]],
+    fn: (x, g, b) => fusedBatchNormReluTraining(tf.add(x, 3), g, b, 1e-3).y,
+  },
+  {
     name: "albench's fused batch norm + ReLU (training mode, 16 channels: one oneDNN primitive)",
     inputs: [[3, 4, 4, 16], [16], [16]],
     fn: (x, g, b) => fusedBatchNormReluTraining(x, g, b, 1e-3).y,
@@ -261,6 +267,8 @@ export const FILTER_GRAD_CASES: readonly FilterGradCase[] = [
   { x: [2, 5, 5, 4], filter: [1, 1, 4, 2], stride: 2, pad: "valid" },
   // Several 32x32 output tiles with ragged edges and a reduction split in 8 (webgpu's tiled kernel).
   { x: [4, 16, 16, 40], filter: [3, 3, 40, 36], stride: 1, pad: "same" },
+  // A narrow output (64x16 tiles) with a reduction split in 16.
+  { x: [8, 16, 16, 3], filter: [3, 3, 3, 8], stride: 1, pad: "same" },
 ];
 
 /**

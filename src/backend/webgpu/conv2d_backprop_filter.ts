@@ -42,7 +42,7 @@ export interface GemmPlan {
 
 /**
  * Tile shape and split of a product: 64×16 tiles for narrow products (N ≤ 16) else 32×32; the reduction split
- * only when `split` is allowed, into enough ranges for about 256 workgroups, each at least 128 deep.
+ * only when `split` is allowed, into enough ranges for about 256 workgroups, every range but the last at least 128 deep.
  *
  * @example
  * ```ts
@@ -55,6 +55,8 @@ export interface GemmPlan {
  * ```
  */
 export function planGemm(m: number, n: number, k: number, split: boolean): GemmPlan {
+  // The staging loop relies on 64 % tileM == 0 (an invocation stages the same tile row at every step): tileM is
+  // 32 or 64, never more.
   const tileN = n <= 16 ? 16 : 32, tileM = 1024 / tileN;
   const tiles = Math.ceil(m / tileM) * Math.ceil(n / tileN);
   const steps = Math.max(1, Math.ceil(k / DEPTH));
@@ -227,6 +229,9 @@ export function conv2dBackpropFilterWebGpu(
     return undefined;
   }
   if (x.dtype !== "float32" || dy.dtype !== "float32") return undefined;
+  // Dispatch dimensions are limited to 65,535 workgroups (tfjs does not reshape a tiled dispatch): such filters
+  // (KH·KW·C above two million) go to the stock kernel.
+  if (Math.ceil((info.filterHeight * info.filterWidth * info.inChannels) / 32) > 65_535) return undefined;
   const [kh, kw, c, o] = [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels];
   const shape = [kh, kw, c, o];
   const plan = planGemm(kh * kw * c, o, info.batchSize * info.outHeight * info.outWidth, true);

@@ -48,6 +48,19 @@ function need(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
   return t;
 }
 
+/** A named input of the batch-norm and momentum programs, which read f32 arrays only. */
+function needFloat(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
+  return float32(need(inputs, name), "albench's batch-norm and momentum kernels", name);
+}
+
+/** The batch-norm and momentum kernels are float32 programs: anything else is refused by name. */
+function float32(t: tf.TensorInfo, kernel: string, name: string): tf.TensorInfo {
+  if (t.dtype !== "float32") {
+    throw new Error(`webgpu backend: ${kernel} takes float32 ${name}, got ${t.dtype}`);
+  }
+  return t;
+}
+
 function epsilonOf(attrs: tf.NamedAttrMap | undefined): number {
   const e = (attrs as { epsilon?: unknown } | undefined)?.epsilon;
   if (typeof e !== "number" || !Number.isFinite(e)) {
@@ -90,9 +103,9 @@ function albenchConfigs(stock: Map<string, tf.KernelConfig>): tf.KernelConfig[] 
     add(relu ? BATCH_NORM_RELU_TRAIN : BATCH_NORM_TRAIN, ({ inputs, attrs, backend }) => {
       const outs = batchNormTrainWebGpu(
         backend as unknown as WebGpuBackendLike,
-        need(inputs, "x"),
-        need(inputs, "gamma"),
-        need(inputs, "beta"),
+        needFloat(inputs, "x"),
+        needFloat(inputs, "gamma"),
+        needFloat(inputs, "beta"),
         epsilonOf(attrs),
         relu,
       );
@@ -105,23 +118,23 @@ function albenchConfigs(stock: Map<string, tf.KernelConfig>): tf.KernelConfig[] 
     add(relu ? BATCH_NORM_RELU_GRAD : BATCH_NORM_GRAD, ({ inputs, attrs, backend }) =>
       batchNormGradWebGpu(
         backend as unknown as WebGpuBackendLike,
-        need(inputs, "x"),
-        need(inputs, "dy"),
-        need(inputs, "mean"),
-        need(inputs, "variance"),
-        need(inputs, "gamma"),
+        needFloat(inputs, "x"),
+        needFloat(inputs, "dy"),
+        needFloat(inputs, "mean"),
+        needFloat(inputs, "variance"),
+        needFloat(inputs, "gamma"),
         epsilonOf(attrs),
-        relu ? need(inputs, "mask") : undefined,
+        relu ? needFloat(inputs, "mask") : undefined,
       ));
   }
   add(BATCH_NORM_RELU_INFER, ({ inputs, attrs, backend }) =>
     batchNormApplyWebGpu(
       backend as unknown as WebGpuBackendLike,
-      need(inputs, "x"),
-      need(inputs, "mean"),
-      need(inputs, "variance"),
-      need(inputs, "gamma"),
-      need(inputs, "beta"),
+      needFloat(inputs, "x"),
+      needFloat(inputs, "mean"),
+      needFloat(inputs, "variance"),
+      needFloat(inputs, "gamma"),
+      needFloat(inputs, "beta"),
       epsilonOf(attrs),
       true,
     ));
@@ -129,9 +142,9 @@ function albenchConfigs(stock: Map<string, tf.KernelConfig>): tf.KernelConfig[] 
     const { momentum, negLr } = attrs as unknown as { momentum: number; negLr: number };
     return momentumStepWebGpu(
       backend as unknown as WebGpuBackendLike,
-      need(inputs, "value"),
-      need(inputs, "accumulation"),
-      need(inputs, "gradient"),
+      needFloat(inputs, "value"),
+      needFloat(inputs, "accumulation"),
+      needFloat(inputs, "gradient"),
       momentum,
       negLr,
     );
