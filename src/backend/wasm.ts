@@ -9,7 +9,7 @@ import { CONV2D_BACKPROP_FILTER, registerConv2DBackpropFilter } from "./kernels/
 import { registerMaxPoolGrad } from "./kernels/max_pool_grad.ts";
 import { registerConv2DBackpropInput } from "./kernels/conv2d_backprop_input.ts";
 import { registerChannelReduce } from "./kernels/channel_reduce.ts";
-import { isAlbenchKernel } from "./kernels/replace.ts";
+import { isAlbenchKernel, type KernelSetName, KernelSets } from "./kernels/replace.ts";
 import { registerAvgPoolGrad } from "./kernels/avg_pool_grad.ts";
 import { registerSharedIdentity } from "./kernels/identity.ts";
 import { MOMENTUM_STEP, registerMomentumStep } from "./kernels/momentum_step.ts";
@@ -97,10 +97,10 @@ export const REPLACED_KERNELS = [
 ] as const;
 
 /** Which wasm kernels are active: albench's replacements, or tfjs's own (the performance baseline). */
-export type WasmKernelSet = "albench" | "stock";
+export type WasmKernelSet = KernelSetName;
 
-const stockKernels = new Map<string, tf.KernelConfig>();
-const albenchKernels = new Map<string, tf.KernelConfig>();
+const kernelSets = new KernelSets("wasm", REPLACED_KERNELS);
+const stockKernels = kernelSets.stock, albenchKernels = kernelSets.albench;
 
 /**
  * Switch the wasm backend between albench's kernels and tfjs's stock ones for {@linkcode REPLACED_KERNELS}
@@ -118,14 +118,7 @@ const albenchKernels = new Map<string, tf.KernelConfig>();
  */
 export function setWasmKernels(set: WasmKernelSet): void {
   if (albenchKernels.size === 0) throw new Error("setWasmKernels: call initWasm() first");
-  const backend = tf.findBackend("wasm");
-  for (const name of REPLACED_KERNELS) {
-    // A kernel with no stock version (the fused momentum step) is absent from the stock set.
-    const config = (set === "stock" ? stockKernels : albenchKernels).get(name);
-    if (tf.getKernel(name, "wasm")) tf.unregisterKernel(name, "wasm");
-    if (!config) continue;
-    tf.registerKernel(config);
-    // Kernels registered after the backend started have not been set up (binding their wasm functions).
-    if (set === "stock" && config.setupFunc && backend) config.setupFunc(backend);
-  }
+  // A kernel with no stock version (the fused momentum step) is absent from the stock set; stock kernels
+  // registered after the backend started are set up again (binding their wasm functions).
+  kernelSets.use(set);
 }

@@ -52,3 +52,46 @@ export function replaceKernel(
   };
   tf.registerKernel(config);
 }
+
+/** Which of a backend's kernel sets is active: albench's, or tfjs's stock one (the performance baseline). */
+export type KernelSetName = "albench" | "stock";
+
+/**
+ * A backend's two kernel sets for a fixed list of kernel names, and the switch between them (`deno task perf`
+ * times the stock set against albench's in one process). A name absent from a set (a kernel albench adds, with no
+ * stock version) is left unregistered while that set is active. Stock kernels registered after the backend
+ * started are set up again (wasm binds its functions there).
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { KernelSets } from "./replace.ts";
+ * const sets = new KernelSets("cpu", ["AlbenchExample"]);
+ * sets.albench.set("AlbenchExample", { kernelName: "AlbenchExample", backendName: "cpu", kernelFunc: () => [] });
+ * sets.use("albench");
+ * console.assert(tf.getKernel("AlbenchExample", "cpu") !== undefined);
+ * sets.use("stock");
+ * console.assert(tf.getKernel("AlbenchExample", "cpu") === undefined);
+ * ```
+ */
+export class KernelSets {
+  /** tfjs's own kernels, by name. */
+  readonly stock = new Map<string, tf.KernelConfig>();
+  /** albench's kernels, by name. */
+  readonly albench = new Map<string, tf.KernelConfig>();
+
+  /** The sets of `names` on `backendName`; fill {@linkcode stock} and {@linkcode albench} before use. */
+  constructor(readonly backendName: string, readonly names: readonly string[]) {}
+
+  /** Register one set for every name. */
+  use(set: KernelSetName): void {
+    const backend = tf.findBackend(this.backendName);
+    for (const name of this.names) {
+      const config = this[set].get(name);
+      if (tf.getKernel(name, this.backendName)) tf.unregisterKernel(name, this.backendName);
+      if (!config) continue;
+      tf.registerKernel(config);
+      if (set === "stock" && config.setupFunc && backend) config.setupFunc(backend);
+    }
+  }
+}

@@ -18,7 +18,7 @@ import {
   BATCH_NORM_TRAIN,
 } from "../kernels/batch_norm_train.ts";
 import { MOMENTUM_STEP } from "../kernels/momentum_step.ts";
-import { isAlbenchKernel } from "../kernels/replace.ts";
+import { isAlbenchKernel, type KernelSetName, KernelSets } from "../kernels/replace.ts";
 import { batchNormApplyWebGpu, batchNormGradWebGpu, batchNormTrainWebGpu } from "./batch_norm.ts";
 import { conv2dBackpropFilterWebGpu } from "./conv2d_backprop_filter.ts";
 import { momentumStepWebGpu } from "./momentum_step.ts";
@@ -36,11 +36,10 @@ export const WEBGPU_KERNELS = [
 ] as const;
 
 /** Which webgpu kernels are active: albench's, or tfjs-webgpu's own (the baseline). */
-export type WebGpuKernelSet = "albench" | "stock";
+export type WebGpuKernelSet = KernelSetName;
 
 const BACKEND = "webgpu";
-const stockKernels = new Map<string, tf.KernelConfig>();
-const albenchKernels = new Map<string, tf.KernelConfig>();
+const kernelSets = new KernelSets(BACKEND, WEBGPU_KERNELS);
 
 function need(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
   const t = inputs[name];
@@ -71,17 +70,10 @@ function epsilonOf(attrs: tf.NamedAttrMap | undefined): number {
 
 type Conv4 = [number, number, number, number];
 
-function albenchConfigs(stock: Map<string, tf.KernelConfig>): tf.KernelConfig[] {
+function albenchConfigs(stockFilterGrad: tf.KernelConfig | undefined): tf.KernelConfig[] {
   const configs: tf.KernelConfig[] = [];
   const add = (kernelName: string, kernelFunc: tf.KernelFunc) =>
     configs.push({ kernelName, backendName: BACKEND, albench: true, kernelFunc } as tf.KernelConfig);
-  /** albench's product, or the stock kernel for the cases it does not cover. */
-  const orStock = (name: string, args: Parameters<tf.KernelFunc>[0], out: tf.TensorInfo | undefined) => {
-    if (out) return out;
-    const k = stock.get(name);
-    if (!k) throw new Error(`webgpu backend: no ${name} for this case`);
-    return k.kernelFunc(args);
-  };
   add("Conv2DBackpropFilter", (args) => {
     const { inputs, attrs } = args;
     const x = need(inputs, "x"), dy = need(inputs, "dy");
@@ -97,7 +89,11 @@ function albenchConfigs(stock: Map<string, tf.KernelConfig>): tf.KernelConfig[] 
       tf.backend_util.convertConv2DDataFormat(a.dataFormat),
     );
     const backend = args.backend as unknown as WebGpuBackendLike;
-    return orStock("Conv2DBackpropFilter", args, conv2dBackpropFilterWebGpu(backend, x, dy, info));
+    const out = conv2dBackpropFilterWebGpu(backend, x, dy, info);
+    if (out) return out;
+    // What the tiled kernel does not cover (NCHW, dilation, non-float, huge filters) goes to the stock kernel.
+    if (!stockFilterGrad) throw new Error("webgpu backend: no Conv2DBackpropFilter for this case");
+    return stockFilterGrad.kernelFunc(args);
   });
   for (const relu of [false, true]) {
     add(relu ? BATCH_NORM_RELU_TRAIN : BATCH_NORM_TRAIN, ({ inputs, attrs, backend }) => {
@@ -163,13 +159,13 @@ function albenchConfigs(stock: Map<string, tf.KernelConfig>): tf.KernelConfig[] 
  * ```
  */
 export function registerWebGpuKernels(): void {
-  if (albenchKernels.size > 0) return;
+  if (kernelSets.albench.size > 0) return;
   for (const name of WEBGPU_KERNELS) {
     const k = tf.getKernel(name, BACKEND);
-    if (k && !isAlbenchKernel(k)) stockKernels.set(name, k);
+    if (k && !isAlbenchKernel(k)) kernelSets.stock.set(name, k);
   }
-  for (const c of albenchConfigs(stockKernels)) {
-    albenchKernels.set(c.kernelName, c);
+  for (const c of albenchConfigs(kernelSets.stock.get("Conv2DBackpropFilter"))) {
+    kernelSets.albench.set(c.kernelName, c);
   }
   setWebGpuKernels("albench");
 }
@@ -185,10 +181,6 @@ export function registerWebGpuKernels(): void {
  * ```
  */
 export function setWebGpuKernels(set: WebGpuKernelSet): void {
-  if (albenchKernels.size === 0) throw new Error("setWebGpuKernels: call initWebGpu() first");
-  for (const name of WEBGPU_KERNELS) {
-    const config = (set === "stock" ? stockKernels : albenchKernels).get(name);
-    if (tf.getKernel(name, BACKEND)) tf.unregisterKernel(name, BACKEND);
-    if (config) tf.registerKernel(config);
-  }
+  if (kernelSets.albench.size === 0) throw new Error("setWebGpuKernels: call initWebGpu() first");
+  kernelSets.use(set);
 }
