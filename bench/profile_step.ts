@@ -17,6 +17,7 @@ import { parseArgs } from "node:util";
 import { initBackend, isBackendName } from "../src/backend/backend.ts";
 import { setWasmKernels } from "../src/backend/wasm.ts";
 import { setWebGpuKernels } from "../src/backend/webgpu/kernels.ts";
+import { countPrograms } from "../src/backend/webgpu/program.ts";
 import { Rng } from "../src/rng.ts";
 import { syntheticImages, syntheticLabels } from "../src/data/synthetic.ts";
 import { buildBackbone } from "../src/model/backbones.ts";
@@ -60,26 +61,20 @@ const info = await initBackend(backendName as "webgpu");
 if (info.tfjsBackend === "wasm") setWasmKernels(values.kernels as "albench");
 if (info.tfjsBackend === "webgpu") setWebGpuKernels(values.kernels as "albench");
 
-// Count programs per kernel on webgpu: every runWebGPUProgram call between two kernel boundaries.
-const backend = tf.backend() as unknown as { runWebGPUProgram?: (...a: unknown[]) => unknown };
-let programs = 0;
-if (typeof backend.runWebGPUProgram === "function") {
-  const run = backend.runWebGPUProgram;
-  backend.runWebGPUProgram = function (this: unknown, ...a: unknown[]) {
-    programs++;
-    return run.apply(this, a);
-  };
-}
+// On webgpu, count the programs each kernel records (every runWebGPUProgram between two kernel boundaries);
+// other backends have none, and their kernels stay unwrapped.
+const counter = countPrograms(tf.backend());
+const programs = () => counter?.count() ?? 0;
 const perKernelPrograms = new Map<string, number>();
-for (const k of tf.getKernelsForBackend(info.tfjsBackend)) {
+for (const k of counter ? tf.getKernelsForBackend(info.tfjsBackend) : []) {
   const f = k.kernelFunc;
   tf.unregisterKernel(k.kernelName, k.backendName);
   tf.registerKernel({
     ...k,
     kernelFunc: (args) => {
-      const before = programs;
+      const before = programs();
       const r = f(args);
-      perKernelPrograms.set(k.kernelName, (perKernelPrograms.get(k.kernelName) ?? 0) + programs - before);
+      perKernelPrograms.set(k.kernelName, (perKernelPrograms.get(k.kernelName) ?? 0) + programs() - before);
       return r;
     },
   });
@@ -101,7 +96,7 @@ let t0 = performance.now();
 await finetune(model, images, table, ids, recipe, Rng.root(2));
 const wallMs = performance.now() - t0;
 perKernelPrograms.clear();
-programs = 0;
+counter?.reset();
 t0 = performance.now();
 const profile = await tf.profile(async () => {
   await finetune(model, images, table, ids, recipe, Rng.root(2));
@@ -128,7 +123,7 @@ const lines = [
   `${(n / (wallMs / 1000)).toFixed(2)} img/s unprofiled (${perStep(wallMs).toFixed(1)} ms a step; ` +
   `${perStep(profiledMs).toFixed(1)} ms profiled)`,
   `per step: ${perStep(sorted.reduce((n, [, r]) => n + r.calls, 0)).toFixed(0)} kernels` +
-  (programs ? `, ${perStep(programs).toFixed(0)} programs dispatched` : "") +
+  (counter ? `, ${perStep(programs()).toFixed(0)} programs dispatched` : "") +
   `, ${perStep(kernelMs).toFixed(1)} ms in kernels, ${
     perStep(Math.max(0, wallMs - kernelMs)).toFixed(1)
   } ms outside ` +
@@ -155,7 +150,7 @@ if (values.json) {
     steps,
     wallMsPerStep: perStep(wallMs),
     kernelMsPerStep: perStep(kernelMs),
-    programsPerStep: perStep(programs),
+    programsPerStep: perStep(programs()),
     rows: sorted.map(([name, r]) => ({
       kernel: name,
       callsPerStep: perStep(r.calls),

@@ -11,7 +11,13 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { flatProgram, type GpuProgram, type GpuUniform, type WebGpuBackendLike } from "./program.ts";
+import {
+  flatProgram,
+  type GpuProgram,
+  type GpuUniform,
+  sumParts,
+  type WebGpuBackendLike,
+} from "./program.ts";
 
 /** Channels per workgroup of the range passes. */
 const LANES = 64;
@@ -243,21 +249,6 @@ function gradSumsBody(relu: boolean): string {
   `;
 }
 
-/** Σ over ranges, in order, of row `which` of the range sums (0: dβ, 1: dγ). */
-function sumRangesCode(which: 0 | 1): string {
-  return `
-    fn main(index : i32) {
-      if (index < uniforms.size) {
-        var s = 0.0;
-        for (var p = 0; p < uniforms.parts; p = p + 1) {
-          s = s + sums[p * 2 * uniforms.channels + ${which === 0 ? "" : "uniforms.channels + "}index];
-        }
-        setOutputAtIndex(index, s);
-      }
-    }
-  `;
-}
-
 /** Per channel: [γ/σ, dβ/n, dγ/(σ·n)], rows 0..2 of a [3, channels] tensor. */
 const COEF_CODE = `
   fn main(index : i32) {
@@ -327,14 +318,9 @@ export function batchNormGradWebGpu(
     "float32",
     uniforms,
   );
-  const [dBeta, dGamma] = ([0, 1] as const).map((which) =>
-    backend.runWebGPUProgram(
-      flatProgram(`albenchBnSumRanges${which}`, ["sums"], [channels], ROW_UNIFORMS, sumRangesCode(which)),
-      [sums],
-      "float32",
-      rowUniforms(plan),
-    )
-  ) as [tf.TensorInfo, tf.TensorInfo];
+  // Σ over ranges, in order, of each range's two rows: dβ (Σ dy') and dγ (Σ dy'·x̂).
+  const dBeta = sumParts(backend, sums, [channels], plan.parts, 2 * channels, 0);
+  const dGamma = sumParts(backend, sums, [channels], plan.parts, 2 * channels, channels);
   backend.disposeData(sums.dataId);
   const coef = backend.runWebGPUProgram(
     flatProgram(

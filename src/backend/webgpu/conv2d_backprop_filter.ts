@@ -16,7 +16,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { flatProgram, type GpuProgram, type GpuUniform, type WebGpuBackendLike } from "./program.ts";
+import { type GpuProgram, type GpuUniform, sumParts, type WebGpuBackendLike } from "./program.ts";
 
 /** Reduction depth staged in workgroup memory per step. */
 const DEPTH = 16;
@@ -197,18 +197,6 @@ function gemmProgram(outputShape: number[], plan: GemmPlan): GpuProgram {
   };
 }
 
-const SUM_SPLITS_CODE = `
-  fn main(index : i32) {
-    if (index < uniforms.size) {
-      var s = 0.0;
-      for (var p = 0; p < uniforms.splits; p = p + 1) {
-        s = s + partial[p * uniforms.size + index];
-      }
-      setOutputAtIndex(index, s);
-    }
-  }
-`;
-
 /**
  * The filter gradient of an NHWC convolution (HWIO filter) on the WebGPU backend; `undefined` for what it does
  * not cover (NCHW, dilation, non-float tensors), which the caller hands to the stock kernel.
@@ -261,8 +249,7 @@ export function conv2dBackpropFilterWebGpu(
     "float32",
     uniforms,
   );
-  const sum = flatProgram("albenchSumSplits", ["partial"], shape, "splits : i32,", SUM_SPLITS_CODE);
-  const out = backend.runWebGPUProgram(sum, [partial], "float32", [{ type: "int32", data: [plan.splits] }]);
+  const out = sumParts(backend, partial, shape, plan.splits, plan.m * plan.n, 0);
   backend.disposeData(partial.dataId);
   return out;
 }

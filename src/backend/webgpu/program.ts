@@ -103,3 +103,94 @@ export function flatProgram(
     getUserCode: () => code,
   };
 }
+
+const SUM_PARTS_CODE = `
+  fn main(index : i32) {
+    if (index < uniforms.size) {
+      var s = 0.0;
+      for (var p = 0; p < uniforms.parts; p = p + 1) {
+        s = s + partial[p * uniforms.stride + uniforms.offset + index];
+      }
+      setOutputAtIndex(index, s);
+    }
+  }
+`;
+
+/**
+ * The second pass of a split reduction: `out[i] = Σₚ partial[p·stride + offset + i]` over `parts` partial
+ * results, added in ascending p (so the sum does not depend on scheduling); `out` has `outputShape`.
+ *
+ * @example
+ * ```ts ignore
+ * import { sumParts } from "./program.ts";
+ * // partial holds 8 partial filter gradients of m·n values each, one after the other.
+ * const dw = sumParts(backend, partial, [3, 3, 16, 32], 8, 3 * 3 * 16 * 32, 0);
+ * ```
+ */
+export function sumParts(
+  backend: WebGpuBackendLike,
+  partial: tf.TensorInfo,
+  outputShape: number[],
+  parts: number,
+  stride: number,
+  offset: number,
+): tf.TensorInfo {
+  const program = flatProgram(
+    "albenchSumParts",
+    ["partial"],
+    outputShape,
+    "parts : i32, stride : i32, offset : i32,",
+    SUM_PARTS_CODE,
+  );
+  return backend.runWebGPUProgram(
+    program,
+    [partial],
+    "float32",
+    [parts, stride, offset].map((v) => ({ type: "int32", data: [v] })),
+  );
+}
+
+/** What {@linkcode countPrograms} returns. */
+export interface ProgramCounter {
+  /** Programs recorded since the counter started or was last reset. */
+  count(): number;
+  /** Start counting from zero again. */
+  reset(): void;
+  /** Stop counting: the backend's own method is put back. */
+  stop(): void;
+}
+
+/**
+ * Count the programs a webgpu backend records (every `runWebGPUProgram` call, several per kernel for some), for
+ * profiles and tests; `undefined` for a backend without programs.
+ *
+ * @example
+ * ```ts
+ * import { countPrograms } from "./program.ts";
+ * const backend = { runWebGPUProgram: () => ({}) };
+ * const counter = countPrograms(backend)!;
+ * backend.runWebGPUProgram();
+ * console.assert(counter.count() === 1);
+ * counter.stop();
+ * console.assert(countPrograms({}) === undefined);
+ * ```
+ */
+export function countPrograms(backend: object): ProgramCounter | undefined {
+  const b = backend as { runWebGPUProgram?: (...a: unknown[]) => unknown };
+  const run = b.runWebGPUProgram;
+  if (typeof run !== "function") return undefined;
+  let n = 0;
+  b.runWebGPUProgram = function (this: unknown, ...a: unknown[]) {
+    n++;
+    return run.apply(this, a);
+  };
+  return {
+    count: () => n,
+    reset: () => {
+      n = 0;
+    },
+    stop: () => {
+      b.runWebGPUProgram = run;
+    },
+  };
+}
