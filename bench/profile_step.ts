@@ -26,22 +26,32 @@ import { withHead } from "../src/model/classifier.ts";
 import { finetune } from "../src/train/finetune.ts";
 import { perfRecipe } from "../src/perf/configs.ts";
 
-const { values } = parseArgs({
-  args: Deno.args,
-  options: {
-    backend: { type: "string", default: "webgpu" },
-    model: { type: "string", default: "densenet-cpu" },
-    px: { type: "string", default: "32" },
-    batch: { type: "string", default: "10" },
-    steps: { type: "string", default: "2" },
-    kernels: { type: "string", default: "albench" },
-    json: { type: "string" },
-  },
-});
 const fail = (msg: string): never => {
   console.error(`profile: ${msg}`);
   Deno.exit(2);
 };
+const OPTIONS = {
+  backend: { type: "string", default: "webgpu" },
+  model: { type: "string", default: "densenet-cpu" },
+  px: { type: "string", default: "32" },
+  batch: { type: "string", default: "10" },
+  steps: { type: "string", default: "2" },
+  kernels: { type: "string", default: "albench" },
+  json: { type: "string" },
+} as const;
+function parse() {
+  try {
+    return parseArgs({ args: Deno.args, options: OPTIONS }).values;
+  } catch (e) {
+    // Unknown flags, a missing value, or a value that looks like a flag (`--batch -3`: write `--batch=-3`).
+    return fail(
+      `${
+        (e as Error).message.replace(/\.?$/, ".")
+      } Flags: --backend --model --px --batch --steps --kernels --json.`,
+    );
+  }
+}
+const values = parse();
 const int = (name: string, v: string, min: number) => {
   const n = Number(v);
   if (!Number.isInteger(n) || n < min) fail(`--${name} ${JSON.stringify(v)} is not an integer ≥ ${min}`);
@@ -159,6 +169,11 @@ if (values.json) {
     })),
   };
   const tmp = `${values.json}.tmp`;
-  await Deno.writeTextFile(tmp, JSON.stringify(out, null, 2) + "\n");
-  await Deno.rename(tmp, values.json);
+  try {
+    await Deno.writeTextFile(tmp, JSON.stringify(out, null, 2) + "\n");
+    await Deno.rename(tmp, values.json);
+  } catch (e) {
+    await Deno.remove(tmp).catch(() => {});
+    fail(`--json ${values.json}: ${(e as Error).message} (the task may write under reports/ only)`);
+  }
 }
