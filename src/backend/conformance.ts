@@ -59,6 +59,29 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
     inputs: [[1, 16, 16, 3], [7, 7, 3, 4]],
     fn: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, "same"),
   },
+  // Channel counts that are multiples of 4 take webgpu's register-blocked convolution kernels (vec4 loads); 98
+  // and 62 output pixels leave a ragged last block of 8; 6 output channels take the one-at-a-time input
+  // gradient; 3x2 filters pad asymmetrically.
+  {
+    name: "conv2d 3x3/1 same, 8 to 12 channels",
+    inputs: [[2, 7, 7, 8], [3, 3, 8, 12]],
+    fn: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same"),
+  },
+  {
+    name: "conv2d 3x3/2 valid, 8 to 8 channels",
+    inputs: [[2, 9, 9, 8], [3, 3, 8, 8]],
+    fn: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, "valid"),
+  },
+  {
+    name: "conv2d 3x2/2 same, 16 to 24 channels",
+    inputs: [[2, 9, 7, 16], [3, 2, 16, 24]],
+    fn: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, "same"),
+  },
+  {
+    name: "conv2d 1x1/1 same, 12 to 6 channels",
+    inputs: [[3, 5, 5, 12], [1, 1, 12, 6]],
+    fn: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same"),
+  },
   {
     name: "maxPool 3x3/2 same",
     inputs: [[2, 9, 9, 3]],
@@ -265,10 +288,15 @@ export const FILTER_GRAD_CASES: readonly FilterGradCase[] = [
   { x: [3, 6, 6, 8], filter: [1, 1, 8, 4], stride: 1, pad: "same" },
   { x: [1, 16, 16, 3], filter: [7, 7, 3, 4], stride: 2, pad: "same" },
   { x: [2, 5, 5, 4], filter: [1, 1, 4, 2], stride: 2, pad: "valid" },
-  // Several 32x32 output tiles with ragged edges and a reduction split in 8 (webgpu's tiled kernel).
+  // Channels in multiples of 4 (webgpu's register-blocked kernel): 8 channels and 3 output vec4s per invocation,
+  // the reduction split in 22 ranges of 3 rows, the last holding 1; 4 channels per invocation, strided,
+  // asymmetric padding.
   { x: [4, 16, 16, 40], filter: [3, 3, 40, 36], stride: 1, pad: "same" },
-  // A narrow output (64x16 tiles) with a reduction split in 16.
+  { x: [2, 9, 8, 12], filter: [3, 2, 12, 8], stride: 2, pad: "same" },
+  // An RGB input (webgpu's tiled kernel): a narrow output (64x16 tiles) with a reduction split in 16.
   { x: [8, 16, 16, 3], filter: [3, 3, 3, 8], stride: 1, pad: "same" },
+  // Register-blocked with 2 output vec4s per invocation, the reduction split in 50 ranges of one row.
+  { x: [5, 10, 10, 16], filter: [3, 3, 16, 8], stride: 1, pad: "same" },
 ];
 
 /**

@@ -16,7 +16,15 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { type GpuProgram, type GpuUniform, sumParts, type WebGpuBackendLike } from "./program.ts";
+import { vecsPerInvocation } from "./conv2d.ts";
+import {
+  blockProgram,
+  type GpuProgram,
+  type GpuUniform,
+  sumParts,
+  unroll,
+  type WebGpuBackendLike,
+} from "./program.ts";
 
 /** Reduction depth staged in workgroup memory per step. */
 const DEPTH = 16;
@@ -197,6 +205,162 @@ function gemmProgram(outputShape: number[], plan: GemmPlan): GpuProgram {
   };
 }
 
+/** Invocations a blocked filter gradient aims for, splitting its reduction when the blocks alone are fewer. */
+export const BLOCKED_TARGET_INVOCATIONS = 4096;
+
+/** How the register-blocked filter gradient divides its work. */
+export interface BlockedPlan {
+  /** Input channels per invocation (8 where they divide, else 4). */
+  readonly rows: 4 | 8;
+  /** Output vec4s per invocation. */
+  readonly vecs: number;
+  /** Blocks of (tap, `rows` channels). */
+  readonly rowBlocks: number;
+  /** Blocks of `vecs` output vec4s. */
+  readonly colBlocks: number;
+  /** Ranges of output rows (n, oy) the reduction is split into (1: no second pass). */
+  readonly splits: number;
+  /** Output rows in each range but possibly the last. */
+  readonly rowsPerSplit: number;
+}
+
+/**
+ * The register-blocked kernel's plan for a filter [kh, kw, c, o] over `outRows` output rows (batch × output
+ * height): its blocks, and a split of the reduction into enough ranges for about
+ * {@linkcode BLOCKED_TARGET_INVOCATIONS} invocations.
+ *
+ * @example
+ * ```ts
+ * import { planBlocked } from "./conv2d_backprop_filter.ts";
+ * // A growth-12 3x3 layer at 32 px, batch 10: 54 blocks of 8 channels x 12 outputs, the 320 rows split in 64
+ * // ranges of 5.
+ * const p = planBlocked(3, 3, 48, 12, 320);
+ * console.assert(p.rows === 8 && p.vecs === 3 && p.rowBlocks === 54 && p.splits === 64 && p.rowsPerSplit === 5);
+ * ```
+ */
+export function planBlocked(kh: number, kw: number, c: number, o: number, outRows: number): BlockedPlan {
+  const rows = c % 8 === 0 ? 8 : 4;
+  const vecs = vecsPerInvocation(o);
+  const rowBlocks = kh * kw * c / rows, colBlocks = o / 4 / vecs;
+  const wanted = Math.max(
+    1,
+    Math.min(outRows, Math.ceil(BLOCKED_TARGET_INVOCATIONS / (rowBlocks * colBlocks))),
+  );
+  const rowsPerSplit = Math.ceil(outRows / wanted);
+  return { rows, vecs, rowBlocks, colBlocks, splits: Math.ceil(outRows / rowsPerSplit), rowsPerSplit };
+}
+
+/**
+ * The WGSL of the register-blocked filter gradient: `rows` input channels (of one tap) × `v` output vec4s per
+ * invocation, summed over one range of output rows and, within a row, over the output columns whose input
+ * column lies inside the image (computed once per tap, so the inner loop has no test).
+ *
+ * @example
+ * ```ts
+ * import { blockedFilterCode } from "./conv2d_backprop_filter.ts";
+ * console.assert(blockedFilterCode(8, 3).includes("acc7_2"));
+ * ```
+ */
+export function blockedFilterCode(rows: 4 | 8, v: number): string {
+  const quads = rows / 4;
+  const eachRv = (f: (r: number, j: number) => string) => unroll(rows, (r) => unroll(v, (j) => f(r, j)));
+  return `
+  fn main(index : i32) {
+    if (index >= uniforms.blocks) {
+      return;
+    }
+    let perSplit = uniforms.rowBlocks * uniforms.colBlocks;
+    let split = index / perSplit;
+    let rest = index - split * perSplit;
+    let rb = rest / uniforms.colBlocks;
+    let col = (rest - rb * uniforms.colBlocks) * ${v};
+    let blocksPerTap = uniforms.c4 / ${quads};
+    let tap = rb / blocksPerTap;
+    let quad0 = (rb - tap * blocksPerTap) * ${quads};
+    let ky = tap / uniforms.kw;
+    let kx = tap - ky * uniforms.kw;
+    // Output columns whose input column ox·sw + kx − pl lies in [0, w).
+    let a = uniforms.pl - kx;
+    let lo = select(0, (a + uniforms.sw - 1) / uniforms.sw, a > 0);
+    let b = uniforms.w - 1 + uniforms.pl - kx;
+    let hi = select(0, min(uniforms.ow, b / uniforms.sw + 1), b >= 0);
+    ${eachRv((r, j) => `var acc${r}_${j} = vec4<f32>(0.0);`)}
+    let tEnd = min(uniforms.outRows, (split + 1) * uniforms.rowsPerSplit);
+    for (var t = split * uniforms.rowsPerSplit; t < tEnd; t = t + 1) {
+      let n = t / uniforms.oh;
+      let iy = (t - n * uniforms.oh) * uniforms.sh + ky - uniforms.pt;
+      if (iy < 0 || iy >= uniforms.h) {
+        continue;
+      }
+      let xRow = (n * uniforms.h + iy) * uniforms.w;
+      for (var ox = lo; ox < hi; ox = ox + 1) {
+        let xb = (xRow + ox * uniforms.sw + kx - uniforms.pl) * uniforms.c4 + quad0;
+        ${unroll(quads, (q) => `let x${q} = x[xb + ${q}];`)}
+        let db = (t * uniforms.ow + ox) * uniforms.o4 + col;
+        ${unroll(v, (j) => `let d${j} = dy[db + ${j}];`)}
+        ${
+    eachRv((r, j) => `acc${r}_${j} = fma(vec4<f32>(x${r >> 2}.${"xyzw"[r & 3]}), d${j}, acc${r}_${j});`)
+  }
+      }
+    }
+    let out0 = split * uniforms.partStride + (tap * uniforms.c4 + quad0) * 4 * uniforms.o4 + col;
+    ${eachRv((r, j) => `result[out0 + ${r} * uniforms.o4 + ${j}] = acc${r}_${j};`)}
+  }
+`;
+}
+
+const BLOCKED_UNIFORMS = "rowBlocks : i32, colBlocks : i32, c4 : i32, o4 : i32, outRows : i32, " +
+  "rowsPerSplit : i32, partStride : i32, h : i32, w : i32, oh : i32, ow : i32, kw : i32, sh : i32, sw : i32, " +
+  "pt : i32, pl : i32,";
+
+function blockedFilterGrad(
+  backend: WebGpuBackendLike,
+  x: tf.TensorInfo,
+  dy: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo {
+  const [kh, kw, c, o] = [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels];
+  const outRows = info.batchSize * info.outHeight;
+  const plan = planBlocked(kh, kw, c, o, outRows);
+  const blocks = plan.rowBlocks * plan.colBlocks * plan.splits;
+  const size = kh * kw * c * o;
+  const shape = plan.splits === 1 ? [kh, kw, c, o] : [plan.splits, size];
+  const program = blockProgram(
+    `albenchConv2DFilterGradBlocked_${plan.rows}_${plan.vecs}`,
+    ["x", "dy"],
+    shape,
+    blocks,
+    BLOCKED_UNIFORMS,
+    blockedFilterCode(plan.rows, plan.vecs),
+    [4, 4],
+    true,
+  );
+  const uniforms: GpuUniform[] = [
+    blocks,
+    plan.rowBlocks,
+    plan.colBlocks,
+    c / 4,
+    o / 4,
+    outRows,
+    plan.rowsPerSplit,
+    size / 4,
+    info.inHeight,
+    info.inWidth,
+    info.outHeight,
+    info.outWidth,
+    kw,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ].map((v) => ({ type: "int32", data: [v] }));
+  const out = backend.runWebGPUProgram(program, [x, dy], "float32", uniforms);
+  if (plan.splits === 1) return out;
+  const sum = sumParts(backend, out, [kh, kw, c, o], plan.splits, size, 0);
+  backend.disposeData(out.dataId);
+  return sum;
+}
+
 /**
  * The filter gradient of an NHWC convolution (HWIO filter) on the WebGPU backend; `undefined` for what it does
  * not cover (NCHW, dilation, non-float tensors), which the caller hands to the stock kernel.
@@ -221,6 +385,7 @@ export function conv2dBackpropFilterWebGpu(
   // (KH·KW·C above two million) go to the stock kernel.
   if (Math.ceil((info.filterHeight * info.filterWidth * info.inChannels) / 32) > 65_535) return undefined;
   const [kh, kw, c, o] = [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels];
+  if (c % 4 === 0 && o % 4 === 0) return blockedFilterGrad(backend, x, dy, info);
   const shape = [kh, kw, c, o];
   const plan = planGemm(kh * kw * c, o, info.batchSize * info.outHeight * info.outWidth, true);
   const uniforms: GpuUniform[] = [

@@ -20,12 +20,17 @@ import {
 import { MOMENTUM_STEP } from "../kernels/momentum_step.ts";
 import { isAlbenchKernel, type KernelSetName, KernelSets } from "../kernels/replace.ts";
 import { batchNormApplyWebGpu, batchNormGradWebGpu, batchNormTrainWebGpu } from "./batch_norm.ts";
+import { conv2dWebGpu } from "./conv2d.ts";
+import { conv2dBackpropInputWebGpu } from "./conv2d_backprop_input.ts";
 import { conv2dBackpropFilterWebGpu } from "./conv2d_backprop_filter.ts";
 import { momentumStepWebGpu } from "./momentum_step.ts";
 import type { WebGpuBackendLike } from "./program.ts";
 
 /** The kernels {@linkcode setWebGpuKernels} switches. */
 export const WEBGPU_KERNELS = [
+  "Conv2D",
+  "FusedConv2D",
+  "Conv2DBackpropInput",
   "Conv2DBackpropFilter",
   BATCH_NORM_TRAIN,
   BATCH_NORM_RELU_TRAIN,
@@ -70,10 +75,59 @@ function epsilonOf(attrs: tf.NamedAttrMap | undefined): number {
 
 type Conv4 = [number, number, number, number];
 
-function albenchConfigs(stockFilterGrad: tf.KernelConfig | undefined): tf.KernelConfig[] {
+/** The stock kernel of `name`, which albench's kernel hands the cases it does not cover. */
+function stockOf(stock: Map<string, tf.KernelConfig>, name: string): tf.KernelFunc {
+  const k = stock.get(name);
+  return k ? k.kernelFunc : () => {
+    throw new Error(`webgpu backend: no stock ${name} for a case albench's kernel does not cover`);
+  };
+}
+
+function albenchConfigs(stock: Map<string, tf.KernelConfig>): tf.KernelConfig[] {
   const configs: tf.KernelConfig[] = [];
   const add = (kernelName: string, kernelFunc: tf.KernelFunc) =>
     configs.push({ kernelName, backendName: BACKEND, albench: true, kernelFunc } as tf.KernelConfig);
+  for (const name of ["Conv2D", "FusedConv2D"]) {
+    const fallback = stockOf(stock, name);
+    add(name, (args) => {
+      const { inputs, attrs } = args;
+      const a = attrs as unknown as tf.FusedConv2DAttrs;
+      // FusedConv2D with a bias or an activation goes to the stock kernel (DenseNet's convolutions have none).
+      if (inputs["bias"] || inputs["preluActivationWeights"] || (a.activation ?? "linear") !== "linear") {
+        return fallback(args);
+      }
+      const x = need(inputs, "x"), filter = need(inputs, "filter");
+      const info = tf.backend_util.computeConv2DInfo(
+        x.shape as Conv4,
+        filter.shape as Conv4,
+        a.strides,
+        a.dilations,
+        a.pad,
+        a.dimRoundingMode,
+        false,
+        tf.backend_util.convertConv2DDataFormat(a.dataFormat),
+      );
+      return conv2dWebGpu(args.backend as unknown as WebGpuBackendLike, x, filter, info) ?? fallback(args);
+    });
+  }
+  add("Conv2DBackpropInput", (args) => {
+    const { inputs, attrs } = args;
+    const dy = need(inputs, "dy"), filter = need(inputs, "filter");
+    const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
+    const info = tf.backend_util.computeConv2DInfo(
+      a.inputShape,
+      filter.shape as Conv4,
+      a.strides,
+      1,
+      a.pad,
+      a.dimRoundingMode,
+      false,
+      tf.backend_util.convertConv2DDataFormat(a.dataFormat),
+    );
+    const backend = args.backend as unknown as WebGpuBackendLike;
+    return conv2dBackpropInputWebGpu(backend, dy, filter, info) ??
+      stockOf(stock, "Conv2DBackpropInput")(args);
+  });
   add("Conv2DBackpropFilter", (args) => {
     const { inputs, attrs } = args;
     const x = need(inputs, "x"), dy = need(inputs, "dy");
@@ -89,11 +143,8 @@ function albenchConfigs(stockFilterGrad: tf.KernelConfig | undefined): tf.Kernel
       tf.backend_util.convertConv2DDataFormat(a.dataFormat),
     );
     const backend = args.backend as unknown as WebGpuBackendLike;
-    const out = conv2dBackpropFilterWebGpu(backend, x, dy, info);
-    if (out) return out;
     // What the tiled kernel does not cover (NCHW, dilation, non-float, huge filters) goes to the stock kernel.
-    if (!stockFilterGrad) throw new Error("webgpu backend: no Conv2DBackpropFilter for this case");
-    return stockFilterGrad.kernelFunc(args);
+    return conv2dBackpropFilterWebGpu(backend, x, dy, info) ?? stockOf(stock, "Conv2DBackpropFilter")(args);
   });
   for (const relu of [false, true]) {
     add(relu ? BATCH_NORM_RELU_TRAIN : BATCH_NORM_TRAIN, ({ inputs, attrs, backend }) => {
@@ -164,7 +215,7 @@ export function registerWebGpuKernels(): void {
     const k = tf.getKernel(name, BACKEND);
     if (k && !isAlbenchKernel(k)) kernelSets.stock.set(name, k);
   }
-  for (const c of albenchConfigs(kernelSets.stock.get("Conv2DBackpropFilter"))) {
+  for (const c of albenchConfigs(kernelSets.stock)) {
     kernelSets.albench.set(c.kernelName, c);
   }
   setWebGpuKernels("albench");

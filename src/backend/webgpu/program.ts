@@ -29,6 +29,10 @@ export interface GpuProgram {
   uniforms?: string;
   /** Whether tfjs adds `uniforms.size`, the output's element count. */
   size?: boolean;
+  /** Elements per array entry of each input (4: bound as `array<vec4<f32>>`); 1 each when absent. */
+  variableComponents?: number[];
+  /** Elements per entry of `result` (4: `array<vec4<f32>>`); 1 when absent. */
+  outputComponent?: number;
   /** WGSL with `fn main(index : i32)` or `fn main()`, plus any module-scope declarations. */
   getUserCode(): string;
 }
@@ -192,5 +196,55 @@ export function countPrograms(backend: object): ProgramCounter | undefined {
     stop: () => {
       b.runWebGPUProgram = run;
     },
+  };
+}
+
+/**
+ * `n` copies of a WGSL snippet, one per register of a register-blocked kernel (WGSL has no arrays held in
+ * registers: a blocked kernel names each accumulator).
+ *
+ * @example
+ * ```ts
+ * import { unroll } from "./program.ts";
+ * console.assert(unroll(3, (i) => `var a${i} = 0.0;`) === "var a0 = 0.0;\nvar a1 = 0.0;\nvar a2 = 0.0;");
+ * ```
+ */
+export function unroll(n: number, snippet: (i: number) => string): string {
+  return Array.from({ length: n }, (_, i) => snippet(i)).join("\n");
+}
+
+/**
+ * A program over `blocks` blocks of work, one invocation each, in workgroups of {@linkcode FLAT_WORKGROUP}:
+ * `main(index)` gets the block index and checks it against `uniforms.blocks` (the first uniform, which the
+ * caller passes first). The output is written as vec4 where `vec4Output`.
+ *
+ * @example
+ * ```ts
+ * import { blockProgram } from "./program.ts";
+ * const p = blockProgram("k", ["x"], [4, 8], 130, "", "fn main(index : i32) { }", [4], true);
+ * console.assert(p.dispatch[0] === 3 && p.uniforms === "blocks : i32," && p.outputComponent === 4);
+ * ```
+ */
+export function blockProgram(
+  shaderKey: string,
+  variableNames: string[],
+  outputShape: number[],
+  blocks: number,
+  uniforms: string,
+  code: string,
+  variableComponents: number[],
+  vec4Output: boolean,
+): GpuProgram {
+  return {
+    variableNames,
+    outputShape,
+    shaderKey,
+    dispatchLayout: { x: outputShape.map((_, i) => i) },
+    dispatch: flatDispatch(blocks),
+    workgroupSize: [FLAT_WORKGROUP, 1, 1],
+    uniforms: `blocks : i32, ${uniforms}`,
+    variableComponents,
+    outputComponent: vec4Output ? 4 : 1,
+    getUserCode: () => code,
   };
 }

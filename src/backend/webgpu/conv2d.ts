@@ -1,0 +1,166 @@
+/**
+ * `Conv2D` (and `FusedConv2D` without bias or activation) on WebGPU as a register-blocked implicit matrix
+ * product.
+ *
+ * y[m, o] = Σ over taps (ky, kx) and channels c of x[n, oy·sh + ky − pt, ox·sw + kx − pl, c] · w[ky, kx, c, o],
+ * with m = (n, oy, ox). Each invocation computes {@linkcode ROWS} output pixels × 4·V output channels in
+ * registers (one vec4 accumulator per pixel and 4 channels), walking the taps and, within a tap, the input
+ * channels four at a time: per step it loads one vec4 of each pixel's input (zero outside the image, decided
+ * once per tap) and four vec4 rows of the filter, then does ROWS·4·V vec4 multiply-adds. No workgroup memory
+ * and no barriers: neighbouring invocations share filter rows through the cache. DenseNet's convolutions have
+ * few output channels (12 or 32 new features, 48 or 128 in a bottleneck), the shape where tfjs-webgpu's tiled
+ * kernels waste most of their tiles; measured on lavapipe, see docs/backends.md.
+ *
+ * Covered: NHWC, dilation 1, float32, output channels a multiple of 4; input channels a multiple of 4 are
+ * read as vec4, any other count (an RGB stem) one at a time. The rest goes to the stock kernel. Deterministic:
+ * every output sums its terms in the same order (taps, then channels).
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
+import { blockProgram, type GpuUniform, unroll, type WebGpuBackendLike } from "./program.ts";
+
+/** Output pixels per invocation. */
+export const ROWS = 8;
+
+/**
+ * Output vec4s (4 channels each) per invocation for `o` output channels: 3 where it divides, else 2, else 1.
+ *
+ * @example
+ * ```ts
+ * import { vecsPerInvocation } from "./conv2d.ts";
+ * console.assert(vecsPerInvocation(12) === 3 && vecsPerInvocation(32) === 2 && vecsPerInvocation(20) === 1);
+ * ```
+ */
+export function vecsPerInvocation(o: number): number {
+  const o4 = o / 4;
+  return o4 % 3 === 0 ? 3 : o4 % 2 === 0 ? 2 : 1;
+}
+
+/**
+ * The WGSL of one forward program: `cv` input channels per load (4 or 1), `v` output vec4s per invocation.
+ *
+ * @example
+ * ```ts
+ * import { conv2dCode } from "./conv2d.ts";
+ * console.assert(conv2dCode(4, 3).includes("acc7_2"));
+ * ```
+ */
+export function conv2dCode(cv: 4 | 1, v: number): string {
+  const R = ROWS;
+  const lanes = cv === 4 ? ["x", "y", "z", "w"] : [""];
+  const each = (f: (r: number) => string) => unroll(R, f);
+  const eachRv = (f: (r: number, j: number) => string) => each((r) => unroll(v, (j) => f(r, j)));
+  return `
+  fn main(index : i32) {
+    if (index >= uniforms.blocks) {
+      return;
+    }
+    let rb = index / uniforms.colBlocks;
+    let col = (index - rb * uniforms.colBlocks) * ${v};
+    let row0 = rb * ${R};
+    let ohw = uniforms.oh * uniforms.ow;
+    ${
+    each((r) => `
+    let m${r} = min(row0 + ${r}, uniforms.m - 1);
+    let n${r} = m${r} / ohw;
+    let oy${r} = (m${r} - n${r} * ohw) / uniforms.ow;
+    let y${r} = oy${r} * uniforms.sh - uniforms.pt;
+    let x${r} = (m${r} - n${r} * ohw - oy${r} * uniforms.ow) * uniforms.sw - uniforms.pl;
+    let img${r} = n${r} * uniforms.h;`)
+  }
+    ${eachRv((r, j) => `var acc${r}_${j} = vec4<f32>(0.0);`)}
+    for (var ky = 0; ky < uniforms.kh; ky = ky + 1) {
+      for (var kx = 0; kx < uniforms.kw; kx = kx + 1) {
+        ${
+    each((r) => `
+        let iy${r} = y${r} + ky;
+        let ix${r} = x${r} + kx;
+        let ok${r} = iy${r} >= 0 && iy${r} < uniforms.h && ix${r} >= 0 && ix${r} < uniforms.w;
+        let base${r} = select(0, ((img${r} + iy${r}) * uniforms.w + ix${r}) * uniforms.cq, ok${r});`)
+  }
+        let tapRow = (ky * uniforms.kw + kx) * uniforms.cq * ${cv};
+        for (var c = 0; c < uniforms.cq; c = c + 1) {
+          ${
+    each((r) => `let a${r} = select(${cv === 4 ? "vec4<f32>(0.0)" : "0.0"}, x[base${r} + c], ok${r});`)
+  }
+          let wRow = (tapRow + c * ${cv}) * uniforms.o4 + col;
+          ${
+    lanes.map((lane, k) =>
+      unroll(v, (j) => `let w${k}_${j} = w[wRow + ${k} * uniforms.o4 + ${j}];`) + "\n" +
+      eachRv((r, j) =>
+        `acc${r}_${j} = fma(vec4<f32>(a${r}${lane ? "." + lane : ""}), w${k}_${j}, acc${r}_${j});`
+      )
+    ).join("\n")
+  }
+        }
+      }
+    }
+    ${
+    each((r) => `
+    if (row0 + ${r} < uniforms.m) {
+      ${unroll(v, (j) => `result[(row0 + ${r}) * uniforms.o4 + col + ${j}] = acc${r}_${j};`)}
+    }`)
+  }
+  }
+`;
+}
+
+const UNIFORMS =
+  "colBlocks : i32, m : i32, o4 : i32, cq : i32, h : i32, w : i32, oh : i32, ow : i32, kh : i32, kw : i32, " +
+  "sh : i32, sw : i32, pt : i32, pl : i32,";
+
+/**
+ * The forward convolution on the WebGPU backend; `undefined` for what it does not cover (NCHW, dilation,
+ * non-float, output channels not a multiple of 4), which the caller hands to the stock kernel.
+ *
+ * @example
+ * ```ts ignore
+ * import { conv2dWebGpu } from "./conv2d.ts";
+ * const y = conv2dWebGpu(backend, x, filter, info);
+ * ```
+ */
+export function conv2dWebGpu(
+  backend: WebGpuBackendLike,
+  x: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo | undefined {
+  if (info.dataFormat !== "channelsLast" || info.dilationHeight !== 1 || info.dilationWidth !== 1) {
+    return undefined;
+  }
+  if (x.dtype !== "float32" || filter.dtype !== "float32" || info.outChannels % 4 !== 0) return undefined;
+  const c = info.inChannels, cv = c % 4 === 0 ? 4 : 1;
+  const v = vecsPerInvocation(info.outChannels);
+  const m = info.batchSize * info.outHeight * info.outWidth;
+  const colBlocks = info.outChannels / 4 / v;
+  const blocks = Math.ceil(m / ROWS) * colBlocks;
+  const program = blockProgram(
+    `albenchConv2D_${cv}_${v}`,
+    ["x", "w"],
+    [info.batchSize, info.outHeight, info.outWidth, info.outChannels],
+    blocks,
+    UNIFORMS,
+    conv2dCode(cv, v),
+    [cv, 4],
+    true,
+  );
+  const uniforms: GpuUniform[] = [
+    blocks,
+    colBlocks,
+    m,
+    info.outChannels / 4,
+    c / cv,
+    info.inHeight,
+    info.inWidth,
+    info.outHeight,
+    info.outWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ].map((v) => ({ type: "int32", data: [v] }));
+  return backend.runWebGPUProgram(program, [x, filter], "float32", uniforms);
+}

@@ -1,0 +1,153 @@
+/**
+ * `Conv2DBackpropInput` (the input gradient, also `conv2dTranspose`) on WebGPU as a register-blocked implicit
+ * matrix product, the counterpart of ./conv2d.ts.
+ *
+ * dx[m, c] = Σ over taps (ky, kx) and output channels o of dy[n, oy, ox, o] · w[ky, kx, c, o], with
+ * m = (n, iy, ix), oy = (iy + pt − ky) / sh and ox = (ix + pl − kx) / sw where those divide exactly and fall
+ * inside dy. Each invocation computes {@linkcode ROWS} input pixels × 4·V input channels in registers. The
+ * reduction runs over o, four at a time, so both operands are contiguous vec4 loads (dy's channels, and the
+ * filter's last axis): per step one vec4 of dy per pixel and a 4×4 block of the filter per output vec4, each
+ * pixel's vec4 times the block (four dot products). No workgroup memory, no barriers.
+ *
+ * Covered: NHWC, dilation 1, float32, input channels a multiple of 4 (output channels four at a time where they
+ * are a multiple of 4, else one at a time, a 4-vector of filter values per output vec4); any stride and padding. The
+ * rest (an RGB input's gradient, which training never reads) goes to the stock kernel. Deterministic: every
+ * output sums its terms in the same order.
+ *
+ * @module
+ */
+import type * as tf from "@tensorflow/tfjs";
+import { ROWS, vecsPerInvocation } from "./conv2d.ts";
+import { blockProgram, type GpuUniform, unroll, type WebGpuBackendLike } from "./program.ts";
+
+/**
+ * The WGSL of one input-gradient program: `ov` output channels per load (4, or 1 where they are not a multiple
+ * of 4), `v` input-channel vec4s per invocation.
+ *
+ * @example
+ * ```ts
+ * import { conv2dBackpropInputCode } from "./conv2d_backprop_input.ts";
+ * console.assert(conv2dBackpropInputCode(4, 2).includes("acc7_1"));
+ * ```
+ */
+export function conv2dBackpropInputCode(ov: 4 | 1, v: number): string {
+  const R = ROWS;
+  const each = (f: (r: number) => string) => unroll(R, f);
+  const eachRv = (f: (r: number, j: number) => string) => each((r) => unroll(v, (j) => f(r, j)));
+  return `
+  fn main(index : i32) {
+    if (index >= uniforms.blocks) {
+      return;
+    }
+    let rb = index / uniforms.colBlocks;
+    let col = (index - rb * uniforms.colBlocks) * ${v};
+    let row0 = rb * ${R};
+    let hw = uniforms.h * uniforms.w;
+    ${
+    each((r) => `
+    let m${r} = min(row0 + ${r}, uniforms.m - 1);
+    let n${r} = m${r} / hw;
+    let iy${r} = (m${r} - n${r} * hw) / uniforms.w;
+    let y${r} = iy${r} + uniforms.pt;
+    let x${r} = m${r} - n${r} * hw - iy${r} * uniforms.w + uniforms.pl;
+    let img${r} = n${r} * uniforms.oh;`)
+  }
+    ${eachRv((r, j) => `var acc${r}_${j} = vec4<f32>(0.0);`)}
+    for (var ky = 0; ky < uniforms.kh; ky = ky + 1) {
+      for (var kx = 0; kx < uniforms.kw; kx = kx + 1) {
+        ${
+    each((r) => `
+        let ty${r} = y${r} - ky;
+        let tx${r} = x${r} - kx;
+        let oy${r} = ty${r} / uniforms.sh;
+        let ox${r} = tx${r} / uniforms.sw;
+        let ok${r} = ty${r} >= 0 && tx${r} >= 0 && oy${r} * uniforms.sh == ty${r} && ox${r} * uniforms.sw == tx${r} &&
+          oy${r} < uniforms.oh && ox${r} < uniforms.ow;
+        let base${r} = select(0, ((img${r} + oy${r}) * uniforms.ow + ox${r}) * uniforms.oq, ok${r});`)
+  }
+        let tapRow = (ky * uniforms.kw + kx) * uniforms.c4 * 4;
+        for (var q = 0; q < uniforms.oq; q = q + 1) {
+          ${
+    unroll(v, (j) =>
+      `let f${j} = ${ov === 4 ? "mat4x4<f32>" : "vec4<f32>"}(${
+        [0, 1, 2, 3].map((k) =>
+          `w[(tapRow + (col + ${j}) * 4 + ${k}) * uniforms.oq + q]`
+        ).join(", ")
+      });`)
+  }
+          ${
+    each((r) => `let d${r} = select(${ov === 4 ? "vec4<f32>(0.0)" : "0.0"}, dy[base${r} + q], ok${r});`)
+  }
+          ${eachRv((r, j) => `acc${r}_${j} = acc${r}_${j} + d${r} * f${j};`)}
+        }
+      }
+    }
+    ${
+    each((r) => `
+    if (row0 + ${r} < uniforms.m) {
+      ${unroll(v, (j) => `result[(row0 + ${r}) * uniforms.c4 + col + ${j}] = acc${r}_${j};`)}
+    }`)
+  }
+  }
+`;
+}
+
+const UNIFORMS =
+  "colBlocks : i32, m : i32, c4 : i32, oq : i32, h : i32, w : i32, oh : i32, ow : i32, kh : i32, kw : i32, " +
+  "sh : i32, sw : i32, pt : i32, pl : i32,";
+
+/**
+ * The input gradient of an NHWC convolution on the WebGPU backend; `undefined` for what it does not cover
+ * (NCHW, dilation, non-float, channel counts not multiples of 4), which the caller hands to the stock kernel.
+ *
+ * @example
+ * ```ts ignore
+ * import { conv2dBackpropInputWebGpu } from "./conv2d_backprop_input.ts";
+ * const dx = conv2dBackpropInputWebGpu(backend, dy, filter, info);
+ * ```
+ */
+export function conv2dBackpropInputWebGpu(
+  backend: WebGpuBackendLike,
+  dy: tf.TensorInfo,
+  filter: tf.TensorInfo,
+  info: tf.backend_util.Conv2DInfo,
+): tf.TensorInfo | undefined {
+  if (info.dataFormat !== "channelsLast" || info.dilationHeight !== 1 || info.dilationWidth !== 1) {
+    return undefined;
+  }
+  if (dy.dtype !== "float32" || filter.dtype !== "float32") return undefined;
+  if (info.inChannels % 4 !== 0) return undefined;
+  const ov = info.outChannels % 4 === 0 ? 4 : 1;
+  const v = vecsPerInvocation(info.inChannels);
+  const m = info.batchSize * info.inHeight * info.inWidth;
+  const colBlocks = info.inChannels / 4 / v;
+  const blocks = Math.ceil(m / ROWS) * colBlocks;
+  const program = blockProgram(
+    `albenchConv2DInputGrad_${ov}_${v}`,
+    ["dy", "w"],
+    [info.batchSize, info.inHeight, info.inWidth, info.inChannels],
+    blocks,
+    UNIFORMS,
+    conv2dBackpropInputCode(ov, v),
+    [ov, ov],
+    true,
+  );
+  const uniforms: GpuUniform[] = [
+    blocks,
+    colBlocks,
+    m,
+    info.inChannels / 4,
+    info.outChannels / ov,
+    info.inHeight,
+    info.inWidth,
+    info.outHeight,
+    info.outWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+  ].map((v) => ({ type: "int32", data: [v] }));
+  return backend.runWebGPUProgram(program, [dy, filter], "float32", uniforms);
+}
