@@ -197,7 +197,9 @@ Deno.test("deno task perf --set quick: baseline and albench from one run, table 
     assert.match(r.stdout, /backend\s+mode\s+model\s+px\s+batch\s+stock img\/s\s+albench img\/s\s+ratio/);
     assert.match(r.stdout, /wasm\s+train\s+small-cnn\s+16\s+10/);
     assert.match(r.stdout, /query seconds \(d = 1024, C = 17, b = 20\)/);
-    assert.match(r.stdout, /target: densenet-cpu 32 px training \(batch 10\) not measured/);
+    assert.match(r.stdout, /target: wasm densenet-cpu 32 px training \(batch 10\) not measured/);
+    assert.match(r.stdout, /target: webgpu densenet-cpu 32 px training \(batch 10\) not measured/);
+    assert.equal(json.targets.webgpuTrainSpeedupDensenetCpu32.value, null);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

@@ -242,7 +242,7 @@ export function blockProgram(
     dispatchLayout: { x: outputShape.map((_, i) => i) },
     dispatch: flatDispatch(blocks),
     workgroupSize: [FLAT_WORKGROUP, 1, 1],
-    uniforms: `blocks : i32, ${uniforms}`,
+    uniforms: `blocks : i32,${uniforms ? ` ${uniforms}` : ""}`,
     variableComponents,
     outputComponent: vec4Output ? 4 : 1,
     getUserCode: () => code,
