@@ -13,7 +13,12 @@ import { countPrograms } from "../src/backend/webgpu/program.ts";
 import { isAlbenchKernel } from "../src/backend/kernels/replace.ts";
 import { BATCH_NORM_RELU_GRAD, BATCH_NORM_RELU_TRAIN } from "../src/backend/kernels/batch_norm_train.ts";
 import { MOMENTUM_STEP } from "../src/backend/kernels/momentum_step.ts";
-import { FILTER_GRAD_CASES, filterGradByKernel } from "../src/backend/conformance.ts";
+import { FILTER_GRAD_CASES, filterGradByKernel, relativeError } from "../src/backend/conformance.ts";
+import {
+  BLOCKED_TARGET_INVOCATIONS,
+  conv2dBackpropFilterWebGpu,
+  planBlocked,
+} from "../src/backend/webgpu/conv2d_backprop_filter.ts";
 import { buildBackbone } from "../src/model/backbones.ts";
 import { withHead } from "../src/model/classifier.ts";
 import { finetune } from "../src/train/finetune.ts";
@@ -143,5 +148,43 @@ Deno.test({
       } finally {
         counter.stop();
       }
+    }),
+});
+
+Deno.test({
+  name: name("the filter gradient split for a GPU (many ranges) matches cpu as the software split does"),
+  ignore,
+  fn: () =>
+    onWebGpu(async () => {
+      const c = FILTER_GRAD_CASES.find((f) => f.x[3] === 40)!; // 22 ranges on a software adapter, 64 on a GPU
+      const info = tf.backend_util.computeConv2DInfo(c.x, c.filter, c.stride, 1, c.pad);
+      const dyShape = [c.x[0], info.outHeight, info.outWidth, c.filter[3]];
+      const x = tf.randomNormal(c.x, 0, 1, "float32", 5), dy = tf.randomNormal(dyShape, 0, 1, "float32", 6);
+      const [xd, dyd] = [await x.data(), await dy.data()];
+      const splits = (target: number) => planBlocked(...c.filter, c.x[0] * info.outHeight, target).splits;
+      assert.ok(splits(BLOCKED_TARGET_INVOCATIONS.gpu) > splits(BLOCKED_TARGET_INVOCATIONS.software));
+      const backend = tf.backend() as unknown as Parameters<typeof conv2dBackpropFilterWebGpu>[0];
+      const got = await Promise.all(
+        [BLOCKED_TARGET_INVOCATIONS.gpu, BLOCKED_TARGET_INVOCATIONS.software].map(async (target) => {
+          const info_ = conv2dBackpropFilterWebGpu(backend, x, dy, info, target)!;
+          const t = tf.engine().makeTensorFromTensorInfo(info_);
+          const d = (await t.data()) as Float32Array;
+          t.dispose();
+          return d;
+        }),
+      );
+      await tf.setBackend("cpu");
+      const attrs = { strides: c.stride, pad: c.pad, dataFormat: "NHWC", filterShape: c.filter };
+      const ref = tf.engine().runKernel(
+        "Conv2DBackpropFilter",
+        { x: tf.tensor(xd, c.x), dy: tf.tensor(dyd, dyShape) },
+        attrs as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor;
+      const want = (await ref.data()) as Float32Array;
+      for (const g of got) {
+        assert.ok(relativeError(g, want) < 1e-5, `relative error ${relativeError(g, want)}`);
+      }
+      await tf.setBackend("webgpu");
+      tf.dispose([x, dy]);
     }),
 });

@@ -89,7 +89,7 @@ export async function initWebGpu(): Promise<WebGpuProbe> {
   const warning = webGpuWarning(probe);
   if (warning) console.error(warning);
   await import("@tensorflow/tfjs-backend-webgpu");
-  registerWebGpuKernels();
+  registerWebGpuKernels(probe.fallback);
   if (!(await tf.setBackend("webgpu"))) throw new Error("webgpu backend: tf.setBackend('webgpu') failed");
   return probe;
 }

@@ -1,17 +1,24 @@
 /**
- * `Conv2DBackpropFilter` on WebGPU as a tiled implicit matrix product with a split reduction.
+ * `Conv2DBackpropFilter` on WebGPU: a register-blocked kernel where the channel counts are multiples of 4, else
+ * a tiled implicit matrix product; both split the reduction.
  *
  * The filter gradient dW[kh, kw, c, o] = Σ over (n, oh, ow) of x[n, oh·sh + kh − pt, ow·sw + kw − pl, c] ·
  * dy[n, oh, ow, o] is a product C[M, N] = Σₖ A[m, k] · B[k, n] with M = KH·KW·C, N = O and K = N·OH·OW, whose
  * operands are read from x (zero outside the image) and dy on the fly, with no im2col buffer. tfjs-webgpu's
- * stock kernel gives each filter element one thread that walks the whole reduction with scalar loads. Here a
- * workgroup of 64 invocations computes a TM×TN tile of dW (32×32, or 64×16 when O ≤ 16), 4×4 per invocation,
- * from 16-deep slices of A and B staged in workgroup memory; where the tiles are too few to fill the device,
- * the reduction is split into ranges written to a [splits, M·N] buffer and summed by a second program.
- * Deterministic: each sum runs in ascending order, the partials too.
+ * stock kernel gives each filter element one thread that walks the whole reduction with scalar loads.
  *
- * (The forward pass and the input gradient written the same way, without vectorised loads, measured 1.3–2.3x
- * slower than tfjs-webgpu's own matrix-product kernels on lavapipe, so those stay stock.)
+ * Register-blocked (C and O multiples of 4, every DenseNet layer but an RGB stem and odd transition widths):
+ * each invocation holds 8 (or 4) channels of one tap × up to 12 outputs in vec4 registers and walks a range of
+ * output rows, loading vec4s of x and dy, with no workgroup memory and no barriers; the output columns whose
+ * input lies inside the image are computed once per tap, so the inner loop has no test. Measured 8–31x the
+ * stock kernel per call on lavapipe (`bench/webgpu_kernels_bench.ts`).
+ *
+ * Tiled (the rest): a workgroup of 64 invocations computes a TM×TN tile of dW (32×32, or 64×16 when O ≤ 16),
+ * 4×4 per invocation, from 16-deep slices of A and B staged in workgroup memory.
+ *
+ * Where the blocks or tiles are too few to fill the device, the reduction is split into ranges written to a
+ * [splits, M·N] buffer and summed by a second program. Deterministic: each sum runs in ascending order, the
+ * partials too.
  *
  * @module
  */
@@ -205,8 +212,13 @@ function gemmProgram(outputShape: number[], plan: GemmPlan): GpuProgram {
   };
 }
 
-/** Invocations a blocked filter gradient aims for, splitting its reduction when the blocks alone are fewer. */
-export const BLOCKED_TARGET_INVOCATIONS = 4096;
+/**
+ * Invocations a blocked filter gradient aims for, splitting its reduction when the blocks alone are fewer: on a
+ * software adapter (a few CPU threads, for which more ranges only mean a longer second pass: 16,384 was 20–60%
+ * slower than 4,096 on lavapipe), and on a GPU, which needs tens of thousands of threads in flight to hide
+ * memory latency (a choice not yet measured on a GPU).
+ */
+export const BLOCKED_TARGET_INVOCATIONS = { software: 4096, gpu: 65_536 } as const;
 
 /** How the register-blocked filter gradient divides its work. */
 export interface BlockedPlan {
@@ -226,25 +238,33 @@ export interface BlockedPlan {
 
 /**
  * The register-blocked kernel's plan for a filter [kh, kw, c, o] over `outRows` output rows (batch × output
- * height): its blocks, and a split of the reduction into enough ranges for about
- * {@linkcode BLOCKED_TARGET_INVOCATIONS} invocations.
+ * height): its blocks, and a split of the reduction into enough ranges for about `target` invocations
+ * ({@linkcode BLOCKED_TARGET_INVOCATIONS}).
  *
  * @example
  * ```ts
  * import { planBlocked } from "./conv2d_backprop_filter.ts";
  * // A growth-12 3x3 layer at 32 px, batch 10: 54 blocks of 8 channels x 12 outputs, the 320 rows split in 64
- * // ranges of 5.
+ * // ranges of 5 (on a GPU, in 320 ranges of one row).
  * const p = planBlocked(3, 3, 48, 12, 320);
  * console.assert(p.rows === 8 && p.vecs === 3 && p.rowBlocks === 54 && p.splits === 64 && p.rowsPerSplit === 5);
+ * console.assert(planBlocked(3, 3, 48, 12, 320, 65_536).splits === 320);
  * ```
  */
-export function planBlocked(kh: number, kw: number, c: number, o: number, outRows: number): BlockedPlan {
+export function planBlocked(
+  kh: number,
+  kw: number,
+  c: number,
+  o: number,
+  outRows: number,
+  target: number = BLOCKED_TARGET_INVOCATIONS.software,
+): BlockedPlan {
   const rows = c % 8 === 0 ? 8 : 4;
   const vecs = vecsPerInvocation(o);
   const rowBlocks = kh * kw * c / rows, colBlocks = o / 4 / vecs;
   const wanted = Math.max(
     1,
-    Math.min(outRows, Math.ceil(BLOCKED_TARGET_INVOCATIONS / (rowBlocks * colBlocks))),
+    Math.min(outRows, Math.ceil(target / (rowBlocks * colBlocks))),
   );
   const rowsPerSplit = Math.ceil(outRows / wanted);
   return { rows, vecs, rowBlocks, colBlocks, splits: Math.ceil(outRows / rowsPerSplit), rowsPerSplit };
@@ -318,10 +338,11 @@ function blockedFilterGrad(
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
+  target: number,
 ): tf.TensorInfo {
   const [kh, kw, c, o] = [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels];
   const outRows = info.batchSize * info.outHeight;
-  const plan = planBlocked(kh, kw, c, o, outRows);
+  const plan = planBlocked(kh, kw, c, o, outRows, target);
   const blocks = plan.rowBlocks * plan.colBlocks * plan.splits;
   const size = kh * kw * c * o;
   const shape = plan.splits === 1 ? [kh, kw, c, o] : [plan.splits, size];
@@ -364,11 +385,12 @@ function blockedFilterGrad(
 /**
  * The filter gradient of an NHWC convolution (HWIO filter) on the WebGPU backend; `undefined` for what it does
  * not cover (NCHW, dilation, non-float tensors), which the caller hands to the stock kernel.
+ * `targetInvocations` sizes the register-blocked kernel's split ({@linkcode BLOCKED_TARGET_INVOCATIONS}).
  *
  * @example
  * ```ts ignore
- * import { conv2dBackpropFilterWebGpu } from "./conv2d_backprop_filter.ts";
- * const dw = conv2dBackpropFilterWebGpu(backend, x, dy, info);
+ * import { BLOCKED_TARGET_INVOCATIONS, conv2dBackpropFilterWebGpu } from "./conv2d_backprop_filter.ts";
+ * const dw = conv2dBackpropFilterWebGpu(backend, x, dy, info, BLOCKED_TARGET_INVOCATIONS.gpu);
  * ```
  */
 export function conv2dBackpropFilterWebGpu(
@@ -376,6 +398,7 @@ export function conv2dBackpropFilterWebGpu(
   x: tf.TensorInfo,
   dy: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
+  targetInvocations: number = BLOCKED_TARGET_INVOCATIONS.software,
 ): tf.TensorInfo | undefined {
   if (info.dataFormat !== "channelsLast" || info.dilationHeight !== 1 || info.dilationWidth !== 1) {
     return undefined;
@@ -385,7 +408,7 @@ export function conv2dBackpropFilterWebGpu(
   // (KH·KW·C above two million) go to the stock kernel.
   if (Math.ceil((info.filterHeight * info.filterWidth * info.inChannels) / 32) > 65_535) return undefined;
   const [kh, kw, c, o] = [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels];
-  if (c % 4 === 0 && o % 4 === 0) return blockedFilterGrad(backend, x, dy, info);
+  if (c % 4 === 0 && o % 4 === 0) return blockedFilterGrad(backend, x, dy, info, targetInvocations);
   const shape = [kh, kw, c, o];
   const plan = planGemm(kh * kw * c, o, info.batchSize * info.outHeight * info.outWidth, true);
   const uniforms: GpuUniform[] = [

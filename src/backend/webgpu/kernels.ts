@@ -2,8 +2,10 @@
  * albench's WGSL kernels for tfjs-backend-webgpu, and the switch between them and the stock set that
  * `deno task perf --backends webgpu` measures against (as {@linkcode setWasmKernels} does for wasm).
  *
- * Replaced: `Conv2DBackpropFilter` (stock: one thread per filter element walking the whole reduction), as a
- * tiled implicit matrix product (./conv2d_backprop_filter.ts). Added
+ * Replaced: the convolutions `Conv2D`, `FusedConv2D` (without bias or activation), `Conv2DBackpropInput` and
+ * `Conv2DBackpropFilter`, as register-blocked implicit matrix products (./conv2d.ts,
+ * ./conv2d_backprop_input.ts, ./conv2d_backprop_filter.ts); cases they do not cover go to the stock kernels.
+ * Added
  * (the stock set has none, so the fused batch-norm layer and the momentum optimizer fall back to tfjs ops):
  * the batch-norm kernels of src/backend/kernels/batch_norm_train.ts and the momentum step.
  *
@@ -22,7 +24,7 @@ import { isAlbenchKernel, type KernelSetName, KernelSets } from "../kernels/repl
 import { batchNormApplyWebGpu, batchNormGradWebGpu, batchNormTrainWebGpu } from "./batch_norm.ts";
 import { conv2dWebGpu } from "./conv2d.ts";
 import { conv2dBackpropInputWebGpu } from "./conv2d_backprop_input.ts";
-import { conv2dBackpropFilterWebGpu } from "./conv2d_backprop_filter.ts";
+import { BLOCKED_TARGET_INVOCATIONS, conv2dBackpropFilterWebGpu } from "./conv2d_backprop_filter.ts";
 import { momentumStepWebGpu } from "./momentum_step.ts";
 import type { WebGpuBackendLike } from "./program.ts";
 
@@ -83,7 +85,8 @@ function stockOf(stock: Map<string, tf.KernelConfig>, name: string): tf.KernelFu
   };
 }
 
-function albenchConfigs(stock: Map<string, tf.KernelConfig>): tf.KernelConfig[] {
+function albenchConfigs(stock: Map<string, tf.KernelConfig>, software: boolean): tf.KernelConfig[] {
+  const filterTarget = BLOCKED_TARGET_INVOCATIONS[software ? "software" : "gpu"];
   const configs: tf.KernelConfig[] = [];
   const add = (kernelName: string, kernelFunc: tf.KernelFunc) =>
     configs.push({ kernelName, backendName: BACKEND, albench: true, kernelFunc } as tf.KernelConfig);
@@ -144,7 +147,8 @@ function albenchConfigs(stock: Map<string, tf.KernelConfig>): tf.KernelConfig[] 
     );
     const backend = args.backend as unknown as WebGpuBackendLike;
     // What the tiled kernel does not cover (NCHW, dilation, non-float, huge filters) goes to the stock kernel.
-    return conv2dBackpropFilterWebGpu(backend, x, dy, info) ?? stockOf(stock, "Conv2DBackpropFilter")(args);
+    return conv2dBackpropFilterWebGpu(backend, x, dy, info, filterTarget) ??
+      stockOf(stock, "Conv2DBackpropFilter")(args);
   });
   for (const relu of [false, true]) {
     add(relu ? BATCH_NORM_RELU_TRAIN : BATCH_NORM_TRAIN, ({ inputs, attrs, backend }) => {
@@ -200,22 +204,24 @@ function albenchConfigs(stock: Map<string, tf.KernelConfig>): tf.KernelConfig[] 
 }
 
 /**
- * Register albench's webgpu kernels (once; later calls do nothing). Call after tfjs-backend-webgpu is imported.
+ * Register albench's webgpu kernels (once; later calls do nothing). Call after tfjs-backend-webgpu is imported;
+ * `softwareAdapter` (a fallback adapter such as lavapipe, a few CPU threads) sizes the split reductions for a
+ * CPU rather than a GPU.
  *
  * @example
  * ```ts ignore
  * import { registerWebGpuKernels } from "./kernels.ts";
  * await import("@tensorflow/tfjs-backend-webgpu");
- * registerWebGpuKernels();
+ * registerWebGpuKernels(false);
  * ```
  */
-export function registerWebGpuKernels(): void {
+export function registerWebGpuKernels(softwareAdapter: boolean): void {
   if (kernelSets.albench.size > 0) return;
   for (const name of WEBGPU_KERNELS) {
     const k = tf.getKernel(name, BACKEND);
     if (k && !isAlbenchKernel(k)) kernelSets.stock.set(name, k);
   }
-  for (const c of albenchConfigs(kernelSets.stock)) {
+  for (const c of albenchConfigs(kernelSets.stock, softwareAdapter)) {
     kernelSets.albench.set(c.kernelName, c);
   }
   setWebGpuKernels("albench");
