@@ -146,6 +146,29 @@ export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
       ),
   },
   {
+    // webgpu's own concatenation and split: vec4 channel groups (8 + 4 + 12), then single channels (5 + 3 + 4)
+    // with 27 rows (a ragged block of 16); the gradient is the split.
+    name: "concat along channels, 3 inputs (vec4 and single channels) and its gradient",
+    inputs: [[2, 3, 3, 8], [2, 3, 3, 4], [2, 3, 3, 12], [3, 3, 3, 5], [3, 3, 3, 3], [3, 3, 3, 4]],
+    fn: (a, b, c, d, e, f) =>
+      tf.add(
+        tf.sum(tf.mul(tf.concat([a!, b!, c!], 3), tf.range(1, 25))),
+        tf.sum(tf.mul(tf.concat([d!, e!, f!], -1), tf.range(1, 13))),
+      ),
+  },
+  {
+    name: "split along channels and along rows",
+    inputs: [[2, 3, 3, 12]],
+    fn: (x) => {
+      const [p, q] = tf.split(x, [4, 8], 3);
+      const [r, t] = tf.split(x, [1, 2], 1);
+      return tf.add(
+        tf.add(tf.sum(tf.mul(p!, 2)), tf.sum(tf.mul(q!, 3))),
+        tf.add(tf.sum(r!), tf.sum(tf.square(t!))),
+      );
+    },
+  },
+  {
     name: "global average pool",
     inputs: [[2, 4, 4, 7]],
     fn: (x) => tf.mean(x, [1, 2]),

@@ -4,7 +4,8 @@
  *
  * Replaced: the convolutions `Conv2D`, `FusedConv2D` (without bias or activation), `Conv2DBackpropInput` and
  * `Conv2DBackpropFilter`, as register-blocked implicit matrix products (./conv2d.ts,
- * ./conv2d_backprop_input.ts, ./conv2d_backprop_filter.ts); cases they do not cover go to the stock kernels.
+ * ./conv2d_backprop_input.ts, ./conv2d_backprop_filter.ts), and `Concat` and `SplitV` along the last axis
+ * (./concat.ts); cases they do not cover go to the stock kernels.
  * Added
  * (the stock set has none, so the fused batch-norm layer and the momentum optimizer fall back to tfjs ops):
  * the batch-norm kernels of src/backend/kernels/batch_norm_train.ts and the momentum step.
@@ -22,6 +23,7 @@ import {
 import { MOMENTUM_STEP } from "../kernels/momentum_step.ts";
 import { isAlbenchKernel, type KernelSetName, KernelSets } from "../kernels/replace.ts";
 import { batchNormApplyWebGpu, batchNormGradWebGpu, batchNormTrainWebGpu } from "./batch_norm.ts";
+import { concatLastAxisWebGpu, splitLastAxisWebGpu } from "./concat.ts";
 import { conv2dWebGpu } from "./conv2d.ts";
 import { conv2dBackpropInputWebGpu } from "./conv2d_backprop_input.ts";
 import { BLOCKED_TARGET_INVOCATIONS, conv2dBackpropFilterWebGpu } from "./conv2d_backprop_filter.ts";
@@ -34,6 +36,8 @@ export const WEBGPU_KERNELS = [
   "FusedConv2D",
   "Conv2DBackpropInput",
   "Conv2DBackpropFilter",
+  "Concat",
+  "SplitV",
   BATCH_NORM_TRAIN,
   BATCH_NORM_RELU_TRAIN,
   BATCH_NORM_GRAD,
@@ -149,6 +153,23 @@ function albenchConfigs(stock: Map<string, tf.KernelConfig>, software: boolean):
     // What the tiled kernel does not cover (NCHW, dilation, non-float, huge filters) goes to the stock kernel.
     return conv2dBackpropFilterWebGpu(backend, x, dy, info, filterTarget) ??
       stockOf(stock, "Conv2DBackpropFilter")(args);
+  });
+  add("Concat", (args) => {
+    const inputs = args.inputs as unknown as tf.TensorInfo[];
+    const { axis } = args.attrs as unknown as tf.ConcatAttrs;
+    const backend = args.backend as unknown as WebGpuBackendLike;
+    return concatLastAxisWebGpu(backend, inputs, axis) ?? stockOf(stock, "Concat")(args);
+  });
+  add("SplitV", (args) => {
+    const x = need(args.inputs, "x");
+    const { numOrSizeSplits, axis } = args.attrs as unknown as tf.SplitVAttrs;
+    const rank = x.shape.length;
+    const last = rank > 0 && (axis < 0 ? axis + rank : axis) === rank - 1;
+    const sizes = last
+      ? tf.backend_util.prepareSplitSize(x as tf.Tensor, numOrSizeSplits, rank - 1)
+      : undefined;
+    const backend = args.backend as unknown as WebGpuBackendLike;
+    return (sizes && splitLastAxisWebGpu(backend, x, sizes)) ?? stockOf(stock, "SplitV")(args);
   });
   for (const relu of [false, true]) {
     add(relu ? BATCH_NORM_RELU_TRAIN : BATCH_NORM_TRAIN, ({ inputs, attrs, backend }) => {
