@@ -11,8 +11,9 @@
  * few output channels (12 or 32 new features, 48 or 128 in a bottleneck), the shape where tfjs-webgpu's tiled
  * kernels waste most of their tiles; measured on lavapipe, see docs/backends.md.
  *
- * Covered: NHWC, dilation 1, float32, output channels a multiple of 4; input channels a multiple of 4 are
- * read as vec4, any other count (an RGB stem) one at a time. The rest goes to the stock kernel. Deterministic:
+ * Covered: NHWC, dilation 1, float32. Input channels a multiple of 4 are read as vec4, any other count (an
+ * RGB stem) one at a time; output channels not a multiple of 4 (a transition of odd width) are read from the
+ * filter and written one at a time. The rest goes to the stock kernel. Deterministic:
  * every output sums its terms in the same order (taps, then channels).
  *
  * @module
@@ -38,20 +39,31 @@ export function vecsPerInvocation(o: number): number {
 }
 
 /**
- * The WGSL of one forward program: `cv` input channels per load (4 or 1), `v` output vec4s per invocation.
+ * The WGSL of one forward program: `cv` input channels per load (4 or 1), `v` output vec4s per invocation;
+ * `ragged` (output channels not a multiple of 4, `v` 1): the filter is read one value at a time into vec4s
+ * (indices past the last channel clamped) and the output written one value at a time, the padding lanes
+ * dropped.
  *
  * @example
  * ```ts
  * import { conv2dCode } from "./conv2d.ts";
- * console.assert(conv2dCode(4, 3).includes("acc7_2"));
+ * console.assert(conv2dCode(4, 3).includes("acc7_2") && conv2dCode(1, 1, true).includes("fn filterVec"));
  * ```
  */
-export function conv2dCode(cv: 4 | 1, v: number): string {
+export function conv2dCode(cv: 4 | 1, v: number, ragged = false): string {
   const R = ROWS;
   const lanes = cv === 4 ? ["x", "y", "z", "w"] : [""];
   const each = (f: (r: number) => string) => unroll(R, f);
   const eachRv = (f: (r: number, j: number) => string) => each((r) => unroll(v, (j) => f(r, j)));
-  return `
+  const filterVec = ragged
+    ? `
+  fn filterVec(row : i32, o0 : i32) -> vec4<f32> {
+    let last = uniforms.o - 1;
+    return vec4<f32>(w[row + min(o0, last)], w[row + min(o0 + 1, last)], w[row + min(o0 + 2, last)],
+      w[row + min(o0 + 3, last)]);
+  }`
+    : "";
+  return `${filterVec}
   fn main(index : i32) {
     if (index >= uniforms.blocks) {
       return;
@@ -87,7 +99,13 @@ export function conv2dCode(cv: 4 | 1, v: number): string {
           let wRow = (tapRow + c * ${cv}) * uniforms.o4 + col;
           ${
     lanes.map((lane, k) =>
-      unroll(v, (j) => `let w${k}_${j} = w[wRow + ${k} * uniforms.o4 + ${j}];`) + "\n" +
+      unroll(
+        v,
+        (j) =>
+          ragged
+            ? `let w${k}_${j} = filterVec((tapRow + c * ${cv} + ${k}) * uniforms.o, (col + ${j}) * 4);`
+            : `let w${k}_${j} = w[wRow + ${k} * uniforms.o4 + ${j}];`,
+      ) + "\n" +
       eachRv((r, j) =>
         `acc${r}_${j} = fma(vec4<f32>(a${r}${lane ? "." + lane : ""}), w${k}_${j}, acc${r}_${j});`
       )
@@ -99,7 +117,16 @@ export function conv2dCode(cv: 4 | 1, v: number): string {
     ${
     each((r) => `
     if (row0 + ${r} < uniforms.m) {
-      ${unroll(v, (j) => `result[(row0 + ${r}) * uniforms.o4 + col + ${j}] = acc${r}_${j};`)}
+      ${
+      unroll(v, (j) =>
+        ragged
+          ? unroll(
+            4,
+            (t) =>
+              `if ((col + ${j}) * 4 + ${t} < uniforms.o) { result[(row0 + ${r}) * uniforms.o + (col + ${j}) * 4 + ${t}] = acc${r}_${j}[${t}]; }`,
+          )
+          : `result[(row0 + ${r}) * uniforms.o4 + col + ${j}] = acc${r}_${j};`)
+    }
     }`)
   }
   }
@@ -108,11 +135,11 @@ export function conv2dCode(cv: 4 | 1, v: number): string {
 
 const UNIFORMS =
   "colBlocks : i32, m : i32, o4 : i32, cq : i32, h : i32, w : i32, oh : i32, ow : i32, kh : i32, kw : i32, " +
-  "sh : i32, sw : i32, pt : i32, pl : i32,";
+  "sh : i32, sw : i32, pt : i32, pl : i32, o : i32,";
 
 /**
  * The forward convolution on the WebGPU backend; `undefined` for what it does not cover (NCHW, dilation,
- * non-float, output channels not a multiple of 4), which the caller hands to the stock kernel.
+ * non-float), which the caller hands to the stock kernel.
  *
  * @example
  * ```ts ignore
@@ -129,27 +156,29 @@ export function conv2dWebGpu(
   if (info.dataFormat !== "channelsLast" || info.dilationHeight !== 1 || info.dilationWidth !== 1) {
     return undefined;
   }
-  if (x.dtype !== "float32" || filter.dtype !== "float32" || info.outChannels % 4 !== 0) return undefined;
+  if (x.dtype !== "float32" || filter.dtype !== "float32") return undefined;
   const c = info.inChannels, cv = c % 4 === 0 ? 4 : 1;
-  const v = vecsPerInvocation(info.outChannels);
+  const o = info.outChannels, ragged = o % 4 !== 0;
+  const v = ragged ? 1 : vecsPerInvocation(o);
   const m = info.batchSize * info.outHeight * info.outWidth;
-  const colBlocks = info.outChannels / 4 / v;
+  const o4 = Math.ceil(o / 4);
+  const colBlocks = o4 / v;
   const blocks = Math.ceil(m / ROWS) * colBlocks;
   const program = blockProgram(
-    `albenchConv2D_${cv}_${v}`,
+    `albenchConv2D_${cv}_${v}${ragged ? "_ragged" : ""}`,
     ["x", "w"],
-    [info.batchSize, info.outHeight, info.outWidth, info.outChannels],
+    [info.batchSize, info.outHeight, info.outWidth, o],
     blocks,
     UNIFORMS,
-    conv2dCode(cv, v),
-    [cv, 4],
-    true,
+    conv2dCode(cv, v, ragged),
+    [cv, ragged ? 1 : 4],
+    !ragged,
   );
   const uniforms: GpuUniform[] = [
     blocks,
     colBlocks,
     m,
-    info.outChannels / 4,
+    o4,
     c / cv,
     info.inHeight,
     info.inWidth,
@@ -161,6 +190,7 @@ export function conv2dWebGpu(
     info.strideWidth,
     info.padInfo.top,
     info.padInfo.left,
+    o,
   ].map((v) => ({ type: "int32", data: [v] }));
   return backend.runWebGPUProgram(program, [x, filter], "float32", uniforms);
 }

@@ -9,9 +9,10 @@
  * filter's last axis): per step one vec4 of dy per pixel and a 4×4 block of the filter per output vec4, each
  * pixel's vec4 times the block (four dot products). No workgroup memory, no barriers.
  *
- * Covered: NHWC, dilation 1, float32, input channels a multiple of 4 (output channels four at a time where they
- * are a multiple of 4, else one at a time, a 4-vector of filter values per output vec4); any stride and padding. The
- * rest (an RGB input's gradient, which training never reads) goes to the stock kernel. Deterministic: every
+ * Covered: NHWC, dilation 1, float32, any stride and padding. Output channels are reduced four at a time where
+ * they are a multiple of 4, else one at a time (a 4-vector of filter values per output vec4); input channels
+ * not a multiple of 4 (an RGB input's gradient, which tfjs's fused convolution computes although training
+ * never reads it) are written one at a time. The rest goes to the stock kernel. Deterministic: every
  * output sums its terms in the same order.
  *
  * @module
@@ -22,15 +23,18 @@ import { blockProgram, type GpuUniform, unroll, type WebGpuBackendLike } from ".
 
 /**
  * The WGSL of one input-gradient program: `ov` output channels per load (4, or 1 where they are not a multiple
- * of 4), `v` input-channel vec4s per invocation.
+ * of 4), `v` input-channel vec4s per invocation; `ragged` (input channels not a multiple of 4, `v` 1): filter
+ * rows past the last channel are clamped and the output is written one value at a time, the padding lanes
+ * dropped.
  *
  * @example
  * ```ts
  * import { conv2dBackpropInputCode } from "./conv2d_backprop_input.ts";
  * console.assert(conv2dBackpropInputCode(4, 2).includes("acc7_1"));
+ * console.assert(conv2dBackpropInputCode(4, 1, true).includes("uniforms.c - 1"));
  * ```
  */
-export function conv2dBackpropInputCode(ov: 4 | 1, v: number): string {
+export function conv2dBackpropInputCode(ov: 4 | 1, v: number, ragged = false): string {
   const R = ROWS;
   const each = (f: (r: number) => string) => unroll(R, f);
   const eachRv = (f: (r: number, j: number) => string) => each((r) => unroll(v, (j) => f(r, j)));
@@ -65,13 +69,15 @@ export function conv2dBackpropInputCode(ov: 4 | 1, v: number): string {
           oy${r} < uniforms.oh && ox${r} < uniforms.ow;
         let base${r} = select(0, ((img${r} + oy${r}) * uniforms.ow + ox${r}) * uniforms.oq, ok${r});`)
   }
-        let tapRow = (ky * uniforms.kw + kx) * uniforms.c4 * 4;
+        let tapRow = (ky * uniforms.kw + kx) * uniforms.c;
         for (var q = 0; q < uniforms.oq; q = q + 1) {
           ${
     unroll(v, (j) =>
       `let f${j} = ${ov === 4 ? "mat4x4<f32>" : "vec4<f32>"}(${
         [0, 1, 2, 3].map((k) =>
-          `w[(tapRow + (col + ${j}) * 4 + ${k}) * uniforms.oq + q]`
+          `w[(tapRow + ${
+            ragged ? `min((col + ${j}) * 4 + ${k}, uniforms.c - 1)` : `(col + ${j}) * 4 + ${k}`
+          }) * uniforms.oq + q]`
         ).join(", ")
       });`)
   }
@@ -85,7 +91,16 @@ export function conv2dBackpropInputCode(ov: 4 | 1, v: number): string {
     ${
     each((r) => `
     if (row0 + ${r} < uniforms.m) {
-      ${unroll(v, (j) => `result[(row0 + ${r}) * uniforms.c4 + col + ${j}] = acc${r}_${j};`)}
+      ${
+      unroll(v, (j) =>
+        ragged
+          ? unroll(
+            4,
+            (t) =>
+              `if ((col + ${j}) * 4 + ${t} < uniforms.c) { result[(row0 + ${r}) * uniforms.c + (col + ${j}) * 4 + ${t}] = acc${r}_${j}[${t}]; }`,
+          )
+          : `result[(row0 + ${r}) * uniforms.c4 + col + ${j}] = acc${r}_${j};`)
+    }
     }`)
   }
   }
@@ -94,11 +109,11 @@ export function conv2dBackpropInputCode(ov: 4 | 1, v: number): string {
 
 const UNIFORMS =
   "colBlocks : i32, m : i32, c4 : i32, oq : i32, h : i32, w : i32, oh : i32, ow : i32, kh : i32, kw : i32, " +
-  "sh : i32, sw : i32, pt : i32, pl : i32,";
+  "sh : i32, sw : i32, pt : i32, pl : i32, c : i32,";
 
 /**
  * The input gradient of an NHWC convolution on the WebGPU backend; `undefined` for what it does not cover
- * (NCHW, dilation, non-float, channel counts not multiples of 4), which the caller hands to the stock kernel.
+ * (NCHW, dilation, non-float), which the caller hands to the stock kernel.
  *
  * @example
  * ```ts ignore
@@ -116,27 +131,28 @@ export function conv2dBackpropInputWebGpu(
     return undefined;
   }
   if (dy.dtype !== "float32" || filter.dtype !== "float32") return undefined;
-  if (info.inChannels % 4 !== 0) return undefined;
+  const c = info.inChannels, ragged = c % 4 !== 0;
   const ov = info.outChannels % 4 === 0 ? 4 : 1;
-  const v = vecsPerInvocation(info.inChannels);
+  const v = ragged ? 1 : vecsPerInvocation(c);
   const m = info.batchSize * info.inHeight * info.inWidth;
-  const colBlocks = info.inChannels / 4 / v;
+  const c4 = Math.ceil(c / 4);
+  const colBlocks = c4 / v;
   const blocks = Math.ceil(m / ROWS) * colBlocks;
   const program = blockProgram(
-    `albenchConv2DInputGrad_${ov}_${v}`,
+    `albenchConv2DInputGrad_${ov}_${v}${ragged ? "_ragged" : ""}`,
     ["dy", "w"],
-    [info.batchSize, info.inHeight, info.inWidth, info.inChannels],
+    [info.batchSize, info.inHeight, info.inWidth, c],
     blocks,
     UNIFORMS,
-    conv2dBackpropInputCode(ov, v),
+    conv2dBackpropInputCode(ov, v, ragged),
     [ov, ov],
-    true,
+    !ragged,
   );
   const uniforms: GpuUniform[] = [
     blocks,
     colBlocks,
     m,
-    info.inChannels / 4,
+    c4,
     info.outChannels / ov,
     info.inHeight,
     info.inWidth,
@@ -148,6 +164,7 @@ export function conv2dBackpropInputWebGpu(
     info.strideWidth,
     info.padInfo.top,
     info.padInfo.left,
+    c,
   ].map((v) => ({ type: "int32", data: [v] }));
   return backend.runWebGPUProgram(program, [dy, filter], "float32", uniforms);
 }
