@@ -67,7 +67,7 @@ Deno.test({
   ignore,
   fn: () =>
     onWebGpu(async () => {
-      // The tiled kernel's split (an RGB input) and the register-blocked kernel's split.
+      // Splits of the one-value-at-a-time variant (an RGB input) and of the vec4 one.
       for (const c of FILTER_GRAD_CASES.slice(-2)) {
         const a = await filterGradByKernel(c, 7), b = await filterGradByKernel(c, 7);
         assert.deepEqual(bits(a), bits(b), JSON.stringify(c));

@@ -316,7 +316,7 @@ export const FILTER_GRAD_CASES: readonly FilterGradCase[] = [
   // asymmetric padding.
   { x: [4, 16, 16, 40], filter: [3, 3, 40, 36], stride: 1, pad: "same" },
   { x: [2, 9, 8, 12], filter: [3, 2, 12, 8], stride: 2, pad: "same" },
-  // An RGB input (webgpu's tiled kernel): a narrow output (64x16 tiles) with a reduction split in 16.
+  // An RGB input (webgpu's kernel reads it one channel at a time, padding lanes clamped), split in 128 ranges.
   { x: [8, 16, 16, 3], filter: [3, 3, 3, 8], stride: 1, pad: "same" },
   // Register-blocked with 2 output vec4s per invocation, the reduction split in 50 ranges of one row.
   { x: [5, 10, 10, 16], filter: [3, 3, 16, 8], stride: 1, pad: "same" },

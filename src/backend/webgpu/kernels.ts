@@ -150,7 +150,7 @@ function albenchConfigs(stock: Map<string, tf.KernelConfig>, software: boolean):
       tf.backend_util.convertConv2DDataFormat(a.dataFormat),
     );
     const backend = args.backend as unknown as WebGpuBackendLike;
-    // What the tiled kernel does not cover (NCHW, dilation, non-float, huge filters) goes to the stock kernel.
+    // What albench's kernel does not cover (NCHW, dilation, non-float) goes to the stock kernel.
     return conv2dBackpropFilterWebGpu(backend, x, dy, info, filterTarget) ??
       stockOf(stock, "Conv2DBackpropFilter")(args);
   });
