@@ -2,8 +2,8 @@
  * albench's batch-norm kernels ({@linkcode BATCH_NORM_TRAIN} and its ReLU, gradient and inference variants) on
  * WebGPU, a few dispatches each where the tfjs-op formula takes a dozen.
  *
- * Statistics are computed in two passes over a [rows, channels] view of the NHWC tensor: each workgroup column
- * of 64 channels sums one range of rows (Welford's running mean and squared deviation, so an offset input loses
+ * Statistics are computed in two passes over a [rows, channels] view of the NHWC tensor: each invocation sums
+ * one group of channels (a vec4 where the channels are a multiple of 4) over one range of rows (Welford's running mean and squared deviation, so an offset input loses
  * no precision), then one invocation per channel merges the ranges in ascending order (Chan's formula). The
  * gradient sums dy and dy·x̂ per range the same way, turns them into three per-channel coefficients, and then
  * writes dx elementwise. The elementwise passes give each invocation one group of channels (vec4 where the
@@ -23,10 +23,8 @@ import {
   type WebGpuBackendLike,
 } from "./program.ts";
 
-/** Channels per workgroup of the range passes. */
-const LANES = 64;
-/** Workgroups the range passes aim for. */
-const TARGET_WORKGROUPS = 256;
+/** Invocations (channel groups × ranges) the range passes aim for. */
+const TARGET_INVOCATIONS = 4096;
 /** Fewest rows per range. */
 const MIN_ROWS = 64;
 
@@ -43,7 +41,8 @@ export interface RowPlan {
 }
 
 /**
- * The ranges of a batch-norm reduction: about 256 workgroups, at least 64 rows each.
+ * The ranges of a batch-norm reduction: about 4,096 invocations (one per group of channels, 4 where the
+ * channels are a multiple of 4, and range), at least 64 rows each.
  *
  * @example
  * ```ts
@@ -54,8 +53,7 @@ export interface RowPlan {
  * ```
  */
 export function planRows(rows: number, channels: number): RowPlan {
-  const columns = Math.ceil(channels / LANES);
-  const wanted = Math.max(1, Math.ceil(TARGET_WORKGROUPS / columns));
+  const wanted = Math.max(1, Math.ceil(TARGET_INVOCATIONS / groupsOf(channels)));
   const most = Math.max(1, Math.floor(rows / MIN_ROWS));
   const first = Math.min(wanted, most);
   const rowsPer = Math.max(1, Math.ceil(rows / first));
@@ -68,50 +66,73 @@ function rowUniforms(p: RowPlan): GpuUniform[] {
   return [p.rows, p.channels, p.rowsPer, p.parts].map((v) => ({ type: "int32", data: [v] }));
 }
 
-/** A range pass: one invocation per (channel, range); output [parts, 2·channels]. */
+/** Channels per group: 4 (one vec4) where the channel count is a multiple of 4, else 1. */
+function widthOf(channels: number): 4 | 1 {
+  return channels % 4 === 0 ? 4 : 1;
+}
+
+/** Channel groups of {@linkcode widthOf}. */
+function groupsOf(channels: number): number {
+  return channels / widthOf(channels);
+}
+
+/**
+ * A range pass: one invocation per (channel group, range), the group's channels summed together as a vec4
+ * where they are a multiple of 4; output [parts, 2·channels]. `body` sees `ch` (the group), `part`, `r0`, `r1`
+ * and `T` (f32 or vec4<f32>).
+ */
 function rangeProgram(
   key: string,
   variableNames: string[],
   p: RowPlan,
   extra: string,
   body: string,
-): GpuProgram {
-  return {
+): { program: GpuProgram; uniforms: GpuUniform[] } {
+  const cv = widthOf(p.channels), cq = groupsOf(p.channels);
+  const blocks = p.parts * cq;
+  const program = blockProgram(
+    `${key}_${cv}`,
     variableNames,
-    outputShape: [p.parts, 2 * p.channels],
-    shaderKey: key,
-    dispatchLayout: { x: [1], y: [0] },
-    dispatch: [Math.ceil(p.channels / LANES), p.parts, 1],
-    workgroupSize: [LANES, 1, 1],
-    uniforms: ROW_UNIFORMS + extra,
-    getUserCode: () => `
-      fn main() {
-        let ch = i32(workgroupId.x) * ${LANES} + i32(localId.x);
-        let part = i32(workgroupId.y);
-        if (ch < uniforms.channels) {
-          let r0 = part * uniforms.rowsPer;
-          let r1 = min(uniforms.rows, r0 + uniforms.rowsPer);
-          ${body}
+    [p.parts, 2 * p.channels],
+    blocks,
+    `${ROW_UNIFORMS} cq : i32, ${extra}`,
+    `
+      alias T = ${cv === 4 ? "vec4<f32>" : "f32"};
+      fn main(index : i32) {
+        if (index >= uniforms.blocks) {
+          return;
         }
+        let part = index / uniforms.cq;
+        let ch = index - part * uniforms.cq;
+        let r0 = part * uniforms.rowsPer;
+        let r1 = min(uniforms.rows, r0 + uniforms.rowsPer);
+        ${body}
       }
     `,
-  };
+    variableNames.map(() => cv),
+    cv === 4,
+  );
+  const uniforms = [{ type: "int32", data: [blocks] } as GpuUniform, ...rowUniforms(p), {
+    type: "int32",
+    data: [cq],
+  } as GpuUniform];
+  return { program, uniforms };
 }
 
 /** Welford's mean and squared deviation over a range: [part, ch] and [part, channels + ch]. */
 const MOMENTS_BODY = `
-  var mean = 0.0;
-  var m2 = 0.0;
+  var mean = T(0.0);
+  var m2 = T(0.0);
   var count = 0.0;
   for (var r = r0; r < r1; r = r + 1) {
-    let v = x[r * uniforms.channels + ch];
+    let v = x[r * uniforms.cq + ch];
     count = count + 1.0;
     let d = v - mean;
     mean = mean + d / count;
     m2 = m2 + d * (v - mean);
   }
-  result[part * 2 * uniforms.channels + ch] = mean;
-  result[part * 2 * uniforms.channels + uniforms.channels + ch] = m2;
+  result[part * 2 * uniforms.cq + ch] = mean;
+  result[part * 2 * uniforms.cq + uniforms.cq + ch] = m2;
 `;
 
 /** Chan's merge of the ranges' moments, in range order; `which` 0 writes the mean, 1 the biased variance. */
@@ -157,7 +178,7 @@ function elementProgram(
   body: string,
 ): { program: GpuProgram; blocks: number } {
   const channels = channelsOf({ shape } as tf.TensorInfo);
-  const cv = channels % 4 === 0 ? 4 : 1;
+  const cv = widthOf(channels);
   const rows = sizeOf(shape) / channels;
   const blocks = Math.ceil(rows / ELEMENT_ROWS) * (channels / cv);
   const program = blockProgram(
@@ -191,7 +212,7 @@ function elementProgram(
 /** The uniforms every elementwise pass starts with: blocks, rows, channel groups. */
 function elementUniforms(shape: readonly number[], blocks: number): GpuUniform[] {
   const channels = channelsOf({ shape } as tf.TensorInfo);
-  const cv = channels % 4 === 0 ? 4 : 1;
+  const cv = widthOf(channels);
   return [blocks, sizeOf(shape) / channels, channels / cv].map((v) => ({ type: "int32", data: [v] }));
 }
 
@@ -227,12 +248,8 @@ export function batchNormTrainWebGpu(
   const channels = channelsOf(x);
   const plan = planRows(sizeOf(x.shape) / channels, channels);
   const uniforms = rowUniforms(plan);
-  const moments = backend.runWebGPUProgram(
-    rangeProgram("albenchBnMoments", ["x"], plan, "", MOMENTS_BODY),
-    [x],
-    "float32",
-    uniforms,
-  );
+  const pass = rangeProgram("albenchBnMoments", ["x"], plan, "", MOMENTS_BODY);
+  const moments = backend.runWebGPUProgram(pass.program, [x], "float32", pass.uniforms);
   const [mean, variance] = ([0, 1] as const).map((which) =>
     backend.runWebGPUProgram(
       flatProgram(`albenchBnMerge${which}`, ["moments"], [channels], ROW_UNIFORMS, mergeCode(which)),
@@ -287,17 +304,16 @@ function gradSumsBody(relu: boolean): string {
   return `
     let inv = inverseSqrt(variance[ch] + uniforms.epsilon);
     let mu = mean[ch];
-    var sdy = 0.0;
-    var sdyx = 0.0;
+    var sdy = T(0.0);
+    var sdyx = T(0.0);
     for (var r = r0; r < r1; r = r + 1) {
-      let i = r * uniforms.channels + ch;
-      var g = dy[i];
-      ${relu ? "if (mask[i] <= 0.0) { g = 0.0; }" : ""}
+      let i = r * uniforms.cq + ch;
+      let g = ${relu ? "select(dy[i], T(0.0), mask[i] <= T(0.0))" : "dy[i]"};
       sdy = sdy + g;
       sdyx = sdyx + g * (x[i] - mu) * inv;
     }
-    result[part * 2 * uniforms.channels + ch] = sdy;
-    result[part * 2 * uniforms.channels + uniforms.channels + ch] = sdyx;
+    result[part * 2 * uniforms.cq + ch] = sdy;
+    result[part * 2 * uniforms.cq + uniforms.cq + ch] = sdyx;
   `;
 }
 
@@ -344,15 +360,16 @@ export function batchNormGradWebGpu(
   const channels = channelsOf(x);
   const plan = planRows(sizeOf(x.shape) / channels, channels);
   const eps: GpuUniform = { type: "float32", data: [epsilon] };
-  const uniforms = [...rowUniforms(plan), eps];
   const names = ["x", "dy", "mean", "variance", ...(relu ? ["mask"] : [])];
   const inputs = [x, dy, mean, variance, ...(mask ? [mask] : [])];
-  const sums = backend.runWebGPUProgram(
-    rangeProgram(`albenchBnGradSums${relu ? "Relu" : ""}`, names, plan, "epsilon : f32,", gradSumsBody(relu)),
-    inputs,
-    "float32",
-    uniforms,
+  const pass = rangeProgram(
+    `albenchBnGradSums${relu ? "Relu" : ""}`,
+    names,
+    plan,
+    "epsilon : f32,",
+    gradSumsBody(relu),
   );
+  const sums = backend.runWebGPUProgram(pass.program, inputs, "float32", [...pass.uniforms, eps]);
   // Σ over ranges, in order, of each range's two rows: dβ (Σ dy') and dγ (Σ dy'·x̂).
   const dBeta = sumParts(backend, sums, [channels], plan.parts, 2 * channels, 0);
   const dGamma = sumParts(backend, sums, [channels], plan.parts, 2 * channels, channels);
