@@ -188,3 +188,38 @@ Deno.test({
       tf.dispose([x, dy]);
     }),
 });
+
+Deno.test({
+  name: name("edge cases: a filter gradient over no output rows is zeros, bad batch-norm inputs are refused"),
+  ignore,
+  fn: () =>
+    onWebGpu(async () => {
+      // A valid 3x3 convolution of a 2-row image has no output rows: both gradients are sums over nothing.
+      // (Through tf.grad, tfjs-webgpu's own Sum of the empty output fails first, so the kernels are called.)
+      const x = tf.randomNormal([1, 2, 6, 4], 0, 1, "float32", 1), dy = tf.zeros([1, 0, 4, 4]);
+      const w = tf.randomNormal([3, 3, 4, 4], 0, 1, "float32", 2);
+      const conv = { strides: 1, pad: "valid", dataFormat: "NHWC" };
+      const dw = tf.engine().runKernel("Conv2DBackpropFilter", { x, dy }, {
+        ...conv,
+        filterShape: [3, 3, 4, 4],
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const dx = tf.engine().runKernel("Conv2DBackpropInput", { dy, filter: w }, {
+        ...conv,
+        inputShape: [1, 2, 6, 4],
+      } as unknown as tf.NamedAttrMap) as tf.Tensor;
+      assert.deepEqual([dw.shape, dx.shape], [[3, 3, 4, 4], [1, 2, 6, 4]]);
+      assert.deepEqual([...(await dw.data()), ...(await dx.data())], new Array(144 + 48).fill(0));
+      const attrs = { epsilon: 1e-3 } as unknown as tf.NamedAttrMap;
+      const run = (inputs: Record<string, tf.Tensor>) => () =>
+        tf.engine().runKernel(BATCH_NORM_RELU_TRAIN, inputs, attrs);
+      assert.throws(
+        run({ x: tf.zeros([0, 3, 3, 4]), gamma: tf.ones([4]), beta: tf.zeros([4]) }),
+        /batch norm of an empty tensor \(shape \[0,3,3,4\]\)/,
+      );
+      assert.throws(
+        run({ x: tf.zeros([2, 3, 3, 4]), gamma: tf.ones([5]), beta: tf.zeros([4]) }),
+        /batch norm gamma has shape \[5\], x has 4 channels/,
+      );
+      tf.dispose([x, dy, w, dw, dx]);
+    }),
+});

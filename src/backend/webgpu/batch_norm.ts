@@ -223,6 +223,35 @@ function channelsOf(x: tf.TensorInfo): number {
   return x.shape[x.shape.length - 1] ?? 1;
 }
 
+/**
+ * Refuse, by name, what the programs would read out of bounds or bind empty: an empty x, per-element inputs of
+ * another size than x, per-channel inputs of another length than its channels.
+ */
+function checkInputs(
+  x: tf.TensorInfo,
+  perElement: Record<string, tf.TensorInfo | undefined>,
+  perChannel: Record<string, tf.TensorInfo>,
+): void {
+  const size = sizeOf(x.shape), channels = channelsOf(x);
+  if (size === 0) {
+    throw new Error(
+      `webgpu backend: batch norm of an empty tensor (shape [${x.shape}]): give it at least one row`,
+    );
+  }
+  for (const [name, t] of Object.entries(perElement)) {
+    if (t && sizeOf(t.shape) !== size) {
+      throw new Error(`webgpu backend: batch norm ${name} has shape [${t.shape}], x has [${x.shape}]`);
+    }
+  }
+  for (const [name, t] of Object.entries(perChannel)) {
+    if (sizeOf(t.shape) !== channels) {
+      throw new Error(
+        `webgpu backend: batch norm ${name} has shape [${t.shape}], x has ${channels} channels`,
+      );
+    }
+  }
+}
+
 function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
@@ -245,6 +274,7 @@ export function batchNormTrainWebGpu(
   epsilon: number,
   relu: boolean,
 ): BatchNormTrainOutputs {
+  checkInputs(x, {}, { gamma, beta });
   const channels = channelsOf(x);
   const plan = planRows(sizeOf(x.shape) / channels, channels);
   const uniforms = rowUniforms(plan);
@@ -282,6 +312,7 @@ export function batchNormApplyWebGpu(
   epsilon: number,
   relu: boolean,
 ): tf.TensorInfo {
+  checkInputs(x, {}, { mean, variance, gamma, beta });
   const names = ["x", "mean", "variance", "gamma", "beta"];
   const { program, blocks } = elementProgram(
     `albenchBnApply${relu ? "Relu" : ""}`,
@@ -356,6 +387,7 @@ export function batchNormGradWebGpu(
   epsilon: number,
   mask?: tf.TensorInfo,
 ): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
+  checkInputs(x, { dy, mask }, { mean, variance, gamma });
   const relu = mask !== undefined;
   const channels = channelsOf(x);
   const plan = planRows(sizeOf(x.shape) / channels, channels);

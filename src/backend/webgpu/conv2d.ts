@@ -157,6 +157,7 @@ export function conv2dWebGpu(
     return undefined;
   }
   if (x.dtype !== "float32" || filter.dtype !== "float32") return undefined;
+  if ([...x.shape, ...filter.shape, info.outHeight, info.outWidth].includes(0)) return undefined;
   const c = info.inChannels, cv = c % 4 === 0 ? 4 : 1;
   const o = info.outChannels, ragged = o % 4 !== 0;
   const v = ragged ? 1 : vecsPerInvocation(o);

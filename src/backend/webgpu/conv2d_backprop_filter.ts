@@ -20,7 +20,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { vecsPerInvocation } from "./conv2d.ts";
-import { blockProgram, type GpuUniform, sumParts, unroll, type WebGpuBackendLike } from "./program.ts";
+import { blockProgram, type GpuUniform, sumParts, unroll, type WebGpuBackendLike, zeros } from "./program.ts";
 
 /**
  * Invocations a blocked filter gradient aims for, splitting its reduction when the blocks alone are fewer: on a
@@ -81,7 +81,7 @@ export function planBlocked(
     1,
     Math.min(outRows, Math.ceil(target / (rowBlocks * colBlocks))),
   );
-  const rowsPerSplit = Math.ceil(outRows / wanted);
+  const rowsPerSplit = Math.max(1, Math.ceil(outRows / wanted));
   return {
     ragged,
     rows,
@@ -254,5 +254,9 @@ export function conv2dBackpropFilterWebGpu(
     return undefined;
   }
   if (x.dtype !== "float32" || dy.dtype !== "float32") return undefined;
+  const shape = [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels];
+  if (shape.includes(0)) return undefined;
+  // No output rows (an empty batch, or a valid convolution with no output): a sum over nothing.
+  if (info.batchSize * info.outHeight * info.outWidth === 0) return zeros(backend, shape);
   return blockedFilterGrad(backend, x, dy, info, targetInvocations);
 }

@@ -19,7 +19,7 @@
  */
 import type * as tf from "@tensorflow/tfjs";
 import { ROWS, vecsPerInvocation } from "./conv2d.ts";
-import { blockProgram, type GpuUniform, unroll, type WebGpuBackendLike } from "./program.ts";
+import { blockProgram, type GpuUniform, unroll, type WebGpuBackendLike, zeros } from "./program.ts";
 
 /**
  * The WGSL of one input-gradient program: `ov` output channels per load (4, or 1 where they are not a multiple
@@ -131,6 +131,14 @@ export function conv2dBackpropInputWebGpu(
     return undefined;
   }
   if (dy.dtype !== "float32" || filter.dtype !== "float32") return undefined;
+  // dy must have the shape the convolution implies (a conv2dTranspose given an inconsistent output shape would
+  // read past it): anything else goes to the stock kernel.
+  const dyShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];
+  if (dy.shape.length !== 4 || dy.shape.some((d, i) => d !== dyShape[i])) return undefined;
+  const dxShape = [info.batchSize, info.inHeight, info.inWidth, info.inChannels];
+  if (dxShape.includes(0)) return undefined;
+  // No output pixels (a valid convolution with no output): every input gradient is a sum over nothing.
+  if (dyShape.includes(0) || info.filterHeight * info.filterWidth === 0) return zeros(backend, dxShape);
   const c = info.inChannels, ragged = c % 4 !== 0;
   const ov = info.outChannels % 4 === 0 ? 4 : 1;
   const v = ragged ? 1 : vecsPerInvocation(c);
@@ -141,7 +149,7 @@ export function conv2dBackpropInputWebGpu(
   const program = blockProgram(
     `albenchConv2DInputGrad_${ov}_${v}${ragged ? "_ragged" : ""}`,
     ["dy", "w"],
-    [info.batchSize, info.inHeight, info.inWidth, c],
+    dxShape,
     blocks,
     UNIFORMS,
     conv2dBackpropInputCode(ov, v, ragged),

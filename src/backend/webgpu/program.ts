@@ -248,3 +248,24 @@ export function blockProgram(
     getUserCode: () => code,
   };
 }
+
+/**
+ * A float32 tensor of zeros of `shape` (size > 0), written by a program with no inputs: what a kernel returns
+ * for a sum over nothing (a zero-size storage buffer cannot be bound, so its inputs are not read).
+ *
+ * @example
+ * ```ts ignore
+ * import { zeros } from "./program.ts";
+ * const dw = zeros(backend, [3, 3, 8, 8]);
+ * ```
+ */
+export function zeros(backend: WebGpuBackendLike, shape: number[]): tf.TensorInfo {
+  const program = flatProgram(
+    "albenchZeros",
+    [],
+    shape,
+    "",
+    "fn main(index : i32) { if (index < uniforms.size) { setOutputAtIndex(index, 0.0); } }",
+  );
+  return backend.runWebGPUProgram(program, [], "float32");
+}
