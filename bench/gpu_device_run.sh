@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The prepared measurement for a lent GPU (issue #17), one call that builds nothing: albench's WebGPU path with
-# tfjs-webgpu's stock kernels and with albench's, PyTorch on the same card with and without TF32, a
+# tfjs-webgpu's stock kernels and with albench's (per step and per convolution call), PyTorch on the same card with and without TF32, a
 # kernel-by-kernel profile of a DenseNet121 step under each kernel set, and the golden wasm repro on the host
 # CPU. Every result goes to $OUT (the device tool brings it back); a step that fails is logged and the rest
 # still run. Usage on the device: `OUT=$OUT bash bench/gpu_device_run.sh` (SIZE, STEPS, BATCH and DENO
@@ -26,6 +26,9 @@ run() { # name, timeout seconds, command...
 for k in stock albench; do
   run "densenet-$k" 300 "$DENO" run -A bench/gpu_densenet.ts --steps "$STEPS" --size "$SIZE" --kernels "$k"
 done
+# Per call, stock against albench, for each convolution kernel: on a GPU the register-blocked forward and
+# input-gradient kernels may lose to tfjs-webgpu's tiled ones (docs/backends.md says why).
+run kernels-per-call 200 "$DENO" run -A bench/webgpu_kernels_bench.ts 5
 run torch-tf32 200 python3 bench/gpu_densenet_torch.py "$STEPS"
 run torch-no-tf32 200 python3 bench/gpu_densenet_torch.py "$STEPS" --no-tf32
 for k in stock albench; do
