@@ -65,12 +65,7 @@ export function conv2dCode(cv: 4 | 1, v: number, ragged = false): string {
     : "";
   return `${filterVec}
   fn main(index : i32) {
-    if (index >= uniforms.blocks) {
-      return;
-    }
-    let rb = index / uniforms.colBlocks;
-    let col = (index - rb * uniforms.colBlocks) * ${v};
-    let row0 = rb * ${R};
+    ${blockStart(v)}
     let ohw = uniforms.oh * uniforms.ow;
     ${
     each((r) => `
@@ -114,23 +109,76 @@ export function conv2dCode(cv: 4 | 1, v: number, ragged = false): string {
         }
       }
     }
-    ${
-    each((r) => `
-    if (row0 + ${r} < uniforms.m) {
-      ${
-      unroll(v, (j) =>
-        ragged
-          ? unroll(
-            4,
-            (t) =>
-              `if ((col + ${j}) * 4 + ${t} < uniforms.o) { result[(row0 + ${r}) * uniforms.o + (col + ${j}) * 4 + ${t}] = acc${r}_${j}[${t}]; }`,
-          )
-          : `result[(row0 + ${r}) * uniforms.o4 + col + ${j}] = acc${r}_${j};`)
-    }
-    }`)
-  }
+    ${storeBlock(v, ragged, "o", "o4")}
   }
 `;
+}
+
+/**
+ * The start of a register-blocked convolution's `main(index)`: leave if past `uniforms.blocks`, else the
+ * block's first row `row0` ({@linkcode ROWS} rows per block) and first column group `col` (`v` per block,
+ * `uniforms.colBlocks` blocks per row of blocks).
+ *
+ * @example
+ * ```ts
+ * import { blockStart } from "./conv2d.ts";
+ * console.assert(blockStart(3).includes("let col = (index - rb * uniforms.colBlocks) * 3;"));
+ * ```
+ */
+export function blockStart(v: number): string {
+  return `if (index >= uniforms.blocks) {
+      return;
+    }
+    let rb = index / uniforms.colBlocks;
+    let col = (index - rb * uniforms.colBlocks) * ${v};
+    let row0 = rb * ${ROWS};`;
+}
+
+/**
+ * The store of a register-blocked convolution's {@linkcode ROWS}×`v` vec4 accumulators `acc{r}_{j}` for rows
+ * `row0 + r` (those below `uniforms.m`) and column groups `col + j`: whole vec4s into a vec4 output whose rows
+ * hold `groups` vec4s, or, `ragged`, the values below `width` one at a time into a float output whose rows
+ * hold `width` values (the uniform names are passed).
+ *
+ * @example
+ * ```ts
+ * import { storeBlock } from "./conv2d.ts";
+ * console.assert(storeBlock(1, false, "o", "o4").includes("result[(row0 + 7) * uniforms.o4 + col + 0] = acc7_0;"));
+ * ```
+ */
+export function storeBlock(v: number, ragged: boolean, width: string, groups: string): string {
+  return unroll(ROWS, (r) => `
+    if (row0 + ${r} < uniforms.m) {
+      ${
+    unroll(v, (j) =>
+      ragged
+        ? unroll(
+          4,
+          (t) =>
+            `if ((col + ${j}) * 4 + ${t} < uniforms.${width}) { result[(row0 + ${r}) * uniforms.${width} + (col + ${j}) * 4 + ${t}] = acc${r}_${j}[${t}]; }`,
+        )
+        : `result[(row0 + ${r}) * uniforms.${groups} + col + ${j}] = acc${r}_${j};`)
+  }
+    }`);
+}
+
+/**
+ * Whether a convolution is one the register-blocked kernels take: NHWC, dilation 1, float32 operands, no empty
+ * tensor.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { blockedConvCovers } from "./conv2d.ts";
+ * const info = tf.backend_util.computeConv2DInfo([1, 4, 4, 3], [3, 3, 3, 8], 1, 1, "same");
+ * const t = (shape: number[], dtype = "float32") => ({ shape, dtype }) as unknown as tf.TensorInfo;
+ * console.assert(blockedConvCovers(info, t([1, 4, 4, 3]), t([3, 3, 3, 8])));
+ * console.assert(!blockedConvCovers(info, t([1, 4, 4, 3], "int32"), t([3, 3, 3, 8])));
+ * ```
+ */
+export function blockedConvCovers(info: tf.backend_util.Conv2DInfo, ...operands: tf.TensorInfo[]): boolean {
+  return info.dataFormat === "channelsLast" && info.dilationHeight === 1 && info.dilationWidth === 1 &&
+    operands.every((t) => t.dtype === "float32" && !t.shape.includes(0));
 }
 
 const UNIFORMS =
@@ -153,11 +201,7 @@ export function conv2dWebGpu(
   filter: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo | undefined {
-  if (info.dataFormat !== "channelsLast" || info.dilationHeight !== 1 || info.dilationWidth !== 1) {
-    return undefined;
-  }
-  if (x.dtype !== "float32" || filter.dtype !== "float32") return undefined;
-  if ([...x.shape, ...filter.shape, info.outHeight, info.outWidth].includes(0)) return undefined;
+  if (!blockedConvCovers(info, x, filter) || info.outHeight * info.outWidth === 0) return undefined;
   const c = info.inChannels, cv = c % 4 === 0 ? 4 : 1;
   const o = info.outChannels, ragged = o % 4 !== 0;
   const v = ragged ? 1 : vecsPerInvocation(o);

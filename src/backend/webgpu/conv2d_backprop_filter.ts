@@ -19,7 +19,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { vecsPerInvocation } from "./conv2d.ts";
+import { blockedConvCovers, vecsPerInvocation } from "./conv2d.ts";
 import { blockProgram, type GpuUniform, sumParts, unroll, type WebGpuBackendLike, zeros } from "./program.ts";
 
 /**
@@ -250,10 +250,8 @@ export function conv2dBackpropFilterWebGpu(
   info: tf.backend_util.Conv2DInfo,
   targetInvocations: number = BLOCKED_TARGET_INVOCATIONS.software,
 ): tf.TensorInfo | undefined {
-  if (info.dataFormat !== "channelsLast" || info.dilationHeight !== 1 || info.dilationWidth !== 1) {
-    return undefined;
-  }
-  if (x.dtype !== "float32" || dy.dtype !== "float32") return undefined;
+  // Empty x or dy are fine here: a sum over no output rows is zeros (below).
+  if (!blockedConvCovers(info) || x.dtype !== "float32" || dy.dtype !== "float32") return undefined;
   const shape = [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels];
   if (shape.includes(0)) return undefined;
   // No output rows (an empty batch, or a valid convolution with no output): a sum over nothing.

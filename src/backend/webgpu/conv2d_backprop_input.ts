@@ -18,7 +18,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { ROWS, vecsPerInvocation } from "./conv2d.ts";
+import { blockedConvCovers, blockStart, ROWS, storeBlock, vecsPerInvocation } from "./conv2d.ts";
 import { blockProgram, type GpuUniform, unroll, type WebGpuBackendLike, zeros } from "./program.ts";
 
 /**
@@ -40,12 +40,7 @@ export function conv2dBackpropInputCode(ov: 4 | 1, v: number, ragged = false): s
   const eachRv = (f: (r: number, j: number) => string) => each((r) => unroll(v, (j) => f(r, j)));
   return `
   fn main(index : i32) {
-    if (index >= uniforms.blocks) {
-      return;
-    }
-    let rb = index / uniforms.colBlocks;
-    let col = (index - rb * uniforms.colBlocks) * ${v};
-    let row0 = rb * ${R};
+    ${blockStart(v)}
     let hw = uniforms.h * uniforms.w;
     ${
     each((r) => `
@@ -88,21 +83,7 @@ export function conv2dBackpropInputCode(ov: 4 | 1, v: number, ragged = false): s
         }
       }
     }
-    ${
-    each((r) => `
-    if (row0 + ${r} < uniforms.m) {
-      ${
-      unroll(v, (j) =>
-        ragged
-          ? unroll(
-            4,
-            (t) =>
-              `if ((col + ${j}) * 4 + ${t} < uniforms.c) { result[(row0 + ${r}) * uniforms.c + (col + ${j}) * 4 + ${t}] = acc${r}_${j}[${t}]; }`,
-          )
-          : `result[(row0 + ${r}) * uniforms.c4 + col + ${j}] = acc${r}_${j};`)
-    }
-    }`)
-  }
+    ${storeBlock(v, ragged, "c", "c4")}
   }
 `;
 }
@@ -127,10 +108,7 @@ export function conv2dBackpropInputWebGpu(
   filter: tf.TensorInfo,
   info: tf.backend_util.Conv2DInfo,
 ): tf.TensorInfo | undefined {
-  if (info.dataFormat !== "channelsLast" || info.dilationHeight !== 1 || info.dilationWidth !== 1) {
-    return undefined;
-  }
-  if (dy.dtype !== "float32" || filter.dtype !== "float32") return undefined;
+  if (!blockedConvCovers(info, filter) || dy.dtype !== "float32") return undefined;
   // dy must have the shape the convolution implies (a conv2dTranspose given an inconsistent output shape would
   // read past it): anything else goes to the stock kernel.
   const dyShape = [info.batchSize, info.outHeight, info.outWidth, info.outChannels];

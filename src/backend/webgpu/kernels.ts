@@ -81,6 +81,29 @@ function epsilonOf(attrs: tf.NamedAttrMap | undefined): number {
 
 type Conv4 = [number, number, number, number];
 
+/** What the convolution kernels' attributes share (dilations only in the forward pass). */
+interface ConvAttrs {
+  strides: number | [number, number];
+  pad: tf.Conv2DAttrs["pad"];
+  dataFormat: "NHWC" | "NCHW";
+  dimRoundingMode?: "floor" | "round" | "ceil";
+  dilations?: number | [number, number];
+}
+
+/** The geometry of a convolution of `xShape` by `filterShape` with a kernel's attributes. */
+function convInfo(xShape: readonly number[], filterShape: readonly number[], a: ConvAttrs) {
+  return tf.backend_util.computeConv2DInfo(
+    xShape as Conv4,
+    filterShape as Conv4,
+    a.strides,
+    a.dilations ?? 1,
+    a.pad,
+    a.dimRoundingMode,
+    false,
+    tf.backend_util.convertConv2DDataFormat(a.dataFormat),
+  );
+}
+
 /** The stock kernel of `name`, which albench's kernel hands the cases it does not cover. */
 function stockOf(stock: Map<string, tf.KernelConfig>, name: string): tf.KernelFunc {
   const k = stock.get(name);
@@ -104,16 +127,7 @@ function albenchConfigs(stock: Map<string, tf.KernelConfig>, software: boolean):
         return fallback(args);
       }
       const x = need(inputs, "x"), filter = need(inputs, "filter");
-      const info = tf.backend_util.computeConv2DInfo(
-        x.shape as Conv4,
-        filter.shape as Conv4,
-        a.strides,
-        a.dilations,
-        a.pad,
-        a.dimRoundingMode,
-        false,
-        tf.backend_util.convertConv2DDataFormat(a.dataFormat),
-      );
+      const info = convInfo(x.shape, filter.shape, a);
       return conv2dWebGpu(args.backend as unknown as WebGpuBackendLike, x, filter, info) ?? fallback(args);
     });
   }
@@ -121,16 +135,7 @@ function albenchConfigs(stock: Map<string, tf.KernelConfig>, software: boolean):
     const { inputs, attrs } = args;
     const dy = need(inputs, "dy"), filter = need(inputs, "filter");
     const a = attrs as unknown as tf.Conv2DBackpropInputAttrs;
-    const info = tf.backend_util.computeConv2DInfo(
-      a.inputShape,
-      filter.shape as Conv4,
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      tf.backend_util.convertConv2DDataFormat(a.dataFormat),
-    );
+    const info = convInfo(a.inputShape, filter.shape, a);
     const backend = args.backend as unknown as WebGpuBackendLike;
     return conv2dBackpropInputWebGpu(backend, dy, filter, info) ??
       stockOf(stock, "Conv2DBackpropInput")(args);
@@ -139,16 +144,7 @@ function albenchConfigs(stock: Map<string, tf.KernelConfig>, software: boolean):
     const { inputs, attrs } = args;
     const x = need(inputs, "x"), dy = need(inputs, "dy");
     const a = attrs as unknown as tf.Conv2DBackpropFilterAttrs;
-    const info = tf.backend_util.computeConv2DInfo(
-      x.shape as Conv4,
-      a.filterShape,
-      a.strides,
-      1,
-      a.pad,
-      a.dimRoundingMode,
-      false,
-      tf.backend_util.convertConv2DDataFormat(a.dataFormat),
-    );
+    const info = convInfo(x.shape, a.filterShape, a);
     const backend = args.backend as unknown as WebGpuBackendLike;
     // What albench's kernel does not cover (NCHW, dilation, non-float) goes to the stock kernel.
     return conv2dBackpropFilterWebGpu(backend, x, dy, info, filterTarget) ??
