@@ -1,0 +1,61 @@
+/**
+ * Issue #17.4 on the adapter at hand: the CI scenario (BYOL, fine-tuning, both query functions) run twice on
+ * webgpu, each in fresh results and cache folders, gives the same result digest. On a software adapter
+ * (lavapipe) this checks albench's WGSL kernels and tfjs-webgpu's together for run-to-run determinism; a GPU
+ * session repeats it on the card (results differ from the wasm golden digest, and between adapter kinds).
+ */
+import assert from "node:assert/strict";
+import { probeWebGpu } from "../../src/backend/webgpu.ts";
+
+const ROOT = new URL("../..", import.meta.url).pathname;
+const probe = await probeWebGpu();
+const ignore = !probe.available || Deno.env.get("ALBENCH_TEST_WEBGPU") === "0";
+const why = probe.available ? "ALBENCH_TEST_WEBGPU=0" : `no adapter: ${probe.reason}`;
+
+async function run(dir: string): Promise<{ digest: string; backend: string }> {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--allow-read",
+      "--allow-env",
+      "--allow-write",
+      `${ROOT}/src/cli/bench.ts`,
+      "--scenario",
+      `${ROOT}/scenarios/ci/repro.json`,
+      "--backend",
+      "webgpu",
+      "--out",
+      `${dir}/out`,
+      "--cache",
+      `${dir}/cache`,
+      "--quiet",
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const err = new TextDecoder().decode(out.stderr);
+  assert.equal(out.code, 0, err);
+  const manifest = JSON.parse(await Deno.readTextFile(`${dir}/out/manifest.json`));
+  return { digest: manifest.digest, backend: JSON.stringify(manifest) };
+}
+
+Deno.test({
+  name: `webgpu: the CI scenario run twice gives the same result digest${ignore ? ` (skipped: ${why})` : ""}`,
+  ignore,
+  fn: async () => {
+    const dirs = [
+      await Deno.makeTempDir({ prefix: "albench-wgd-" }),
+      await Deno.makeTempDir({ prefix: "albench-wgd-" }),
+    ];
+    try {
+      const [a, b] = [await run(dirs[0]!), await run(dirs[1]!)];
+      assert.match(a.backend, /"tfjsBackend":"webgpu"/);
+      assert.match(a.digest, /^[0-9a-f]{64}$/);
+      assert.equal(a.digest, b.digest);
+    } finally {
+      for (const d of dirs) await Deno.remove(d, { recursive: true });
+    }
+  },
+});
