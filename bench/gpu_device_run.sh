@@ -35,5 +35,7 @@ for k in stock albench; do
   run "profile-$k" 300 "$DENO" task profile --backend webgpu --model densenet121 --px "$SIZE" --batch "$BATCH" \
     --steps 2 --kernels "$k"
 done
+# The same seed twice on this card: equal result digests (issue #17.4).
+run webgpu-digest 300 "$DENO" test -A tests/e2e/webgpu_digest_test.ts
 run repro-host-cpu 300 "$DENO" task repro
 log "all steps ran"
