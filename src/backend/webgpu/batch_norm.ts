@@ -19,6 +19,7 @@ import {
   flatProgram,
   type GpuProgram,
   type GpuUniform,
+  ints,
   sumParts,
   type WebGpuBackendLike,
 } from "./program.ts";
@@ -63,7 +64,7 @@ export function planRows(rows: number, channels: number): RowPlan {
 const ROW_UNIFORMS = "rows : i32, channels : i32, rowsPer : i32, parts : i32,";
 
 function rowUniforms(p: RowPlan): GpuUniform[] {
-  return [p.rows, p.channels, p.rowsPer, p.parts].map((v) => ({ type: "int32", data: [v] }));
+  return ints(p.rows, p.channels, p.rowsPer, p.parts);
 }
 
 /** Channels per group: 4 (one vec4) where the channel count is a multiple of 4, else 1. */
@@ -112,10 +113,7 @@ function rangeProgram(
     variableNames.map(() => cv),
     cv === 4,
   );
-  const uniforms = [{ type: "int32", data: [blocks] } as GpuUniform, ...rowUniforms(p), {
-    type: "int32",
-    data: [cq],
-  } as GpuUniform];
+  const uniforms = [...ints(blocks), ...rowUniforms(p), ...ints(cq)];
   return { program, uniforms };
 }
 
@@ -213,7 +211,7 @@ function elementProgram(
 function elementUniforms(shape: readonly number[], blocks: number): GpuUniform[] {
   const channels = channelsOf({ shape } as tf.TensorInfo);
   const cv = widthOf(channels);
-  return [blocks, sizeOf(shape) / channels, channels / cv].map((v) => ({ type: "int32", data: [v] }));
+  return ints(blocks, sizeOf(shape) / channels, channels / cv);
 }
 
 /** Output of {@linkcode batchNormTrainWebGpu}: y (after ReLU when asked), batch mean, biased batch variance. */
@@ -416,7 +414,7 @@ export function batchNormGradWebGpu(
     ),
     [variance, gamma, dBeta, dGamma],
     "float32",
-    [{ type: "int32", data: [channels] }, { type: "int32", data: [plan.rows] }, eps],
+    [...ints(channels, plan.rows), eps],
   );
   // dx = γ/σ · dy' − γ/σ · (dβ/n + (x − mean)·dγ/(σ·n)), from the three coefficient rows.
   const { program, blocks } = elementProgram(

@@ -15,7 +15,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { blockProgram, type GpuUniform, unroll, type WebGpuBackendLike } from "./program.ts";
+import { blockProgram, ints, unroll, type WebGpuBackendLike } from "./program.ts";
 
 /** Rows per invocation. */
 export const COPY_ROWS = 16;
@@ -23,7 +23,6 @@ export const COPY_ROWS = 16;
 /** Most inputs one concatenation program binds. */
 export const MAX_CONCAT_INPUTS = 6;
 
-const int = (v: number): GpuUniform => ({ type: "int32", data: [v] });
 const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /**
@@ -106,7 +105,7 @@ export function concatLastAxisWebGpu(
     inputs.map(() => cv),
     cv === 4,
   );
-  const uniforms = [blocks, rows, total, ...groups.flatMap((g, k) => [g, offsets[k]!])].map(int);
+  const uniforms = ints(blocks, rows, total, ...groups.flatMap((g, k) => [g, offsets[k]!]));
   return backend.runWebGPUProgram(program, [...inputs], "float32", uniforms);
 }
 
@@ -166,7 +165,7 @@ export function splitLastAxisWebGpu(
       program,
       [x],
       "float32",
-      [blocks, rows, s / cv, width / cv, offset / cv].map(int),
+      ints(blocks, rows, s / cv, width / cv, offset / cv),
     );
     offset += s;
     return out;

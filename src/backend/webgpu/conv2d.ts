@@ -19,7 +19,7 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { blockProgram, type GpuUniform, unroll, type WebGpuBackendLike } from "./program.ts";
+import { blockProgram, type GpuUniform, ints, unroll, type WebGpuBackendLike } from "./program.ts";
 
 /** Output pixels per invocation. */
 export const ROWS = 8;
@@ -181,9 +181,46 @@ export function blockedConvCovers(info: tf.backend_util.Conv2DInfo, ...operands:
     operands.every((t) => t.dtype === "float32" && !t.shape.includes(0));
 }
 
-const UNIFORMS =
-  "colBlocks : i32, m : i32, o4 : i32, cq : i32, h : i32, w : i32, oh : i32, ow : i32, kh : i32, kw : i32, " +
-  "sh : i32, sw : i32, pt : i32, pl : i32, o : i32,";
+/**
+ * The convolution's geometry as uniform fields, which every register-blocked convolution kernel declares after
+ * its own: input and output height and width, filter height and width, strides, top and left padding, input
+ * and output channels. {@linkcode geometryUniforms} gives the values in the same order.
+ */
+export const GEOMETRY_UNIFORMS =
+  "h : i32, w : i32, oh : i32, ow : i32, kh : i32, kw : i32, sh : i32, sw : i32, " +
+  "pt : i32, pl : i32, c : i32, o : i32,";
+
+/**
+ * The values of {@linkcode GEOMETRY_UNIFORMS} for a convolution.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { geometryUniforms } from "./conv2d.ts";
+ * const info = tf.backend_util.computeConv2DInfo([1, 6, 5, 4], [3, 3, 4, 8], 2, 1, "same");
+ * const values = geometryUniforms(info).map((u) => u.data[0]);
+ * // "same" at stride 2: height 6 pads 1 row (at the bottom), width 5 pads 2 columns (one on the left).
+ * console.assert(values.join() === "6,5,3,3,3,3,2,2,0,1,4,8");
+ * ```
+ */
+export function geometryUniforms(info: tf.backend_util.Conv2DInfo): GpuUniform[] {
+  return ints(
+    info.inHeight,
+    info.inWidth,
+    info.outHeight,
+    info.outWidth,
+    info.filterHeight,
+    info.filterWidth,
+    info.strideHeight,
+    info.strideWidth,
+    info.padInfo.top,
+    info.padInfo.left,
+    info.inChannels,
+    info.outChannels,
+  );
+}
+
+const UNIFORMS = `colBlocks : i32, m : i32, o4 : i32, cq : i32, ${GEOMETRY_UNIFORMS}`;
 
 /**
  * The forward convolution on the WebGPU backend; `undefined` for what it does not cover (NCHW, dilation,
@@ -219,23 +256,6 @@ export function conv2dWebGpu(
     [cv, ragged ? 1 : 4],
     !ragged,
   );
-  const uniforms: GpuUniform[] = [
-    blocks,
-    colBlocks,
-    m,
-    o4,
-    c / cv,
-    info.inHeight,
-    info.inWidth,
-    info.outHeight,
-    info.outWidth,
-    info.filterHeight,
-    info.filterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-    o,
-  ].map((v) => ({ type: "int32", data: [v] }));
+  const uniforms = [...ints(blocks, colBlocks, m, o4, c / cv), ...geometryUniforms(info)];
   return backend.runWebGPUProgram(program, [x, filter], "float32", uniforms);
 }

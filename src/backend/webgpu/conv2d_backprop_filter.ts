@@ -19,8 +19,8 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { blockedConvCovers, vecsPerInvocation } from "./conv2d.ts";
-import { blockProgram, type GpuUniform, sumParts, unroll, type WebGpuBackendLike, zeros } from "./program.ts";
+import { blockedConvCovers, GEOMETRY_UNIFORMS, geometryUniforms, vecsPerInvocation } from "./conv2d.ts";
+import { blockProgram, ints, sumParts, unroll, type WebGpuBackendLike, zeros } from "./program.ts";
 
 /**
  * Invocations a blocked filter gradient aims for, splitting its reduction when the blocks alone are fewer: on a
@@ -178,8 +178,7 @@ export function blockedFilterCode(rows: 4 | 8, v: number, ragged = false): strin
 }
 
 const BLOCKED_UNIFORMS = "rowBlocks : i32, colBlocks : i32, c4 : i32, o4 : i32, outRows : i32, " +
-  "rowsPerSplit : i32, partStride : i32, h : i32, w : i32, oh : i32, ow : i32, kw : i32, sh : i32, sw : i32, " +
-  "pt : i32, pl : i32, c : i32, o : i32,";
+  `rowsPerSplit : i32, partStride : i32, ${GEOMETRY_UNIFORMS}`;
 
 function blockedFilterGrad(
   backend: WebGpuBackendLike,
@@ -204,27 +203,19 @@ function blockedFilterGrad(
     plan.ragged ? [1, 1] : [4, 4],
     !plan.ragged,
   );
-  const uniforms: GpuUniform[] = [
-    blocks,
-    plan.rowBlocks,
-    plan.colBlocks,
-    Math.ceil(c / 4),
-    Math.ceil(o / 4),
-    outRows,
-    plan.rowsPerSplit,
-    plan.ragged ? size : size / 4,
-    info.inHeight,
-    info.inWidth,
-    info.outHeight,
-    info.outWidth,
-    kw,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-    c,
-    o,
-  ].map((v) => ({ type: "int32", data: [v] }));
+  const uniforms = [
+    ...ints(
+      blocks,
+      plan.rowBlocks,
+      plan.colBlocks,
+      Math.ceil(c / 4),
+      Math.ceil(o / 4),
+      outRows,
+      plan.rowsPerSplit,
+      plan.ragged ? size : size / 4,
+    ),
+    ...geometryUniforms(info),
+  ];
   const out = backend.runWebGPUProgram(program, [x, dy], "float32", uniforms);
   if (plan.splits === 1) return out;
   const sum = sumParts(backend, out, [kh, kw, c, o], plan.splits, size, 0);

@@ -18,8 +18,16 @@
  * @module
  */
 import type * as tf from "@tensorflow/tfjs";
-import { blockedConvCovers, blockStart, ROWS, storeBlock, vecsPerInvocation } from "./conv2d.ts";
-import { blockProgram, type GpuUniform, unroll, type WebGpuBackendLike, zeros } from "./program.ts";
+import {
+  blockedConvCovers,
+  blockStart,
+  GEOMETRY_UNIFORMS,
+  geometryUniforms,
+  ROWS,
+  storeBlock,
+  vecsPerInvocation,
+} from "./conv2d.ts";
+import { blockProgram, ints, unroll, type WebGpuBackendLike, zeros } from "./program.ts";
 
 /**
  * The WGSL of one input-gradient program: `ov` output channels per load (4, or 1 where they are not a multiple
@@ -88,9 +96,7 @@ export function conv2dBackpropInputCode(ov: 4 | 1, v: number, ragged = false): s
 `;
 }
 
-const UNIFORMS =
-  "colBlocks : i32, m : i32, c4 : i32, oq : i32, h : i32, w : i32, oh : i32, ow : i32, kh : i32, kw : i32, " +
-  "sh : i32, sw : i32, pt : i32, pl : i32, c : i32,";
+const UNIFORMS = `colBlocks : i32, m : i32, c4 : i32, oq : i32, ${GEOMETRY_UNIFORMS}`;
 
 /**
  * The input gradient of an NHWC convolution on the WebGPU backend; `undefined` for what it does not cover
@@ -134,23 +140,6 @@ export function conv2dBackpropInputWebGpu(
     [ov, ov],
     !ragged,
   );
-  const uniforms: GpuUniform[] = [
-    blocks,
-    colBlocks,
-    m,
-    c4,
-    info.outChannels / ov,
-    info.inHeight,
-    info.inWidth,
-    info.outHeight,
-    info.outWidth,
-    info.filterHeight,
-    info.filterWidth,
-    info.strideHeight,
-    info.strideWidth,
-    info.padInfo.top,
-    info.padInfo.left,
-    c,
-  ].map((v) => ({ type: "int32", data: [v] }));
+  const uniforms = [...ints(blocks, colBlocks, m, c4, info.outChannels / ov), ...geometryUniforms(info)];
   return backend.runWebGPUProgram(program, [dy, filter], "float32", uniforms);
 }

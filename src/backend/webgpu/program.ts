@@ -45,6 +45,19 @@ export interface GpuUniform {
   data: number[];
 }
 
+/**
+ * Integer uniforms, one per value, in order.
+ *
+ * @example
+ * ```ts
+ * import { ints } from "./program.ts";
+ * console.assert(JSON.stringify(ints(3, 4)) === '[{"type":"int32","data":[3]},{"type":"int32","data":[4]}]');
+ * ```
+ */
+export function ints(...values: number[]): GpuUniform[] {
+  return values.map((v) => ({ type: "int32", data: [v] }));
+}
+
 /** The part of tfjs-backend-webgpu's backend object the kernels call. */
 export interface WebGpuBackendLike {
   /** Record one program into the backend's command stream and return its output tensor. */
@@ -150,7 +163,7 @@ export function sumParts(
     program,
     [partial],
     "float32",
-    [parts, stride, offset].map((v) => ({ type: "int32", data: [v] })),
+    ints(parts, stride, offset),
   );
 }
 
