@@ -4,8 +4,8 @@
  */
 import assert from "node:assert/strict";
 import { checkOutputPaths } from "../../src/runner/store.ts";
+import { ROOT, runBench } from "./bench_cli.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 // Scenario edits poke at arbitrary nested fields, which is what `any` is for here.
@@ -23,29 +23,7 @@ async function tinyScenario(): Promise<Loose> {
 
 async function bench(scenario: Record<string, unknown>, dir: string, ...extra: string[]) {
   await Deno.writeTextFile(`${dir}/s.json`, JSON.stringify(scenario));
-  const t0 = performance.now();
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-env",
-      "--allow-write",
-      `${ROOT}/src/cli/bench.ts`,
-      "--scenario",
-      `${dir}/s.json`,
-      "--out",
-      `${dir}/out`,
-      "--cache",
-      `${dir}/cache`,
-      "--quiet",
-      ...extra,
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return { code: out.code, stderr: text(out.stderr), seconds: (performance.now() - t0) / 1000 };
+  return await runBench(`${dir}/s.json`, dir, ...extra);
 }
 
 Deno.test("reliability: a diverging model (finetune.lr 1e308) fails fast naming cell, iteration and phase", async () => {

@@ -6,39 +6,17 @@
  */
 import assert from "node:assert/strict";
 import { probeWebGpu } from "../../src/backend/webgpu.ts";
+import { ROOT, runBench } from "./bench_cli.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
 const probe = await probeWebGpu();
 const ignore = !probe.available || Deno.env.get("ALBENCH_TEST_WEBGPU") === "0";
 const why = probe.available ? "ALBENCH_TEST_WEBGPU=0" : `no adapter: ${probe.reason}`;
 
-async function run(dir: string): Promise<{ digest: string; backend: string }> {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-env",
-      "--allow-write",
-      `${ROOT}/src/cli/bench.ts`,
-      "--scenario",
-      `${ROOT}/scenarios/ci/repro.json`,
-      "--backend",
-      "webgpu",
-      "--out",
-      `${dir}/out`,
-      "--cache",
-      `${dir}/cache`,
-      "--quiet",
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  const err = new TextDecoder().decode(out.stderr);
-  assert.equal(out.code, 0, err);
-  const manifest = JSON.parse(await Deno.readTextFile(`${dir}/out/manifest.json`));
-  return { digest: manifest.digest, backend: JSON.stringify(manifest) };
+async function run(dir: string): Promise<{ digest: string; manifest: string }> {
+  const r = await runBench(`${ROOT}/scenarios/ci/repro.json`, dir, "--backend", "webgpu");
+  assert.equal(r.code, 0, r.stderr);
+  const manifest = await Deno.readTextFile(`${dir}/out/manifest.json`);
+  return { digest: JSON.parse(manifest).digest, manifest: JSON.stringify(JSON.parse(manifest)) };
 }
 
 Deno.test({
@@ -51,7 +29,7 @@ Deno.test({
     ];
     try {
       const [a, b] = [await run(dirs[0]!), await run(dirs[1]!)];
-      assert.match(a.backend, /"tfjsBackend":"webgpu"/);
+      assert.match(a.manifest, /"tfjsBackend":"webgpu"/);
       assert.match(a.digest, /^[0-9a-f]{64}$/);
       assert.equal(a.digest, b.digest);
     } finally {
