@@ -40,48 +40,35 @@ const batchNormTrain = (x: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor) => {
   return tf.batchNorm(x as tf.Tensor4D, mean, variance, beta, gamma, 1e-3);
 };
 
+/** A convolution case: input and filter shapes, stride, padding. */
+function convCase(
+  name: string,
+  x: number[],
+  filter: number[],
+  stride: number,
+  pad: "same" | "valid",
+): ConformanceCase {
+  return {
+    name,
+    inputs: [x, filter],
+    fn: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, stride, pad),
+  };
+}
+
 /** The cases. Shapes are small so the whole suite runs in seconds on `cpu`. */
 export const CONFORMANCE_CASES: readonly ConformanceCase[] = [
-  ...([[1, "same"], [2, "same"], [1, "valid"], [2, "valid"]] as const).flatMap(([s, pad]) => [
-    {
-      name: `conv2d 3x3/${s} ${pad}`,
-      inputs: [[2, 9, 9, 4], [3, 3, 4, 5]],
-      fn: (x: tf.Tensor, w: tf.Tensor) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, s, pad),
-    },
-  ]),
-  {
-    name: "conv2d 1x1/1 same",
-    inputs: [[3, 6, 6, 8], [1, 1, 8, 4]],
-    fn: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same"),
-  },
-  {
-    name: "conv2d 7x7/2 same (DenseNet stem)",
-    inputs: [[1, 16, 16, 3], [7, 7, 3, 4]],
-    fn: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, "same"),
-  },
+  ...([[1, "same"], [2, "same"], [1, "valid"], [2, "valid"]] as const).map(([s, pad]) =>
+    convCase(`conv2d 3x3/${s} ${pad}`, [2, 9, 9, 4], [3, 3, 4, 5], s, pad)
+  ),
+  convCase("conv2d 1x1/1 same", [3, 6, 6, 8], [1, 1, 8, 4], 1, "same"),
+  convCase("conv2d 7x7/2 same (DenseNet stem)", [1, 16, 16, 3], [7, 7, 3, 4], 2, "same"),
   // Channel counts that are multiples of 4 take webgpu's register-blocked convolution kernels (vec4 loads); 98
-  // and 62 output pixels leave a ragged last block of 8; 6 output channels take the one-at-a-time input
-  // gradient; 3x2 filters pad asymmetrically.
-  {
-    name: "conv2d 3x3/1 same, 8 to 12 channels",
-    inputs: [[2, 7, 7, 8], [3, 3, 8, 12]],
-    fn: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same"),
-  },
-  {
-    name: "conv2d 3x3/2 valid, 8 to 8 channels",
-    inputs: [[2, 9, 9, 8], [3, 3, 8, 8]],
-    fn: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, "valid"),
-  },
-  {
-    name: "conv2d 3x2/2 same, 16 to 24 channels",
-    inputs: [[2, 9, 7, 16], [3, 2, 16, 24]],
-    fn: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 2, "same"),
-  },
-  {
-    name: "conv2d 1x1/1 same, 12 to 6 channels",
-    inputs: [[3, 5, 5, 12], [1, 1, 12, 6]],
-    fn: (x, w) => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, "same"),
-  },
+  // and 75 output pixels (162 input pixels for the input gradient) leave a ragged last block of 8; 6 output
+  // channels take the one-at-a-time variants; 3x2 filters pad asymmetrically.
+  convCase("conv2d 3x3/1 same, 8 to 12 channels", [2, 7, 7, 8], [3, 3, 8, 12], 1, "same"),
+  convCase("conv2d 3x3/2 valid, 8 to 8 channels", [2, 9, 9, 8], [3, 3, 8, 8], 2, "valid"),
+  convCase("conv2d 3x2/2 same, 16 to 24 channels", [2, 9, 7, 16], [3, 2, 16, 24], 2, "same"),
+  convCase("conv2d 1x1/1 same, 12 to 6 channels", [3, 5, 5, 12], [1, 1, 12, 6], 1, "same"),
   {
     name: "maxPool 3x3/2 same",
     inputs: [[2, 9, 9, 3]],

@@ -6,25 +6,31 @@
 /** The repository root. */
 export const ROOT = new URL("../..", import.meta.url).pathname;
 
-/** What a bench run left: exit code, stderr and wall time. */
+/** What a bench run left: exit code, stdout, stderr and wall time. */
 export interface BenchRun {
   readonly code: number;
+  readonly stdout: string;
   readonly stderr: string;
   readonly seconds: number;
 }
 
 /**
- * `bench --scenario FILE --out DIR/out --cache DIR/cache --quiet EXTRA…`.
+ * `bench --scenario FILE --out OUT --cache CACHE --quiet EXTRA…`, spawned (so several can run at once).
  *
  * @example
  * ```ts ignore
- * import { ROOT, runBench } from "./bench_cli.ts";
- * const r = await runBench(`${ROOT}/scenarios/ci/repro.json`, await Deno.makeTempDir(), "--backend", "wasm");
+ * import { ROOT, spawnBench } from "./bench_cli.ts";
+ * const r = await spawnBench(`${ROOT}/scenarios/ci/repro.json`, "/tmp/a/out", "/tmp/a/cache", "--jobs", "1");
  * ```
  */
-export async function runBench(scenario: string, dir: string, ...extra: string[]): Promise<BenchRun> {
+export async function spawnBench(
+  scenario: string,
+  out: string,
+  cache: string,
+  ...extra: string[]
+): Promise<BenchRun> {
   const t0 = performance.now();
-  const out = await new Deno.Command(Deno.execPath(), {
+  const o = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
       "--allow-read",
@@ -34,9 +40,9 @@ export async function runBench(scenario: string, dir: string, ...extra: string[]
       "--scenario",
       scenario,
       "--out",
-      `${dir}/out`,
+      out,
       "--cache",
-      `${dir}/cache`,
+      cache,
       "--quiet",
       ...extra,
     ],
@@ -45,9 +51,24 @@ export async function runBench(scenario: string, dir: string, ...extra: string[]
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
   return {
-    code: out.code,
-    stderr: new TextDecoder().decode(out.stderr),
+    code: o.code,
+    stdout: text(o.stdout),
+    stderr: text(o.stderr),
     seconds: (performance.now() - t0) / 1000,
   };
+}
+
+/**
+ * {@linkcode spawnBench} with results in `DIR/out` and the cache in `DIR/cache`.
+ *
+ * @example
+ * ```ts ignore
+ * import { ROOT, runBench } from "./bench_cli.ts";
+ * const r = await runBench(`${ROOT}/scenarios/ci/repro.json`, await Deno.makeTempDir(), "--backend", "wasm");
+ * ```
+ */
+export function runBench(scenario: string, dir: string, ...extra: string[]): Promise<BenchRun> {
+  return spawnBench(scenario, `${dir}/out`, `${dir}/cache`, ...extra);
 }

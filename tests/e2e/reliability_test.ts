@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { checkOutputPaths } from "../../src/runner/store.ts";
-import { ROOT, runBench } from "./bench_cli.ts";
+import { ROOT, runBench, spawnBench } from "./bench_cli.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
@@ -388,31 +388,9 @@ Deno.test("reliability: a diverging BYOL pre-training (pretrain.lr 1e308) fails 
 // somewhere): a folder is bound to one version of each scenario, atomically; records are checked against it;
 // damaged records and checkpoints are set aside and the cell recomputed.
 
-/** `bench` on a scenario file into a given folder (spawned, so several can run at once). */
+/** `bench` on a scenario file into a given folder, one worker. */
 function benchInto(file: string, out: string, cache: string, ...extra: string[]) {
-  return new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "--allow-read",
-      "--allow-env",
-      "--allow-write",
-      `${ROOT}/src/cli/bench.ts`,
-      "--scenario",
-      file,
-      "--out",
-      out,
-      "--cache",
-      cache,
-      "--quiet",
-      "--jobs",
-      "1",
-      ...extra,
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output().then((o) => ({ code: o.code, stdout: text(o.stdout), stderr: text(o.stderr) }));
+  return spawnBench(file, out, cache, "--jobs", "1", ...extra);
 }
 
 async function reportOn(out: string) {
