@@ -165,7 +165,8 @@ const ELEMENT_ROWS = 16;
  * the channels are a multiple of 4, read as vec4; else 1) over {@linkcode ELEMENT_ROWS} rows, so the channel
  * and its per-channel values are found once per invocation rather than once per element (an integer division
  * per element is what made the flat version slow on a CPU adapter). `body` sees `ch` (the channel group), `i`
- * (the element group) and `T` (f32 or vec4<f32>); `setup` runs once per invocation.
+ * (the element group) and `T` (f32 or vec4<f32>); `setup` runs once per invocation. Returns the program and
+ * its first uniforms (blocks, rows, channel groups); the caller appends those its `uniforms` declares.
  */
 function elementProgram(
   key: string,
@@ -174,8 +175,8 @@ function elementProgram(
   uniforms: string,
   setup: string,
   body: string,
-): { program: GpuProgram; blocks: number } {
-  const channels = channelsOf({ shape } as tf.TensorInfo);
+): { program: GpuProgram; uniforms: GpuUniform[] } {
+  const channels = shape[shape.length - 1] ?? 1;
   const cv = widthOf(channels);
   const rows = sizeOf(shape) / channels;
   const blocks = Math.ceil(rows / ELEMENT_ROWS) * (channels / cv);
@@ -204,14 +205,7 @@ function elementProgram(
     variableNames.map(() => cv), // per-element and per-channel inputs alike: channels come in groups of cv
     cv === 4,
   );
-  return { program, blocks };
-}
-
-/** The uniforms every elementwise pass starts with: blocks, rows, channel groups. */
-function elementUniforms(shape: readonly number[], blocks: number): GpuUniform[] {
-  const channels = channelsOf({ shape } as tf.TensorInfo);
-  const cv = widthOf(channels);
-  return ints(blocks, sizeOf(shape) / channels, channels / cv);
+  return { program, uniforms: ints(blocks, rows, channels / cv) };
 }
 
 /** Output of {@linkcode batchNormTrainWebGpu}: y (after ReLU when asked), batch mean, biased batch variance. */
@@ -312,7 +306,7 @@ export function batchNormApplyWebGpu(
 ): tf.TensorInfo {
   checkInputs(x, {}, { mean, variance, gamma, beta });
   const names = ["x", "mean", "variance", "gamma", "beta"];
-  const { program, blocks } = elementProgram(
+  const pass = elementProgram(
     `albenchBnApply${relu ? "Relu" : ""}`,
     names,
     x.shape,
@@ -322,8 +316,8 @@ export function batchNormApplyWebGpu(
       let b = beta[ch];`,
     `result[i] = ${relu ? "max((x[i] - mu) * scale + b, T(0.0))" : "(x[i] - mu) * scale + b"};`,
   );
-  return backend.runWebGPUProgram(program, [x, mean, variance, gamma, beta], "float32", [
-    ...elementUniforms(x.shape, blocks),
+  return backend.runWebGPUProgram(pass.program, [x, mean, variance, gamma, beta], "float32", [
+    ...pass.uniforms,
     { type: "float32", data: [epsilon] },
   ]);
 }
@@ -417,7 +411,7 @@ export function batchNormGradWebGpu(
     [...ints(channels, plan.rows), eps],
   );
   // dx = γ/σ · dy' − γ/σ · (dβ/n + (x − mean)·dγ/(σ·n)), from the three coefficient rows.
-  const { program, blocks } = elementProgram(
+  const dxPass = elementProgram(
     `albenchBnGradDx${relu ? "Relu" : ""}`,
     ["x", "dy", "mean", "coef", ...(relu ? ["mask"] : [])],
     x.shape,
@@ -430,10 +424,10 @@ export function batchNormGradWebGpu(
         result[i] = a * (g - b - (x[i] - mu) * d);`,
   );
   const dx = backend.runWebGPUProgram(
-    program,
+    dxPass.program,
     [x, dy, mean, coef, ...(mask ? [mask] : [])],
     "float32",
-    elementUniforms(x.shape, blocks),
+    dxPass.uniforms,
   );
   backend.disposeData(coef.dataId);
   return [dx, dGamma, dBeta];

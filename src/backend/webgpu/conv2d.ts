@@ -51,9 +51,8 @@ export function vecsPerInvocation(o: number): number {
  * ```
  */
 export function conv2dCode(cv: 4 | 1, v: number, ragged = false): string {
-  const R = ROWS;
   const lanes = cv === 4 ? ["x", "y", "z", "w"] : [""];
-  const each = (f: (r: number) => string) => unroll(R, f);
+  const each = (f: (r: number) => string) => unroll(ROWS, f);
   const eachRv = (f: (r: number, j: number) => string) => each((r) => unroll(v, (j) => f(r, j)));
   const filterVec = ragged
     ? `

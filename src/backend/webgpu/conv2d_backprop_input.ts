@@ -43,8 +43,7 @@ import { blockProgram, ints, unroll, type WebGpuBackendLike, zeros } from "./pro
  * ```
  */
 export function conv2dBackpropInputCode(ov: 4 | 1, v: number, ragged = false): string {
-  const R = ROWS;
-  const each = (f: (r: number) => string) => unroll(R, f);
+  const each = (f: (r: number) => string) => unroll(ROWS, f);
   const eachRv = (f: (r: number, j: number) => string) => each((r) => unroll(v, (j) => f(r, j)));
   return `
   fn main(index : i32) {
