@@ -97,7 +97,7 @@ function rangeProgram(
     [p.parts, 2 * p.channels],
     blocks,
     `${ROW_UNIFORMS} cq : i32, ${extra}`,
-    `
+    () => `
       alias T = ${cv === 4 ? "vec4<f32>" : "f32"};
       fn main(index : i32) {
         if (index >= uniforms.blocks) {
@@ -186,7 +186,7 @@ function elementProgram(
     [...shape],
     blocks,
     `rows : i32, cq : i32, ${uniforms}`,
-    `
+    () => `
     alias T = ${cv === 4 ? "vec4<f32>" : "f32"};
     fn main(index : i32) {
       if (index >= uniforms.blocks) {

@@ -101,7 +101,7 @@ export function concatLastAxisWebGpu(
     [...lead, total * cv],
     blocks,
     `rows : i32, cq : i32, ${unroll(n, (k) => `c${k} : i32, o${k} : i32,`).replace(/\n/g, " ")}`,
-    concatCode(n),
+    () => concatCode(n),
     inputs.map(() => cv),
     cv === 4,
   );
@@ -157,7 +157,7 @@ export function splitLastAxisWebGpu(
       [...lead, s],
       blocks,
       "rows : i32, pq : i32, cq : i32, offset : i32,",
-      SLICE_CODE,
+      () => SLICE_CODE,
       [cv],
       cv === 4,
     );

@@ -251,7 +251,7 @@ export function conv2dWebGpu(
     [info.batchSize, info.outHeight, info.outWidth, o],
     blocks,
     UNIFORMS,
-    conv2dCode(cv, v, ragged),
+    () => conv2dCode(cv, v, ragged),
     [cv, ragged ? 1 : 4],
     !ragged,
   );

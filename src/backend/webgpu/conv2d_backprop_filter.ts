@@ -199,7 +199,7 @@ function blockedFilterGrad(
     shape,
     blocks,
     BLOCKED_UNIFORMS,
-    blockedFilterCode(plan.rows, plan.vecs, plan.ragged),
+    () => blockedFilterCode(plan.rows, plan.vecs, plan.ragged),
     plan.ragged ? [1, 1] : [4, 4],
     !plan.ragged,
   );

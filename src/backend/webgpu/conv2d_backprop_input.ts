@@ -135,7 +135,7 @@ export function conv2dBackpropInputWebGpu(
     dxShape,
     blocks,
     UNIFORMS,
-    conv2dBackpropInputCode(ov, v, ragged),
+    () => conv2dBackpropInputCode(ov, v, ragged),
     [ov, ov],
     !ragged,
   );

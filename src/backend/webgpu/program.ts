@@ -229,12 +229,13 @@ export function unroll(n: number, snippet: (i: number) => string): string {
 /**
  * A program over `blocks` blocks of work, one invocation each, in workgroups of {@linkcode FLAT_WORKGROUP}:
  * `main(index)` gets the block index and checks it against `uniforms.blocks` (the first uniform, which the
- * caller passes first). The output is written as vec4 where `vec4Output`.
+ * caller passes first). The output is written as vec4 where `vec4Output`. `code` is called only when tfjs
+ * compiles the program (once per `shaderKey`), not on every dispatch.
  *
  * @example
  * ```ts
  * import { blockProgram } from "./program.ts";
- * const p = blockProgram("k", ["x"], [4, 8], 130, "", "fn main(index : i32) { }", [4], true);
+ * const p = blockProgram("k", ["x"], [4, 8], 130, "", () => "fn main(index : i32) { }", [4], true);
  * console.assert(p.dispatch[0] === 3 && p.uniforms === "blocks : i32," && p.outputComponent === 4);
  * ```
  */
@@ -244,7 +245,7 @@ export function blockProgram(
   outputShape: number[],
   blocks: number,
   uniforms: string,
-  code: string,
+  code: () => string,
   variableComponents: number[],
   vec4Output: boolean,
 ): GpuProgram {
@@ -258,7 +259,7 @@ export function blockProgram(
     uniforms: `blocks : i32,${uniforms ? ` ${uniforms}` : ""}`,
     variableComponents,
     outputComponent: vec4Output ? 4 : 1,
-    getUserCode: () => code,
+    getUserCode: code,
   };
 }
 
