@@ -62,6 +62,7 @@ const ALLOWED_KEYS = new Set([
   "budget",
   "rng",
   "options",
+  "signal",
 ]);
 
 /**

@@ -327,6 +327,8 @@ async function selectWithinLimit(
   const { input } = s;
   const limit = input.queryTimeoutSeconds ?? DEFAULT_QUERY_TIMEOUT_SECONDS;
   s.hooks.onQuery?.(t, true, limit);
+  // Aborted at the limit, so a function holding a process (a Python plug-in) stops it instead of running on.
+  const abort = new AbortController();
   const result = await withTimeLimit(
     (async () =>
       await input.query.select({
@@ -337,6 +339,7 @@ async function selectWithinLimit(
         budget,
         rng: s.root.fork(`al/iter-${t}/query`),
         options: { ...(input.query.defaults ?? {}), ...input.queryOptions },
+        signal: abort.signal,
       }))().catch((e) => {
         // A function that throws (a plug-in refused a permission by its sandbox, say) fails the cell by phase.
         throw e instanceof CellPhaseError
@@ -344,13 +347,15 @@ async function selectWithinLimit(
           : new CellPhaseError(t, "query", (e as Error)?.message ?? String(e));
       }),
     limit,
-    () =>
-      new CellPhaseError(
+    () => {
+      abort.abort();
+      return new CellPhaseError(
         t,
         "query",
         `query function ${input.query.name} did not return within the time limit of ${limit} s ` +
           "(al.queryTimeoutSeconds); raise the limit or make the function faster",
-      ),
+      );
+    },
   );
   s.hooks.onQuery?.(t, false, limit);
   return result;

@@ -55,6 +55,11 @@ export interface QueryInput<O extends AnyOptions = AnyOptions> {
    * declared types and bounds.
    */
   readonly options: O;
+  /**
+   * Aborted when the caller gives up on this call (its time limit passed). A function that holds outside
+   * resources stops them (the Python bridge kills its process); others may ignore it.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** What a query function returns. */
@@ -107,6 +112,8 @@ export interface QueryFunction<O extends AnyOptions = AnyOptions> {
   readonly name: string;
   /** One-line description. */
   readonly description: string;
+  /** Longer documentation, shown by `deno task query --fn … --help` (a Python plug-in's module docstring). */
+  readonly doc?: string;
   /**
    * The options it accepts, with types, bounds, defaults and descriptions. Functions without one (older
    * plug-ins) still run: their options are passed through unchecked over {@linkcode QueryFunction.defaults}, and a

@@ -59,6 +59,7 @@ export function describeQuery(fn: QueryFunction): string {
   const needs = fn.needs ? JSON.stringify(fn.needs) : '["probs", "features"] (undeclared)';
   return [
     `${fn.name}: ${fn.description}`,
+    ...(fn.doc ? fn.doc.split("\n").slice(1).map((l) => `  ${l}`.trimEnd()) : []),
     `  reads ${needs}${fn.needsLabelled ? " and the labelled set's outputs" : ""}`,
     ...formatOptions(fn).map((l) => `  ${l}`),
   ].join("\n");
@@ -124,7 +125,7 @@ function toView(raw: unknown, what: string): { view: ModelView; c: number; d: nu
 
 /** A built-in by name or a plug-in by path; failures are usage errors. */
 async function resolveFn(name: string): Promise<QueryFunction> {
-  const isPath = /[/\\]|\.[jt]s$/.test(name);
+  const isPath = /[/\\]|\.([jt]s|py)$/.test(name);
   try {
     return await resolveQuery(isPath ? { module: name } : name, Deno.cwd());
   } catch (e) {

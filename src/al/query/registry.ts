@@ -13,6 +13,7 @@ import { mmc } from "./mmc.ts";
 import { adaptive } from "./adaptive.ts";
 import { cvirs } from "./cvirs.ts";
 import { describePlugin, sandboxedQuery } from "../../plugin/sandbox.ts";
+import { describePythonPlugin, pythonQuery } from "../../plugin/python.ts";
 
 /**
  * Built-in query functions by name: the paper's MGE+Clustering and random baseline, single-label-style baselines
@@ -31,9 +32,11 @@ export const BUILTIN_QUERY_FUNCTIONS: Readonly<Record<string, QueryFunction>> = 
 };
 
 /**
- * Load a plug-in: a module whose default export (or export named `query`) is a {@linkcode QueryFunction}. `path`
- * is resolved against `baseDir` (the scenario file's folder) unless absolute. The module runs in the plug-in
- * sandbox (`src/plugin/sandbox.ts`): the function returned stands for it here and runs each `select` there.
+ * Load a plug-in: a module whose default export (or export named `query`) is a {@linkcode QueryFunction}, or a
+ * Python module (`.py`) that defines `select` (docs/query-functions.md). `path` is resolved against `baseDir` (the
+ * scenario file's folder) unless absolute. A TypeScript module runs in the plug-in sandbox
+ * (`src/plugin/sandbox.ts`), a Python one in its own Python process (`src/plugin/python.ts`): the function
+ * returned stands for it here and runs each `select` there.
  *
  * @example
  * ```ts ignore
@@ -46,6 +49,7 @@ export async function loadQueryModule(path: string, baseDir: string): Promise<Qu
     `file://${baseDir.startsWith("/") ? "" : Deno.cwd() + "/"}${baseDir.replace(/\/?$/, "/")}`,
   );
   const url = new URL(path, base);
+  if (url.pathname.endsWith(".py")) return await loadPythonModule(path, url);
   // The module is imported and run only in the plug-in sandbox (src/plugin/sandbox.ts): a worker that may read
   // the plug-in's own folder and nothing else, never in this thread.
   let loaded: Awaited<ReturnType<typeof describePlugin>>;
@@ -61,6 +65,24 @@ export async function loadQueryModule(path: string, baseDir: string): Promise<Qu
     );
   }
   return sandboxedQuery(url, loaded.description, path);
+}
+
+/** A Python plug-in (`.py`): imported in its own Python process (see `src/plugin/python.ts`). */
+async function loadPythonModule(path: string, url: URL): Promise<QueryFunction> {
+  let file = decodeURIComponent(url.pathname);
+  try {
+    file = Deno.realPathSync(file);
+    if (!Deno.statSync(file).isFile) throw new Error(`${file} is not a file`);
+  } catch (e) {
+    throw new Error(
+      `query module ${path} (${file}) could not be loaded: ${(e as Error).message.split("\n")[0]}`,
+    );
+  }
+  try {
+    return pythonQuery(file, await describePythonPlugin(file), path);
+  } catch (e) {
+    throw new Error(`query module ${path} (${file}) could not be loaded: ${(e as Error).message}`);
+  }
 }
 
 /**
