@@ -197,7 +197,11 @@ export const ArmSchema = z.strictObject({
     z.string().min(1).describe(
       `A built-in query function: ${Object.keys(BUILTIN_QUERY_FUNCTIONS).join(", ")}.`,
     ),
-    z.strictObject({ module: z.string().min(1).describe("Path to a module exporting a QueryFunction.") }),
+    z.strictObject({
+      module: z.string().min(1).describe(
+        "Path to a module exporting a QueryFunction, or to a Python module (.py) defining select (docs/query-functions.md).",
+      ),
+    }),
   ]),
   options: z.record(z.string(), z.unknown()).default({}),
 });

@@ -134,7 +134,7 @@ export interface Scenario {
   arms: ({
     name: string;
     query: string | {
-      /** Path to a module exporting a QueryFunction. */
+      /** Path to a module exporting a QueryFunction, or to a Python module (.py) defining select (docs/query-functions.md). */
       module: string;
     };
     options: Record<string, unknown>;

@@ -36,6 +36,8 @@ export async function spawnBench(
       "--allow-read",
       "--allow-env",
       "--allow-write",
+      // Python plug-ins start their interpreter (ALBENCH_PYTHON, else python3).
+      "--allow-run",
       `${ROOT}/src/cli/bench.ts`,
       "--scenario",
       scenario,
