@@ -4,15 +4,22 @@
  * and b = 20 (functions that read the labelled set — core-set, Adaptive, CVIRS — also see 200 labelled samples).
  * Inputs are seeded synthetic model outputs (clustered features, random probabilities) built before timing.
  *
- * Run: `deno task perf`, or `deno bench --allow-read --allow-env bench/perf_query_bench.ts`.
+ * Python plug-ins are timed the same way where a Python with NumPy is found (`ALBENCH_PYTHON`, else `python3`):
+ * `python-bridge` (bench/python_bridge_noop.py, which reads none of its arrays: the bridge's own cost of handing
+ * over ids, probabilities and features and reading the answer back) and `uncertainty.py` (the example port, to set
+ * beside the built-in `uncertainty`). Their first call, which starts nothing (the plug-in is loaded before timing)
+ * but sizes the exchange files, is a warm-up; the rows are the mean of the calls after it.
+ *
+ * Run: `deno task perf`, or `deno bench --allow-read --allow-env --allow-run --allow-write
+ * bench/perf_query_bench.ts`.
  *
  * @module
  */
 import { Rng } from "../src/rng.ts";
 import { syntheticView } from "../src/al/conformance.ts";
-import { BUILTIN_QUERY_FUNCTIONS } from "../src/al/query/registry.ts";
+import { BUILTIN_QUERY_FUNCTIONS, loadQueryModule } from "../src/al/query/registry.ts";
 import { perfSetFrom, QUERY_PERF_FUNCTIONS, queryPoolSizes } from "../src/perf/configs.ts";
-import { checkQueryOptions, type ModelView } from "../src/al/query.ts";
+import { checkQueryOptions, type ModelView, type QueryFunction } from "../src/al/query.ts";
 
 const announced = new Set<string>();
 /** Progress on stderr (deno bench --json keeps console output to itself): one line when a bench starts. */
@@ -27,14 +34,36 @@ const set = perfSetFrom(Deno.env.get("ALBENCH_PERF_SET"));
 const views = new Map<number, ModelView>();
 const labelled = syntheticView(200, C, D, 2, "l");
 
+/** The Python plug-ins timed, by row name; none where no Python with NumPy is found (said on stderr). */
+const python: [string, QueryFunction][] = [];
+for (
+  const [row, file] of [["python-bridge", "python_bridge_noop.py"], [
+    "uncertainty.py",
+    "../scenarios/examples/uncertainty.py",
+  ]]
+) {
+  try {
+    python.push([row!, await loadQueryModule(new URL(file!, import.meta.url).pathname, "/")]);
+  } catch (e) {
+    Deno.stderr.writeSync(
+      new TextEncoder().encode(`perf:   ${row} not timed: ${(e as Error).message.split("\n")[0]}\n`),
+    );
+  }
+}
+
 for (const n of queryPoolSizes(set)) {
-  for (const name of QUERY_PERF_FUNCTIONS) {
-    const fn = BUILTIN_QUERY_FUNCTIONS[name]!;
+  const timed: [string, QueryFunction, boolean][] = [
+    ...QUERY_PERF_FUNCTIONS.map((
+      name,
+    ): [string, QueryFunction, boolean] => [name, BUILTIN_QUERY_FUNCTIONS[name]!, false]),
+    ...python.map(([row, fn]): [string, QueryFunction, boolean] => [row, fn, true]),
+  ];
+  for (const [name, fn, isPython] of timed) {
     Deno.bench({
       name: `query ${name} N=${n}`,
       group: `query N=${n}`,
-      n: n >= 100_000 ? 1 : 3,
-      warmup: 0,
+      n: isPython ? 3 : n >= 100_000 ? 1 : 3,
+      warmup: isPython ? 1 : 0,
       async fn(b) {
         started(`query ${name} N=${n}`);
         let unlabelled = views.get(n);

@@ -12,7 +12,10 @@
  *
  * Requests and answers travel as framed messages on the process's own standard input and output, which the host
  * duplicates before the plug-in is imported (the plug-in's `print`s land on standard error, which is shown here,
- * capped); arrays cross as raw little-endian bytes that the host reads with `numpy.frombuffer`, never as text.
+ * capped). Arrays cross as raw little-endian bytes, never as text: arrays of 1 MiB and more in files under
+ * `.cache/python-exchange/` that the host maps copy-on-write (kept per process from call to call, removed when it
+ * ends), smaller ones (or all, where that folder may not be written) in the frame itself, read with
+ * `numpy.frombuffer`.
  * When a call is abandoned (its `signal` aborts: a time limit) the process is killed, and the next call starts a
  * new one; when this thread ends, the host sees its input close and exits, ending a running call with it.
  *
@@ -198,44 +201,58 @@ export function encodeFrame(
   return [head, ...blobs.map(([, b]) => new Uint8Array(b.buffer, b.byteOffset, b.byteLength))];
 }
 
-/** Where arrays are handed over in files: RAM-backed shared memory, when this process may write there. */
+/** The project's folder for the files that carry arrays to Python processes. */
+const EXCHANGE_FOLDER = new URL("../../.cache/python-exchange", import.meta.url);
+
+/**
+ * Where arrays are handed over in files: the project's `.cache/python-exchange/`, when this process may write
+ * there (Deno refuses `/dev/shm` to anything short of `--allow-all`); null otherwise, and arrays then travel in
+ * the pipe.
+ */
 function exchangeFolder(): string | null {
+  if (EXCHANGE_FOLDER.protocol !== "file:") return null;
+  const path = decodeURIComponent(EXCHANGE_FOLDER.pathname);
   try {
-    if (Deno.permissions.querySync({ name: "write", path: "/dev/shm" }).state !== "granted") return null;
-    return Deno.statSync("/dev/shm").isDirectory ? "/dev/shm" : null;
+    if (Deno.permissions.querySync({ name: "write", path }).state !== "granted") return null;
+    Deno.mkdirSync(path, { recursive: true });
+    return path;
   } catch {
     return null;
   }
 }
 
-async function writeAll(path: string, data: Uint8Array): Promise<void> {
-  const f = await Deno.open(path, { write: true, createNew: true, mode: 0o600 });
+/** Write `data` over the file at `path` (created when missing) and cut it to that length. */
+async function overwrite(path: string, data: Uint8Array): Promise<void> {
+  const f = await Deno.open(path, { write: true, create: true, mode: 0o600 });
   try {
     for (let off = 0; off < data.byteLength;) off += await f.write(data.subarray(off));
+    await f.truncate(data.byteLength);
   } finally {
     f.close();
   }
 }
 
 /**
- * A request's frame: small arrays travel in the frame; large ones, where `/dev/shm` may be written, in files
- * there that the host maps and removes (Deno's pipes carry about 200 MB/s, a file write several GB/s). Returns
- * the chunks to write and the files to remove once the call is over.
+ * A request's frame: small arrays travel in the frame; large ones, where the exchange folder may be written, in
+ * the process's exchange files there, which the host maps (Deno's pipes carry about 200 MB/s; a write over a
+ * file's pages already in the page cache a few GB/s, which is why each process keeps its files from call to call).
+ * Returns the chunks to write.
  */
 async function requestParts(
+  proc: PythonProcess,
   header: Record<string, unknown>,
   blobs: readonly (readonly [string, ArrayBufferView])[],
-): Promise<{ parts: Uint8Array[]; files: string[] }> {
+): Promise<Uint8Array[]> {
   const folder = exchangeFolder();
-  const inline: (readonly [string, ArrayBufferView])[] = [],
-    files: { key: string; file: string; bytes: number }[] = [];
+  const inline: (readonly [string, ArrayBufferView])[] = [];
+  const files: { key: string; file: string; bytes: number }[] = [];
   for (const [key, b] of blobs) {
     if (folder === null || b.byteLength < FILE_EXCHANGE_BYTES) {
       inline.push([key, b]);
       continue;
     }
-    const file = `${folder}/albench-query-${crypto.randomUUID()}.${key}`;
-    await writeAll(file, new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
+    const file = proc.exchangeFile(folder, key);
+    await overwrite(file, new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
     files.push({ key, file, bytes: b.byteLength });
   }
   const parts = encodeFrame(header, inline);
@@ -250,7 +267,7 @@ async function requestParts(
     head.set(text, 4);
     parts[0] = head;
   }
-  return { parts, files: files.map((f) => f.file) };
+  return parts;
 }
 
 /** Arrays at least this large go through a shared-memory file instead of the pipe (when one may be written). */
@@ -276,6 +293,8 @@ class PythonProcess {
   #hidden = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #dead = false;
+  readonly #exchange = new Map<string, string>();
+  readonly #id = crypto.randomUUID();
   readonly python: string;
 
   constructor(python: string, modulePath: string) {
@@ -376,8 +395,21 @@ class PythonProcess {
     }
   }
 
-  /** One request and its answer; calls wait for each other. */
-  request(parts: Uint8Array[], signal?: AbortSignal): Promise<Frame> {
+  /**
+   * The file that carries the array `key` to this process in `folder`, the same one call after call (its pages
+   * stay allocated); removed when the process is stopped, or by the host when this thread ends.
+   */
+  exchangeFile(folder: string, key: string): string {
+    let file = this.#exchange.get(key);
+    if (!file) {
+      file = `${folder}/albench-query-${this.#id}.${key}`;
+      this.#exchange.set(key, file);
+    }
+    return file;
+  }
+
+  /** One request (its chunks made once the calls before it are over) and its answer; calls wait for each other. */
+  request(parts: () => Promise<Uint8Array[]>, signal?: AbortSignal): Promise<Frame> {
     const run = this.#queue.then(async () => {
       if (this.#dead) throw new Error("the Python process was stopped");
       signal?.throwIfAborted();
@@ -385,7 +417,7 @@ class PythonProcess {
       signal?.addEventListener("abort", onAbort, { once: true });
       this.#child.ref();
       try {
-        for (const p of parts) await this.#in.write(p);
+        for (const p of await parts()) await this.#in.write(p);
         const frame = await readFrame(this.#out);
         if (!frame) throw new Error(await this.#ended());
         return frame;
@@ -419,6 +451,13 @@ class PythonProcess {
     }
     this.#in.close().catch(() => {});
     this.#out.cancel();
+    for (const file of this.#exchange.values()) {
+      try {
+        Deno.removeSync(file);
+      } catch {
+        // Never written, or the host removed it.
+      }
+    }
   }
 }
 
@@ -587,17 +626,11 @@ export function pythonQuery(path: string, d: PythonDescription, label: string): 
           : null,
       };
       let frame: Frame;
-      let files: string[] = [];
       try {
         const { proc } = await host(path);
-        const req = await requestParts(header, blobs);
-        files = req.files;
-        frame = await proc.request(req.parts, input.signal);
+        frame = await proc.request(() => requestParts(proc, header, blobs), input.signal);
       } catch (e) {
         throw fail((e as Error).message);
-      } finally {
-        // The host removes them as soon as it has mapped them; these are for a host that never got that far.
-        for (const f of files) Deno.remove(f).catch(() => {});
       }
       if (frame.header.ok !== true) throw fail(pythonError(frame.header));
       const selected = frame.header.selected as string[];

@@ -76,7 +76,7 @@ def read_frame(stream):
     blobs = {}
     for blob in header.get("blobs", []):
         if "file" in blob:
-            blobs[blob["key"]] = blob  # an array albench left in a shared-memory file (mapped by view_of)
+            blobs[blob["key"]] = blob  # an array albench left in a shared-memory file (mapped by map_files)
             continue
         data = read_into(stream, blob["bytes"])
         if data is None:
@@ -85,25 +85,22 @@ def read_frame(stream):
     return header, blobs
 
 
+EXCHANGE_FILES = set()
+
+
 def map_files(blobs):
-    """Opens the arrays albench left in files (copy-on-write maps: writable, never written back) and removes the
-    files, so nothing stays behind in shared memory whatever happens next."""
+    """Maps the arrays albench left in its exchange files (copy-on-write: writable, never written back). The
+    files stay for the next call; the host removes them when albench goes away (see reader)."""
     import mmap
 
     for key, blob in list(blobs.items()):
         if isinstance(blob, dict):
-            path = blob["file"]
-            try:
-                if blob["bytes"] == 0:
-                    blobs[key] = bytearray()
-                else:
-                    with open(path, "rb") as f:
-                        blobs[key] = mmap.mmap(f.fileno(), blob["bytes"], access=mmap.ACCESS_COPY)
-            finally:
-                try:
-                    os.unlink(path)
-                except OSError:
-                    pass
+            EXCHANGE_FILES.add(blob["file"])
+            if blob["bytes"] == 0:
+                blobs[key] = bytearray()
+                continue
+            with open(blob["file"], "rb") as f:
+                blobs[key] = mmap.mmap(f.fileno(), blob["bytes"], access=mmap.ACCESS_COPY)
 
 
 def write_frame(stream, header, blobs=()):
@@ -369,6 +366,11 @@ def reader(requests):
     if child is not None:
         try:
             os.kill(child, signal.SIGKILL)
+        except OSError:
+            pass
+    for path in list(EXCHANGE_FILES):
+        try:
+            os.unlink(path)
         except OSError:
             pass
     os._exit(0)
