@@ -157,7 +157,7 @@ Deno.test("compare: end to end on the repro scenario — JSON answer, report, ba
 
 Deno.test("compare: the CI examples name tasks and files that exist", async () => {
   const tasks = Object.keys(JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)).tasks);
-  for (const f of ["github-actions.yml", "gitlab-ci.yml"]) {
+  for (const f of ["github-actions.yml", "gitlab-ci.yml", "github-actions-python.yml"]) {
     const text = await Deno.readTextFile(`${ROOT}/examples/ci/${f}`);
     const used = [...text.matchAll(/deno task ([a-z-]+)/g)].map((m) => m[1]!);
     assert.deepEqual([...new Set(used)].sort(), ["compare", "repro", "test-query"], f);

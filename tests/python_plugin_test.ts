@@ -432,3 +432,28 @@ ${SELECT}    while True:
     assert.ok(!ps.split("\n").some((l) => l.includes(path)), `a process of ${path} is still running:\n${ps}`);
   },
 );
+
+Deno.test(
+  `python: the example in docs/query-functions.md loads, passes the conformance suite and selects by margin${NO_PYTHON}`,
+  {
+    ignore,
+  },
+  async () => {
+    const doc = await Deno.readTextFile(`${ROOT}/docs/query-functions.md`);
+    const code = /## Writing one in Python[\s\S]*?```python\n([\s\S]*?)```/.exec(doc)![1]!;
+    const path = await plugin(code, "margin.py");
+    const fn = await loadQueryModule(path, "/");
+    assert.equal(fn.name, "margin");
+    assert.equal(fn.description, "Margin: the b samples whose most uncertain class is closest to 0.5.");
+    for (const check of conformanceChecks(fn, { largeN: 20_000 })) await check.run();
+    const inp = input(fn, 200, 7, 11);
+    const c = 17, p = inp.unlabelled.probs;
+    const margin = inp.unlabelled.ids.map((_, i) => {
+      let m = Infinity;
+      for (let j = 0; j < c; j++) m = Math.min(m, Math.abs(p[i * c + j]! - 0.5));
+      return m;
+    });
+    const want = [...margin.keys()].sort((x, y) => margin[x]! - margin[y]! || x - y).slice(0, 7);
+    assert.deepEqual((await fn.select(inp)).selected, want.map((i) => `u${i}`));
+  },
+);

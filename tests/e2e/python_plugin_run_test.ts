@@ -78,6 +78,38 @@ Deno.test(
   },
 );
 
+Deno.test(`python e2e: compare of uncertainty.py alone gives the digest examples/ci pins${NO_PYTHON}`, {
+  ignore,
+}, async () => {
+  const out = await Deno.makeTempDir({ prefix: "albench-pycompare-" });
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${ROOT}/src/cli/compare.ts`,
+      "scenarios/examples/uncertainty.py",
+      "--scenario",
+      "scenarios/ci/repro.json",
+      "--backend",
+      "wasm",
+      "--jobs",
+      "1",
+      "--quiet",
+      "--json",
+      "--out",
+      out,
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(o.code, 0, text(o.stderr));
+  const json = JSON.parse(text(o.stdout));
+  assert.equal(json.scenarios[0].arms[0].arm, "uncertainty");
+  assert.equal(json.digest, (await Deno.readTextFile(`${ROOT}/examples/ci/compare-python.digest`)).trim());
+  await Deno.remove(out, { recursive: true });
+});
+
 Deno.test(
   `python e2e: a scenario arm naming a .py module runs in bench; a failing one names cell, round and traceback${NO_PYTHON}`,
   {
