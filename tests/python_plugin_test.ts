@@ -363,6 +363,10 @@ Deno.test(
 
 /** `deno task query` on a Python plug-in, as a user runs it. */
 async function queryCli(module: string, ...extra: string[]) {
+  return await queryCliWith({}, module, ...extra);
+}
+
+async function queryCliWith(env: Record<string, string>, module: string, ...extra: string[]) {
   const inputFile = `${TMP}/input.json`;
   await Deno.writeTextFile(
     inputFile,
@@ -375,6 +379,7 @@ async function queryCli(module: string, ...extra: string[]) {
   const child = new Deno.Command("deno", {
     args: ["task", "--quiet", "query", "--fn", module, "--input", inputFile, "--b", "2", ...extra],
     cwd: ROOT,
+    env,
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -455,5 +460,24 @@ Deno.test(
     });
     const want = [...margin.keys()].sort((x, y) => margin[x]! - margin[y]! || x - y).slice(0, 7);
     assert.deepEqual((await fn.select(inp)).selected, want.map((i) => `u${i}`));
+  },
+);
+
+Deno.test(
+  `python hostile: ALBENCH_PYTHON outside the task's --allow-run names the way to allow it${NO_PYTHON}`,
+  {
+    ignore,
+  },
+  async () => {
+    const r = await queryCliWith(
+      { ALBENCH_PYTHON: "/opt/elsewhere/bin/python" },
+      `${ROOT}/scenarios/examples/uncertainty.py`,
+    );
+    assert.equal(r.code, 2);
+    assert.equal(r.stdout, "");
+    assert.match(
+      r.stderr,
+      /this command may not start \/opt\/elsewhere\/bin\/python: the tasks start Python only as python3 or \/usr\/bin\/python3 \(their --allow-run in deno.json\); to use ALBENCH_PYTHON=\/opt\/elsewhere\/bin\/python, run the task's command with deno run and --allow-run=\/opt\/elsewhere\/bin\/python/,
+    );
   },
 );

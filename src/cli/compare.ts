@@ -37,7 +37,8 @@ import { gridCells } from "../runner/grid.ts";
 export const COMPARE_HELP = `Usage:
   deno task compare MODULE|NAME... [--scenario FILE] [--against ARM] [--seeds N] [--out DIR] [--jobs N] [--json]
 
-Runs each query function (a plug-in module path, a built-in name, or NAME=MODULE to name a plug-in's arm)
+Runs each query function (a plug-in module path, .ts, .js or .py; a built-in name; or NAME=MODULE to name a
+plug-in's arm)
 against the scenario's baseline arm on the same splits and initial sets, reusing cached pre-training and any
 baseline cells already in --out, writes the usual report there, and prints per scenario and function the paired
 difference to the baseline (macro and micro F1 averaged over the AL rounds, and AUBC) with 95% CI, paired t and
@@ -103,7 +104,9 @@ export async function parseTargets(args: readonly string[], cwd = Deno.cwd()): P
       throw new UsageError(
         `${spec} is neither a built-in query function (${
           Object.keys(BUILTIN_QUERY_FUNCTIONS).join(", ")
-        }) nor a readable module (${(e as Error).name}); give a built-in name or a path to a .ts/.js module`,
+        }) nor a readable module (${
+          (e as Error).name
+        }); give a built-in name or a path to a .ts, .js or .py module`,
       );
     }
     const stem = spec.slice(spec.lastIndexOf("/") + 1).replace(/\.[^.]*$/, "");

@@ -29,10 +29,10 @@ const DEFAULT_QUERY_TIMEOUT_SECONDS = 600;
 export const QUERY_HELP =
   `Usage: deno task query --fn NAME|MODULE --input FILE.json --b N [--seed S] [--options JSON] [--timeout S]
        deno task query --list                 every built-in with its options and defaults
-       deno task query --fn NAME|MODULE --help   one function's options
+       deno task query --fn NAME|MODULE --help   one function's options (a Python module: its docstring too)
 
   --fn NAME|MODULE  ${Object.keys(BUILTIN_QUERY_FUNCTIONS).join(", ")}, or a path to a module
-                    exporting a QueryFunction
+                    exporting a QueryFunction, or to a Python module (.py) defining select
   --input FILE      JSON {"ids": [...], "probs": [[p per class], ...], "features": [[...], ...]} for the unlabelled
                     samples; add "labelled": {"ids", "probs", "features"} for functions that use it (coreset)
   --b N             how many to select
@@ -145,6 +145,11 @@ async function main(args: string[]): Promise<void> {
     help: { type: "boolean", short: "h" },
     list: { type: "boolean" },
   }, "query");
+  if (values.list && values.fn) {
+    // --list names one plug-in: it is listed as --help would.
+    console.log(describeQuery(await resolveFn(values.fn)));
+    return;
+  }
   if (values.list) {
     console.log(Object.values(BUILTIN_QUERY_FUNCTIONS).map(describeQuery).join("\n\n"));
     return;

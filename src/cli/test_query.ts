@@ -24,8 +24,9 @@ async function main(args: string[]): Promise<void> {
   );
   if (values.help) {
     console.log(
-      "Usage: deno task test-query ./my_query.ts [--timeout S]\n\nRuns the query-function conformance suite on " +
-        `the module; each check may take S seconds (default ${DEFAULT_CHECK_TIMEOUT_SECONDS}).`,
+      "Usage: deno task test-query ./my_query.ts|./my_query.py [--timeout S]\n\nRuns the query-function " +
+        "conformance suite on the module (TypeScript, or Python defining select); each check may take S seconds " +
+        `(default ${DEFAULT_CHECK_TIMEOUT_SECONDS}).`,
     );
     return;
   }

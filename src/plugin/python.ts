@@ -476,12 +476,11 @@ function spawnError(e: unknown, python: string): Error {
       }: install Python 3 with NumPy (apt-get install python3-numpy) or set ALBENCH_PYTHON to its path`,
     );
   }
-  if (e instanceof Deno.errors.NotCapable || e instanceof Deno.errors.PermissionDenied) {
+  if (e instanceof Deno.errors.NotCapable) {
     return new Error(
-      `this command may not start ${python} (${
-        (e as Error).message.split("\n")[0]
-      }); the tasks that run query ` +
-        "functions allow it (deno.json): run the task, or add --allow-run to your own deno run",
+      `this command may not start ${python}: the tasks start Python only as python3 or /usr/bin/python3 (their ` +
+        `--allow-run in deno.json); to use ALBENCH_PYTHON=${python}, run the task's command with deno run and ` +
+        `--allow-run=${python} (docs/permissions.md)`,
     );
   }
   return new Error(`could not start ${python}: ${(e as Error).message ?? String(e)}`, { cause: e });

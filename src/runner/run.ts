@@ -11,6 +11,7 @@ import { type ResolvedScenario, ScenarioError } from "../scenario/load.ts";
 import { type Cell, gridCells, type Shard, shardCells } from "./grid.ts";
 import { RunContext, runGridCell, scenarioDir } from "./cells.ts";
 import { resolveQuery } from "../al/query/registry.ts";
+import { stopPythonPlugins } from "../plugin/python.ts";
 import {
   checkOutputPaths,
   checkRunFolder,
@@ -131,6 +132,9 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
       }
     }
   }
+  // Cells with plug-in arms run in worker threads, each starting its own Python processes: the ones started here
+  // to check the plug-ins would only sit idle.
+  stopPythonPlugins();
   checkOutputPaths(opts.out, cells);
   // Every record this shard would resume or reuse belongs to the scenario's current version, or nothing starts.
   // (Damaged records are set aside and recomputed by runGridCell.)
