@@ -2,9 +2,9 @@ import assert from "node:assert/strict";
 import { compareScenarios, parseTargets } from "../src/cli/compare.ts";
 import { loadScenarioFile } from "../src/scenario/load.ts";
 import { UsageError } from "../src/cli/errors.ts";
+import { spawnCompare } from "./e2e/bench_cli.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
-const text = (b: Uint8Array) => new TextDecoder().decode(b);
 
 Deno.test("compare: targets are built-in names, module paths (named by stem, hashed) or NAME=MODULE", async () => {
   const dir = await Deno.makeTempDir({ prefix: "albench-targets-" });
@@ -60,27 +60,7 @@ Deno.test("compare: each scenario keeps its identity and baseline arm, its other
   );
 });
 
-async function compare(args: string[]) {
-  const r = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${ROOT}/src/cli/compare.ts`,
-      "--scenario",
-      "scenarios/ci/repro.json",
-      "--backend",
-      "wasm",
-      "--jobs",
-      "1",
-      "--quiet",
-      ...args,
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: r.code, stdout: text(r.stdout), stderr: text(r.stderr) };
-}
+const compare = spawnCompare;
 
 Deno.test("compare: end to end on the repro scenario — JSON answer, report, baseline cells reused, changed module refused", async () => {
   const tmp = await Deno.makeTempDir({ prefix: "albench-compare-" });

@@ -74,3 +74,59 @@ export async function spawnBench(
 export function runBench(scenario: string, dir: string, ...extra: string[]): Promise<BenchRun> {
   return spawnBench(scenario, `${dir}/out`, `${dir}/cache`, ...extra);
 }
+
+/** A scenario as plain JSON, to edit field by field in a test. */
+// deno-lint-ignore no-explicit-any
+export type LooseScenario = Record<string, any>;
+
+/**
+ * The CI scenario (`scenarios/ci/repro.json`) without pre-training and with one seed: a cell takes a second or two.
+ *
+ * @example
+ * ```ts ignore
+ * import { tinyScenario } from "./bench_cli.ts";
+ * const s = await tinyScenario();
+ * ```
+ */
+export async function tinyScenario(): Promise<LooseScenario> {
+  const s = JSON.parse(await Deno.readTextFile(`${ROOT}/scenarios/ci/repro.json`));
+  delete s.$schema;
+  s.pretrain = { method: "none" };
+  s.seeds = 1;
+  return s;
+}
+
+/**
+ * `compare --scenario scenarios/ci/repro.json --backend wasm --jobs 1 --quiet ARGS…`, spawned from the project
+ * folder with every permission (the flags under test are compare's own).
+ *
+ * @example
+ * ```ts ignore
+ * import { spawnCompare } from "./bench_cli.ts";
+ * const r = await spawnCompare(["uncertainty", "--out", "/tmp/x", "--json"]);
+ * ```
+ */
+export async function spawnCompare(
+  args: readonly string[],
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const r = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      `${ROOT}/src/cli/compare.ts`,
+      "--scenario",
+      "scenarios/ci/repro.json",
+      "--backend",
+      "wasm",
+      "--jobs",
+      "1",
+      "--quiet",
+      ...args,
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const text = (b: Uint8Array) => new TextDecoder().decode(b);
+  return { code: r.code, stdout: text(r.stdout), stderr: text(r.stderr) };
+}

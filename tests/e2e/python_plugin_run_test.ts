@@ -7,20 +7,12 @@
  */
 import assert from "node:assert/strict";
 import { NO_PYTHON, PYTHON } from "../python_available.ts";
-import { ROOT, runBench, spawnBench } from "./bench_cli.ts";
+import { ROOT, runBench, spawnBench, spawnCompare, tinyScenario } from "./bench_cli.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 // deno-lint-ignore no-explicit-any
 type Loose = Record<string, any>;
 const ignore = !PYTHON;
-
-async function tinyScenario(): Promise<Loose> {
-  const s = JSON.parse(await Deno.readTextFile(`${ROOT}/scenarios/ci/repro.json`));
-  delete s.$schema;
-  s.pretrain = { method: "none" };
-  s.seeds = 1;
-  return s;
-}
 
 Deno.test(
   `python e2e: compare of uncertainty.py against the built-in uncertainty differs by exactly zero${NO_PYTHON}`,
@@ -29,30 +21,15 @@ Deno.test(
   },
   async () => {
     const out = await Deno.makeTempDir({ prefix: "albench-pycompare-" });
-    const o = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "-A",
-        `${ROOT}/src/cli/compare.ts`,
-        "uncertainty",
-        "py_uncertainty=scenarios/examples/uncertainty.py",
-        "--scenario",
-        "scenarios/ci/repro.json",
-        "--backend",
-        "wasm",
-        "--jobs",
-        "1",
-        "--quiet",
-        "--json",
-        "--out",
-        out,
-      ],
-      cwd: ROOT,
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
-    assert.equal(o.code, 0, text(o.stderr));
-    const json = JSON.parse(text(o.stdout));
+    const o = await spawnCompare([
+      "uncertainty",
+      "py_uncertainty=scenarios/examples/uncertainty.py",
+      "--json",
+      "--out",
+      out,
+    ]);
+    assert.equal(o.code, 0, o.stderr);
+    const json = JSON.parse(o.stdout);
     const [ts, py] = json.scenarios[0].arms;
     assert.deepEqual([ts.arm, py.arm], ["uncertainty", "py_uncertainty"]);
     // Both against random: the same paired differences, so Python minus TypeScript is zero.
@@ -82,29 +59,9 @@ Deno.test(`python e2e: compare of uncertainty.py alone gives the digest examples
   ignore,
 }, async () => {
   const out = await Deno.makeTempDir({ prefix: "albench-pycompare-" });
-  const o = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${ROOT}/src/cli/compare.ts`,
-      "scenarios/examples/uncertainty.py",
-      "--scenario",
-      "scenarios/ci/repro.json",
-      "--backend",
-      "wasm",
-      "--jobs",
-      "1",
-      "--quiet",
-      "--json",
-      "--out",
-      out,
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  assert.equal(o.code, 0, text(o.stderr));
-  const json = JSON.parse(text(o.stdout));
+  const o = await spawnCompare(["scenarios/examples/uncertainty.py", "--json", "--out", out]);
+  assert.equal(o.code, 0, o.stderr);
+  const json = JSON.parse(o.stdout);
   assert.equal(json.scenarios[0].arms[0].arm, "uncertainty");
   assert.equal(json.digest, (await Deno.readTextFile(`${ROOT}/examples/ci/compare-python.digest`)).trim());
   await Deno.remove(out, { recursive: true });

@@ -4,22 +4,13 @@
  */
 import assert from "node:assert/strict";
 import { checkOutputPaths } from "../../src/runner/store.ts";
-import { ROOT, runBench, spawnBench } from "./bench_cli.ts";
+import { ROOT, runBench, spawnBench, tinyScenario } from "./bench_cli.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
 // Scenario edits poke at arbitrary nested fields, which is what `any` is for here.
 // deno-lint-ignore no-explicit-any
 type Loose = Record<string, any>;
-
-/** The CI scenario without pre-training, one seed: a cell takes a second or two. */
-async function tinyScenario(): Promise<Loose> {
-  const s = JSON.parse(await Deno.readTextFile(`${ROOT}/scenarios/ci/repro.json`));
-  delete s.$schema;
-  s.pretrain = { method: "none" };
-  s.seeds = 1;
-  return s;
-}
 
 async function bench(scenario: Record<string, unknown>, dir: string, ...extra: string[]) {
   await Deno.writeTextFile(`${dir}/s.json`, JSON.stringify(scenario));
