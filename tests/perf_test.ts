@@ -5,6 +5,7 @@ import { formatModelRows, modelRows, otherRows, queryRows } from "../src/perf/ta
 import { modelConfigs, parsePerfName, perfName, perfSetFrom } from "../src/perf/configs.ts";
 import { findTorchPython, pythonCandidates } from "../src/perf/peer.ts";
 import { BACKEND_NAMES } from "../src/backend/names.ts";
+import { PYTHON } from "./python_available.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -189,15 +190,22 @@ Deno.test("deno task perf --set quick: baseline and albench from one run, table 
       assert.equal(json.pytorch, null);
       assert.match(r.stdout, /PyTorch peer: not run: no Python with torch/);
     }
-    // Every built-in but random (which reads nothing) is timed.
+    // Every built-in but random (which reads nothing) is timed, and, where a Python with NumPy is found, the
+    // Python bridge alone and the uncertainty.py port.
     assert.deepEqual(
       json.queries.map((q: { query: string }) => q.query).sort(),
-      Object.keys(BUILTIN_QUERY_FUNCTIONS).filter((n) => n !== "random").sort(),
+      [
+        ...Object.keys(BUILTIN_QUERY_FUNCTIONS).filter((n) => n !== "random"),
+        ...(PYTHON ? ["python-bridge", "uncertainty.py"] : []),
+      ].sort(),
     );
     assert.match(r.stdout, /backend\s+mode\s+model\s+px\s+batch\s+stock img\/s\s+albench img\/s\s+ratio/);
     assert.match(r.stdout, /wasm\s+train\s+small-cnn\s+16\s+10/);
     assert.match(r.stdout, /query seconds \(d = 1024, C = 17, b = 20\)/);
     assert.match(r.stdout, /target: wasm densenet-cpu 32 px training \(batch 10\) not measured/);
+    // --set quick times N = 1000 only: the bridge's target is at N = 100,000.
+    assert.match(r.stdout, /target: Python bridge at N = 100k \(d = 1024, C = 17\) not measured a call/);
+    assert.equal(json.targets.pythonBridgeSecondsAt100k.target, 0.5);
     assert.match(r.stdout, /target: webgpu densenet-cpu 32 px training \(batch 10\) not measured/);
     assert.equal(json.targets.webgpuTrainSpeedupDensenetCpu32.value, null);
   } finally {

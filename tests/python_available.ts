@@ -34,5 +34,9 @@ export const NO_PYTHON = PYTHON
   ? ""
   : " [ignored: no Python with NumPy (set ALBENCH_PYTHON, or apt-get install python3-numpy)]";
 
-// The bridge starts ALBENCH_PYTHON: point it at the one found, for this process and the commands it spawns.
-if (PYTHON) Deno.env.set("ALBENCH_PYTHON", PYTHON_SKLEARN ?? PYTHON);
+// The bridge starts ALBENCH_PYTHON, else python3: point it at the one found (for this whole test process and the
+// commands it spawns) where that is another.
+const chosen = PYTHON_SKLEARN ?? PYTHON;
+if (chosen && chosen !== (Deno.env.get("ALBENCH_PYTHON") || "python3")) {
+  Deno.env.set("ALBENCH_PYTHON", chosen);
+}

@@ -290,6 +290,9 @@ Deno.test("reliability: `data` names the source label file in its errors and ref
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
         "run",
+        // As the task does: a stale registry cache must not make Deno print "Download …" before the error.
+        "--frozen",
+        "--cached-only",
         "--allow-read",
         "--allow-write",
         `${ROOT}/src/cli/data.ts`,
