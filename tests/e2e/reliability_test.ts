@@ -5,6 +5,7 @@
 import assert from "node:assert/strict";
 import { checkOutputPaths } from "../../src/runner/store.ts";
 import { ROOT, runBench, spawnBench, tinyScenario } from "./bench_cli.ts";
+import { PYTHON } from "../python_available.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
@@ -87,7 +88,20 @@ Deno.test("reliability: a missing, throwing or malformed plug-in fails before th
       /arms\[1\].*query module \.\/throws\.ts .*could not be loaded: .*boom at import/,
     ],
     ["./five.ts", /arms\[1\].*query module \.\/five\.ts must export a QueryFunction/],
+    ["./nope.py", /arms\[1\].*query module \.\/nope\.py \(.*nope\.py\) could not be loaded: No such file/],
+    // Python plug-ins that do not load (where a Python with NumPy is found: tests/python_available.ts).
+    ...(PYTHON
+      ? [
+        ["./syntax.py", /arms\[1\].*query module \.\/syntax\.py .*could not be loaded: SyntaxError/],
+        [
+          "./nosel.py",
+          /arms\[1\].*query module \.\/nosel\.py .*could not be loaded: it defines no function select/,
+        ],
+      ] as [string, RegExp][]
+      : []),
   ];
+  await Deno.writeTextFile(`${dir}/syntax.py`, "def select(:\n");
+  await Deno.writeTextFile(`${dir}/nosel.py`, "NEEDS = []\n");
   for (const [module, expected] of cases) {
     s.arms = [{ name: "random", query: "random" }, { name: "mine", query: { module } }];
     const r = await bench(s, dir);
