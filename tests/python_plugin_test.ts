@@ -481,3 +481,182 @@ Deno.test(
     );
   },
 );
+
+/** Processes whose command line names `path` (the plug-in's host and anything forked from it). */
+async function processesOf(path: string): Promise<string[]> {
+  const ps = text((await new Deno.Command("ps", { args: ["-eo", "args"], stdout: "piped" }).output()).stdout);
+  return ps.split("\n").filter((l) => l.includes(path));
+}
+
+Deno.test(
+  `python hostile: a plug-in that forks in select cannot answer twice or hold the call open${NO_PYTHON}`,
+  {
+    ignore,
+  },
+  async () => {
+    const path = await plugin(`
+import os, time
+NEEDS = []
+${SELECT}    if budget == 3 and os.fork() == 0:
+        time.sleep(300)  # a grandchild that holds the answer pipe open
+        os._exit(0)
+    os.fork()  # both processes go on to answer
+    return unlabelled.ids[:budget]
+`);
+    const fn = await loadQueryModule(path, "/");
+    for (const [b, seed] of [[2, 0], [3, 1], [2, 2], [4, 3]] as const) {
+      const inp = { ...input(fn, 10, b, seed), unlabelled: syntheticView(10, 17, 16, seed, `r${seed}_`) };
+      const t0 = performance.now();
+      assert.deepEqual((await fn.select(inp)).selected, inp.unlabelled.ids.slice(0, b));
+      assert.ok(performance.now() - t0 < 5000, `call ${seed} waited for the process it forked`);
+    }
+    // Only the host is left: what the calls forked ended with them.
+    assert.equal((await processesOf(path)).length, 1, (await processesOf(path)).join("\n"));
+  },
+);
+
+Deno.test(`python hostile: subprocesses a call starts end with it${NO_PYTHON}`, { ignore }, async () => {
+  const tag = `${3000 + Math.floor(Math.random() * 900)}.25`;
+  const path = await plugin(`
+import subprocess
+NEEDS = []
+${SELECT}    subprocess.Popen(["sleep", "${tag}"])
+    return unlabelled.ids[:budget]
+`);
+  const fn = await loadQueryModule(path, "/");
+  await fn.select(input(fn, 10, 2, 0));
+  await new Promise((r) => setTimeout(r, 300));
+  assert.deepEqual(await processesOf(`sleep ${tag}`), []);
+});
+
+Deno.test(
+  `python hostile: an abandoned call, or a host killed by its plug-in, leaves no files behind${NO_PYTHON}`,
+  {
+    ignore,
+  },
+  async () => {
+    const exchange = `${ROOT}/.cache/python-exchange`;
+    const listing = async () => {
+      const out: string[] = [];
+      try {
+        for await (const e of Deno.readDir(exchange)) out.push(e.name);
+      } catch {
+        // Not made yet.
+      }
+      return out.sort();
+    };
+    const before = await listing();
+    const marker = `marker-${crypto.randomUUID()}`;
+    const path = await plugin(`
+import os, signal, time
+${SELECT}    open("${marker}", "w").write("x")
+    if budget == 1:
+        os.kill(os.getppid(), signal.SIGKILL)
+    while True:
+        time.sleep(0.05)
+`);
+    const fn = await loadQueryModule(path, "/");
+    // Features of 600 x 512 float32: more than 1 MiB, so they travel in an exchange file.
+    const big = (b: number) => ({ ...input(fn, 600, b, 0, 17, 512) });
+    await assert.rejects(
+      Promise.resolve(fn.select({ ...big(2), signal: AbortSignal.timeout(1000) })),
+      /the call was abandoned \(time limit\)/,
+    );
+    await assert.rejects(
+      Promise.resolve(fn.select(big(1))),
+      /ended before answering: it was ended by SIGKILL/,
+    );
+    await new Promise((r) => setTimeout(r, 2500));
+    assert.deepEqual(await listing(), before);
+    const found = text(
+      (await new Deno.Command("find", {
+        args: [exchange, "/tmp", "-name", marker],
+        stdout: "piped",
+        stderr: "null",
+      })
+        .output()).stdout,
+    );
+    assert.equal(found, "");
+    assert.deepEqual(await processesOf(path), []);
+  },
+);
+
+Deno.test(`python: multiprocessing's spawned workers can import the plug-in's own functions${NO_PYTHON}`, {
+  ignore,
+}, async () => {
+  const path = await plugin(
+    `
+import multiprocessing as mp
+NEEDS = []
+def square(x):
+    return x * x
+${SELECT}    with mp.get_context("spawn").Pool(2) as pool:
+        k = sum(pool.map(square, [1, 2]))  # 5
+    return unlabelled.ids[k:k + budget]
+`,
+    "spawny.py",
+  );
+  const fn = await loadQueryModule(path, "/");
+  assert.deepEqual((await fn.select(input(fn, 10, 2, 0))).selected, ["u5", "u6"]);
+});
+
+const MORE_HOSTILE: [string, string, RegExp][] = [
+  [
+    "an option whose minimum is above its maximum",
+    `OPTIONS = {"k": {"type": "integer", "minimum": 10, "maximum": 1}}\n${SELECT}    return []\n`,
+    /OPTIONS\['k'\]: minimum 10 is above maximum 1/,
+  ],
+  [
+    "a default above its maximum",
+    `OPTIONS = {"k": {"type": "integer", "default": 50, "maximum": 5}}\n${SELECT}    return []\n`,
+    /OPTIONS\['k'\]\['default'\] is 50, above its maximum 5/,
+  ],
+  [
+    "a default of the wrong type",
+    `OPTIONS = {"k": {"type": "integer", "default": "five"}}\n${SELECT}    return []\n`,
+    /OPTIONS\['k'\]\['default'\] is 'five', not an integer/,
+  ],
+  [
+    "a NaN default",
+    `OPTIONS = {"w": {"type": "number", "default": float("nan")}}\n${SELECT}    return []\n`,
+    /OPTIONS\['w'\]\['default'\] is nan, not a number/,
+  ],
+  [
+    "scores given as strings",
+    `${SELECT}    return {"selected": unlabelled.ids[:budget], "scores": [str(i) for i in range(len(unlabelled.ids))]}\n`,
+    /select's 'scores' hold <U\d values; give numbers, one per unlabelled sample/,
+  ],
+  [
+    "scores of the wrong shape",
+    `import numpy as np\n${SELECT}    return {"selected": unlabelled.ids[:budget], "scores": np.zeros((5, 2))}\n`,
+    /select's 'scores' have shape \(5, 2\); give one number per unlabelled sample \(10,\)/,
+  ],
+  [
+    "writing to the protocol's file descriptors",
+    `import os\n${SELECT}    os.write(4, b"\\x03\\x00\\x00\\x00{{{")\n    return unlabelled.ids[:budget]\n`,
+    /OSError: \[Errno 9\] Bad file descriptor/,
+  ],
+  [
+    "an exception whose message cannot be read",
+    `class Odd(Exception):\n    def __str__(self):\n        raise RuntimeError("no")\n${SELECT}    raise Odd()\n`,
+    /Odd \(its message could not be read\)/,
+  ],
+  [
+    "a plug-in named like a standard module",
+    `${SELECT}    return unlabelled.ids[:budget]\n`,
+    /^no failure$/,
+  ],
+];
+
+for (const [what, body, expected] of MORE_HOSTILE) {
+  Deno.test(`python hostile: ${what} is refused naming it${NO_PYTHON}`, { ignore }, async () => {
+    const name = what.includes("standard module") ? "mmap.py" : "q.py";
+    let message: string;
+    try {
+      message = await failure(body, name);
+    } catch (e) {
+      message = (e as Error).message;
+    }
+    assert.match(message, expected);
+  });
+}

@@ -243,15 +243,14 @@ async function requestParts(
   header: Record<string, unknown>,
   blobs: readonly (readonly [string, ArrayBufferView])[],
 ): Promise<Uint8Array[]> {
-  const folder = exchangeFolder();
   const inline: (readonly [string, ArrayBufferView])[] = [];
   const files: { key: string; file: string; bytes: number }[] = [];
   for (const [key, b] of blobs) {
-    if (folder === null || b.byteLength < FILE_EXCHANGE_BYTES) {
+    const file = b.byteLength < FILE_EXCHANGE_BYTES ? null : proc.exchangeFile(key);
+    if (file === null) {
       inline.push([key, b]);
       continue;
     }
-    const file = proc.exchangeFile(folder, key);
     await overwrite(file, new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
     files.push({ key, file, bytes: b.byteLength });
   }
@@ -293,8 +292,10 @@ class PythonProcess {
   #hidden = 0;
   #queue: Promise<unknown> = Promise.resolve();
   #dead = false;
-  readonly #exchange = new Map<string, string>();
   readonly #id = crypto.randomUUID();
+  /** The process's folder (exchange files, working folders), or null where none may be written here. */
+  readonly #root: string | null;
+  #exited = false;
   readonly python: string;
 
   constructor(python: string, modulePath: string) {
@@ -303,8 +304,10 @@ class PythonProcess {
     if (host.protocol !== "file:") {
       throw new Error(`the Python bridge needs albench on the local disk; it was loaded from ${host.href}`);
     }
+    const folder = exchangeFolder();
+    this.#root = folder === null ? null : `${folder}/${this.#id}`;
     this.#child = new Deno.Command(python, {
-      args: [decodeURIComponent(host.pathname), modulePath],
+      args: [decodeURIComponent(host.pathname), modulePath, ...(this.#root ? [this.#root] : [])],
       stdin: "piped",
       stdout: "piped",
       stderr: "piped",
@@ -313,6 +316,7 @@ class PythonProcess {
       cwd: "/",
     }).spawn();
     this.#child.unref();
+    this.#child.status.then(() => (this.#exited = true), () => (this.#exited = true));
     this.#out = new ByteReader(this.#child.stdout);
     this.#in = this.#child.stdin.getWriter();
     this.#pumpStderr();
@@ -364,6 +368,8 @@ class PythonProcess {
       status = undefined;
     }
     await new Promise((r) => setTimeout(r, 50));
+    // A host that closed its output but runs on, or died by itself, is stopped and its folder removed all the same.
+    this.kill();
     const how = status
       ? status.signal ? `it was ended by ${status.signal}` : `it exited with code ${status.code}`
       : "it closed its output";
@@ -396,16 +402,11 @@ class PythonProcess {
   }
 
   /**
-   * The file that carries the array `key` to this process in `folder`, the same one call after call (its pages
-   * stay allocated); removed when the process is stopped, or by the host when this thread ends.
+   * The file that carries the array `key` to this process, the same one call after call (its pages stay in the
+   * page cache), or null where arrays go in the pipe. Removed with the process's folder when it ends.
    */
-  exchangeFile(folder: string, key: string): string {
-    let file = this.#exchange.get(key);
-    if (!file) {
-      file = `${folder}/albench-query-${this.#id}.${key}`;
-      this.#exchange.set(key, file);
-    }
-    return file;
+  exchangeFile(key: string): string | null {
+    return this.#root === null ? null : `${this.#root}/${key}`;
   }
 
   /** One request (its chunks made once the calls before it are over) and its answer; calls wait for each other. */
@@ -441,21 +442,29 @@ class PythonProcess {
     return this.#dead;
   }
 
+  /**
+   * Stop the process: its input closes, so the host ends a running call (its whole process group) and removes its
+   * folder, then exits; a host that has not gone within two seconds is killed. The folder is removed here too.
+   */
   kill(): void {
-    if (this.#dead) return;
     this.#dead = true;
-    try {
-      this.#child.kill("SIGKILL");
-    } catch {
-      // Already gone.
+    if (!this.#exited) {
+      this.#in.close().catch(() => {});
+      const timer = setTimeout(() => {
+        try {
+          if (!this.#exited) this.#child.kill("SIGKILL");
+        } catch {
+          // Already gone.
+        }
+      }, 2000);
+      Deno.unrefTimer(timer);
     }
-    this.#in.close().catch(() => {});
     this.#out.cancel();
-    for (const file of this.#exchange.values()) {
+    if (this.#root) {
       try {
-        Deno.removeSync(file);
+        Deno.removeSync(this.#root, { recursive: true });
       } catch {
-        // Never written, or the host removed it.
+        // Never made, or the host removed it.
       }
     }
   }

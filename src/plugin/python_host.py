@@ -1,30 +1,43 @@
 """albench's host for a Python query plug-in (started by src/plugin/python.ts; not a public API).
 
-Usage: python3 python_host.py MODULE.py
+Usage: python3 python_host.py MODULE.py [FOLDER]
 
 The host imports the plug-in once, answers with its description, then serves `select` requests until its
-standard input closes. Each request runs in a child forked from the host, in a fresh temporary working folder
-that is removed afterwards, so no state (globals, files in the working folder) survives from one call to the next,
-and a crash, `sys.exit` or `os._exit` in the plug-in fails that call only.
+standard input closes. FOLDER (made by albench, else a new temporary folder) holds the files albench hands arrays
+over in and each call's working folder; the host removes it when it ends.
 
-The protocol travels on the host's original standard input and output, duplicated before the plug-in is imported;
-file descriptor 1 is then pointed at standard error and 0 at /dev/null, so `print` in the plug-in (even from C
-code) never reaches the protocol. A frame is a 4-byte little-endian header length, a UTF-8 JSON header, then the
-raw bytes of the arrays the header lists in `blobs` ({"key", "dtype", "shape"}), in order: arrays cross as bytes
-and are read with numpy.frombuffer, never as text.
+Each request runs in a child forked from the host, in a process group of its own and a fresh working folder. The
+host reads exactly one answer from the child, then kills the group (so processes the plug-in started end with the
+call) and removes the folder: no state (globals, files in the working folder, subprocesses) survives from one call
+to the next, and a crash, `sys.exit` or `os._exit` in the plug-in fails that call only.
+
+The protocol travels on the host's original standard input and output, duplicated before the plug-in is imported
+and closed in the children; file descriptor 1 is then pointed at standard error and 0 at /dev/null, so `print` in
+the plug-in (even from C code) never reaches the protocol. A frame is a 4-byte little-endian header length, a
+UTF-8 JSON header, then the raw bytes of the arrays the header lists in `blobs` ({"key", "bytes"}, or {"key",
+"file", "bytes"} for an array left in a file), in order: arrays cross as bytes, never as text.
 """
 
+# Everything the host uses is imported before the plug-in's folder joins sys.path, so a plug-in file named like a
+# standard module (mmap.py, queue.py) cannot replace the host's own.
+import importlib.util
 import json
+import math
+import mmap
 import os
+import queue
+import select as selectmod
+import shutil
 import signal
 import struct
 import sys
 import tempfile
 import threading
-import queue
 import traceback
-import shutil
-import importlib.util
+import warnings
+
+# The host forks while its reader thread runs; the child only runs the plug-in and exits (Python 3.12+ warns).
+warnings.filterwarnings("ignore", message=".*fork.*", category=DeprecationWarning)
 
 PROTO_IN = os.fdopen(os.dup(0), "rb", buffering=0)
 PROTO_OUT = os.fdopen(os.dup(1), "wb", buffering=0)
@@ -38,6 +51,15 @@ OUTPUTS = ("probs", "features")
 OPTION_KEYS = {"type", "default", "minimum", "maximum", "enum", "description"}
 OPTION_TYPES = {"number", "integer", "boolean", "string"}
 TRACEBACK_LINES = 12
+MAX_HEADER_BYTES = 1 << 30
+HOST_FILE = os.path.abspath(__file__)
+
+# What the reader thread must clean up when albench goes away: the running call's process group and the folder.
+STATE = {"child": None, "root": None}
+
+
+class PluginError(Exception):
+    """A plug-in that breaks the contract (a message for the user, no traceback of the host)."""
 
 
 def read_exact(stream, n):
@@ -76,7 +98,7 @@ def read_frame(stream):
     blobs = {}
     for blob in header.get("blobs", []):
         if "file" in blob:
-            blobs[blob["key"]] = blob  # an array albench left in a shared-memory file (mapped by map_files)
+            blobs[blob["key"]] = blob  # an array albench left in a file (mapped by map_files)
             continue
         data = read_into(stream, blob["bytes"])
         if data is None:
@@ -85,17 +107,32 @@ def read_frame(stream):
     return header, blobs
 
 
-EXCHANGE_FILES = set()
+def frame_size(buf):
+    """The length of the complete frame at the start of buf, None while it is incomplete; ValueError when what
+    is there is not a frame."""
+    if len(buf) < 4:
+        return None
+    (size,) = struct.unpack("<I", bytes(buf[:4]))
+    if size > MAX_HEADER_BYTES:
+        raise ValueError(f"a header of {size} bytes")
+    if len(buf) < 4 + size:
+        return None
+    header = json.loads(bytes(buf[4 : 4 + size]).decode("utf-8"))
+    if not isinstance(header, dict) or not isinstance(header.get("blobs", []), list):
+        raise ValueError("a header that is not an answer")
+    total = 4 + size
+    for blob in header.get("blobs", []):
+        nbytes = blob.get("bytes") if isinstance(blob, dict) else None
+        if not isinstance(nbytes, int) or nbytes < 0:
+            raise ValueError("an array of no size")
+        total += nbytes
+    return total if len(buf) >= total else None
 
 
 def map_files(blobs):
-    """Maps the arrays albench left in its exchange files (copy-on-write: writable, never written back). The
-    files stay for the next call; the host removes them when albench goes away (see reader)."""
-    import mmap
-
+    """Maps the arrays albench left in files (copy-on-write: writable, never written back)."""
     for key, blob in list(blobs.items()):
         if isinstance(blob, dict):
-            EXCHANGE_FILES.add(blob["file"])
             if blob["bytes"] == 0:
                 blobs[key] = bytearray()
                 continue
@@ -116,19 +153,31 @@ def write_frame(stream, header, blobs=()):
             off += stream.write(view[off:])
 
 
-HOST_FILE = os.path.abspath(__file__)
+def failure(phase, message):
+    return {"ok": False, "phase": phase, "type": "", "message": message}
 
 
 def error_header(phase, exc):
-    # The plug-in's own frames: the host's and the import machinery's say nothing to its author.
-    frames = [
-        f for f in traceback.extract_tb(exc.__traceback__)
-        if os.path.abspath(f.filename) != HOST_FILE and not f.filename.startswith("<frozen")
-    ]
-    lines = ["Traceback (most recent call last):\n"] if frames else []
-    lines += traceback.format_list(frames) + traceback.format_exception_only(type(exc), exc)
-    text = "".join(lines).rstrip().splitlines()
-    message = str(exc) or type(exc).__name__
+    """An exception as the user should see it: its type, message and the plug-in's own frames."""
+    try:
+        message = str(exc) or type(exc).__name__
+    except Exception:
+        message = f"{type(exc).__name__} (its message could not be read)"
+    try:
+        # The plug-in's own frames: the host's and the import machinery's say nothing to its author.
+        frames = [
+            f for f in traceback.extract_tb(exc.__traceback__)
+            if os.path.abspath(f.filename) != HOST_FILE and not f.filename.startswith("<frozen")
+        ]
+        lines = ["Traceback (most recent call last):\n"] if frames else []
+        try:
+            last = traceback.format_exception_only(type(exc), exc)  # a SyntaxError's file, line and caret
+        except Exception:
+            last = [f"{type(exc).__name__}: {message}\n"]
+        lines += traceback.format_list(frames) + last
+        text = "".join(lines).rstrip().splitlines()
+    except Exception:
+        text = []
     if isinstance(exc, ModuleNotFoundError):
         message += (
             f" (the plug-in imports a package that the Python albench started, {sys.executable}, does not have: "
@@ -143,20 +192,82 @@ def error_header(phase, exc):
     }
 
 
-class PluginError(Exception):
-    """A plug-in that breaks the contract (a message for the user, no traceback of the host)."""
+def module_name(path):
+    """The name the plug-in is imported under: its file's stem, so that multiprocessing's spawned workers can
+    import it again by name, unless that name is taken (a standard module, an imported package)."""
+    stem = os.path.splitext(os.path.basename(path))[0]
+    stdlib = getattr(sys, "stdlib_module_names", ())
+    if stem.isidentifier() and stem not in sys.modules and stem not in stdlib and stem != "numpy":
+        return stem
+    return "albench_plugin"
 
 
 def load(path):
     folder = os.path.dirname(path)
     sys.path.insert(0, folder)
-    spec = importlib.util.spec_from_file_location("albench_plugin", path)
+    name = module_name(path)
+    spec = importlib.util.spec_from_file_location(name, path)
     if spec is None or spec.loader is None:
         raise PluginError(f"{path} is not a Python module")
     module = importlib.util.module_from_spec(spec)
-    sys.modules["albench_plugin"] = module
+    sys.modules[name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def is_number(v):
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def option_spec(key, spec):
+    """One OPTIONS entry as albench's option schema, or a PluginError naming what is wrong and the fix."""
+    where = f"OPTIONS[{key!r}]"
+    if not isinstance(key, str) or not isinstance(spec, dict):
+        raise PluginError(f"{where} must map a name to a dict such as {{\"type\": \"integer\", ...}}")
+    unknown = sorted(map(str, set(spec) - OPTION_KEYS))
+    if unknown:
+        raise PluginError(
+            f"{where} has unknown keys {', '.join(map(repr, unknown))}; the keys are "
+            f"{', '.join(sorted(OPTION_KEYS))}"
+        )
+    kind = spec.get("type")
+    if kind not in OPTION_TYPES:
+        raise PluginError(f"{where}['type'] is {kind!r}; it must be one of {', '.join(sorted(OPTION_TYPES))}")
+    out = {"type": kind, "description": spec.get("description", "")}
+    if not isinstance(out["description"], str):
+        raise PluginError(f"{where}['description'] must be a string")
+    for bound, name in (("minimum", "min"), ("maximum", "max")):
+        if bound in spec:
+            if kind not in ("number", "integer") or not is_number(spec[bound]):
+                raise PluginError(f"{where}['{bound}'] is {spec[bound]!r}; bounds are finite numbers of number options")
+            out[name] = spec[bound]
+    if "min" in out and "max" in out and out["min"] > out["max"]:
+        raise PluginError(f"{where}: minimum {out['min']} is above maximum {out['max']}")
+    if "enum" in spec:
+        values = spec["enum"]
+        if kind != "string" or not isinstance(values, (list, tuple)) or not values or not all(
+            isinstance(v, str) for v in values
+        ):
+            raise PluginError(f"{where}['enum'] is {values!r}; it must be a non-empty list of strings (string options)")
+        out["values"] = list(values)
+    if "default" in spec:
+        d = spec["default"]
+        ok = {
+            "number": is_number(d),
+            "integer": is_number(d) and float(d).is_integer(),
+            "boolean": isinstance(d, bool),
+            "string": isinstance(d, str),
+        }[kind]
+        if not ok:
+            raise PluginError(f"{where}['default'] is {d!r}, not a{'n' if kind == 'integer' else ''} {kind}")
+        if "min" in out and d < out["min"]:
+            raise PluginError(f"{where}['default'] is {d!r}, below its minimum {out['min']}")
+        if "max" in out and d > out["max"]:
+            raise PluginError(f"{where}['default'] is {d!r}, above its maximum {out['max']}")
+        if "values" in out and d not in out["values"]:
+            raise PluginError(f"{where}['default'] is {d!r}, not one of its enum {out['values']}")
+        out["default"] = int(d) if kind == "integer" else d
+    return out
 
 
 def describe(module, path):
@@ -179,43 +290,24 @@ def describe(module, path):
                 "for the labelled set's outputs)"
             )
     options = getattr(module, "OPTIONS", None)
-    schema = None
-    if options is not None:
-        if not isinstance(options, dict):
-            raise PluginError(f"OPTIONS must be a dict of option name -> spec; got {type(options).__name__}")
-        schema = {}
-        for key, spec in options.items():
-            where = f"OPTIONS[{key!r}]"
-            if not isinstance(key, str) or not isinstance(spec, dict):
-                raise PluginError(f"{where} must map a name to a dict such as {{\"type\": \"integer\", ...}}")
-            unknown = sorted(set(spec) - OPTION_KEYS)
-            if unknown:
-                raise PluginError(
-                    f"{where} has unknown keys {', '.join(map(repr, unknown))}; the keys are "
-                    f"{', '.join(sorted(OPTION_KEYS))}"
-                )
-            if spec.get("type") not in OPTION_TYPES:
-                raise PluginError(
-                    f"{where}['type'] is {spec.get('type')!r}; it must be one of {', '.join(sorted(OPTION_TYPES))}"
-                )
-            out = {"type": spec["type"], "description": str(spec.get("description", ""))}
-            for src, dst in (("minimum", "min"), ("maximum", "max"), ("default", "default"), ("enum", "values")):
-                if src in spec:
-                    out[dst] = spec[src]
-            schema[key] = out
+    if options is None:
+        options = {}  # no OPTIONS: a function without options (any option given is an error)
+    if not isinstance(options, dict):
+        raise PluginError(f"OPTIONS must be a dict of option name -> spec; got {type(options).__name__}")
+    schema = {key: option_spec(key, spec) for key, spec in options.items()}
     name = getattr(module, "NAME", None)
     if name is None:
         name = os.path.splitext(os.path.basename(path))[0]
-    if not isinstance(name, str) or not name:
+    if not isinstance(name, str) or not name.strip():
         raise PluginError(f"NAME must be a non-empty string; got {name!r}")
-    doc = (module.__doc__ or "").strip()
+    doc = module.__doc__ if isinstance(module.__doc__, str) else ""
     return {
         "ok": True,
         "name": name,
-        "doc": doc,
-        "needs": [n for n in needs if n in OUTPUTS],
+        "doc": doc.strip(),
+        "needs": [n for n in OUTPUTS if n in needs],
         "needsLabelled": "labelled" in needs,
-        **({"optionSchema": schema} if schema is not None else {}),
+        "optionSchema": schema,
     }
 
 
@@ -245,12 +337,7 @@ def view_of(np, spec, blobs, prefix):
     arrays = {}
     for key in OUTPUTS:
         raw = blobs.get(f"{prefix}.{key}")
-        if raw is None:
-            arrays[key] = None
-        else:
-            width = spec["widths"][key]
-            arr = np.frombuffer(raw, dtype="<f4").reshape(n, width)
-            arrays[key] = arr
+        arrays[key] = None if raw is None else np.frombuffer(raw, dtype="<f4").reshape(n, spec["widths"][key])
     return View(list(spec["ids"]), arrays["probs"], arrays["features"])
 
 
@@ -259,7 +346,7 @@ def check_selected(np, value):
     hint = "return a list of id strings, e.g. [unlabelled.ids[i] for i in order[:budget]]"
     if value is None:
         raise PluginError(f"select returned None; {hint}")
-    if np is not None and isinstance(value, np.ndarray):
+    if isinstance(value, np.ndarray):
         raise PluginError(
             f"select returned a numpy array ({value.dtype}, shape {value.shape}); {hint} (or call .tolist() on "
             "an array of ids)"
@@ -275,9 +362,25 @@ def check_selected(np, value):
     return [str(v) for v in value]
 
 
+def check_scores(np, value, n):
+    try:
+        scores = np.asarray(value)
+    except Exception as exc:
+        raise PluginError(f"select's 'scores' are not an array of numbers: {exc}") from None
+    if scores.dtype.kind not in "fiu":
+        raise PluginError(f"select's 'scores' hold {scores.dtype} values; give numbers, one per unlabelled sample")
+    if scores.ndim != 1 or scores.shape[0] != n:
+        raise PluginError(
+            f"select's 'scores' have shape {scores.shape}; give one number per unlabelled sample ({n},), in the "
+            "order of unlabelled.ids"
+        )
+    return scores.astype("<f8")
+
+
 def run_select(module, header, blobs):
     """Runs in the forked child: returns the result frame's header and blobs."""
     import numpy as np
+
     unlabelled = view_of(np, header["unlabelled"], blobs, "unlabelled")
     labelled = view_of(np, header.get("labelled"), blobs, "labelled")
     result = module.select(
@@ -289,22 +392,14 @@ def run_select(module, header, blobs):
     )
     scores = None
     if isinstance(result, dict):
-        extra = sorted(set(result) - {"selected", "scores"})
+        extra = sorted(map(str, set(result) - {"selected", "scores"}))
         if extra:
             raise PluginError(f"select returned a dict with keys {extra}; it may hold only 'selected' and 'scores'")
         if "selected" not in result:
             raise PluginError("select returned a dict without 'selected'")
         selected = check_selected(np, result["selected"])
         if result.get("scores") is not None:
-            try:
-                scores = np.asarray(result["scores"], dtype="<f8").reshape(-1)
-            except (TypeError, ValueError) as exc:
-                raise PluginError(f"select's 'scores' are not numbers: {exc}") from exc
-            if scores.shape[0] != len(unlabelled.ids):
-                raise PluginError(
-                    f"select's 'scores' have {scores.shape[0]} values; give one per unlabelled sample "
-                    f"({len(unlabelled.ids)}), in the order of unlabelled.ids"
-                )
+            scores = check_scores(np, result["scores"], len(unlabelled.ids))
     else:
         selected = check_selected(np, result)
     return {"ok": True, "selected": selected}, ([("scores", scores.tobytes())] if scores is not None else [])
@@ -316,7 +411,7 @@ def child_main(module, header, blobs, result_fd):
         try:
             reply, reply_blobs = run_select(module, header, blobs)
         except PluginError as exc:
-            reply, reply_blobs = {"ok": False, "phase": "select", "type": "", "message": str(exc)}, []
+            reply, reply_blobs = failure("select", str(exc)), []
         except BaseException as exc:  # SystemExit and KeyboardInterrupt are the plug-in's failure too
             reply, reply_blobs = error_header("select", exc), []
         write_frame(out, reply, reply_blobs)
@@ -341,6 +436,8 @@ def die_with_parent():
 
 
 def describe_exit(status):
+    if status is None:
+        return "the plug-in's process closed its answer without giving one"
     if os.WIFSIGNALED(status):
         sig = os.WTERMSIG(status)
         name = signal.Signals(sig).name if sig in signal.Signals._value2member_map_ else str(sig)
@@ -349,11 +446,82 @@ def describe_exit(status):
     return f"the plug-in's process exited with code {os.WEXITSTATUS(status)} during select, without an answer"
 
 
-CURRENT = {"child": None}
+def kill_group(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def read_answer(r, pid):
+    """Exactly one frame from the child, and its exit status once known. A frame that is never completed ends when
+    the child has exited and nothing more is there to read (a process it started may hold the pipe open)."""
+    buf = bytearray()
+    status = None
+    poller = selectmod.poll()
+    poller.register(r, selectmod.POLLIN)
+    while True:
+        try:
+            n = frame_size(buf)
+        except (ValueError, UnicodeDecodeError):
+            return None, status, "its answer was not one albench can read"
+        if n is not None:
+            return bytes(buf[:n]), status, None
+        if poller.poll(0 if status is not None else 100):
+            chunk = os.read(r, 1 << 20)
+            if chunk:
+                buf += chunk
+                continue
+            return None, status, None  # every writer closed the pipe
+        if status is not None:
+            return None, status, None
+        done, st = os.waitpid(pid, os.WNOHANG)
+        if done:
+            status = st
+
+
+def run_call(module, header, blobs):
+    workdir = tempfile.mkdtemp(prefix="call-", dir=STATE["root"])
+    r, w = os.pipe()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.close(r)
+            os.setpgid(0, 0)
+            die_with_parent()
+            for f in (PROTO_IN, PROTO_OUT):
+                os.close(f.fileno())
+            os.chdir(workdir)
+            child_main(module, header, blobs, w)
+        finally:
+            os._exit(1)
+    os.close(w)
+    try:
+        os.setpgid(pid, pid)  # the group exists before the host may need to kill it
+    except OSError:
+        pass
+    STATE["child"] = pid
+    data, status, problem = None, None, None
+    try:
+        with os.fdopen(r, "rb", buffering=0) as answer:
+            data, status, problem = read_answer(answer.fileno(), pid)
+    finally:
+        kill_group(pid)  # whatever the plug-in started ends with its call
+        if status is None:
+            _, status = os.waitpid(pid, 0)
+        STATE["child"] = None
+        shutil.rmtree(workdir, ignore_errors=True)
+    if data is not None:
+        PROTO_OUT.write(data)  # the child's one frame, checked for its shape by read_answer
+    else:
+        write_frame(PROTO_OUT, failure("select", problem or describe_exit(status)))
 
 
 def reader(requests):
-    """Reads requests; when albench closes the pipe (a stop, a time limit), ends a running call and the host."""
+    """Reads requests; when albench closes the pipe (a stop, a time limit), ends a running call, removes the
+    folder and ends the host."""
     try:
         while True:
             frame = read_frame(PROTO_IN)
@@ -362,60 +530,37 @@ def reader(requests):
             requests.put(frame)
     except Exception:
         pass
-    child = CURRENT["child"]
+    child = STATE["child"]
     if child is not None:
-        try:
-            os.kill(child, signal.SIGKILL)
-        except OSError:
-            pass
-    for path in list(EXCHANGE_FILES):
-        try:
-            os.unlink(path)
-        except OSError:
-            pass
+        kill_group(child)
+    if STATE["root"]:
+        shutil.rmtree(STATE["root"], ignore_errors=True)
     os._exit(0)
 
 
-def serve(module):
-    requests = queue.Queue()
-    threading.Thread(target=reader, args=(requests,), daemon=True).start()
+def serve(module, requests):
     while True:
         header, blobs = requests.get()
         try:
             map_files(blobs)
         except OSError as exc:
-            write_frame(PROTO_OUT, {"ok": False, "phase": "select", "type": "", "message": f"the input arrays could not be read: {exc}"})
+            write_frame(PROTO_OUT, failure("select", f"the input arrays could not be read: {exc}"))
             continue
-        workdir = tempfile.mkdtemp(prefix="albench-query-")
-        r, w = os.pipe()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:
-            os.close(r)
-            die_with_parent()
-            os.chdir(workdir)
-            child_main(module, header, blobs, w)
-        os.close(w)
-        CURRENT["child"] = pid
-        with os.fdopen(r, "rb", buffering=0) as answer:
-            data = answer.read()
-        _, status = os.waitpid(pid, 0)
-        CURRENT["child"] = None
-        shutil.rmtree(workdir, ignore_errors=True)
-        if data and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
-            PROTO_OUT.write(data)  # the child's whole frame, as it wrote it
-        else:
-            write_frame(PROTO_OUT, {"ok": False, "phase": "select", "type": "", "message": describe_exit(status)})
+        run_call(module, header, blobs)
 
 
 def main():
-    if sys.version_info < (3, 8):
-        write_frame(PROTO_OUT, {"ok": False, "phase": "load", "type": "", "message": "albench needs Python 3.8 or later"})
-        return
     path = sys.argv[1]
-    home = tempfile.mkdtemp(prefix="albench-query-")
+    if len(sys.argv) > 2:
+        STATE["root"] = sys.argv[2]
+        os.makedirs(STATE["root"], exist_ok=True)
+    else:
+        STATE["root"] = tempfile.mkdtemp(prefix="albench-query-")
+    requests = queue.Queue()
+    threading.Thread(target=reader, args=(requests,), daemon=True).start()
+    home = tempfile.mkdtemp(prefix="load-", dir=STATE["root"])
     os.chdir(home)
+    module = None
     try:
         try:
             try:
@@ -428,16 +573,19 @@ def main():
                 ) from None
             module = load(path)
             reply = describe(module, path)
+            json.dumps(reply, allow_nan=False)  # what cannot be sent is the plug-in's problem, named here
         except PluginError as exc:
-            reply = {"ok": False, "phase": "load", "type": "", "message": str(exc)}
+            reply = failure("load", str(exc))
+        except (TypeError, ValueError) as exc:
+            reply = failure("load", f"its NAME, NEEDS, OPTIONS or docstring cannot be sent to albench: {exc}")
         except BaseException as exc:
             reply = error_header("load", exc)
     finally:
-        os.chdir("/")
+        os.chdir(STATE["root"])
         shutil.rmtree(home, ignore_errors=True)
     write_frame(PROTO_OUT, reply)
     if reply["ok"]:
-        serve(module)
+        serve(module, requests)
 
 
 if __name__ == "__main__":
