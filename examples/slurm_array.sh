@@ -20,5 +20,5 @@ out=${2:?results folder on a shared filesystem}
 cd "${SLURM_SUBMIT_DIR:-.}"
 # One worker thread per task: Slurm provides the parallelism. --backend tensorflow-gpu needs
 # @tensorflow/tfjs-node-gpu installed (see README, "Running on a GPU") and --allow-ffi.
-deno run --allow-read --allow-env --allow-ffi --allow-write="$out,.cache" src/cli/bench.ts \
+deno run --no-prompt --allow-read --allow-env --allow-ffi --allow-run=python3,/usr/bin/python3 --allow-write="$out,.cache" src/cli/bench.ts \
   --scenario "$scenario" --out "$out" --cache .cache --jobs 1 --backend "${ALBENCH_BACKEND:-auto}"

@@ -180,6 +180,8 @@ Deno.test("sandbox: deno.json scopes every task's permissions and freezes what r
         flags.includes("--frozen") && flags.includes("--cached-only"),
         `${name}: --frozen --cached-only`,
       );
+      // A refused permission must be an error, never Deno's interactive prompt on a terminal.
+      assert.ok(flags.includes("--no-prompt"), `${name}: --no-prompt`);
       if (!unscopedReadOk.has(name)) {
         assert.ok(!flags.includes("--allow-read"), `${name}: unscoped --allow-read`);
       }
@@ -336,4 +338,78 @@ Deno.test("sandbox: a task refused a path outside its scope says what the task a
   assert.ok(!(await exists(`${ROOT}/reports/.sandbox-outside`)), "a results folder was created");
   await Deno.remove(inside, { recursive: true });
   await Deno.remove(dir, { recursive: true });
+});
+
+const HAS_SCRIPT = (() => {
+  try {
+    return new Deno.Command("script", { args: ["--version"], stdout: "null", stderr: "null" }).outputSync()
+      .success;
+  } catch {
+    return false;
+  }
+})();
+
+/** `deno task ARGS…` under a pseudo-terminal (util-linux `script`), as a person at a terminal runs it. */
+async function onTerminal(args: string[], seconds = 120) {
+  const quoted = args.map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+  const child = new Deno.Command("script", {
+    args: ["-qec", `deno task --quiet ${quoted}`, "/dev/null"],
+    cwd: ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  // Nobody answers: a prompt would wait until the time limit.
+  const timer = setTimeout(() => child.kill("SIGKILL"), seconds * 1000);
+  const t0 = performance.now();
+  const out = await child.output().finally(() => clearTimeout(timer));
+  return {
+    code: out.code,
+    all: text(out.stdout) + text(out.stderr),
+    seconds: (performance.now() - t0) / 1000,
+  };
+}
+
+Deno.test({
+  name: `sandbox: on a terminal a refused permission is an error, never a prompt (query, compare, bench)${
+    HAS_SCRIPT ? "" : " [ignored: no util-linux script for a pseudo-terminal]"
+  }`,
+  ignore: !HAS_SCRIPT,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "albench-tty-" });
+    const inside = `${ROOT}/.cache/tty-test-${crypto.randomUUID()}`;
+    await Deno.mkdir(inside, { recursive: true });
+    try {
+      // Reads /etc/passwd when selecting (query) and, in the second form, when it loads (compare, bench).
+      const body = (atLoad: boolean) =>
+        `${atLoad ? 'Deno.readTextFileSync("/etc/passwd");\n' : ""}export default { name: "peek", ` +
+        'description: "reads /etc/passwd", needs: [], optionSchema: {}, async select({ unlabelled, budget }) {\n' +
+        '  await Deno.readTextFile("/etc/passwd");\n  return { selected: unlabelled.ids.slice(0, budget) };\n} };\n';
+      await Deno.writeTextFile(`${dir}/peek.ts`, body(false));
+      await Deno.writeTextFile(`${dir}/peek_load.ts`, body(true));
+      await Deno.writeTextFile(
+        `${dir}/in.json`,
+        JSON.stringify({ ids: ["a", "b"], probs: [[0.1], [0.9]], features: [[1], [2]] }),
+      );
+      const s = JSON.parse(await Deno.readTextFile(`${ROOT}/scenarios/ci/repro.json`));
+      delete s.$schema;
+      s.arms = [{ name: "random", query: "random" }, { name: "peek", query: { module: "./peek_load.ts" } }];
+      await Deno.copyFile(`${dir}/peek_load.ts`, `${inside}/peek_load.ts`);
+      await Deno.writeTextFile(`${inside}/s.json`, JSON.stringify(s));
+      const runs = [
+        await onTerminal(["query", "--fn", `${dir}/peek.ts`, "--input", `${dir}/in.json`, "--b", "1"]),
+        await onTerminal(["compare", `${dir}/peek_load.ts`, "--out", `${inside}/out-compare`]),
+        await onTerminal(["bench", "--scenario", `${inside}/s.json`, "--out", `${inside}/out-bench`]),
+      ];
+      for (const r of runs) {
+        assert.doesNotMatch(r.all, /Allow\?|Deno requests/, r.all);
+        assert.notEqual(r.code, 0, r.all);
+        assert.match(r.all, /the plug-in sandbox refused read access to "\/etc\/passwd"/, r.all);
+        assert.ok(r.seconds < 100, `took ${r.seconds} s`);
+      }
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+      await Deno.remove(inside, { recursive: true });
+    }
+  },
 });

@@ -64,6 +64,7 @@ async function denoBench(
   const out = await new Deno.Command("deno", {
     args: [
       "bench",
+      "--no-prompt",
       "--json",
       "--allow-read",
       "--allow-env",
