@@ -3,7 +3,8 @@
  * task's permissions are scoped. The commands are run through `deno task`, with the flags deno.json gives them.
  */
 import assert from "node:assert/strict";
-import { explainPluginError, pluginReadScope } from "../src/plugin/sandbox.ts";
+import { escapingLink, explainPluginError, pluginReadScope } from "../src/plugin/sandbox.ts";
+import { loadQueryModule } from "../src/al/query/registry.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -97,6 +98,36 @@ function hostile(dir: string): { name: string; body: string; atLoad?: boolean; e
       atLoad: true,
       expected: /tried to import "npm:left-pad.*" that is not installed/,
     },
+    // Storage and channels that need no permission: the Cache API persists across calls and processes,
+    // BroadcastChannel and Web Locks reach the process's other threads.
+    {
+      name: "caches",
+      body: 'await (await caches.open("x")).put("http://x/", new Response("1"));',
+      expected:
+        /a query plug-in may not use caches: no state may survive between calls or pass between plug-ins/,
+    },
+    {
+      name: "caches-load",
+      body: 'await caches.open("x");',
+      atLoad: true,
+      expected: /a query plug-in may not use caches/,
+    },
+    {
+      name: "cache-class",
+      body: "Object.getPrototypeOf(CacheStorage);",
+      expected: /a query plug-in may not use CacheStorage/,
+    },
+    {
+      name: "broadcast",
+      body: 'new BroadcastChannel("albench").postMessage(1);',
+      expected: /a query plug-in may not use BroadcastChannel/,
+    },
+    {
+      name: "locks",
+      body: 'await navigator.locks.request("albench", () => {});',
+      expected: /a query plug-in may not use locks/,
+    },
+    { name: "kv", body: "await Deno.openKv();", expected: /a query plug-in may not use openKv/ },
   ];
 }
 
@@ -412,4 +443,58 @@ Deno.test({
       await Deno.remove(inside, { recursive: true });
     }
   },
+});
+
+Deno.test("sandbox: a link in a plug-in's folder that leads out of it refuses the plug-in, at load and at each call; links inside are fine", async () => {
+  const FINE = 'export default { name: "fine", description: "first b", optionSchema: {}, needs: [], ' +
+    "select: ({ unlabelled, budget }) => ({ selected: unlabelled.ids.slice(0, budget) }) };\n";
+  const outside = await Deno.makeTempDir({ prefix: "albench-outside-" });
+  await Deno.writeTextFile(`${outside}/secret.txt`, "x");
+  for (
+    const [what, make] of [
+      ["a file link", (d: string) => Deno.symlink("/etc/passwd", `${d}/pw`)],
+      ["a folder link", (d: string) => Deno.symlink(outside, `${d}/out`)],
+      ["a relative link, deep down", async (d: string) => {
+        await Deno.mkdir(`${d}/a/b`, { recursive: true });
+        await Deno.symlink(`../../../${outside.split("/").pop()}/secret.txt`, `${d}/a/b/s`);
+      }],
+    ] as [string, (d: string) => Promise<void>][]
+  ) {
+    const dir = await Deno.makeTempDir({ prefix: "albench-links-" });
+    await Deno.writeTextFile(`${dir}/q.ts`, FINE);
+    // Links that stay inside the folder are allowed.
+    await Deno.symlink(`${dir}/q.ts`, `${dir}/alias.ts`);
+    const fn = await loadQueryModule(`${dir}/q.ts`, "/");
+    await make(dir);
+    const call = () =>
+      Promise.resolve(fn.select({
+        unlabelled: { ids: ["a", "b"], probs: new Float32Array(0), features: new Float32Array(0) },
+        numClasses: 1,
+        featureDim: 1,
+        budget: 1,
+        rng: { state: () => ({ path: "x", alea: { c: 1, s0: 0.1, s1: 0.2, s2: 0.3 } }) } as never,
+        options: {},
+      }));
+    await assert.rejects(
+      call,
+      /is a link to .*, outside the plug-in's folder .*: a plug-in may read only its own folder/,
+      what,
+    );
+    await assert.rejects(
+      loadQueryModule(`${dir}/q.ts`, "/"),
+      /could not be loaded: .* is a link to .*, outside the plug-in's folder/,
+      what,
+    );
+    await Deno.remove(dir, { recursive: true });
+  }
+  await Deno.remove(outside, { recursive: true });
+  // A folder too large to check is refused, not read unchecked.
+  const many = {
+    readDir: (d: string) =>
+      d === "/p"
+        ? Array.from({ length: 10_001 }, (_, i) => ({ name: `f${i}`, isDirectory: false, isSymlink: false }))
+        : [],
+    realPath: (p: string) => p,
+  };
+  assert.match(escapingLink(["/p"], many)!, /holds more than 10000 entries, too many to check/);
 });

@@ -99,6 +99,68 @@ function notInstalled(what: string): string {
     "plug-in may import only modules in its own folder";
 }
 
+/** Entries a plug-in's folder may hold: it is walked for links before every load and call. */
+export const PLUGIN_FOLDER_MAX_ENTRIES = 10_000;
+
+/**
+ * Why a plug-in's read scope is unsafe, or null: a symbolic link in it that leads outside it (Deno checks a read
+ * against the path as written, so a link inside the folder would let the plug-in read where it points), or a
+ * folder too large to check. Links that stay inside are fine. `realPath` and `readDir` are the file system's.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { escapingLink } from "./sandbox.ts";
+ * const fs = {
+ *   readDir: (d: string) => d === "/p" ? [{ name: "q.ts", isDirectory: false, isSymlink: false },
+ *     { name: "pw", isDirectory: false, isSymlink: true }] : [],
+ *   realPath: (p: string) => p === "/p/pw" ? "/etc/passwd" : p,
+ * };
+ * assert.match(escapingLink(["/p"], fs)!, /\/p\/pw is a link to \/etc\/passwd, outside/);
+ * ```
+ */
+export function escapingLink(
+  scope: readonly string[],
+  fs: {
+    readDir(dir: string): Iterable<{ name: string; isDirectory: boolean; isSymlink: boolean }>;
+    realPath(path: string): string;
+  } = { readDir: (d) => Deno.readDirSync(d), realPath: (p) => Deno.realPathSync(p) },
+): string | null {
+  let seen = 0;
+  for (const root of scope) {
+    const stack = [root];
+    while (stack.length) {
+      const dir = stack.pop()!;
+      let entries: Iterable<{ name: string; isDirectory: boolean; isSymlink: boolean }>;
+      try {
+        entries = fs.readDir(dir);
+      } catch {
+        continue; // a module file (scope of one file), or a folder that cannot be listed: nothing to follow
+      }
+      for (const e of entries) {
+        if (++seen > PLUGIN_FOLDER_MAX_ENTRIES) {
+          return `its folder ${root} holds more than ${PLUGIN_FOLDER_MAX_ENTRIES} entries, too many to check ` +
+            "for links leading out of it: keep a plug-in and its helper modules in a folder of their own";
+        }
+        const path = `${dir}/${e.name}`;
+        if (e.isSymlink) {
+          let target: string;
+          try {
+            target = fs.realPath(path);
+          } catch {
+            continue; // a dangling link reads nothing
+          }
+          if (!scope.some((s) => inside(target, s))) {
+            return `${path} is a link to ${target}, outside the plug-in's folder ${root}: a plug-in may read only ` +
+              "its own folder, so remove the link (or copy what it points to into the folder)";
+          }
+        } else if (e.isDirectory) stack.push(path);
+      }
+    }
+  }
+  return null;
+}
+
 function ask(request: SandboxRequest, readScope: string[], timeoutSeconds?: number): Promise<SandboxReply> {
   // A worker cannot get more than its parent has: say so in words instead of "Can't escalate parent thread
   // permissions".
@@ -115,6 +177,9 @@ function ask(request: SandboxRequest, readScope: string[], timeoutSeconds?: numb
       );
     }
   }
+  // Checked before every load and call: the folder may change between them.
+  const link = escapingLink(readScope);
+  if (link) return Promise.reject(new Error(link));
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./sandbox_worker.ts", import.meta.url), {
       type: "module",

@@ -103,6 +103,33 @@ globalThis.addEventListener("unhandledrejection", (e) => {
 for (const key of ["log", "info", "debug", "dir", "table"] as const) {
   console[key] = (...args: unknown[]) => console.error(...args);
 }
+// No state may survive a call or pass between plug-ins: every storage or cross-thread channel the worker scope
+// offers without a permission (the Cache API persists on disk; BroadcastChannel and Web Locks reach the other
+// threads of the process) is replaced by a getter that throws, naming it. Listed here by what they are, so that a
+// new one is one line: storage (caches, CacheStorage, Cache, localStorage, sessionStorage, indexedDB, Deno.openKv)
+// and channels (BroadcastChannel, navigator.locks).
+const NO_STATE: [object, string][] = [
+  [globalThis, "caches"],
+  [globalThis, "CacheStorage"],
+  [globalThis, "Cache"],
+  [globalThis, "localStorage"],
+  [globalThis, "sessionStorage"],
+  [globalThis, "indexedDB"],
+  [globalThis, "BroadcastChannel"],
+  [Deno, "openKv"],
+  [navigator, "locks"],
+];
+for (const [owner, key] of NO_STATE) {
+  Object.defineProperty(owner, key, {
+    configurable: false,
+    get() {
+      throw new Error(
+        `a query plug-in may not use ${key}: no state may survive between calls or pass between plug-ins ` +
+          "(docs/query-functions.md: What a plug-in may touch)",
+      );
+    },
+  });
+}
 // A plug-in may not end its thread: the caller would wait for an answer that never comes.
 for (const [owner, key, name] of [[Deno, "exit", "Deno.exit"], [globalThis, "close", "close"]] as const) {
   Object.defineProperty(owner, key, {
