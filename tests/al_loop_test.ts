@@ -10,6 +10,7 @@ import { buildClassifier, type Classifier } from "../src/model/classifier.ts";
 import { loadCheckpoint, saveCheckpoint } from "../src/model/checkpoint.ts";
 import { syntheticImages, syntheticLabels } from "../src/data/synthetic.ts";
 import { planSeed } from "../src/data/plan.ts";
+import { opaqueIds } from "../src/al/opaque_ids.ts";
 
 await initBackend("wasm");
 
@@ -257,7 +258,8 @@ Deno.test("AL loop: a query function gets exactly the model outputs it declares 
         if (rec.iteration >= 2) return;
         // The outputs it got are the model's own: infer the same ids again with the model the round used.
         const got = seen[rec.iteration]!;
-        const fresh = await infer(model, images, got.ids.map((id) => table.ids.indexOf(id)));
+        const opaque = opaqueIds(table.ids, 6);
+        const fresh = await infer(model, images, got.ids.map((id) => opaque.indexOf(id)));
         const want = new Set(needs ?? ["probs", "features"]);
         for (const key of ["probs", "features"] as const) {
           if (want.has(key)) assert.deepEqual(got[key], fresh[key], `${key} are the model's outputs`);
@@ -268,4 +270,35 @@ Deno.test("AL loop: a query function gets exactly the model outputs it declares 
     });
     assert.equal(checked.length, 2);
   }
+});
+
+Deno.test("AL loop: a query function sees opaque ids, never the archive's; records keep the real ones", async () => {
+  const input = cell(4, "random");
+  const seen: string[][] = [];
+  const capture: QueryFunction = {
+    name: "capture-ids",
+    description: "records the ids it gets, selects the last b",
+    needs: [],
+    select({ unlabelled, budget }) {
+      seen.push([...unlabelled.ids]);
+      return { selected: unlabelled.ids.slice(-budget) };
+    },
+  };
+  const records = await runAlLoop({ ...input, query: capture });
+  const real = new Set(table.ids), opaque = opaqueIds(table.ids, 4);
+  assert.equal(seen.length, 2);
+  for (const ids of seen) {
+    for (const id of ids) {
+      assert.match(id, /^s[0-9a-f]{16}$/);
+      assert.ok(!real.has(id));
+    }
+  }
+  // The selection is mapped back: the records hold the archive's ids of what the function picked.
+  for (const [t, rec] of records.slice(0, 2).entries()) {
+    assert.deepEqual(rec.selected, seen[t]!.slice(-10).map((o) => table.ids[opaque.indexOf(o)]));
+    for (const id of rec.selected) assert.ok(real.has(id));
+  }
+  // Stable per seed: the same sample has the same token in both rounds, and another seed gives other tokens.
+  assert.ok(seen[1]!.every((id) => seen[0]!.includes(id)));
+  assert.equal(opaqueIds(table.ids, 5).filter((o) => opaque.includes(o)).length, 0);
 });

@@ -20,12 +20,16 @@
  * caller when a query starts and ends, and the runner, which runs cells with plug-in arms in worker threads,
  * ends a worker whose query outlives the limit (see `src/runner/run.ts`).
  *
+ * A query function sees opaque ids (`opaque_ids.ts`: `s` and 16 hex digits, stable per seed), never the
+ * archive's own, which name the scene class or file; its selection is mapped back, so records keep the real ids.
+ *
  * Streams (from `Rng.root(seed)`): `finetune/iter-<t>` and `al/iter-<t>/query`. The arm's name is in neither, so
  * two arms of a seed train identically until their labelled sets differ (a paired comparison).
  *
  * @module
  */
 import { Rng } from "../rng.ts";
+import { opaqueIds } from "./opaque_ids.ts";
 import type { ImageTable, LabelTable } from "../data/dataset.ts";
 import { classCounts, labelRows } from "../data/dataset.ts";
 import type { Classifier } from "../model/classifier.ts";
@@ -165,6 +169,9 @@ interface LoopState {
   readonly valTruth: Uint8Array | undefined;
   /** Archive indices of the labelled set, in the order they joined. */
   readonly labelled: number[];
+  /** The ids the query function sees, per archive index (see `opaque_ids.ts`), and the real id of each. */
+  readonly opaque: readonly string[];
+  readonly realId: ReadonlyMap<string, string>;
   model: Classifier;
 }
 
@@ -188,6 +195,8 @@ export async function runAlLoop(
   const labelled = [...input.initial];
   const idToIndex = new Map(input.table.ids.map((id, i) => [id, i]));
   for (const r of records) for (const id of r.selected) labelled.push(idToIndex.get(id)!);
+  // Query functions see opaque ids: the archive's own name the scene class (airplane00).
+  const opaque = opaqueIds(input.table.ids, input.seed);
   const state: LoopState = {
     input,
     hooks,
@@ -198,6 +207,8 @@ export async function runAlLoop(
     testTruth: labelRows(input.table, input.test),
     valTruth: input.val ? labelRows(input.table, input.val) : undefined,
     labelled,
+    opaque,
+    realId: new Map(opaque.map((o, i) => [o, input.table.ids[i]!])),
   };
   for (let t = records.length; t <= input.iterations; t++) {
     if (t > 0 && input.reinit === "pretrained") state.model = await input.makeModel();
@@ -297,7 +308,7 @@ async function queryRound(s: LoopState, t: number): Promise<
     }
   }
   return {
-    selected: result.selected,
+    selected: result.selected.map((o) => s.realId.get(o)!),
     ...(result.diagnostics ? { diagnostics: result.diagnostics } : {}),
     inferenceSeconds,
     seconds: seconds(t0),
@@ -313,7 +324,7 @@ async function modelView(s: LoopState, t: number, idx: readonly number[], set: s
   if (outputs.features) {
     checkFinite(outputs.features, s.model.featureDim, `${set} features`, t, "inference");
   }
-  return restrictView(s.input.query.name, idx.map((i) => s.input.table.ids[i]!), s.needs, outputs);
+  return restrictView(s.input.query.name, idx.map((i) => s.opaque[i]!), s.needs, outputs);
 }
 
 /** Call the query function, failing the cell by phase when it throws or outlives its time limit. */
