@@ -69,3 +69,30 @@ export function datasetKey(spec: Scenario["dataset"], options: SourceOptions = {
       return `folder:${JSON.stringify([options.dataRoot ?? spec.root, spec.labels])}`;
   }
 }
+
+/**
+ * The files and folders of the scenario's dataset, as absolute paths (relative ones against the working
+ * directory, as {@linkcode datasetSource} reads them): the root, and for a folder dataset its label file. None for
+ * the synthetic archive, which is made in memory.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { datasetPaths } from "./source.ts";
+ * assert.deepEqual(datasetPaths({ kind: "folder", root: "/d", labels: "l.csv", resolution: 32 }), ["/d", "/d/l.csv"]);
+ * assert.deepEqual(datasetPaths({ kind: "synthetic", size: 21, seed: 0, resolution: 32 }), []);
+ * ```
+ */
+export function datasetPaths(spec: Scenario["dataset"], options: SourceOptions = {}): string[] {
+  const abs = (p: string, base: string) => (p.startsWith("/") ? p : `${base.replace(/\/$/, "")}/${p}`);
+  switch (spec.kind) {
+    case "synthetic":
+      return [];
+    case "ucmerced":
+      return [abs(options.dataRoot ?? spec.root, Deno.cwd())];
+    case "folder": {
+      const root = abs(options.dataRoot ?? spec.root, Deno.cwd());
+      return [root, abs(spec.labels ?? "labels.csv", root)];
+    }
+  }
+}

@@ -58,7 +58,16 @@ export function pluginReadScope(modulePath: string, projectRoot: string = PROJEC
   return [tooWide ? modulePath : dir];
 }
 
-function modulePathOf(url: URL): string {
+/**
+ * A module URL as the real path of its file (links resolved), or its path where it does not exist.
+ *
+ * @example
+ * ```ts
+ * import { modulePathOf } from "./sandbox.ts";
+ * console.assert(modulePathOf(new URL("file:///no/such/q.ts")) === "/no/such/q.ts");
+ * ```
+ */
+export function modulePathOf(url: URL): string {
   const path = decodeURIComponent(url.pathname);
   try {
     return Deno.realPathSync(path);
@@ -97,6 +106,33 @@ function notInstalled(what: string): string {
   return `the plug-in tried to import ${what} that is not installed: runs never ` +
     "download anything (tasks run with --frozen --cached-only and deno.json freezes the lockfile), so a " +
     "plug-in may import only modules in its own folder";
+}
+
+/**
+ * The first of `paths` (a dataset's root and label file) that a plug-in reading `scope` could reach: one inside
+ * the scope, or a folder the scope lies in (a plug-in inside a dataset's root could read what is there). Null when
+ * the plug-in's folder and the data are apart.
+ *
+ * @example
+ * ```ts
+ * import { dataWithinReach } from "./sandbox.ts";
+ * console.assert(dataWithinReach(["/s"], ["/s/data", "/s/data/labels.csv"]) === "/s/data");
+ * console.assert(dataWithinReach(["/plugins"], ["/data", "/data/labels.csv"]) === null);
+ * console.assert(dataWithinReach(["/data/plugins"], ["/data"]) === "/data");
+ * ```
+ */
+export function dataWithinReach(scope: readonly string[], paths: readonly string[]): string | null {
+  const real = (p: string) => {
+    try {
+      return Deno.realPathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  for (const p of paths.map(real)) {
+    if (scope.some((s) => inside(p, s) || inside(s, p))) return p;
+  }
+  return null;
 }
 
 /** Entries a plug-in's folder may hold: it is walked for links before every load and call. */

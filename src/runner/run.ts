@@ -10,7 +10,9 @@ import { environmentRecord } from "../backend/doctor.ts";
 import { type ResolvedScenario, ScenarioError } from "../scenario/load.ts";
 import { type Cell, gridCells, type Shard, shardCells } from "./grid.ts";
 import { RunContext, runGridCell, scenarioDir } from "./cells.ts";
-import { resolveQuery } from "../al/query/registry.ts";
+import { moduleUrl, resolveQuery } from "../al/query/registry.ts";
+import { dataWithinReach, modulePathOf, pluginReadScope } from "../plugin/sandbox.ts";
+import { datasetPaths } from "../data/source.ts";
 import { stopPythonPlugins } from "../plugin/python.ts";
 import {
   checkOutputPaths,
@@ -129,6 +131,20 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
         await resolveQuery(arm.query, scenarioDir(s));
       } catch (e) {
         throw new Error(`${s.file ?? s.id}: arms[${i}] (${arm.name}): ${(e as Error).message}`);
+      }
+      // A sandboxed plug-in may read its own folder: never one that holds the data, whose labels it must not see.
+      const module = modulePathOf(moduleUrl(arm.query.module, scenarioDir(s)));
+      if (module.endsWith(".py")) continue; // Python is not sandboxed (docs/query-functions.md)
+      const data = dataWithinReach(
+        pluginReadScope(module),
+        datasetPaths(s.scenario.dataset, opts.dataRoot ? { dataRoot: opts.dataRoot } : {}),
+      );
+      if (data) {
+        throw new ScenarioError(s.file ?? s.id, [
+          `arms[${i}] (${arm.name}): the plug-in ${module} may read its folder, which reaches the dataset's ` +
+          `${data}, labels included: keep the plug-in in a folder of its own, apart from the data ` +
+          "(docs/query-functions.md: What a plug-in may touch)",
+        ]);
       }
     }
   }

@@ -6,6 +6,7 @@ import assert from "node:assert/strict";
 import { checkOutputPaths } from "../../src/runner/store.ts";
 import { ROOT, runBench, spawnBench, tinyScenario } from "./bench_cli.ts";
 import { PYTHON } from "../python_available.ts";
+import { writeFolderFixture } from "../folder_fixture.ts";
 
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
 const exists = (p: string) => Deno.stat(p).then(() => true, () => false);
@@ -697,5 +698,41 @@ Deno.test("reliability: an unreadable versions/ file is an error naming it, neve
   const rep = await reportOn(`${dir}/out`);
   assert.equal(rep.code, 1);
   assert.match(rep.stderr, expected);
+  await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("reliability: a plug-in whose folder reaches the dataset (a scenario beside its data) is refused before anything is written", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-beside-" });
+  await writeFolderFixture(`${dir}/archive`, { n: 24, form: "list" });
+  const plugin = 'export default { name: "peek", description: "first b", optionSchema: {}, needs: [], ' +
+    "select: ({ unlabelled, budget }) => ({ selected: unlabelled.ids.slice(0, budget) }) };\n";
+  await Deno.writeTextFile(`${dir}/q.ts`, plugin);
+  await Deno.mkdir(`${dir}/plugins`);
+  await Deno.writeTextFile(`${dir}/plugins/q.ts`, plugin);
+  const scenario = (module: string) => ({
+    name: "beside",
+    dataset: { kind: "folder", root: `${dir}/archive`, labels: "labels.csv", resolution: 16 },
+    split: { val: 4, test: 4, pool: "rest" },
+    model: { backbone: "small-cnn" },
+    pretrain: { method: "none" },
+    finetune: { epochs: 1, batchSize: 8, decayEpochs: [] },
+    al: { initial: 8, batch: 4, iterations: 1 },
+    arms: [{ name: "random", query: "random" }, { name: "peek", query: { module } }],
+    seeds: 1,
+    backend: "wasm",
+  });
+  // The documented layout: the scenario (and so a plug-in beside it) in the folder that holds the data.
+  await Deno.writeTextFile(`${dir}/s.json`, JSON.stringify(scenario("./q.ts")));
+  const r = await spawnBench(`${dir}/s.json`, `${dir}/out`, `${dir}/cache`);
+  assert.equal(r.code, 2, r.stderr);
+  assert.match(
+    r.stderr,
+    /arms\[1\] \(peek\): the plug-in .*\/q\.ts may read its folder, which reaches the dataset's .*\/archive, labels included: keep the plug-in in a folder of its own, apart from the data/,
+  );
+  assert.ok(!(await exists(`${dir}/out`)), "the results folder was created");
+  // In a folder of its own, the same plug-in runs.
+  await Deno.writeTextFile(`${dir}/s.json`, JSON.stringify(scenario("./plugins/q.ts")));
+  const ok = await spawnBench(`${dir}/s.json`, `${dir}/out`, `${dir}/cache`);
+  assert.equal(ok.code, 0, ok.stderr);
   await Deno.remove(dir, { recursive: true });
 });

@@ -45,10 +45,7 @@ export const BUILTIN_QUERY_FUNCTIONS: Readonly<Record<string, QueryFunction>> = 
  * ```
  */
 export async function loadQueryModule(path: string, baseDir: string): Promise<QueryFunction> {
-  const base = new URL(
-    `file://${baseDir.startsWith("/") ? "" : Deno.cwd() + "/"}${baseDir.replace(/\/?$/, "/")}`,
-  );
-  const url = new URL(path, base);
+  const url = moduleUrl(path, baseDir);
   if (url.pathname.endsWith(".py")) return await loadPythonModule(path, url);
   // The module is imported and run only in the plug-in sandbox (src/plugin/sandbox.ts): a worker that may read
   // the plug-in's own folder and nothing else, never in this thread.
@@ -65,6 +62,24 @@ export async function loadQueryModule(path: string, baseDir: string): Promise<Qu
     );
   }
   return sandboxedQuery(url, loaded.description, path);
+}
+
+/**
+ * Where a plug-in's `module` path points: resolved against `baseDir` (the scenario file's folder; relative to the
+ * working directory itself) unless absolute.
+ *
+ * @example
+ * ```ts
+ * import { moduleUrl } from "./registry.ts";
+ * console.assert(moduleUrl("./q.ts", "/home/me/s").pathname === "/home/me/s/q.ts");
+ * console.assert(moduleUrl("/abs/q.ts", "/home/me/s").pathname === "/abs/q.ts");
+ * ```
+ */
+export function moduleUrl(path: string, baseDir: string): URL {
+  const base = new URL(
+    `file://${baseDir.startsWith("/") ? "" : Deno.cwd() + "/"}${baseDir.replace(/\/?$/, "/")}`,
+  );
+  return new URL(path, base);
 }
 
 /** A Python plug-in (`.py`): imported in its own Python process (see `src/plugin/python.ts`). */
