@@ -58,3 +58,37 @@ export function formatEnvironment(env: EnvironmentRecord): string {
   ];
   return rows.map(([k, v]) => `${k.padEnd(8)} ${v}`).join("\n");
 }
+
+/**
+ * The part of a run's environment record that decides its numbers: the engine and, where the docs say results
+ * depend on it, the instruction set (native: oneDNN's ISA; webgpu: the adapter) and the machine architecture.
+ * wasm is bit-identical everywhere, so it is the engine alone. Two records with different identities must never
+ * share a results folder.
+ *
+ * @example
+ * ```ts
+ * import { engineIdentity } from "./doctor.ts";
+ * console.assert(engineIdentity({ backend: { name: "wasm", threads: 1 }, arch: "x86_64" }) === "wasm");
+ * console.assert(
+ *   engineIdentity({ backend: { name: "native", detail: "oneDNN 2 avx2, 2 OpenMP threads (/l)" }, arch: "x86_64" }) ===
+ *     "native (avx2, x86_64)",
+ * );
+ * ```
+ */
+export function engineIdentity(env: Readonly<Record<string, unknown>>): string {
+  const b = (env.backend ?? {}) as { name?: unknown; detail?: unknown };
+  const name = typeof b.name === "string" ? b.name : "unknown engine";
+  const detail = typeof b.detail === "string" ? b.detail : "";
+  const arch = typeof env.arch === "string" ? env.arch : "unknown architecture";
+  switch (name) {
+    case "wasm":
+    case "cpu":
+      return name;
+    case "native":
+      return `native (${/oneDNN \S+ ([^,]+),/.exec(detail)?.[1] ?? "unknown ISA"}, ${arch})`;
+    case "webgpu":
+      return `webgpu (${detail || "unknown adapter"})`;
+    default:
+      return `${name} (${arch})`;
+  }
+}

@@ -9,7 +9,7 @@
 import { stringify } from "csv-stringify/sync";
 import { writeFileAtomic } from "../data/cache.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
-import { readAllCells } from "../runner/store.ts";
+import { mixedEngines, readAllCells } from "../runner/store.ts";
 import type { CellRecord, RunFile } from "../runner/records.ts";
 import type { WallTimes } from "./tables.ts";
 import { buildReport } from "./build.ts";
@@ -68,6 +68,14 @@ export async function writeReport(
   extra: { environment?: Record<string, unknown>; runFile?: RunFile | null } = {},
 ): Promise<ReportResult> {
   const records: CellRecord[] = await readAllCells(out);
+  // A folder whose records disagree on the engine is refused, never rendered: its numbers would not compare.
+  const mixed = mixedEngines(records);
+  if (mixed) {
+    throw new Error(
+      `${out} holds cells computed by different engines: ${mixed}. Their numbers differ for the same seed, so ` +
+        "they are not reported together: move one engine's cells into a folder of their own (or rerun them there)",
+    );
+  }
   const model = buildReport(records, scenarios, expected, extra.environment);
   const files: string[] = [];
   const put = async (name: string, data: string | Uint8Array) => {

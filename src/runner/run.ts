@@ -6,7 +6,7 @@
  */
 import { initBackend } from "../backend/backend.ts";
 import type { BackendName } from "../backend/names.ts";
-import { environmentRecord } from "../backend/doctor.ts";
+import { engineIdentity, environmentRecord } from "../backend/doctor.ts";
 import { type ResolvedScenario, ScenarioError } from "../scenario/load.ts";
 import { type Cell, gridCells, type Shard, shardCells } from "./grid.ts";
 import { RunContext, runGridCell, scenarioDir } from "./cells.ts";
@@ -20,6 +20,7 @@ import {
   claimScenarios,
   inspectCell,
   otherVersionError,
+  readAllCells,
   removeEmptyStateDirs,
   writeRunFile,
 } from "./store.ts";
@@ -173,6 +174,20 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
         (otherVersion.length > 1
           ? ` (${otherVersion.length - 1} more records of this folder are like it)`
           : ""),
+    );
+  }
+  // Results of two engines (or instruction sets) never share a folder, so a resume never crosses engines.
+  const engine = engineIdentity(environment);
+  const held = (await readAllCells(opts.out, () => {})).filter((r) => engineIdentity(r.environment) !== engine);
+  if (held.length) {
+    throw new Error(
+      `${opts.out} holds ${held.length} cell${held.length === 1 ? "" : "s"} computed by ${
+        engineIdentity(held[0]!.environment)
+      } (e.g. ${held[0]!.key}), and this run computes with ${engine}: results of different engines are never ` +
+        `mixed in one folder, since their numbers differ for the same seed. Give this run another --out, or ` +
+        `run it with the engine the folder holds (--backend ${
+          (held[0]!.environment.backend as { name?: string } | undefined)?.name ?? "?"
+        })`,
     );
   }
   // The folder is bound to these scenario versions (atomically; concurrent runs of other versions are refused).

@@ -25,6 +25,7 @@
  * @module
  */
 import type { LayersModel } from "@tensorflow/tfjs";
+import { engineIdentity } from "../backend/doctor.ts";
 import { writeFileAtomic } from "../data/cache.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import {
@@ -713,4 +714,30 @@ async function removeEmptyDirs(dir: string): Promise<boolean> {
   for (const e of entries) empty = (e.isDirectory && await removeEmptyDirs(`${dir}/${e.name}`)) && empty;
   if (empty) await Deno.remove(dir).catch(() => {});
   return empty;
+}
+
+/**
+ * Why the records of one results folder cannot stand together, or null: they were computed by engines of
+ * different numeric identities ({@linkcode engineIdentity}), whose numbers differ for the same seed. Names each
+ * identity with its count and one record.
+ *
+ * @example
+ * ```ts
+ * import { mixedEngines } from "./store.ts";
+ * const rec = (name: string, key: string) => ({ key, environment: { backend: { name }, arch: "x86_64" } });
+ * console.assert(mixedEngines([rec("wasm", "a"), rec("wasm", "b")]) === null);
+ * console.assert(mixedEngines([rec("wasm", "a"), rec("cpu", "b")])!.includes("wasm (1 cell, e.g. a)"));
+ * ```
+ */
+export function mixedEngines(
+  records: readonly { readonly key: string; readonly environment: Readonly<Record<string, unknown>> }[],
+): string | null {
+  const by = new Map<string, string[]>();
+  for (const r of records) {
+    const id = engineIdentity(r.environment);
+    by.set(id, [...(by.get(id) ?? []), r.key]);
+  }
+  if (by.size < 2) return null;
+  return [...by].map(([id, keys]) => `${id} (${keys.length} cell${keys.length === 1 ? "" : "s"}, e.g. ${keys[0]})`)
+    .join(" and ");
 }

@@ -736,3 +736,40 @@ Deno.test("reliability: a plug-in whose folder reaches the dataset (a scenario b
   assert.equal(ok.code, 0, ok.stderr);
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("reliability: cells of another engine are never added to a folder, and report refuses a folder that mixes engines", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-engines-" });
+  const s = await tinyScenario();
+  await Deno.writeTextFile(`${dir}/s.json`, JSON.stringify(s));
+  const first = await spawnBench(`${dir}/s.json`, `${dir}/out`, `${dir}/cache`, "--backend", "wasm");
+  assert.equal(first.code, 0, first.stderr);
+  const cell = `${dir}/out/cells/repro/random/seed-0.json`;
+  const before = await Deno.readTextFile(cell);
+  // Another engine into the same folder: refused before anything is written, naming both and the way out.
+  await Deno.remove(cell); // even with a cell to compute, the other cells' engine decides
+  const second = await spawnBench(`${dir}/s.json`, `${dir}/out`, `${dir}/cache`, "--backend", "cpu");
+  assert.equal(second.code, 1, second.stderr);
+  assert.match(
+    second.stderr,
+    /holds 1 cell computed by wasm \(e\.g\. repro\/mge-clustering\/seed-0\), and this run computes with cpu: results of different engines are never mixed in one folder.*Give this run another --out, or run it with the engine the folder holds \(--backend wasm\)/s,
+  );
+  assert.ok(!(await exists(cell)), "a cell of the other engine was written");
+  // A folder mixed by hand (or by an older albench) is refused by report, not rendered.
+  const mixed = JSON.parse(before);
+  mixed.environment.backend.name = "cpu";
+  await Deno.writeTextFile(cell, JSON.stringify(mixed));
+  const index = await Deno.readTextFile(`${dir}/out/index.html`);
+  const report = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${ROOT}/src/cli/report.ts`, `${dir}/out`],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  assert.equal(report.code, 1, text(report.stderr));
+  assert.match(
+    text(report.stderr),
+    /holds cells computed by different engines: (wasm \(1 cell, e\.g\. repro\/mge-clustering\/seed-0\) and cpu \(1 cell, e\.g\. repro\/random\/seed-0\)|cpu .* and wasm .*)/,
+  );
+  assert.equal(await Deno.readTextFile(`${dir}/out/index.html`), index, "index.html was rewritten");
+  await Deno.remove(dir, { recursive: true });
+});
