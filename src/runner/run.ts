@@ -178,12 +178,16 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
   }
   // Results of two engines (or instruction sets) never share a folder, so a resume never crosses engines.
   const engine = engineIdentity(environment);
-  const held = (await readAllCells(opts.out, () => {})).filter((r) => engineIdentity(r.environment) !== engine);
+  const held = (await readAllCells(opts.out, () => {})).filter((r) =>
+    engineIdentity(r.environment) !== engine
+  );
   if (held.length) {
     throw new Error(
       `${opts.out} holds ${held.length} cell${held.length === 1 ? "" : "s"} computed by ${
         engineIdentity(held[0]!.environment)
-      } (e.g. ${held[0]!.key}), and this run computes with ${engine}: results of different engines are never ` +
+      } (e.g. ${
+        held[0]!.key
+      }), and this run computes with ${engine}: results of different engines are never ` +
         `mixed in one folder, since their numbers differ for the same seed. Give this run another --out, or ` +
         `run it with the engine the folder holds (--backend ${
           (held[0]!.environment.backend as { name?: string } | undefined)?.name ?? "?"

@@ -738,6 +738,8 @@ export function mixedEngines(
     by.set(id, [...(by.get(id) ?? []), r.key]);
   }
   if (by.size < 2) return null;
-  return [...by].map(([id, keys]) => `${id} (${keys.length} cell${keys.length === 1 ? "" : "s"}, e.g. ${keys[0]})`)
+  return [...by].map(([id, keys]) =>
+    `${id} (${keys.length} cell${keys.length === 1 ? "" : "s"}, e.g. ${keys[0]})`
+  )
     .join(" and ");
 }
