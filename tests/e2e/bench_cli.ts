@@ -3,6 +3,8 @@
  * permissions, results and cache in a test's own folder.
  */
 
+import type { WebGpuProbe } from "../../src/backend/webgpu.ts";
+
 /** The repository root. */
 export const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -129,4 +131,38 @@ export async function spawnCompare(
   }).output();
   const text = (b: Uint8Array) => new TextDecoder().decode(b);
   return { code: r.code, stdout: text(r.stdout), stderr: text(r.stderr) };
+}
+
+/**
+ * `probeWebGpu()` run in a child process. An adapter opened in a test process (lavapipe) can corrupt that
+ * process's heap when it exits ("malloc_consolidate(): invalid chunk size", seen once after every test of the
+ * end-to-end suite had passed), which fails the whole suite; the suites ask a child instead.
+ *
+ * @example
+ * ```ts ignore
+ * import { probeWebGpuInChild } from "./bench_cli.ts";
+ * console.log(probeWebGpuInChild().available);
+ * ```
+ */
+export function probeWebGpuInChild(): WebGpuProbe {
+  const out = new Deno.Command(Deno.execPath(), {
+    args: [
+      "eval",
+      `import { probeWebGpu } from ${JSON.stringify(`${ROOT}src/backend/webgpu.ts`)};` +
+      "console.log(JSON.stringify(await probeWebGpu()));",
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "null",
+  }).outputSync();
+  const last = new TextDecoder().decode(out.stdout).trim().split("\n").pop();
+  if (!out.success || !last) {
+    return {
+      available: false,
+      fallback: false,
+      description: "",
+      reason: `the probe exited with ${out.code}`,
+    };
+  }
+  return JSON.parse(last) as WebGpuProbe;
 }

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { checkOutputPaths } from "../../src/runner/store.ts";
-import { ROOT, runBench, spawnBench, tinyScenario } from "./bench_cli.ts";
+import { probeWebGpuInChild, ROOT, runBench, spawnBench, tinyScenario } from "./bench_cli.ts";
 import { PYTHON } from "../python_available.ts";
 import { writeFolderFixture } from "../folder_fixture.ts";
 
@@ -225,13 +225,13 @@ Deno.test("reliability: the query CLI refuses non-finite numbers, probabilities 
 });
 
 Deno.test("reliability: --backend webgpu on a software adapter says so on stderr, and that it is slow", async () => {
-  const { probeWebGpu, webGpuWarning } = await import("../../src/backend/webgpu.ts");
+  const { webGpuWarning } = await import("../../src/backend/webgpu.ts");
   assert.match(
     webGpuWarning({ available: true, fallback: true, description: "llvmpipe" })!,
     /^warning: webgpu: the WebGPU adapter is a software \(fallback\) adapter \(llvmpipe\), which emulates a GPU on the CPU: results are correct but slow, several times slower than --backend wasm/,
   );
   assert.equal(webGpuWarning({ available: true, fallback: false, description: "NVIDIA" }), undefined);
-  const probe = await probeWebGpu();
+  const probe = probeWebGpuInChild();
   if (!probe.available || !probe.fallback) {
     console.log(
       `skipped the CLI half: no software WebGPU adapter here (${probe.reason ?? probe.description})`,

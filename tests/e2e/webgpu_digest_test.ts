@@ -5,10 +5,9 @@
  * session repeats it on the card (results differ from the wasm golden digest, and between adapter kinds).
  */
 import assert from "node:assert/strict";
-import { probeWebGpu } from "../../src/backend/webgpu.ts";
-import { ROOT, runBench } from "./bench_cli.ts";
+import { probeWebGpuInChild, ROOT, runBench } from "./bench_cli.ts";
 
-const probe = await probeWebGpu();
+const probe = probeWebGpuInChild();
 const ignore = !probe.available || Deno.env.get("ALBENCH_TEST_WEBGPU") === "0";
 const why = probe.available ? "ALBENCH_TEST_WEBGPU=0" : `no adapter: ${probe.reason}`;
 
