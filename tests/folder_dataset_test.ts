@@ -69,6 +69,15 @@ Deno.test("folder: label file errors name the file, line, row and column", () =>
   bad("name,labels\nx,a|b\n", /class "a\|b": separate classes with ";"/);
   bad("name,labels\nx,a;b;a\n", /line 2 \(row "x"\), column "labels": class "a" is listed twice/);
   bad("name,labels\nx,\ny,\n", /no image has a label; no classes/);
+  // A one-class 0/1 column under the name "labels" is ambiguous: refused, never read as classes "0" and "1".
+  for (const csv of ["name,labels\nx,0\ny,1\n", "name,labels\nx,1\ny,1\n", "name,Labels\nx,0;1\ny,\n"]) {
+    bad(
+      csv,
+      /my\/labels\.csv: the header "name,labels" is the list form \(each row's classes, separated by ";"\), but every value is 0 or 1, which reads as classes named "0" and "1": for a single class with 0\/1 values name its column after the class \("name,<class>"\)/,
+    );
+  }
+  // Digits among real class names are still classes.
+  assert.deepEqual(parseLabelCsv("name,labels\nx,0;sea\ny,1\n", "l.csv").table.classNames, ["0", "1", "sea"]);
 });
 
 Deno.test("folder: rows and images match one to one; every mismatch is named with its line", () => {

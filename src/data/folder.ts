@@ -202,6 +202,15 @@ export function parseLabelCsv(text: string, source: string = FOLDER_LABEL_FILE):
     });
     classNames = [...new Set(perRow.flat())].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
     if (classNames.length === 0) throw new Error(`${source}: no image has a label; no classes`);
+    // 0/1 under "labels" is a one-class column table misread as lists of classes "0" and "1": say so, never guess.
+    if (classNames.every((c) => c === "0" || c === "1")) {
+      throw new Error(
+        `${source}: the header "name,labels" is the list form (each row's classes, separated by ` +
+          `"${LABEL_LIST_SEPARATOR}"), but every value is 0 or 1, which reads as classes named "0" and "1": for a ` +
+          'single class with 0/1 values name its column after the class ("name,<class>"); for lists, write ' +
+          "the class names",
+      );
+    }
     const col = new Map(classNames.map((c, j) => [c, j]));
     const c = classNames.length;
     labels = new Uint8Array(rows.length * c);

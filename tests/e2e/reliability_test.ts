@@ -78,6 +78,10 @@ Deno.test("reliability: a missing, throwing or malformed plug-in fails before th
   const dir = await Deno.makeTempDir({ prefix: "albench-plugin-" });
   await Deno.writeTextFile(`${dir}/throws.ts`, 'throw new Error("boom at import");');
   await Deno.writeTextFile(`${dir}/five.ts`, "export default 5;");
+  await Deno.writeTextFile(
+    `${dir}/needs.ts`,
+    'export default { name: "needs", description: "x", needs: ["labels"], select: () => ({ selected: [] }) };',
+  );
   const s = await tinyScenario();
   const cases: [string, RegExp][] = [
     [
@@ -89,6 +93,10 @@ Deno.test("reliability: a missing, throwing or malformed plug-in fails before th
       /arms\[1\].*query module \.\/throws\.ts .*could not be loaded: .*boom at import/,
     ],
     ["./five.ts", /arms\[1\].*query module \.\/five\.ts must export a QueryFunction/],
+    [
+      "./needs.ts",
+      /arms\[1\].*query module \.\/needs\.ts .*could not be loaded: query function needs: unknown need "labels"; the model outputs are probs, features/,
+    ],
     ["./nope.py", /arms\[1\].*query module \.\/nope\.py \(.*nope\.py\) could not be loaded: No such file/],
     // Python plug-ins that do not load (where a Python with NumPy is found: tests/python_available.ts).
     ...(PYTHON
@@ -272,6 +280,10 @@ Deno.test("reliability: every file `bench --help` names exists", async () => {
 Deno.test("reliability: test-query on a missing or malformed module is one line and exit 2, not a test-runner trace", async () => {
   const dir = await Deno.makeTempDir({ prefix: "albench-testquery-" });
   await Deno.writeTextFile(`${dir}/five.ts`, "export default 5;");
+  await Deno.writeTextFile(
+    `${dir}/needs.ts`,
+    'export default { name: "needs", description: "x", needs: ["labels"], select: () => ({ selected: [] }) };',
+  );
   const run = async (module: string) => {
     const out = await new Deno.Command(Deno.execPath(), {
       args: ["run", "--allow-read", "--allow-env", "--allow-run", `${ROOT}/src/cli/test_query.ts`, module],

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { checkQueryOptions, type QueryFunction } from "../query.ts";
+import { checkQueryOptions, declaredNeeds, type QueryFunction } from "../query.ts";
 import { random } from "./random.ts";
 import { mgeClustering } from "./mge_clustering.ts";
 import { badge } from "./badge.ts";
@@ -61,7 +61,14 @@ export async function loadQueryModule(path: string, baseDir: string): Promise<Qu
         `export or as "query"; it exports ${loaded.exports.join(", ") || "nothing"}`,
     );
   }
-  return sandboxedQuery(url, loaded.description, path);
+  const fn = sandboxedQuery(url, loaded.description, path);
+  // Its declaration is checked now, at load, not first in a round of some cell.
+  try {
+    declaredNeeds(fn);
+  } catch (e) {
+    throw new Error(`query module ${path} (${url.pathname}) could not be loaded: ${(e as Error).message}`);
+  }
+  return fn;
 }
 
 /**
