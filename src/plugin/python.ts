@@ -173,27 +173,40 @@ async function readFrame(r: ByteReader): Promise<Frame | null> {
   return { header, blobs };
 }
 
+/** An array left in a file for the host to map (listed in the header, no bytes in the frame). */
+interface FileBlob {
+  readonly key: string;
+  readonly file: string;
+  readonly bytes: number;
+}
+
 /**
  * One frame as the chunks to write: the 4-byte little-endian header length, the JSON header (with `blobs` listing
- * each array's key and byte length) and the arrays' own bytes, uncopied.
+ * first the arrays left in `files`, then each inline array's key and byte length) and the inline arrays' own
+ * bytes, uncopied.
  *
  * @example
  * ```ts
  * import assert from "node:assert/strict";
  * import { encodeFrame } from "./python.ts";
- * const parts = encodeFrame({ op: "x" }, [["a", new Float32Array([1, 2])]]);
+ * const parts = encodeFrame({ op: "x" }, [["a", new Float32Array([1, 2])]], [{ key: "f", file: "/x/f", bytes: 4 }]);
  * const size = new DataView(parts[0]!.buffer).getUint32(0, true);
  * assert.deepEqual(JSON.parse(new TextDecoder().decode(parts[0]!.subarray(4, 4 + size))),
- *   { op: "x", blobs: [{ key: "a", bytes: 8 }] });
+ *   { op: "x", blobs: [{ key: "f", file: "/x/f", bytes: 4 }, { key: "a", bytes: 8 }] });
+ * assert.equal(parts.length, 2);
  * assert.equal(parts[1]!.byteLength, 8);
  * ```
  */
 export function encodeFrame(
   header: Record<string, unknown>,
   blobs: readonly (readonly [string, ArrayBufferView])[] = [],
+  files: readonly FileBlob[] = [],
 ): Uint8Array[] {
   const text = new TextEncoder().encode(
-    JSON.stringify({ ...header, blobs: blobs.map(([key, b]) => ({ key, bytes: b.byteLength })) }),
+    JSON.stringify({
+      ...header,
+      blobs: [...files, ...blobs.map(([key, b]) => ({ key, bytes: b.byteLength }))],
+    }),
   );
   const head = new Uint8Array(4 + text.byteLength);
   new DataView(head.buffer).setUint32(0, text.byteLength, true);
@@ -244,7 +257,7 @@ async function requestParts(
   blobs: readonly (readonly [string, ArrayBufferView])[],
 ): Promise<Uint8Array[]> {
   const inline: (readonly [string, ArrayBufferView])[] = [];
-  const files: { key: string; file: string; bytes: number }[] = [];
+  const files: FileBlob[] = [];
   for (const [key, b] of blobs) {
     const file = b.byteLength < FILE_EXCHANGE_BYTES ? null : proc.exchangeFile(key);
     if (file === null) {
@@ -254,22 +267,10 @@ async function requestParts(
     await overwrite(file, new Uint8Array(b.buffer, b.byteOffset, b.byteLength));
     files.push({ key, file, bytes: b.byteLength });
   }
-  const parts = encodeFrame(header, inline);
-  if (files.length) {
-    // The file entries go first in the header's list; the host takes them by key.
-    const size = new DataView(parts[0]!.buffer).getUint32(0, true);
-    const h = JSON.parse(new TextDecoder().decode(parts[0]!.subarray(4, 4 + size)));
-    h.blobs = [...files, ...h.blobs];
-    const text = new TextEncoder().encode(JSON.stringify(h));
-    const head = new Uint8Array(4 + text.byteLength);
-    new DataView(head.buffer).setUint32(0, text.byteLength, true);
-    head.set(text, 4);
-    parts[0] = head;
-  }
-  return parts;
+  return encodeFrame(header, inline, files);
 }
 
-/** Arrays at least this large go through a shared-memory file instead of the pipe (when one may be written). */
+/** Arrays at least this large go through an exchange file instead of the pipe (when one may be written). */
 const FILE_EXCHANGE_BYTES = 1 << 20;
 
 /** A Python failure: the message and, for an exception, its traceback's last lines. */

@@ -62,17 +62,6 @@ class PluginError(Exception):
     """A plug-in that breaks the contract (a message for the user, no traceback of the host)."""
 
 
-def read_exact(stream, n):
-    chunks = []
-    while n > 0:
-        b = stream.read(n)
-        if not b:
-            return None
-        chunks.append(b)
-        n -= len(b)
-    return b"".join(chunks)
-
-
 def read_into(stream, n):
     """n bytes into a new (writable) bytearray, or None at the end of the stream."""
     buf = bytearray(n)
@@ -87,11 +76,11 @@ def read_into(stream, n):
 
 
 def read_frame(stream):
-    head = read_exact(stream, 4)
+    head = read_into(stream, 4)
     if head is None:
         return None
     (size,) = struct.unpack("<I", head)
-    text = read_exact(stream, size)
+    text = read_into(stream, size)
     if text is None:
         return None
     header = json.loads(text.decode("utf-8"))
