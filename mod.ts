@@ -136,6 +136,7 @@ export {
 export { type ReportResult, writeReport } from "./src/report/report.ts";
 export { type WallTimes } from "./src/report/tables.ts";
 export {
+  type CellIdentity,
   type CellRecord,
   type EvalMetrics,
   type HeldScenario,

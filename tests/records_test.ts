@@ -14,12 +14,13 @@ const ROOT = new URL("..", import.meta.url).pathname;
  * The shape each format tag stands for, as the SHA-256 of its schema's JSON Schema. A schema edit changes the
  * hash: bump the format's tag in `records.ts` (and say how the old one is read), then update its line here. An
  * added optional field that older readers skip (every schema is a loose object) keeps the tag: the cell format
- * gained `split` (issue #18) that way, and records without it still validate.
+ * gained `split` (issue #18) and `identity` (issue #25) that way, and records without them still validate.
  */
 const PINNED: Record<keyof typeof SCHEMAS, [tag: string, sha256: string]> = {
-  cell: ["albench-cell-v1", "1bf28bd05daa5c6af57b14b37c73ba83a17dcf93e574a8d568084c915876303f"],
+  cell: ["albench-cell-v1", "ffc9992e967949ac3c0b65c3ba672a9aaa6c008fbf05cdb4884870bf7aaf070d"],
   run: ["albench-run-v1", "494ed3c4b25de497c8be445ba9f81f8508727d937fc51f813f9a6165cf8c95a4"],
-  version: ["albench-version-v1", "360536a939bb1ce4763ead6893f71109c8558bafd9f10eccd834235d51a7398e"],
+  version: ["albench-version-v1", "46bb4d507a8d806257ac4b563fb2d95334e9245c4cc2c3b906647ee7b0b97375"],
+  arm: ["albench-arm-v1", "67c12b88ee744fe9e711cc8731ff4b540aaa00b9648d0071bdb539d9c46910bd"],
   compare: ["albench-compare-v1", "4dacc28c6c5d4912755da3768fd5d0acd4ddf99c71dc88bf4bbc19d411d3021e"],
   checkpoint: ["albench-weights-v1", "aa3c4c72c6e468e8ccd55eda468ad9ccdc816aeb735272bb7fdeaf1d345f8b52"],
   probe: [

@@ -61,7 +61,8 @@ export function formatEnvironment(env: EnvironmentRecord): string {
 
 /**
  * The part of a run's environment record that decides its numbers: the engine and, where the docs say results
- * depend on it, the instruction set (native: oneDNN's ISA; webgpu: the adapter) and the machine architecture.
+ * depend on it, the instruction set (native: oneDNN's ISA; webgpu: the adapter), the machine architecture and
+ * the thread count (native: each job's share, `nativeThreadsPerJob`, else every thread).
  * wasm is bit-identical everywhere, so it is the engine alone. Two records with different identities must never
  * share a results folder.
  *
@@ -70,8 +71,8 @@ export function formatEnvironment(env: EnvironmentRecord): string {
  * import { engineIdentity } from "./doctor.ts";
  * console.assert(engineIdentity({ backend: { name: "wasm", threads: 1 }, arch: "x86_64" }) === "wasm");
  * console.assert(
- *   engineIdentity({ backend: { name: "native", detail: "oneDNN 2 avx2, 2 OpenMP threads (/l)" }, arch: "x86_64" }) ===
- *     "native (avx2, x86_64)",
+ *   engineIdentity({ backend: { name: "native", detail: "oneDNN 2 avx2, 2 OpenMP threads (/l)", threads: 2 }, arch: "x86_64" }) ===
+ *     "native (avx2, x86_64, 2 threads)",
  * );
  * ```
  */
@@ -84,8 +85,14 @@ export function engineIdentity(env: Readonly<Record<string, unknown>>): string {
     case "wasm":
     case "cpu":
       return name;
-    case "native":
-      return `native (${/oneDNN \S+ ([^,]+),/.exec(detail)?.[1] ?? "unknown ISA"}, ${arch})`;
+    case "native": {
+      // OpenMP's thread count decides how reductions are split (docs/backends.md): part of the identity.
+      const perJob = env.nativeThreadsPerJob, all = (b as { threads?: unknown }).threads;
+      const threads = typeof perJob === "number" ? perJob : typeof all === "number" ? all : undefined;
+      return `native (${/oneDNN \S+ ([^,]+),/.exec(detail)?.[1] ?? "unknown ISA"}, ${arch}${
+        threads === undefined ? "" : `, ${threads} thread${threads === 1 ? "" : "s"}`
+      })`;
+    }
     case "webgpu":
       return `webgpu (${detail || "unknown adapter"})`;
     default:

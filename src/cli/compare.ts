@@ -12,7 +12,8 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { parseFlags, positiveInt } from "./args.ts";
+import { MAX_JOBS, parseFlags, positiveInt, writableFolder } from "./args.ts";
+import { MAX_SEEDS } from "../scenario/schema.ts";
 import { runMain, UsageError } from "./errors.ts";
 import { BACKEND_NAMES, isBackendName } from "../backend/backend.ts";
 import { loadScenarios } from "./bench.ts";
@@ -251,8 +252,12 @@ async function main(args: string[]): Promise<void> {
       `--backend must be one of ${BACKEND_NAMES.join(", ")}; got ${JSON.stringify(values.backend)}`,
     );
   }
-  const seeds = values.seeds !== undefined ? positiveInt(values.seeds, "--seeds") : undefined;
-  const jobs = values.jobs !== undefined ? positiveInt(values.jobs, "--jobs") : navigator.hardwareConcurrency;
+  const seeds = values.seeds !== undefined
+    ? positiveInt(values.seeds, "--seeds", MAX_SEEDS, "the scenario schema's limit on seeds")
+    : undefined;
+  const jobs = values.jobs !== undefined
+    ? positiveInt(values.jobs, "--jobs", MAX_JOBS)
+    : navigator.hardwareConcurrency;
   const targets = await parseTargets(positionals);
   const original = await loadScenarios([values.scenario ?? "scenarios/default.json"]);
   const scenarios = compareScenarios(original, targets, values.against, seeds);
@@ -262,15 +267,23 @@ async function main(args: string[]): Promise<void> {
     if (e instanceof ScenarioError) throw new UsageError(e.message);
     throw e;
   }
-  const out = (values.out ?? `reports/compare/${original[0]!.id.split("/")[0]}`).replace(/\/+$/, "");
+  const out = writableFolder(values.out ?? `reports/compare/${original[0]!.id.split("/")[0]}`, "--out");
   // Everything that can be refused is refused before anything is written.
-  await checkRunFolder(out, scenarios);
+  const held = await checkRunFolder(out, scenarios);
+  // The comparison's report is written over the folder's: a folder holding other scenarios is not compare's.
+  const foreign = held?.scenarios.find((h) => !scenarios.some((s) => s.id === h.id));
+  if (foreign) {
+    throw new UsageError(
+      `${out} holds results of scenario ${foreign.id}, which this comparison does not run; compare writes its ` +
+        "report over the folder's index.html, so it uses a folder of its own: give another --out",
+    );
+  }
   const compareFile = await checkCompareFile(out, scenarios, targets);
   const seedLimit = seeds !== undefined && seeds <= Math.min(...original.map((s) => s.seeds.length))
     ? seeds
     : undefined;
-  // Every seed's plan (the pool after imbalance removal, the class names) too: compare.json is written before
-  // runGrid makes its own checks.
+  // Every seed's plan (the pool after imbalance removal, the class names) too, refused as usage errors here;
+  // compare.json is written only once runGrid's own checks have passed (beforeWrite).
   for (const s of scenarios) {
     try {
       await planScenario(s, values.data, seedLimit);
@@ -279,17 +292,18 @@ async function main(args: string[]): Promise<void> {
       throw e;
     }
   }
-  await writeCompareFile(out, compareFile);
   const backend = values.backend ?? scenarios[0]!.scenario.backend;
   const summary = await runGrid({
     scenarios,
     out,
     ...(values.data ? { dataRoot: values.data } : {}),
-    cacheDir: values.cache ?? ".cache",
+    cacheDir: writableFolder(values.cache ?? ".cache", "--cache"),
     backend: isBackendName(backend) ? backend : "auto",
     ...(seedLimit ? { seedLimit } : {}),
     jobs,
     progress: { quiet: values.quiet ?? false },
+    // After runGrid's own checks (engine, data, code), so a refused comparison writes nothing.
+    beforeWrite: () => writeCompareFile(out, compareFile),
   });
   const keys = gridCells(scenarios, seedLimit).map((c) => c.key);
   const report = await writeReport(out, scenarios, keys, { environment: summary.environment });

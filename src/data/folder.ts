@@ -30,7 +30,7 @@ import type { DatasetSource, ImageTable, LabelTable } from "./dataset.ts";
 import { validateLabelTable } from "./dataset.ts";
 import { IMAGE_EXTENSIONS } from "./codecs.ts";
 import { cachedImageTable } from "./image_table.ts";
-import { changedCopyError, SUMS_FILE, verifyPreparedCopy } from "./verify.ts";
+import { cachedFingerprint, changedCopyError, SUMS_FILE, verifyPreparedCopy } from "./verify.ts";
 
 /** The label file's default name, inside the root. */
 export const FOLDER_LABEL_FILE = "labels.csv";
@@ -499,7 +499,15 @@ export function folderSource(options: FolderOptions): DatasetSource {
     fingerprintPromise ??= (async () => {
       await labels();
       const v = await verified();
-      return v ? await sumsFingerprint(v.sums) : await computeFingerprint();
+      if (v) return await sumsFingerprint(v.sums);
+      // Without SHA256SUMS: every image's bytes, hashed once and reused while no file changes (stat-checked).
+      const files = await paths();
+      return await cachedFingerprint(
+        await Deno.realPath(root),
+        [labelPath, ...files.map((f) => `${root}/${f}`)],
+        computeFingerprint,
+        { cacheDir, kind: "folder" },
+      );
     })();
   return {
     kind: "folder",

@@ -34,6 +34,8 @@ import {
   type QueryInput,
   type QueryResult,
 } from "../al/query.ts";
+import { checkCodeUnchanged, type CodeIdentity, codeIdentity, pinCode } from "./code_hash.ts";
+import { pluginReadScope } from "./sandbox.ts";
 
 /** Seconds the Python process may take to import the plug-in and describe it. */
 export const PYTHON_LOAD_TIMEOUT_SECONDS = 60;
@@ -612,7 +614,13 @@ function wire(
  * const fn = pythonQuery(path, await describePythonPlugin(path), "./my_query.py");
  * ```
  */
-export function pythonQuery(path: string, d: PythonDescription, label: string): QueryFunction {
+export function pythonQuery(
+  path: string,
+  d: PythonDescription,
+  label: string,
+  code: CodeIdentity = codeIdentity(pluginReadScope(path)[0]!, path),
+): QueryFunction {
+  const scope = pluginReadScope(path)[0]!;
   const fn: QueryFunction = {
     name: d.name,
     description: d.description,
@@ -622,6 +630,11 @@ export function pythonQuery(path: string, d: PythonDescription, label: string): 
     ...(d.optionSchema ? { optionSchema: d.optionSchema } : {}),
     select: async (input: QueryInput): Promise<QueryResult> => {
       const fail = (message: string) => new Error(`query plug-in ${d.name} (${label}): ${message}`);
+      try {
+        checkCodeUnchanged(scope, path, code);
+      } catch (e) {
+        throw fail((e as Error).message);
+      }
       const needs = declaredNeeds(fn);
       const blobs: [string, ArrayBufferView][] = [];
       const header = {
@@ -662,5 +675,5 @@ export function pythonQuery(path: string, d: PythonDescription, label: string): 
       return { selected, scores };
     },
   };
-  return Object.freeze(fn);
+  return pinCode(Object.freeze(fn), code);
 }

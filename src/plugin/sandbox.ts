@@ -23,6 +23,7 @@ import {
 } from "../al/query.ts";
 import type { PluginDescription, SandboxReply, SandboxRequest, WireView } from "./sandbox_worker.ts";
 import { remoteImport } from "./imports.ts";
+import { checkCodeUnchanged, type CodeIdentity, codeIdentity, pinCode } from "./code_hash.ts";
 
 /** The project's root folder (no trailing slash). */
 const PROJECT_ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -111,7 +112,8 @@ function notInstalled(what: string): string {
 /**
  * The first of `paths` (a dataset's root and label file) that a plug-in reading `scope` could reach: one inside
  * the scope, or a folder the scope lies in (a plug-in inside a dataset's root could read what is there). Null when
- * the plug-in's folder and the data are apart.
+ * the plug-in's folder and the data are apart. With `direction` `"inside"`, only paths inside the scope count (for
+ * folders a run writes, such as the results folder: a plug-in whose folder lies in one reads nothing of it).
  *
  * @example
  * ```ts
@@ -121,16 +123,25 @@ function notInstalled(what: string): string {
  * console.assert(dataWithinReach(["/data/plugins"], ["/data"]) === "/data");
  * ```
  */
-export function dataWithinReach(scope: readonly string[], paths: readonly string[]): string | null {
-  const real = (p: string) => {
+export function dataWithinReach(
+  scope: readonly string[],
+  paths: readonly string[],
+  direction: "both" | "inside" = "both",
+): string | null {
+  // The real path of what exists of `p` (a results folder may not exist yet), relative paths from the cwd.
+  const real = (p: string): string => {
+    const abs = p.startsWith("/") ? p : `${Deno.cwd()}/${p}`;
     try {
-      return Deno.realPathSync(p);
+      return Deno.realPathSync(abs);
     } catch {
-      return p;
+      const cut = abs.replace(/\/+$/, "").lastIndexOf("/");
+      if (cut <= 0) return abs;
+      const parent = real(abs.slice(0, cut));
+      return `${parent === "/" ? "" : parent}${abs.slice(cut)}`.replace(/\/\.(?=\/|$)/g, "");
     }
   };
   for (const p of paths.map(real)) {
-    if (scope.some((s) => inside(p, s) || inside(s, p))) return p;
+    if (scope.some((s) => inside(p, s) || (direction === "both" && inside(s, p)))) return p;
   }
   return null;
 }
@@ -317,34 +328,50 @@ function wire(fn: PluginDescription, v: ModelView): WireView {
  * const fn = sandboxedQuery(url, (await describePlugin(url)).description!, "./q.ts");
  * ```
  */
-export function sandboxedQuery(url: URL, fn: PluginDescription, label: string): QueryFunction {
+export function sandboxedQuery(
+  url: URL,
+  fn: PluginDescription,
+  label: string,
+  code: CodeIdentity = codeIdentity(pluginReadScope(modulePathOf(url))[0]!, modulePathOf(url)),
+): QueryFunction {
   const scope = pluginReadScope(modulePathOf(url));
   const fail = (message: string) => new Error(`query plug-in ${fn.name} (${label}): ${message}`);
-  return Object.freeze({
-    ...fn,
-    async select(input: QueryInput): Promise<QueryResult> {
-      const request: SandboxRequest = {
-        kind: "select",
-        url: url.href,
-        input: {
-          unlabelled: wire(fn, input.unlabelled),
-          ...(fn.needsLabelled && input.labelled ? { labelled: wire(fn, input.labelled) } : {}),
-          numClasses: input.numClasses,
-          featureDim: input.featureDim,
-          budget: input.budget,
-          rng: input.rng.state(),
-          options: { ...input.options },
-        },
-      };
-      let reply: SandboxReply;
-      try {
-        reply = await ask(request, scope);
-      } catch (e) {
-        throw fail((e as Error).message);
-      }
-      if (reply.kind === "error") throw fail(explainPluginError(reply.message, scope));
-      if (reply.kind !== "selected") throw fail(`unexpected answer ${reply.kind}`);
-      return reply.result as QueryResult;
-    },
-  });
+  return pinCode(
+    Object.freeze({
+      ...fn,
+      async select(input: QueryInput): Promise<QueryResult> {
+        try {
+          // A link leading out is named as such (before it would show as a changed folder).
+          const link = escapingLink(scope);
+          if (link) throw new Error(link);
+          checkCodeUnchanged(scope[0]!, modulePathOf(url), code);
+        } catch (e) {
+          throw fail((e as Error).message);
+        }
+        const request: SandboxRequest = {
+          kind: "select",
+          url: url.href,
+          input: {
+            unlabelled: wire(fn, input.unlabelled),
+            ...(fn.needsLabelled && input.labelled ? { labelled: wire(fn, input.labelled) } : {}),
+            numClasses: input.numClasses,
+            featureDim: input.featureDim,
+            budget: input.budget,
+            rng: input.rng.state(),
+            options: { ...input.options },
+          },
+        };
+        let reply: SandboxReply;
+        try {
+          reply = await ask(request, scope);
+        } catch (e) {
+          throw fail((e as Error).message);
+        }
+        if (reply.kind === "error") throw fail(explainPluginError(reply.message, scope));
+        if (reply.kind !== "selected") throw fail(`unexpected answer ${reply.kind}`);
+        return reply.result as QueryResult;
+      },
+    }),
+    code,
+  );
 }

@@ -9,7 +9,8 @@
 import { stringify } from "csv-stringify/sync";
 import { writeFileAtomic } from "../data/cache.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
-import { mixedEngines, readAllCells } from "../runner/store.ts";
+import { readAllCells } from "../runner/store.ts";
+import { disagreeingRecords } from "../runner/identity.ts";
 import type { CellRecord, RunFile } from "../runner/records.ts";
 import type { WallTimes } from "./tables.ts";
 import { buildReport } from "./build.ts";
@@ -67,13 +68,14 @@ export async function writeReport(
   expected: readonly string[],
   extra: { environment?: Record<string, unknown>; runFile?: RunFile | null } = {},
 ): Promise<ReportResult> {
-  const records: CellRecord[] = await readAllCells(out);
-  // A folder whose records disagree on the engine is refused, never rendered: its numbers would not compare.
-  const mixed = mixedEngines(records);
+  // A folder whose records disagree — with the versions it holds, or with each other on the data, an arm's code or
+  // the engine — is refused, never rendered: its numbers would not compare. Nothing is written then.
+  const records: CellRecord[] = await readAllCells(out, undefined, { refuseOthers: true });
+  const mixed = disagreeingRecords(records);
   if (mixed) {
     throw new Error(
-      `${out} holds cells computed by different engines: ${mixed}. Their numbers differ for the same seed, so ` +
-        "they are not reported together: move one engine's cells into a folder of their own (or rerun them there)",
+      `${out} is not reported: ${mixed}. Numbers computed on other data, by other code or another engine do not ` +
+        "compare: move one side's cells into a folder of their own (or rerun them there)",
     );
   }
   const model = buildReport(records, scenarios, expected, extra.environment);

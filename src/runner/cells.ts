@@ -27,6 +27,7 @@ import type { FinetuneOptions } from "../train/finetune.ts";
 import { type AlLoopHooks, type CellInput, CellPhaseError, type ResumePoint, runAlLoop } from "../al/loop.ts";
 import {
   CELL_FORMAT,
+  type CellIdentity,
   type CellRecord,
   type IterationRecord,
   parseRecord,
@@ -38,6 +39,9 @@ import type { Cell } from "./grid.ts";
 import type { ProgressEvent } from "./progress.ts";
 import { linearProbe } from "../ssl/probe.ts";
 import { writeFileAtomic } from "../data/cache.ts";
+import { engineIdentity } from "../backend/doctor.ts";
+import { queryCode } from "../plugin/code_hash.ts";
+import { identityDifferences, type ScenarioIdentity } from "./identity.ts";
 
 export type { PretrainSummary } from "./records.ts";
 
@@ -82,6 +86,11 @@ export class RunContext {
        * fail the cell with should it not return (a worker's owner ends the worker then; see `runGrid`).
        */
       readonly onQuery?: (q: QueryWatch) => void;
+      /**
+       * What this run computes each scenario with (dataset, engine, each arm's code), as bound to the results
+       * folder; a cell whose own differs (data or a plug-in edited since the run began) fails.
+       */
+      readonly identities?: ReadonlyMap<string, ScenarioIdentity>;
     },
   ) {}
 
@@ -237,9 +246,30 @@ export async function runGridCell(cell: Cell, ctx: RunContext, out: string): Pro
   if (changed) throw changed;
   const pretrain = await ctx.ensurePretrained(s, cell.seed);
   const query = await resolveQuery(cell.arm.query, scenarioDir(s));
+  const plugin = typeof cell.arm.query === "string" ? "" : `, plug-in ${cell.arm.query.module}`;
+  const who = `cell ${cell.key} (scenario ${s.id}, arm ${cell.arm.name}, seed ${cell.seed}${plugin})`;
+  const identity: CellIdentity = {
+    dataset: (await ctx.labels(s)).fingerprint,
+    code: queryCode(query),
+    engine: engineIdentity(ctx.options.environment),
+  };
+  const bound = ctx.options.identities?.get(s.id);
+  if (bound) {
+    const diff = identityDifferences(
+      { dataset: bound.dataset, engine: bound.engine, code: bound.arms[cell.arm.name] ?? identity.code },
+      identity,
+    );
+    if (diff.length) {
+      throw new Error(
+        `${who}: what it would be computed with changed since the run began (${
+          diff.join("; ")
+        }); results of ` +
+          "two versions are never mixed: leave the data and plug-ins alone while a run uses them, and rerun",
+      );
+    }
+  }
   const makeModel = modelMaker(cell, table, pretrain?.key ?? null, ctx.options.cacheDir);
   const { iterations, resume } = await resumePoint(cell, out, stored.iterations, makeModel, warn);
-  const who = `cell ${cell.key} (scenario ${s.id}, arm ${cell.arm.name}, seed ${cell.seed})`;
   const input = loopInput(
     { iterations: s.iterations, finetune: s.scenario.finetune, al: s.scenario.al },
     plan,
@@ -250,7 +280,7 @@ export async function runGridCell(cell: Cell, ctx: RunContext, out: string): Pro
     ctx,
     out,
     {
-      ...recordHead(cell, table, pretrain, ctx.options.environment),
+      ...recordHead(cell, table, pretrain, ctx.options.environment, identity),
       split,
       iterations,
       complete: false,
@@ -437,6 +467,7 @@ function recordHead(
   table: LabelTable,
   pretrain: PretrainSummary | null,
   environment: Record<string, unknown>,
+  identity: CellIdentity,
 ): Omit<CellRecord, "iterations" | "complete"> {
   const s = cell.scenario;
   return {
@@ -451,6 +482,7 @@ function recordHead(
     pretrainKey: pretrain?.key ?? null,
     pretrain,
     environment,
+    identity,
   };
 }
 

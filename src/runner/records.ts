@@ -20,12 +20,20 @@
 import { z } from "zod";
 import { HASH_RULE, type IdSet, type SplitRecord } from "../data/split_record.ts";
 
-/** The format tag of cell records (`cells/<scenario>/<arm>/seed-<k>.json`). */
+/**
+ * The format tag of cell records (`cells/<scenario>/<arm>/seed-<k>.json`). Records gained the optional `identity`
+ * (dataset, code, engine) without a new tag (older readers skip it); a record without it is checked by its engine.
+ */
 export const CELL_FORMAT = "albench-cell-v1";
 /** The format tag of `run.json`. */
 export const RUN_FORMAT = "albench-run-v1";
-/** The format tag of the `versions/<scenario id>.json` files. */
+/**
+ * The format tag of the `versions/<scenario id>.json` files. They gained the optional `identity` (dataset and
+ * engine) without a new tag; a file without it is checked by the scenario hash alone.
+ */
 export const VERSION_FORMAT = "albench-version-v1";
+/** The format tag of the `arms/<scenario id>/<arm>.json` files (the code an arm's cells were computed with). */
+export const ARM_FORMAT = "albench-arm-v1";
 /** The format tag of `compare.json`. */
 export const COMPARE_FORMAT = "albench-compare-v1";
 /** The format tag of a checkpoint's `manifest.json`. */
@@ -36,6 +44,7 @@ export const FORMATS = {
   cell: CELL_FORMAT,
   run: RUN_FORMAT,
   version: VERSION_FORMAT,
+  arm: ARM_FORMAT,
   compare: COMPARE_FORMAT,
   checkpoint: CHECKPOINT_FORMAT,
 } as const;
@@ -99,6 +108,19 @@ export interface PretrainSummary {
   readonly probe: ProbeScores;
 }
 
+/**
+ * Everything besides the scenario that decides a cell's numbers: the dataset's content, the query function's code
+ * and the engine's numeric identity. Two cells of one folder never differ in it (for one scenario, and one arm).
+ */
+export interface CellIdentity {
+  /** The dataset's content fingerprint (ids, labels and pixels). */
+  readonly dataset: string;
+  /** The query function's code: `builtin:<name>`, or `sha256:<hex>` over the plug-in's folder. */
+  readonly code: string;
+  /** The engine and its numeric identity (`wasm`; `native (avx2, x86_64, 2 threads)`; `webgpu (adapter)`). */
+  readonly engine: string;
+}
+
 /** A cell's record. */
 export interface CellRecord {
   /** The record format, `albench-cell-v1`. */
@@ -123,6 +145,8 @@ export interface CellRecord {
   readonly pretrain?: PretrainSummary | null;
   /** The machine and engine that computed it. */
   readonly environment: Record<string, unknown>;
+  /** What besides the scenario decides its numbers (absent in records made before it was kept). */
+  readonly identity?: CellIdentity;
   /** The seed's split, removal and initial set as image-id hashes and ids (records before it was kept lack it). */
   readonly split?: SplitRecord;
   /** Every evaluated round, from the initial one (t = 0). */
@@ -159,6 +183,22 @@ export interface VersionFile {
   readonly hash: string;
   /** The scenario file of the run that bound the folder. */
   readonly file?: string;
+  /** The dataset and engine every cell of the scenario in this folder is computed with (absent in older files). */
+  readonly identity?: { readonly dataset: string; readonly engine: string };
+}
+
+/** `arms/<scenario id>/<arm>.json`: the code one arm's cells in a results folder are computed with. */
+export interface ArmFile {
+  /** The file format, `albench-arm-v1`. */
+  readonly format: "albench-arm-v1";
+  /** The scenario id. */
+  readonly scenario: string;
+  /** The arm name. */
+  readonly arm: string;
+  /** The query function's code identity (`builtin:<name>` or `sha256:<hex>`). */
+  readonly code: string;
+  /** The plug-in's files and their SHA-256, to name what changed (at most 1,000; none for a built-in). */
+  readonly files: { path: string; sha256: string }[];
 }
 
 /** `compare.json`: the definitions of the arms `compare` added to a folder, by `scenario/arm`. */
@@ -238,6 +278,8 @@ const splitSchema = z.looseObject({
   removedClasses: z.array(z.string()),
 });
 
+const identitySchema = z.looseObject({ dataset: z.string(), code: z.string(), engine: z.string() });
+
 /** The schemas of every format, by file (for the version pin in `tests/records_test.ts`). */
 export const SCHEMAS = {
   cell: z.looseObject({
@@ -252,6 +294,7 @@ export const SCHEMAS = {
     pretrainKey: z.string().nullable(),
     pretrain: pretrainSchema.nullable().optional(),
     environment: record,
+    identity: identitySchema.optional(),
     split: splitSchema.optional(),
     iterations: z.array(iterationSchema),
     complete: z.boolean(),
@@ -284,6 +327,14 @@ export const SCHEMAS = {
     id: z.string(),
     hash: z.string(),
     file: z.string().optional(),
+    identity: z.looseObject({ dataset: z.string(), engine: z.string() }).optional(),
+  }),
+  arm: z.looseObject({
+    format: z.literal(ARM_FORMAT),
+    scenario: z.string(),
+    arm: z.string(),
+    code: z.string(),
+    files: z.array(z.looseObject({ path: z.string(), sha256: z.string() })),
   }),
   compare: z.looseObject({ format: z.literal(COMPARE_FORMAT), arms: z.record(z.string(), z.string()) }),
   checkpoint: z.looseObject({
@@ -312,9 +363,11 @@ const _sameFields: [
   SameKeys<RunFile, typeof SCHEMAS.run.shape>,
   SameKeys<HeldScenario, typeof SCHEMAS.run.shape.scenarios.element.shape>,
   SameKeys<VersionFile, typeof SCHEMAS.version.shape>,
+  SameKeys<ArmFile, typeof SCHEMAS.arm.shape>,
+  SameKeys<CellIdentity, typeof identitySchema.shape>,
   SameKeys<CompareFile, typeof SCHEMAS.compare.shape>,
   SameKeys<CheckpointManifest, typeof SCHEMAS.checkpoint.shape>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true];
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 /** The formats {@linkcode parseRecord} reads. */
 export type RecordKind = keyof typeof SCHEMAS;
@@ -327,6 +380,8 @@ export interface RecordTypes {
   run: RunFile;
   /** A `versions/` file. */
   version: VersionFile;
+  /** An `arms/` file. */
+  arm: ArmFile;
   /** `compare.json`. */
   compare: CompareFile;
   /** A checkpoint's `manifest.json`. */

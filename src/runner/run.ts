@@ -11,6 +11,10 @@ import { type ResolvedScenario, ScenarioError } from "../scenario/load.ts";
 import { type Cell, gridCells, type Shard, shardCells } from "./grid.ts";
 import { RunContext, runGridCell, scenarioDir } from "./cells.ts";
 import { moduleUrl, resolveQuery } from "../al/query/registry.ts";
+import type { QueryFunction } from "../al/query.ts";
+import { queryCode, queryCodeIdentity } from "../plugin/code_hash.ts";
+import { identityConflict, recordIdentity, type ScenarioIdentity, selfDisagreement } from "./identity.ts";
+import type { ArmFile } from "./records.ts";
 import { dataWithinReach, modulePathOf, pluginReadScope } from "../plugin/sandbox.ts";
 import { datasetPaths } from "../data/source.ts";
 import { stopPythonPlugins } from "../plugin/python.ts";
@@ -47,6 +51,11 @@ export interface RunOptions {
   readonly jobs: number;
   /** Progress reporting. */
   readonly progress: ProgressOptions;
+  /**
+   * Called once every check has passed, right before the run first writes into `out` (`compare` writes its
+   * `compare.json` here, so a refused run leaves the folder as it was).
+   */
+  readonly beforeWrite?: () => Promise<void>;
 }
 
 /** What a run did. */
@@ -105,6 +114,14 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
   const prior = await checkRunFolder(opts.out, opts.scenarios);
   const info = await initBackend(opts.backend);
   const environment = { ...environmentRecord(info), gitCommit: await gitCommit() } as Record<string, unknown>;
+  // The native engine's threads per job follow --jobs alone (not how many cells are left), so a resume with the
+  // same flags computes with the same engine identity as the run it continues.
+  const perJob = info.name === "native" && opts.jobs > 1
+    ? Math.max(1, Math.floor(info.threads / opts.jobs))
+    : undefined;
+  if (perJob !== undefined) environment.nativeThreadsPerJob = perJob;
+  const engine = engineIdentity(environment);
+  const identities = new Map<string, ScenarioIdentity & { files: Record<string, ArmFile["files"]> }>();
   const progressBox: { p?: Progress } = {};
   const emit = (e: ProgressEvent) => progressBox.p?.emit(e);
   const ctx = new RunContext({
@@ -113,6 +130,7 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
     backendName: info.name,
     environment,
     emit,
+    identities,
   });
   // Everything that can fail on bad input fails here, before the results folder exists.
   for (const s of opts.scenarios) {
@@ -126,17 +144,21 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
       }
     }
     // Plug-ins load now (a missing, throwing or malformed module), not after run.json names the folder's scenario.
+    const arms: Record<string, string> = {}, files: Record<string, { path: string; sha256: string }[]> = {};
     for (const [i, arm] of s.scenario.arms.entries()) {
-      if (typeof arm.query === "string") continue;
+      let fn: QueryFunction;
       try {
-        await resolveQuery(arm.query, scenarioDir(s));
+        fn = await resolveQuery(arm.query, scenarioDir(s));
       } catch (e) {
         throw new Error(`${s.file ?? s.id}: arms[${i}] (${arm.name}): ${(e as Error).message}`);
       }
-      // A sandboxed plug-in may read its own folder: never one that holds the data, whose labels it must not see.
+      arms[arm.name] = queryCode(fn);
+      files[arm.name] = [...(queryCodeIdentity(fn)?.files ?? [])];
+      if (typeof arm.query === "string") continue;
       const module = modulePathOf(moduleUrl(arm.query.module, scenarioDir(s)));
-      if (module.endsWith(".py")) continue; // Python is not sandboxed (docs/query-functions.md)
-      const data = dataWithinReach(
+      // A sandboxed plug-in may read its own folder: never one that holds the data, whose labels it must not see.
+      // (Python is not sandboxed: docs/query-functions.md.)
+      const data = module.endsWith(".py") ? null : dataWithinReach(
         pluginReadScope(module),
         datasetPaths(s.scenario.dataset, opts.dataRoot ? { dataRoot: opts.dataRoot } : {}),
       );
@@ -147,7 +169,21 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
           "(docs/query-functions.md: What a plug-in may touch)",
         ]);
       }
+      // Nor one that holds the results folder or the cache: earlier records (real ids, class counts) and cached
+      // data would be state that outlives a call, and the plug-in's code identity (its folder's content) would
+      // change as the run writes.
+      const reach = (paths: string[]) => dataWithinReach(pluginReadScope(module), paths, "inside");
+      const state = reach([opts.out, opts.cacheDir]);
+      if (state) {
+        throw new ScenarioError(s.file ?? s.id, [
+          `arms[${i}] (${arm.name}): the plug-in ${module} may read its folder, which holds ${
+            reach([opts.out]) ? "the results folder" : "the cache"
+          } ${state}: keep the plug-in in a folder of its own, apart from --out and --cache ` +
+          "(docs/query-functions.md: What a plug-in may touch)",
+        ]);
+      }
     }
+    identities.set(s.id, { dataset: (await ctx.labels(s)).fingerprint, engine, arms, files });
   }
   // Cells with plug-in arms run in worker threads, each starting its own Python processes: the ones started here
   // to check the plug-ins would only sit idle.
@@ -176,26 +212,24 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
           : ""),
     );
   }
-  // Results of two engines (or instruction sets) never share a folder, so a resume never crosses engines.
-  const engine = engineIdentity(environment);
-  const held = (await readAllCells(opts.out, () => {})).filter((r) =>
-    engineIdentity(r.environment) !== engine
-  );
-  if (held.length) {
-    throw new Error(
-      `${opts.out} holds ${held.length} cell${held.length === 1 ? "" : "s"} computed by ${
-        engineIdentity(held[0]!.environment)
-      } (e.g. ${
-        held[0]!.key
-      }), and this run computes with ${engine}: results of different engines are never ` +
-        `mixed in one folder, since their numbers differ for the same seed. Give this run another --out, or ` +
-        `run it with the engine the folder holds (--backend ${
-          (held[0]!.environment.backend as { name?: string } | undefined)?.name ?? "?"
-        })`,
-    );
+  // Every record of the folder was computed with this run's data, code and engine (each record's own identity; a
+  // record made before identities were kept is checked by its engine), so neither a resume nor a new cell mixes them.
+  for (const r of await readAllCells(opts.out, () => {})) {
+    const self = selfDisagreement(r);
+    if (self) {
+      throw new Error(`${opts.out}: ${self}; move that record out of the folder (its cell is recomputed)`);
+    }
+    const id = identities.get(r.scenario);
+    const conflict = identityConflict(opts.out, r.key, recordIdentity(r), {
+      dataset: id?.dataset ?? recordIdentity(r).dataset ?? "",
+      code: id?.arms[r.arm] ?? recordIdentity(r).code ?? "",
+      engine,
+    });
+    if (conflict) throw conflict;
   }
   // The folder is bound to these scenario versions (atomically; concurrent runs of other versions are refused).
-  await claimScenarios(opts.out, opts.scenarios);
+  await claimScenarios(opts.out, opts.scenarios, identities);
+  await opts.beforeWrite?.();
   await writeRunFile(opts.out, prior, opts.scenarios);
   const progress = new Progress(opts.progress, todo.length, remainingIterations);
   progressBox.p = progress;
@@ -213,8 +247,7 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
     // al.queryTimeoutSeconds can be ended from here, a thread stuck in a synchronous loop cannot end itself.
     const inWorkers = jobs > 1 || todo.some((c) => typeof c.arm.query !== "string");
     // The native engine uses every core in one thread; workers share them out instead of oversubscribing.
-    const nativeThreads = info.name === "native" ? Math.max(1, Math.floor(info.threads / jobs)) : undefined;
-    if (nativeThreads !== undefined && jobs > 1) environment.nativeThreadsPerJob = nativeThreads;
+    const nativeThreads = info.name === "native" ? perJob ?? info.threads : undefined;
     if (!inWorkers) {
       for (const c of todo) await runGridCell(c, ctx, opts.out);
     } else {
@@ -229,6 +262,7 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
           backend: info.name,
           ...(nativeThreads !== undefined ? { nativeThreads } : {}),
           environment,
+          identities,
         }, emit)));
     }
     // Finished cells remove their resume checkpoints; drop the emptied folders too.

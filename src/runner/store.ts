@@ -4,7 +4,8 @@
  * path under a results folder and the checkpoint lifecycle; what each file holds (types, schemas, format tags) is
  * in `records.ts`, and every file is validated on read.
  *
- * Layout: `run.json`, `versions/<scenario>.json`, `cells/<scenario>/<arm>/seed-<k>.json`, `compare.json` (arms
+ * Layout: `run.json`, `versions/<scenario>.json` (the scenario's hash, dataset and engine), `arms/<scenario>/<arm>.json`
+ * (the code each arm's cells are computed with), `cells/<scenario>/<arm>/seed-<k>.json`, `compare.json` (arms
  * added by `compare`), `state/<scenario>/<arm>/seed-<k>/iter-<t>/` (a checkpoint of the model after iteration t;
  * the one matching the record's last iteration is kept). The report's files are written beside them by
  * `report/report.ts`.
@@ -17,7 +18,8 @@
  * Which version of each scenario a folder holds is decided once, atomically: the first run to use the folder for a
  * scenario creates `versions/<scenario id>.json` (its hash) with a hard link of a complete file, which succeeds for
  * exactly one process also on NFS; every later or concurrent run, shard or resume reads it and is refused unless its
- * scenario hashes the same. Shards of one run (same hashes) all pass and write into the folder at once; there is no
+ * scenario hashes the same and, where the file records them, its dataset, engine and arms' code agree (see
+ * `identity.ts`). Shards of one run (same hashes) all pass and write into the folder at once; there is no
  * lock to hold, so a crashed run leaves nothing stale behind. Cell records are checked against that hash whenever
  * they are resumed, skipped as complete or reported; a record that does not parse or does not validate against its
  * schema is set aside (`<name>.damaged-<n>`) and recomputed by `bench`, and left out (counted missing) by `report`.
@@ -25,10 +27,13 @@
  * @module
  */
 import type { LayersModel } from "@tensorflow/tfjs";
-import { engineIdentity } from "../backend/doctor.ts";
 import { writeFileAtomic } from "../data/cache.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
+import { codeChanges } from "../plugin/code_hash.ts";
+import { identityDifferences, type ScenarioIdentity, short } from "./identity.ts";
 import {
+  ARM_FORMAT,
+  type ArmFile,
   CELL_FORMAT,
   type CellRecord,
   COMPARE_FORMAT,
@@ -264,7 +269,26 @@ export function versionPath(out: string, id: string): string {
   return `${out}/versions/${id}.json`;
 }
 
-function versionConflict(out: string, id: string, held: string, now: string, where: string): Error {
+function versionConflict(
+  out: string,
+  id: string,
+  held: string,
+  now: string,
+  where: string,
+  recordHashes: ReadonlySet<string> = new Set(),
+): Error {
+  if (recordHashes.size === 1 && recordHashes.has(now)) {
+    // The records agree with the scenario; the file that names the folder's version does not.
+    return new Error(
+      `${where} says ${out} holds scenario ${id} with hash ${
+        held.slice(0, 12)
+      }, but its cell records and the ` +
+        `scenario all hash to ${
+          now.slice(0, 12)
+        }: ${where} was changed by hand. Restore it ("hash": "${now}"), ` +
+        "or use another --out.",
+    );
+  }
   return new Error(
     `${out} holds results of scenario ${id} with hash ${held.slice(0, 12)}, but the scenario now hashes to ` +
       `${
@@ -272,6 +296,47 @@ function versionConflict(out: string, id: string, held: string, now: string, whe
       } (it was edited, or another run of a different version of it uses this folder; see ` +
       `${where}). Results are never mixed: use another --out, or delete ${out} to start over.`,
   );
+}
+
+/** The scenario hashes the cell records of scenario `id` in `out` were made with (damaged records skipped). */
+async function recordHashesOf(out: string, id: string): Promise<Set<string>> {
+  const hashes = new Set<string>();
+  for (const path of await jsonFilesUnder(`${out}/cells/${id}`)) {
+    const r = parseCell(await Deno.readTextFile(path).catch(() => ""));
+    if (typeof r !== "string" && typeof r.scenarioHash === "string") hashes.add(r.scenarioHash);
+  }
+  return hashes;
+}
+
+/**
+ * Where an arm's code identity lives in a results folder.
+ *
+ * @example
+ * ```ts
+ * import { armPath } from "./store.ts";
+ * console.assert(armPath("out", "s/v", "mine") === "out/arms/s/v/mine.json");
+ * ```
+ */
+export function armPath(out: string, scenario: string, arm: string): string {
+  return `${out}/arms/${scenario}/${arm}.json`;
+}
+
+/** Create `path` with `text` unless it exists (a hard link of a complete file: one creator wins, also on NFS). */
+async function createOnce(path: string, text: string): Promise<unknown> {
+  await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
+  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
+  let linkError: unknown;
+  try {
+    await Deno.writeTextFile(tmp, text);
+    await Deno.link(tmp, path);
+  } catch (e) {
+    // AlreadyExists: another run got there first. Anything else (NFS may report a link that did succeed as
+    // failed): what the file says decides.
+    linkError = e;
+  } finally {
+    await Deno.remove(tmp).catch(() => {});
+  }
+  return linkError;
 }
 
 async function readVersionFile(path: string): Promise<VersionFile | null> {
@@ -394,13 +459,12 @@ export async function checkRunFolder(
     return null;
   }
   for (const s of scenarios) {
-    const prior = run?.scenarios.find((p) => p.id === s.id);
-    if (prior && prior.hash !== s.hash) {
-      throw versionConflict(out, s.id, prior.hash, s.hash, runPath(out));
-    }
+    // versions/ decides where it names the scenario (run.json is a summary several runs rewrite).
     const held = versions.find((v) => v.id === s.id);
-    if (held && held.hash !== s.hash) {
-      throw versionConflict(out, s.id, held.hash, s.hash, versionPath(out, s.id));
+    const prior = run?.scenarios.find((p) => p.id === s.id);
+    const [heldHash, where] = held ? [held.hash, versionPath(out, s.id)] : [prior?.hash, runPath(out)];
+    if (heldHash !== undefined && heldHash !== s.hash) {
+      throw versionConflict(out, s.id, heldHash, s.hash, where, await recordHashesOf(out, s.id));
     }
   }
   return await readRunFile(out);
@@ -424,31 +488,99 @@ export async function checkRunFolder(
  * console.assert(refused);
  * ```
  */
-export async function claimScenarios(out: string, scenarios: readonly ResolvedScenario[]): Promise<void> {
-  for (const s of scenarios) {
+export async function claimScenarios(
+  out: string,
+  scenarios: readonly ResolvedScenario[],
+  identities?: ReadonlyMap<string, ScenarioIdentity & { files?: Record<string, ArmFile["files"]> }>,
+): Promise<void> {
+  // First without writing (a refusal leaves the folder as it was), then creating what is missing and checking
+  // again what the files say (another run may have created them in between).
+  for (const create of [false, true]) {
+    for (const s of scenarios) await claimScenario(out, s, identities?.get(s.id), create);
+  }
+}
+
+async function claimScenario(
+  out: string,
+  s: ResolvedScenario,
+  identity: (ScenarioIdentity & { files?: Record<string, ArmFile["files"]> }) | undefined,
+  create: boolean,
+): Promise<void> {
+  {
     const path = versionPath(out, s.id);
-    await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
     const mine: VersionFile = {
       format: VERSION_FORMAT,
       id: s.id,
       hash: s.hash,
       ...(s.file ? { file: s.file } : {}),
+      ...(identity ? { identity: { dataset: identity.dataset, engine: identity.engine } } : {}),
     };
-    const tmp = `${path}.${crypto.randomUUID()}.tmp`;
-    let linkError: unknown;
-    try {
-      await Deno.writeTextFile(tmp, JSON.stringify(mine, null, 1));
-      await Deno.link(tmp, path);
-    } catch (e) {
-      // AlreadyExists: another run got there first. Anything else (NFS may report a link that did succeed as
-      // failed): what the file says decides.
-      linkError = e;
-    } finally {
-      await Deno.remove(tmp).catch(() => {});
-    }
+    const linkError = create ? await createOnce(path, JSON.stringify(mine, null, 1)) : null;
     const held = await readVersionFile(path);
-    if (!held) throw linkError;
-    if (held.hash !== s.hash) throw versionConflict(out, s.id, held.hash, s.hash, path);
+    if (!held && create) throw linkError;
+    if (held && held.hash !== s.hash) {
+      throw versionConflict(out, s.id, held.hash, s.hash, path, await recordHashesOf(out, s.id));
+    }
+    if (identity && held?.identity) {
+      const diff = identityDifferences(
+        { ...held.identity },
+        { dataset: identity.dataset, engine: identity.engine, code: "" },
+      ).filter((d) => !d.startsWith("code"));
+      if (diff.length) {
+        throw new Error(
+          `${out} holds results of scenario ${s.id} computed with another ${
+            diff.map((d) => d.split(" ")[0]).join(" and ")
+          } than this run (${
+            diff.join("; ")
+          }; see ${path}). Results of different data or engines are never ` +
+            "mixed: give this run another --out" +
+            (diff.some((d) => d.startsWith("dataset"))
+              ? ", or run it on the data the folder was computed on"
+              : "") +
+            (diff.some((d) => d.startsWith("engine"))
+              ? ", or with the engine the folder holds (--backend, and the same --jobs and ALBENCH_NATIVE_THREADS)"
+              : "") +
+            ".",
+        );
+      }
+    }
+    for (const [arm, code] of Object.entries(identity?.arms ?? {})) {
+      const armFile = armPath(out, s.id, arm);
+      const files = identity?.files?.[arm] ?? [];
+      const want: ArmFile = { format: ARM_FORMAT, scenario: s.id, arm, code, files: files.slice(0, 1000) };
+      const armError = create ? await createOnce(armFile, JSON.stringify(want, null, 1)) : null;
+      const have = await readArmFile(armFile);
+      if (!have && create) throw armError;
+      if (have && have.code !== code) {
+        const what = have.files.length && files.length
+          ? ` (${codeChanges({ hash: have.code, files: have.files }, { hash: code, files })})`
+          : "";
+        throw new Error(
+          `${out} holds results of arm ${arm} in ${s.id} computed with other code: ${short(have.code)}, now ${
+            short(code)
+          }${what}; see ${armFile}. Results of two versions of a query function are never mixed: restore the ` +
+            "plug-in's folder as it was, or give this run another --out (or the arm another name, NAME=MODULE).",
+        );
+      }
+    }
+  }
+}
+
+async function readArmFile(path: string): Promise<ArmFile | null> {
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (e) {
+    if (e instanceof Deno.errors.NotFound) return null;
+    throw e;
+  }
+  try {
+    return parseRecord("arm", path, text);
+  } catch (e) {
+    throw new Error(
+      `${path} is damaged; it records which code an arm's results were computed with, so nothing can be ` +
+        `checked without it: restore it, or use another --out (${(e as RecordError).reason})`,
+    );
   }
 }
 
@@ -485,7 +617,7 @@ export async function writeRunFile(
  * Every cell record under `out/cells` that belongs to the folder. A damaged record (not JSON, or not valid
  * against the cell schema of `records.ts`), and a record made by another version of its scenario than the folder holds (`run.json`,
  * `versions/`) or of a scenario the folder does not hold, is left out with a warning naming the file, so it counts
- * as missing rather than being mixed in or stopping the report. Warnings go to `warn` (default: stderr). An
+ * as missing rather than being mixed in; with `refuseOthers` (the report's way) such a record is an error instead. Warnings go to `warn` (default: stderr). An
  * unreadable `run.json` or `versions/` file is an error naming it.
  *
  * @example
@@ -497,12 +629,14 @@ export async function writeRunFile(
 export async function readAllCells(
   out: string,
   warn: (text: string) => void = (text) => console.warn(`warning: ${text}`),
+  options: { readonly refuseOthers?: boolean } = {},
 ): Promise<CellRecord[]> {
   // A folder without run.json (and without versions/) has no version to check against: a run not yet started.
   // An unreadable one is an error naming it (never a report without the check).
   const run = await readRunFile(out);
   const hashes = run ? new Map(run.scenarios.map((s) => [s.id, s.hash])) : null;
   const records: CellRecord[] = [];
+  const others: string[] = [];
   for (const path of await jsonFilesUnder(`${out}/cells`)) { // the folder of cellPath
     const r = parseCell(await Deno.readTextFile(path));
     if (typeof r === "string") {
@@ -516,18 +650,26 @@ export async function readAllCells(
     if (hashes) {
       const hash = hashes.get(r.scenario);
       if (hash === undefined) {
-        warn(
-          `${path}: a cell of scenario ${r.scenario}, which ${out} does not hold (run.json); left out`,
-        );
+        others.push(`${path}: a cell of scenario ${r.scenario}, which ${out} does not hold (run.json)`);
+        if (!options.refuseOthers) warn(`${others.at(-1)}; left out`);
         continue;
       }
       const other = otherVersionError(path, r, hash);
       if (other) {
-        warn(`${other.message} Left out, so its cell counts as missing.`);
+        others.push(other.message);
+        if (!options.refuseOthers) warn(`${other.message} Left out, so its cell counts as missing.`);
         continue;
       }
     }
     records.push(r);
+  }
+  if (options.refuseOthers && others.length) {
+    throw new Error(
+      `${out} holds cell records that disagree with the scenario versions it holds (run.json, versions/), so it ` +
+        `is not reported: ${others[0]}${
+          others.length > 1 ? ` (and ${others.length - 1} more like it)` : ""
+        } (If versions/ was edited by hand, restore it; bench on this folder says which.)`,
+    );
   }
   return records;
 }
@@ -714,32 +856,4 @@ async function removeEmptyDirs(dir: string): Promise<boolean> {
   for (const e of entries) empty = (e.isDirectory && await removeEmptyDirs(`${dir}/${e.name}`)) && empty;
   if (empty) await Deno.remove(dir).catch(() => {});
   return empty;
-}
-
-/**
- * Why the records of one results folder cannot stand together, or null: they were computed by engines of
- * different numeric identities ({@linkcode engineIdentity}), whose numbers differ for the same seed. Names each
- * identity with its count and one record.
- *
- * @example
- * ```ts
- * import { mixedEngines } from "./store.ts";
- * const rec = (name: string, key: string) => ({ key, environment: { backend: { name }, arch: "x86_64" } });
- * console.assert(mixedEngines([rec("wasm", "a"), rec("wasm", "b")]) === null);
- * console.assert(mixedEngines([rec("wasm", "a"), rec("cpu", "b")])!.includes("wasm (1 cell, e.g. a)"));
- * ```
- */
-export function mixedEngines(
-  records: readonly { readonly key: string; readonly environment: Readonly<Record<string, unknown>> }[],
-): string | null {
-  const by = new Map<string, string[]>();
-  for (const r of records) {
-    const id = engineIdentity(r.environment);
-    by.set(id, [...(by.get(id) ?? []), r.key]);
-  }
-  if (by.size < 2) return null;
-  return [...by].map(([id, keys]) =>
-    `${id} (${keys.length} cell${keys.length === 1 ? "" : "s"}, e.g. ${keys[0]})`
-  )
-    .join(" and ");
 }

@@ -10,6 +10,7 @@ import type { ResolvedScenario } from "../scenario/load.ts";
 import { gridCells } from "./grid.ts";
 import { type QueryWatch, RunContext, runGridCell } from "./cells.ts";
 import type { ProgressEvent } from "./progress.ts";
+import type { ScenarioIdentity } from "./identity.ts";
 
 /** The message that starts a worker. */
 export interface WorkerJob {
@@ -23,6 +24,8 @@ export interface WorkerJob {
   /** Native engine threads for this worker (its share of the cores). */
   readonly nativeThreads?: number;
   readonly environment: Record<string, unknown>;
+  /** What each scenario is computed with, as bound to the results folder. */
+  readonly identities?: ReadonlyMap<string, ScenarioIdentity>;
 }
 
 /** Messages a worker posts. */
@@ -52,6 +55,7 @@ scope.onmessage = async (e) => {
       environment: job.environment,
       emit: (event) => scope.postMessage({ kind: "event", event }),
       onQuery: (watch) => scope.postMessage({ kind: "query", watch }),
+      ...(job.identities ? { identities: job.identities } : {}),
     });
     const wanted = new Set(job.keys);
     for (const cell of gridCells(job.scenarios, job.seedLimit).filter((c) => wanted.has(c.key))) {

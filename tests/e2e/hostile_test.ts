@@ -1861,6 +1861,270 @@ CASES.push({
 });
 
 // ---------------------------------------------------------------------------------------------------------------
+// Integrity (issue #25): a record's identity covers the scenario, the dataset's content, every file of a plug-in's
+// folder and the engine; a run that would add cells of another identity is refused before anything is written,
+// and report refuses a folder whose records disagree.
+
+/** A folder dataset of 24 images with a plug-in in a folder of its own that imports a helper. */
+async function identityFixture(tag: string) {
+  const { writeFolderFixture } = await import("../folder_fixture.ts");
+  const dir = await freshDir(tag);
+  await writeFolderFixture(`${dir}/archive`, { n: 24, form: "list" });
+  await Deno.mkdir(`${dir}/plugins`);
+  await Deno.writeTextFile(`${dir}/plugins/helper.ts`, "export const first = (ids, b) => ids.slice(0, b);\n");
+  await Deno.writeTextFile(
+    `${dir}/plugins/q.ts`,
+    'import { first } from "./helper.ts";\nexport default { name: "firsts", description: "first b", ' +
+      "optionSchema: {}, needs: [], select: ({ unlabelled, budget }) => ({ selected: first(unlabelled.ids, budget) }) };\n",
+  );
+  await Deno.writeTextFile(
+    `${dir}/plugins/b.ts`,
+    (await Deno.readTextFile(`${dir}/plugins/q.ts`)).replace("0, b", "1, b + 1"),
+  );
+  const file = await writeScenario(dir, {
+    name: "ident",
+    dataset: { kind: "folder", root: `${dir}/archive`, labels: "labels.csv", resolution: 16 },
+    split: { val: 4, test: 4, pool: "rest" },
+    model: { backbone: "small-cnn" },
+    pretrain: { method: "none" },
+    finetune: { epochs: 1, batchSize: 8, decayEpochs: [] },
+    al: { initial: 8, batch: 4, iterations: 1 },
+    arms: [{ name: "random", query: "random" }, { name: "firsts", query: { module: "./plugins/q.ts" } }],
+    seeds: 1,
+    backend: "wasm",
+  });
+  const args = (...extra: string[]) => [...benchArgs(file, `${dir}/out`), ...extra];
+  const first = await cli("bench.ts", args(), { timeoutMs: 120_000 });
+  assert.equal(first.code, 0, first.stderr);
+  return { dir, file, out: `${dir}/out`, args };
+}
+
+function integrityCase(
+  name: string,
+  setup: string,
+  edit: (c: { dir: string; out: string; file: string }) => Promise<string[] | void>,
+  message: RegExp,
+  script = "bench.ts",
+) {
+  CASES.push({
+    group: "integrity",
+    name,
+    setup,
+    expected: `exit 1 before anything is written, matching ${message.source}; the folder unchanged`,
+    run: async () => {
+      const c = await identityFixture(name);
+      const extra = (await edit(c)) ?? [];
+      const before = await tree(c.out);
+      const args = script === "bench.ts" ? c.args(...extra) : [c.out, ...extra];
+      refused(await cli(script, args, { timeoutMs: 120_000 }), 1, message);
+      assert.deepEqual(await tree(c.out), before, "the results folder changed");
+    },
+  });
+}
+integrityCase(
+  "a plug-in's imported helper edited",
+  "plugins/helper.ts edited after a run; bench again into the same --out",
+  async (c) => {
+    await Deno.writeTextFile(
+      `${c.dir}/plugins/helper.ts`,
+      "export const first = (ids, b) => ids.slice(-b);\n",
+    );
+  },
+  /holds cell ident\/firsts\/seed-0 computed with another code than this run \(code sha256:[0-9a-f]{12} → sha256:[0-9a-f]{12}\)\..*another --out, or restore the plug-in's folder/s,
+);
+integrityCase(
+  "a data file added beside a plug-in",
+  "plugins/weights.json written (a file the plug-in could read) after a run",
+  async (c) => {
+    await Deno.writeTextFile(`${c.dir}/plugins/weights.json`, "[1, 2, 3]");
+  },
+  /holds cell ident\/firsts\/seed-0 computed with another code/,
+);
+integrityCase(
+  "records deleted, then the helper edited",
+  "cells/ of the plug-in arm removed and plugins/helper.ts edited: only arms/ remembers the code",
+  async (c) => {
+    await Deno.remove(`${c.out}/cells/ident/firsts`, { recursive: true });
+    await Deno.writeTextFile(
+      `${c.dir}/plugins/helper.ts`,
+      "export const first = (ids, b) => ids.slice(-b);\n",
+    );
+  },
+  /holds results of arm firsts in ident computed with other code: sha256:[0-9a-f]{12}, now sha256:[0-9a-f]{12} \(helper\.ts edited\)/,
+);
+integrityCase(
+  "another module under the arm's name",
+  "the arm firsts now points at plugins/b.ts (same folder, other module)",
+  async (c) => {
+    const s = JSON.parse(await Deno.readTextFile(c.file));
+    s.arms[1].query.module = "./plugins/b.ts";
+    await Deno.writeTextFile(c.file, JSON.stringify(s));
+    // The scenario hash changes with the path; put run.json and versions/ out of the way so only the code can tell.
+    await Deno.remove(`${c.out}/versions`, { recursive: true });
+    const run = JSON.parse(await Deno.readTextFile(`${c.out}/run.json`));
+    run.scenarios = [];
+    await Deno.writeTextFile(`${c.out}/run.json`, JSON.stringify(run));
+  },
+  /(computed with another code|was made by scenario ident with hash)/,
+);
+integrityCase(
+  "a label changed in a folder dataset without SHA256SUMS",
+  "one row of archive/labels.csv edited after a run",
+  async (c) => {
+    const path = `${c.dir}/archive/labels.csv`;
+    const lines = (await Deno.readTextFile(path)).split("\r\n");
+    lines[1] = lines[1]!.replace(/,.*/, ",water");
+    await Deno.writeTextFile(path, lines.join("\r\n"));
+  },
+  /holds cell ident\/(firsts|random)\/seed-0 computed with another dataset than this run \(dataset folder:[0-9a-f]{12} → folder:[0-9a-f]{12}\).*run with the data the folder was computed on/s,
+);
+integrityCase(
+  "pixels changed in a folder dataset without SHA256SUMS",
+  "one image of archive/ re-encoded with other pixels (same name) after a run",
+  async (c) => {
+    const { encodePng } = await import("../../src/data/codecs.ts");
+    const { solid } = await import("../folder_fixture.ts");
+    const first = [...Deno.readDirSync(`${c.dir}/archive/region-0/tile-0`)].find((e) =>
+      e.name.endsWith(".png")
+    )!;
+    await Deno.writeFile(
+      `${c.dir}/archive/region-0/tile-0/${first.name}`,
+      encodePng(solid(16, 16, [1, 2, 3])),
+    );
+  },
+  /computed with another dataset than this run/,
+);
+integrityCase(
+  "records deleted, then the data changed",
+  "cells/ removed and a label edited: only versions/ remembers the dataset",
+  async (c) => {
+    await Deno.remove(`${c.out}/cells`, { recursive: true });
+    const path = `${c.dir}/archive/labels.csv`;
+    const lines = (await Deno.readTextFile(path)).split("\r\n");
+    lines[1] = lines[1]!.replace(/,.*/, ",water");
+    await Deno.writeTextFile(path, lines.join("\r\n"));
+  },
+  /holds results of scenario ident computed with another dataset than this run \(dataset folder:[0-9a-f]{12} → folder:[0-9a-f]{12}; see .*versions\/ident\.json\)/,
+);
+integrityCase(
+  "another engine into the folder",
+  "bench --backend cpu on a folder computed by wasm",
+  () => Promise.resolve(["--backend", "cpu"]),
+  /computed with another engine than this run \(engine wasm → cpu\).*run with the engine the folder holds \(--backend/s,
+);
+integrityCase(
+  "a record's identity edited",
+  "identity.dataset of one record replaced",
+  async (c) => {
+    const p = `${c.out}/cells/ident/random/seed-0.json`;
+    const r = JSON.parse(await Deno.readTextFile(p));
+    r.identity.dataset = "folder:" + "0".repeat(64);
+    await Deno.writeTextFile(p, JSON.stringify(r));
+  },
+  /holds cell ident\/random\/seed-0 computed with another dataset than this run \(dataset folder:0{12} →/,
+);
+integrityCase(
+  "a record's engine and identity disagree",
+  "environment.backend.name of one record set to cpu (its identity still says wasm)",
+  async (c) => {
+    const p = `${c.out}/cells/ident/random/seed-0.json`;
+    const r = JSON.parse(await Deno.readTextFile(p));
+    r.environment.backend.name = "cpu";
+    await Deno.writeTextFile(p, JSON.stringify(r));
+  },
+  /cell ident\/random\/seed-0 names the engine wasm in its identity but cpu in its environment/,
+);
+integrityCase(
+  "versions/ hash edited by hand",
+  "versions/ident.json's hash replaced",
+  async (c) => {
+    const p = `${c.out}/versions/ident.json`;
+    const v = JSON.parse(await Deno.readTextFile(p));
+    v.hash = "e".repeat(64);
+    await Deno.writeTextFile(p, JSON.stringify(v));
+  },
+  /versions\/ident\.json says .* holds scenario ident with hash e{12}, but its cell records and the scenario all hash to [0-9a-f]{12}: .*was changed by hand\. Restore it/,
+);
+integrityCase(
+  "report on a folder whose versions/ hash was edited",
+  "versions/ident.json's hash replaced; deno task report on the folder (index.html must survive)",
+  async (c) => {
+    const p = `${c.out}/versions/ident.json`;
+    const v = JSON.parse(await Deno.readTextFile(p));
+    v.hash = "e".repeat(64);
+    await Deno.writeTextFile(p, JSON.stringify(v));
+  },
+  /is not reported: .*was made by scenario ident with hash [0-9a-f]{12}, but the scenario now hashes to e{12}.*\(and 1 more like it\).*If versions\/ was edited by hand, restore it/s,
+  "report.ts",
+);
+integrityCase(
+  "report on records of two datasets",
+  "identity.dataset of one record replaced; deno task report",
+  async (c) => {
+    const p = `${c.out}/cells/ident/random/seed-0.json`;
+    const r = JSON.parse(await Deno.readTextFile(p));
+    r.identity.dataset = "folder:" + "0".repeat(64);
+    await Deno.writeTextFile(p, JSON.stringify(r));
+  },
+  /is not reported: its cells disagree on the dataset of scenario ident: ident\/(firsts|random)\/seed-0 has folder:[0-9a-f]{12}, ident\/(firsts|random)\/seed-0 has folder:[0-9a-f]{12}/,
+  "report.ts",
+);
+CASES.push({
+  group: "integrity",
+  name: "compare.json deleted, another module under an arm's name",
+  setup: "compare ./plugins/a.ts, rm compare.json, compare a=./plugins/b.ts into the same --out",
+  expected: "exit 1 naming the arm and its code, nothing written",
+  run: async () => {
+    const dir = await freshDir("compare-swap");
+    await Deno.mkdir(`${dir}/plugins`);
+    const src = (k: number) =>
+      `export default { name: "f${k}", description: "d", optionSchema: {}, needs: [], ` +
+      `select: ({ unlabelled, budget }) => ({ selected: unlabelled.ids.slice(${k}, ${k} + budget) }) };\n`;
+    await Deno.writeTextFile(`${dir}/plugins/a.ts`, src(0));
+    await Deno.writeTextFile(`${dir}/plugins/b.ts`, src(1));
+    const file = await writeScenario(dir, tiny());
+    const args = (target: string) => [
+      target,
+      "--scenario",
+      file,
+      "--out",
+      `${dir}/out`,
+      "--cache",
+      `${TMP}/cache`,
+      "--backend",
+      "wasm",
+      "--jobs",
+      "1",
+      "--quiet",
+    ];
+    const first = await cli("compare.ts", args("./plugins/a.ts"), { cwd: dir, timeoutMs: 120_000 });
+    assert.equal(first.code, 0, first.stderr);
+    await Deno.remove(`${dir}/out/compare.json`);
+    const before = await tree(`${dir}/out`);
+    const r = await cli("compare.ts", args("a=./plugins/b.ts"), { cwd: dir, timeoutMs: 120_000 });
+    refused(
+      r,
+      1,
+      /holds (results of arm a in repro computed with other code|cell repro\/a\/seed-0 computed with another code)/,
+    );
+    assert.deepEqual(await tree(`${dir}/out`), before, "the results folder changed");
+  },
+});
+CASES.push({
+  group: "integrity",
+  name: "an unchanged rerun",
+  setup: "bench twice on the identity fixture, nothing edited",
+  expected: "exit 0, every cell reused, the same digest",
+  run: async () => {
+    const c = await identityFixture("unchanged");
+    const digest = await digestOf(c.out);
+    const again = await cli("bench.ts", c.args(), { timeoutMs: 120_000 });
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(await digestOf(c.out), digest);
+  },
+});
+
+// ---------------------------------------------------------------------------------------------------------------
 
 const NAMES = new Set<string>();
 for (const c of CASES) {

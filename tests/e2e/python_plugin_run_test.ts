@@ -74,9 +74,11 @@ Deno.test(
   },
   async () => {
     const dir = await Deno.makeTempDir({ prefix: "albench-pybench-" });
-    await Deno.copyFile(`${ROOT}/scenarios/examples/uncertainty.py`, `${dir}/unc.py`);
+    // The plug-ins in a folder of their own, apart from the results folder and cache (dir/out, dir/cache).
+    await Deno.mkdir(`${dir}/py`);
+    await Deno.copyFile(`${ROOT}/scenarios/examples/uncertainty.py`, `${dir}/py/unc.py`);
     await Deno.writeTextFile(
-      `${dir}/boom.py`,
+      `${dir}/py/boom.py`,
       `NEEDS = ["probs"]
 def select(unlabelled, budget, *, labelled=None, seed=0, options=None):
     if len(unlabelled.ids) < 300:
@@ -85,7 +87,7 @@ def select(unlabelled, budget, *, labelled=None, seed=0, options=None):
 `,
     );
     await Deno.writeTextFile(
-      `${dir}/never.py`,
+      `${dir}/py/never.py`,
       `import time
 NEEDS = []
 def select(unlabelled, budget, *, labelled=None, seed=0, options=None):
@@ -94,7 +96,7 @@ def select(unlabelled, budget, *, labelled=None, seed=0, options=None):
 `,
     );
     const s = await tinyScenario();
-    s.arms = [{ name: "random", query: "random" }, { name: "py", query: { module: "./unc.py" } }];
+    s.arms = [{ name: "random", query: "random" }, { name: "py", query: { module: "./py/unc.py" } }];
     await Deno.writeTextFile(`${dir}/s.json`, JSON.stringify(s));
     const ok = await runBench(`${dir}/s.json`, dir, "--jobs", "1");
     assert.equal(ok.code, 0, ok.stderr);
@@ -102,13 +104,13 @@ def select(unlabelled, budget, *, labelled=None, seed=0, options=None):
     assert.equal(cell.complete, true);
     assert.equal(cell.iterations.length, 3);
 
-    s.arms = [{ name: "random", query: "random" }, { name: "boom", query: { module: "./boom.py" } }];
+    s.arms = [{ name: "random", query: "random" }, { name: "boom", query: { module: "./py/boom.py" } }];
     await Deno.writeTextFile(`${dir}/boom.json`, JSON.stringify(s));
     const bad = await spawnBench(`${dir}/boom.json`, `${dir}/out-boom`, `${dir}/cache`, "--jobs", "1");
     assert.equal(bad.code, 1, bad.stderr);
     assert.match(
       bad.stderr,
-      /cell repro\/boom\/seed-0 \(scenario repro, arm boom, seed 0\) failed in iteration \d, phase query: query plug-in boom \(\.\/boom\.py\): RuntimeError: boom in round two\nPython traceback \(last lines\):\nTraceback \(most recent call last\):\n {2}File ".*boom\.py", line 4, in select/,
+      /cell repro\/boom\/seed-0 \(scenario repro, arm boom, seed 0, plug-in \.\/py\/boom\.py\) failed in iteration \d, phase query: query plug-in boom \(\.\/py\/boom\.py\): RuntimeError: boom in round two\nPython traceback \(last lines\):\nTraceback \(most recent call last\):\n {2}File ".*boom\.py", line 4, in select/,
     );
     // The cell of the other arm finished and was kept; the failed one kept its completed rounds only.
     assert.equal(
@@ -116,21 +118,21 @@ def select(unlabelled, budget, *, labelled=None, seed=0, options=None):
       true,
     );
 
-    s.arms = [{ name: "random", query: "random" }, { name: "never", query: { module: "./never.py" } }];
+    s.arms = [{ name: "random", query: "random" }, { name: "never", query: { module: "./py/never.py" } }];
     s.al.queryTimeoutSeconds = 1;
     await Deno.writeTextFile(`${dir}/never.json`, JSON.stringify(s));
     const slow = await spawnBench(`${dir}/never.json`, `${dir}/out-never`, `${dir}/cache`, "--jobs", "1");
     assert.equal(slow.code, 1, slow.stderr);
     assert.match(
       slow.stderr,
-      /cell repro\/never\/seed-0 \(scenario repro, arm never, seed 0\) failed in iteration 0, phase query: query function never did not return within the time limit of 1 s/,
+      /cell repro\/never\/seed-0 \(scenario repro, arm never, seed 0, plug-in \.\/py\/never\.py\) failed in iteration 0, phase query: query function never did not return within the time limit of 1 s/,
     );
     assert.ok(slow.seconds < 60, `took ${slow.seconds} s`);
     await new Promise((r) => setTimeout(r, 1000));
     const ps = text(
       (await new Deno.Command("ps", { args: ["-eo", "args"], stdout: "piped" }).output()).stdout,
     );
-    assert.ok(!ps.includes(`${dir}/never.py`), `a Python process of never.py is still running:\n${ps}`);
+    assert.ok(!ps.includes(`${dir}/py/never.py`), `a Python process of never.py is still running:\n${ps}`);
     await Deno.remove(dir, { recursive: true });
   },
 );

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { checkQueryOptions, declaredNeeds, type QueryFunction } from "../query.ts";
+import { checkQueryOptions, declaredNeeds, optionSchemaProblem, type QueryFunction } from "../query.ts";
 import { random } from "./random.ts";
 import { mgeClustering } from "./mge_clustering.ts";
 import { badge } from "./badge.ts";
@@ -12,7 +12,8 @@ import { coreset } from "./coreset.ts";
 import { mmc } from "./mmc.ts";
 import { adaptive } from "./adaptive.ts";
 import { cvirs } from "./cvirs.ts";
-import { describePlugin, sandboxedQuery } from "../../plugin/sandbox.ts";
+import { describePlugin, modulePathOf, pluginReadScope, sandboxedQuery } from "../../plugin/sandbox.ts";
+import { type CodeIdentity, codeIdentity } from "../../plugin/code_hash.ts";
 import { describePythonPlugin, pythonQuery } from "../../plugin/python.ts";
 
 /**
@@ -50,8 +51,11 @@ export async function loadQueryModule(path: string, baseDir: string): Promise<Qu
   // The module is imported and run only in the plug-in sandbox (src/plugin/sandbox.ts): a worker that may read
   // the plug-in's own folder and nothing else, never in this thread.
   let loaded: Awaited<ReturnType<typeof describePlugin>>;
+  let code: CodeIdentity;
   try {
     loaded = await describePlugin(url);
+    // After it loaded (a missing file is described by the sandbox's words); each call checks it still holds.
+    code = codeIdentity(pluginReadScope(modulePathOf(url))[0]!, modulePathOf(url));
   } catch (e) {
     throw new Error(`query module ${path} (${url.pathname}) could not be loaded: ${(e as Error).message}`);
   }
@@ -61,10 +65,12 @@ export async function loadQueryModule(path: string, baseDir: string): Promise<Qu
         `export or as "query"; it exports ${loaded.exports.join(", ") || "nothing"}`,
     );
   }
-  const fn = sandboxedQuery(url, loaded.description, path);
+  const fn = sandboxedQuery(url, loaded.description, path, code);
   // Its declaration is checked now, at load, not first in a round of some cell.
   try {
     declaredNeeds(fn);
+    const schema = optionSchemaProblem(fn.optionSchema);
+    if (schema) throw new Error(schema);
   } catch (e) {
     throw new Error(`query module ${path} (${url.pathname}) could not be loaded: ${(e as Error).message}`);
   }
@@ -101,7 +107,10 @@ async function loadPythonModule(path: string, url: URL): Promise<QueryFunction> 
     );
   }
   try {
-    return pythonQuery(file, await describePythonPlugin(file), path);
+    const described = await describePythonPlugin(file);
+    const schema = optionSchemaProblem(described.optionSchema);
+    if (schema) throw new Error(schema);
+    return pythonQuery(file, described, path, codeIdentity(pluginReadScope(file)[0]!, file));
   } catch (e) {
     throw new Error(`query module ${path} (${file}) could not be loaded: ${(e as Error).message}`);
   }
