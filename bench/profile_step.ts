@@ -52,9 +52,11 @@ function parse() {
   }
 }
 const values = parse();
-const int = (name: string, v: string, min: number) => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) fail(`--${name} ${JSON.stringify(v)} is not an integer ≥ ${min}`);
+const int = (name: string, v: string, min: number, max: number, why: string) => {
+  const n = /^[0-9]{1,9}$/.test(v) ? Number(v) : NaN;
+  if (!(n >= min && n <= max)) {
+    fail(`--${name} must be an integer from ${min} to ${max} (${why}); got ${JSON.stringify(v)}`);
+  }
   return n;
 };
 const backendName = values.backend;
@@ -63,9 +65,9 @@ if (!isBackboneName(values.model)) fail(`--model ${JSON.stringify(values.model)}
 if (values.kernels !== "albench" && values.kernels !== "stock") {
   fail(`--kernels ${JSON.stringify(values.kernels)}: albench or stock`);
 }
-const px = int("px", values.px, 8),
-  batch = int("batch", values.batch, 1),
-  steps = int("steps", values.steps, 1);
+const px = int("px", values.px, 8, 512, "the scenario schema's dataset.resolution range"),
+  batch = int("batch", values.batch, 1, 1024, "a profile's batch"),
+  steps = int("steps", values.steps, 1, 10_000, "a profile's steps");
 
 const info = await initBackend(backendName as "webgpu");
 if (info.tfjsBackend === "wasm") setWasmKernels(values.kernels as "albench");

@@ -238,6 +238,34 @@ export function checkQueryResult(
     if (seen.has(id)) throw new Error(`query function ${name} selected ${JSON.stringify(id)} twice`);
     seen.add(id);
   }
+  // Scores and clusters, when given, are by unlabelled id and numeric: a foreign key or a string is a defect.
+  for (const [field, integer] of [["scores", false], ["clusters", true]] as const) {
+    const by = result[field] as unknown;
+    if (by === undefined) continue;
+    if (by === null || typeof by !== "object" || Array.isArray(by)) {
+      throw new Error(
+        `query function ${name} returned ${field} that is not an object by id (got ${
+          Array.isArray(by) ? "an array" : JSON.stringify(by)
+        }); give { id: number } for unlabelled ids, or leave ${field} out`,
+      );
+    }
+    for (const [id, v] of Object.entries(by)) {
+      if (!pool.has(id)) {
+        throw new Error(
+          `query function ${name} returned ${field} for ${JSON.stringify(id)}, which is not unlabelled; ` +
+            `${field} are by unlabelled id`,
+        );
+      }
+      if (typeof v !== "number" || !Number.isFinite(v) || (integer && !(Number.isInteger(v) && v >= 0))) {
+        throw new Error(
+          `query function ${name} returned ${field}[${JSON.stringify(id)}] = ${
+            JSON.stringify(v)
+          } (${typeof v}); ` +
+            (integer ? "cluster indices are non-negative integers" : "scores must be finite numbers"),
+        );
+      }
+    }
+  }
 }
 
 /**
@@ -322,6 +350,58 @@ function optionProblem(spec: OptionSpec, value: unknown): string | null {
       (spec.type === "number" || Number.isInteger(value)) &&
       (spec.min === undefined || value >= spec.min) && (spec.max === undefined || value <= spec.max);
   return ok ? null : `must be ${describeOptionType(spec)}; got ${JSON.stringify(value) ?? String(value)}`;
+}
+
+/**
+ * Why a query function's own `optionSchema` cannot be right, or null: an unknown type, bounds that are not finite
+ * numbers or that cross (min > max), a `values` list that is empty or not strings, or a default the schema itself
+ * refuses. Checked when a plug-in loads, so a schema error is the plug-in's, named, not the arm's later.
+ *
+ * @example
+ * ```ts
+ * import { optionSchemaProblem } from "./query.ts";
+ * console.assert(optionSchemaProblem({ k: { type: "integer", min: 5, max: 1, description: "" } })!.includes("min 5 > max 1"));
+ * console.assert(optionSchemaProblem({ k: { type: "integer", min: 1, default: 0, description: "" } })!.includes("default"));
+ * console.assert(optionSchemaProblem({ k: { type: "integer", min: 1, max: 9, default: 2, description: "" } }) === null);
+ * ```
+ */
+export function optionSchemaProblem(schema: unknown): string | null {
+  if (schema === undefined) return null;
+  if (schema === null || typeof schema !== "object" || Array.isArray(schema)) {
+    return `optionSchema must be an object of option specs; got ${JSON.stringify(schema)}`;
+  }
+  for (const [key, raw] of Object.entries(schema)) {
+    const spec = raw as Partial<OptionSpec> | null;
+    const at = `optionSchema.${key}`;
+    if (spec === null || typeof spec !== "object") {
+      return `${at} must be an object; got ${JSON.stringify(spec)}`;
+    }
+    if (!["number", "integer", "boolean", "string"].includes(spec.type as string)) {
+      return `${at}.type must be "number", "integer", "boolean" or "string"; got ${
+        JSON.stringify(spec.type)
+      }`;
+    }
+    for (const bound of ["min", "max"] as const) {
+      const v = spec[bound];
+      if (v !== undefined && (typeof v !== "number" || !Number.isFinite(v))) {
+        return `${at}.${bound} must be a finite number; got ${JSON.stringify(v)}`;
+      }
+    }
+    if (spec.min !== undefined && spec.max !== undefined && spec.min > spec.max) {
+      return `${at}: min ${spec.min} > max ${spec.max}, so no value is allowed; swap or fix the bounds`;
+    }
+    if (
+      spec.values !== undefined &&
+      (!Array.isArray(spec.values) || !spec.values.length || spec.values.some((v) => typeof v !== "string"))
+    ) {
+      return `${at}.values must be a non-empty list of strings; got ${JSON.stringify(spec.values)}`;
+    }
+    if (spec.default !== undefined) {
+      const why = optionProblem(spec as OptionSpec, spec.default);
+      if (why) return `${at}.default ${why.replace(/^must/, "must itself")}`;
+    }
+  }
+  return null;
 }
 
 /** The outcome of checking options against a function's schema. */

@@ -27,7 +27,18 @@ export function parseFlags<O extends NonNullable<ParseArgsConfig["options"]>>(
   try {
     parsed = parseArgs({ args, options, strict: true, allowPositionals });
   } catch (e) {
-    const msg = (e as Error).message.replace(/\. To specify a positional argument.*$/s, "");
+    const message = (e as Error).message;
+    // A value that starts with a dash (`--seed -5`): say how to pass it, in one sentence.
+    const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec(message);
+    if (ambiguous) {
+      const flag = ambiguous[1]!, i = args.indexOf(flag), next = i >= 0 ? args[i + 1] : undefined;
+      throw new UsageError(
+        `${flag} is followed by ${JSON.stringify(next ?? "")}, which looks like a flag: write ${flag}=${
+          next ?? "VALUE"
+        } if that is the value, or give ${flag} a value (deno task ${command} --help)`,
+      );
+    }
+    const msg = message.replace(/\. To specify a positional argument.*$/s, "").replace(/\.+$/, "");
     throw new UsageError(`${msg}. Run \`deno task ${command} --help\` for the flags it takes.`);
   }
   // An empty value is never meant (usually an unset shell variable, as in --out "$DIR"): `--out ""` would name
@@ -50,19 +61,97 @@ export function parseFlags<O extends NonNullable<ParseArgsConfig["options"]>>(
 }
 
 /**
- * Parse a positive integer flag value.
+ * Parse an integer flag value from `min` (default 1) to `max`, both inclusive: digits only (no `1e9`, no `0x10`),
+ * and a message that names the flag, the value, the range and, with `limit`, where the bound comes from.
  *
  * @example
  * ```ts
+ * import assert from "node:assert/strict";
  * import { positiveInt } from "./args.ts";
- * console.assert(positiveInt("5", "--seeds") === 5);
+ * assert.equal(positiveInt("5", "--seeds", 1000), 5);
+ * assert.throws(() => positiveInt("5000", "--seeds", 1000, "the scenario schema's limit on seeds"),
+ *   /--seeds must be an integer from 1 to 1000 \(the scenario schema's limit on seeds\); got "5000"/);
  * ```
  */
-export function positiveInt(value: string, flag: string): number {
-  if (!/^[1-9][0-9]*$/.test(value)) {
-    throw new UsageError(`${flag} must be a positive integer, got ${JSON.stringify(value)}`);
+export function positiveInt(value: string, flag: string, max: number, limit?: string, min = 1): number {
+  const n = /^[0-9]{1,16}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= min && n <= max)) {
+    throw new UsageError(
+      `${flag} must be an integer from ${min} to ${max}${limit ? ` (${limit})` : ""}; got ${
+        JSON.stringify(value)
+      }`,
+    );
   }
-  return Number(value);
+  return n;
+}
+
+/** Most worker threads `--jobs` may ask for. */
+export const MAX_JOBS = 256;
+
+/**
+ * Check a folder flag (`--out`, `--cache`) that a command writes into: not the file system's root, and not a path
+ * that, through a symbolic link, leads out of the project while it reads as inside it (the tasks may write only
+ * `reports/` and `.cache/`, as written; a link there would carry the writes elsewhere). Returns the path without
+ * trailing slashes.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { writableFolder } from "./args.ts";
+ * assert.equal(writableFolder("reports/x/", "--out"), "reports/x");
+ * assert.throws(() => writableFolder("/", "--out"), /--out "\/" is the file system's root/);
+ * ```
+ */
+export function writableFolder(value: string, flag: string, projectRoot: string = PROJECT_ROOT): string {
+  const path = value.replace(/\/+$/, "");
+  if (path === "") {
+    throw new UsageError(
+      `${flag} ${
+        JSON.stringify(value)
+      } is the file system's root; give a folder of its own (e.g. reports/run)`,
+    );
+  }
+  const abs = normalize(path.startsWith("/") ? path : `${Deno.cwd()}/${path}`);
+  if (inside(abs, projectRoot)) {
+    const real = realExisting(abs);
+    if (!inside(real, realExisting(projectRoot))) {
+      throw new UsageError(
+        `${flag} ${value} leads, through a symbolic link, to ${real}, outside the project: give that folder ` +
+          `itself (a run writes where ${flag} says, and ${flag} must say where)`,
+      );
+    }
+  }
+  return path;
+}
+
+/** The project's root folder. */
+const PROJECT_ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
+
+function inside(path: string, dir: string): boolean {
+  return path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
+}
+
+/** `a/./b/../c` → `a/c` (no file-system access). */
+function normalize(path: string): string {
+  const out: string[] = [];
+  for (const part of path.split("/")) {
+    if (part === "" || part === ".") continue;
+    if (part === "..") out.pop();
+    else out.push(part);
+  }
+  return `/${out.join("/")}`;
+}
+
+/** The real path of the longest existing prefix of `path`, with the rest appended. */
+function realExisting(path: string): string {
+  try {
+    return Deno.realPathSync(path);
+  } catch {
+    const cut = path.lastIndexOf("/");
+    if (cut <= 0) return path;
+    const parent = realExisting(path.slice(0, cut));
+    return `${parent === "/" ? "" : parent}${path.slice(cut)}`;
+  }
 }
 
 /**
@@ -82,4 +171,48 @@ export function timeoutSeconds(value: string | undefined, flag: string, fallback
     );
   }
   return seconds;
+}
+
+/**
+ * Read a JSON file a flag names: a regular file of at most `maxBytes` (never a device or a pipe that could be read
+ * forever), a leading byte-order mark skipped, and errors that name the flag, the file and the fix.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { readJsonFile } from "./args.ts";
+ * const f = await Deno.makeTempFile();
+ * await Deno.writeTextFile(f, "\uFEFF{\"a\": 1}");
+ * assert.deepEqual(await readJsonFile(f, "--input", 1000), { a: 1 });
+ * await assert.rejects(() => readJsonFile("/dev/zero", "--input", 1000), /--input \/dev\/zero is not a regular file/);
+ * ```
+ */
+export async function readJsonFile(path: string, flag: string, maxBytes: number): Promise<unknown> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.stat(path);
+  } catch (e) {
+    throw new UsageError(
+      `${flag} ${path}: ${(e as Error).message.split(",")[0]}; give a JSON file that exists`,
+    );
+  }
+  if (!info.isFile) {
+    throw new UsageError(
+      `${flag} ${path} is not a regular file (a ${
+        info.isDirectory ? "folder" : "device, pipe or socket"
+      }); ` +
+        "give a JSON file",
+    );
+  }
+  if (info.size > maxBytes) {
+    throw new UsageError(
+      `${flag} ${path} holds ${info.size} bytes, more than the ${maxBytes} read; give a smaller file`,
+    );
+  }
+  const text = await Deno.readTextFile(path);
+  try {
+    return JSON.parse(text.replace(/^\uFEFF/, ""));
+  } catch (e) {
+    throw new UsageError(`${flag} ${path} is not valid JSON: ${(e as Error).message.slice(0, 300)}`);
+  }
 }

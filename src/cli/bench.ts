@@ -3,7 +3,8 @@
  *
  * @module
  */
-import { parseFlags, positiveInt } from "./args.ts";
+import { MAX_JOBS, parseFlags, positiveInt, writableFolder } from "./args.ts";
+import { MAX_SEEDS } from "../scenario/schema.ts";
 import { runMain, UsageError } from "./errors.ts";
 import { BACKEND_NAMES, initBackend, isBackendName } from "../backend/backend.ts";
 import { environmentRecord, formatEnvironment } from "../backend/doctor.ts";
@@ -114,22 +115,24 @@ export function parseBenchFlags(args: string[]): BenchFlags {
   if (values.shard !== undefined) {
     const m = /^(\d+)\/(\d+)$/.exec(values.shard);
     const index = Number(m?.[1]), count = Number(m?.[2]);
-    if (!m || count < 1 || index >= count) {
+    if (!m || count < 1 || index >= count || count > 1_000_000) {
       throw new UsageError(
-        `--shard must be i/n with 0 <= i < n (e.g. 0/4), got ${JSON.stringify(values.shard)}`,
+        `--shard must be i/n with 0 <= i < n <= 1000000 (e.g. 0/4), got ${JSON.stringify(values.shard)}`,
       );
     }
     shard = { index, count };
   }
   return {
     scenarios: values.scenario ?? ["scenarios/default.json"],
-    ...(values.out !== undefined ? { out: values.out } : {}),
+    ...(values.out !== undefined ? { out: writableFolder(values.out, "--out") } : {}),
     ...(values.data !== undefined ? { data: values.data } : {}),
     backend,
-    ...(values.seeds !== undefined ? { seeds: positiveInt(values.seeds, "--seeds") } : {}),
+    ...(values.seeds !== undefined
+      ? { seeds: positiveInt(values.seeds, "--seeds", MAX_SEEDS, "the scenario schema's limit on seeds") }
+      : {}),
     ...(shard ? { shard } : {}),
-    ...(values.jobs !== undefined ? { jobs: positiveInt(values.jobs, "--jobs") } : {}),
-    cache: values.cache ?? ".cache",
+    ...(values.jobs !== undefined ? { jobs: positiveInt(values.jobs, "--jobs", MAX_JOBS) } : {}),
+    cache: writableFolder(values.cache ?? ".cache", "--cache"),
     ...(values["log-json"] !== undefined ? { logJson: values["log-json"] } : {}),
     printEnv: values["print-env"] ?? false,
     quiet: values.quiet ?? false,
@@ -181,6 +184,17 @@ async function main(args: string[]): Promise<void> {
   }
   const scenarios = await loadScenarios(flags.scenarios);
   const out = flags.out ?? `reports/${scenarios[0]!.id.split("/")[0]}`;
+  // --seeds takes the first N of each scenario's seeds; more than a scenario has is a mistake, not a quiet cap.
+  const short = flags.seeds ? scenarios.find((s) => s.seeds.length < flags.seeds!) : undefined;
+  if (short) {
+    throw new UsageError(
+      `--seeds ${flags.seeds} asks for more seeds than scenario ${short.id} has (${short.seeds.length}, its ` +
+        `"seeds" field in ${
+          short.file ?? short.id
+        }); bench --seeds runs the first N of them: raise "seeds" in ` +
+        "the scenario, or use compare --seeds N, which adds seeds",
+    );
+  }
   let shard = flags.shard;
   if (!shard) {
     try {

@@ -27,7 +27,9 @@ async function main(args: string[]): Promise<void> {
     console.log(MODELS_HELP);
     return;
   }
-  const resolutions = (values.resolution ?? ["32", "64", "224"]).map((r) => positiveInt(r, "--resolution"));
+  const resolutions = (values.resolution ?? ["32", "64", "224"]).map((r) =>
+    positiveInt(r, "--resolution", 512, "the scenario schema's dataset.resolution range", 8)
+  );
   tf.env().set("PROD", true);
   await tf.setBackend("cpu");
   console.log(["backbone", "px", "trainable", "all weights", "features", "GFLOPs/img"].join("\t"));

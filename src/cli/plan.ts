@@ -5,6 +5,7 @@
  * @module
  */
 import { parseFlags, positiveInt } from "./args.ts";
+import { MAX_SEEDS } from "../scenario/schema.ts";
 import { runMain, UsageError } from "./errors.ts";
 import {
   checkScenarioQueries,
@@ -93,7 +94,9 @@ async function main(args: string[]): Promise<void> {
     return;
   }
   const file = values.scenario ?? "scenarios/default.json";
-  const seedLimit = values.seeds === undefined ? undefined : positiveInt(values.seeds, "--seeds");
+  const seedLimit = values.seeds === undefined
+    ? undefined
+    : positiveInt(values.seeds, "--seeds", MAX_SEEDS, "the scenario schema's limit on seeds");
   let scenarios: ResolvedScenario[];
   try {
     scenarios = await loadScenarioFile(file);

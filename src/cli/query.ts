@@ -7,7 +7,8 @@
  *
  * @module
  */
-import { parseFlags, positiveInt, timeoutSeconds } from "./args.ts";
+import { parseFlags, positiveInt, readJsonFile, timeoutSeconds } from "./args.ts";
+import { MAX_SAMPLES } from "../scenario/schema.ts";
 import { runMain, UsageError } from "./errors.ts";
 import { Rng } from "../rng.ts";
 import {
@@ -65,6 +66,9 @@ export function describeQuery(fn: QueryFunction): string {
   ].join("\n");
 }
 
+/** The largest `--input` file read (a million samples with a few hundred values each). */
+const MAX_INPUT_BYTES = 2 ** 31;
+
 function toView(raw: unknown, what: string): { view: ModelView; c: number; d: number } {
   const r = raw as { ids?: unknown; probs?: unknown; features?: unknown };
   if (!r || !Array.isArray(r.ids) || !Array.isArray(r.probs) || !Array.isArray(r.features)) {
@@ -93,11 +97,31 @@ function toView(raw: unknown, what: string): { view: ModelView; c: number; d: nu
   const ids = r.ids as string[];
   const c = (r.probs[0] as unknown[] | undefined)?.length ?? 0,
     d = (r.features[0] as unknown[] | undefined)?.length ?? 0;
+  // Rows are the input's to get right: empty ones (no classes, no feature dimensions) are refused here, by name,
+  // rather than blamed on the query function later.
+  if (c === 0 || d === 0) {
+    const field = c === 0 ? "probs" : "features";
+    throw new UsageError(
+      `${what}: ${field}[0] is ${
+        JSON.stringify((r[field] as unknown[])[0] ?? null)
+      }; each ${field} row needs ${
+        field === "probs" ? "one probability per class" : "one value per feature dimension"
+      } (at least one number)`,
+    );
+  }
   const flat = (rows: unknown[], width: number, field: string, probability: boolean) => {
     const out = new Float32Array(n * width);
     rows.forEach((row, i) => {
       if (!Array.isArray(row) || row.length !== width || row.some((v) => typeof v !== "number")) {
-        throw new UsageError(`${what}: ${field}[${i}] must be ${width} numbers like ${field}[0]`);
+        const got = Array.isArray(row)
+          ? row.some((v) => typeof v !== "number")
+            ? `an entry that is not a number (${JSON.stringify(row.find((v) => typeof v !== "number"))})`
+            : `${row.length} numbers`
+          : JSON.stringify(row)?.slice(0, 40);
+        throw new UsageError(
+          `${what}: ${field}[${i}] must be a row of ${width} number${width === 1 ? "" : "s"}, as long as ` +
+            `${field}[0]; got ${got}`,
+        );
       }
       (row as number[]).forEach((v, j) => {
         // JSON has no NaN or Infinity, but 1e999 parses to Infinity.
@@ -165,26 +189,20 @@ async function main(args: string[]): Promise<void> {
   if (!values.fn || !values.input || !values.b) {
     throw new UsageError("--fn, --input and --b are required (see --help)");
   }
-  const b = positiveInt(values.b, "--b");
-  const seed = values.seed === undefined ? 0 : Number(values.seed);
-  if (!Number.isSafeInteger(seed)) {
-    throw new UsageError(`--seed must be an integer, got ${JSON.stringify(values.seed)}`);
-  }
+  const b = positiveInt(values.b, "--b", MAX_SAMPLES, "the most samples a pool may hold");
+  const seed = values.seed === undefined
+    ? 0
+    : positiveInt(values.seed, "--seed", Number.MAX_SAFE_INTEGER, "seeds are non-negative integers", 0);
   const timeout = timeoutSeconds(values.timeout, "--timeout", DEFAULT_QUERY_TIMEOUT_SECONDS);
   let options: Record<string, unknown> = {};
   if (values.options) {
     try {
-      options = JSON.parse(values.options);
+      options = JSON.parse(values.options.replace(/^\uFEFF/, ""));
     } catch (e) {
       throw new UsageError(`--options is not valid JSON: ${(e as Error).message}`);
     }
   }
-  let raw: Record<string, unknown>;
-  try {
-    raw = JSON.parse(await Deno.readTextFile(values.input));
-  } catch (e) {
-    throw new UsageError(`--input ${values.input}: ${(e as Error).message}`);
-  }
+  const raw = await readJsonFile(values.input, "--input", MAX_INPUT_BYTES) as Record<string, unknown>;
   const fn = await resolveFn(values.fn);
   const checked = checkQueryOptions(fn, options);
   if (checked.problems.length) {

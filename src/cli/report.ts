@@ -4,11 +4,12 @@
  *
  * @module
  */
-import { parseFlags, positiveInt } from "./args.ts";
+import { parseFlags, positiveInt, writableFolder } from "./args.ts";
+import { MAX_SEEDS } from "../scenario/schema.ts";
 import { runMain, UsageError } from "./errors.ts";
 import { loadScenarioFile, type ResolvedScenario, ScenarioError } from "../scenario/load.ts";
 import { gridCells } from "../runner/grid.ts";
-import { readRunFile } from "../runner/store.ts";
+import { readCompareFile, readRunFile } from "../runner/store.ts";
 import type { RunFile } from "../runner/records.ts";
 import { writeReport } from "../report/report.ts";
 import { wallTimesLine } from "../report/tables.ts";
@@ -45,10 +46,12 @@ async function main(args: string[]): Promise<void> {
     if (!values.help) throw new UsageError("give exactly one results folder");
     return;
   }
-  const out = positionals[0]!.replace(/\/+$/, "");
-  const seedLimit = values.seeds === undefined ? undefined : positiveInt(values.seeds, "--seeds");
-  // run.json merged with versions/: which version of each scenario the folder holds (cells of another are left
-  // out of the report with a warning naming the file).
+  const out = writableFolder(positionals[0]!, "the results folder");
+  const seedLimit = values.seeds === undefined
+    ? undefined
+    : positiveInt(values.seeds, "--seeds", MAX_SEEDS, "the scenario schema's limit on seeds");
+  // run.json merged with versions/: which version of each scenario the folder holds (a cell of another version
+  // makes the folder unreportable: writeReport refuses it, naming the file).
   let run: RunFile | null;
   try {
     run = await readRunFile(out);
@@ -78,7 +81,23 @@ async function main(args: string[]): Promise<void> {
       }
     }
   }
-  const expected = gridCells(scenarios, seedLimit).map((c) => c.key);
+  // A folder `compare` made holds the baseline and the compared arms only, not the scenario's other arms.
+  let compared: Record<string, string>;
+  try {
+    compared = (await readCompareFile(out)).arms;
+  } catch (e) {
+    throw new UsageError((e as Error).message, 1);
+  }
+  const reported = Object.keys(compared).length
+    ? scenarios.map((s) => ({
+      ...s,
+      scenario: {
+        ...s.scenario,
+        arms: s.scenario.arms.filter((a) => a.name === s.baseline || `${s.id}/${a.name}` in compared),
+      },
+    }))
+    : scenarios;
+  const expected = gridCells(reported, seedLimit).map((c) => c.key);
   const r = await writeReport(out, scenarios, expected, await previousEnvironment(out));
   console.log(
     `merged ${r.cells} cells (${r.complete} complete) into ${out}/index.html (digest ${

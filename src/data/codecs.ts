@@ -315,8 +315,36 @@ export function decodeImage(bytes: Uint8Array, name: string): RgbImage {
         const ifds = UTIF.decode(buf);
         const ifd = ifds[0];
         if (!ifd) throw new Error("no image directory in TIFF");
+        // Colour models the decoder cannot turn into RGB here (its CMYK path needs a browser's canvas).
+        const photometric = ((ifd as Record<string, unknown>).t262 as number[] | undefined)?.[0];
+        const unsupported: Record<number, string> = {
+          5: "CMYK",
+          8: "CIE L*a*b*",
+          9: "ICC L*a*b*",
+          10: "ITU L*a*b*",
+        };
+        if (photometric !== undefined && unsupported[photometric]) {
+          throw new Error(
+            `a ${
+              unsupported[photometric]
+            } TIFF (photometric interpretation ${photometric}); albench reads RGB, ` +
+              "grey and palette TIFFs: convert it to RGB (e.g. `magick in.tif -colorspace sRGB out.tif`)",
+          );
+        }
         UTIF.decodeImage(buf, ifd);
-        const rgba = UTIF.toRGBA8(ifd);
+        let rgba: Uint8Array;
+        try {
+          rgba = UTIF.toRGBA8(ifd);
+        } catch (e) {
+          // A decoder path that needs a browser (`window`, `document`): say what the file is, not what is missing.
+          if (e instanceof ReferenceError) {
+            throw new Error(
+              `a TIFF whose colour model the decoder cannot convert here (photometric interpretation ${photometric}); ` +
+                "convert it to an RGB TIFF or a PNG",
+            );
+          }
+          throw e;
+        }
         checkSize(ifd.width, ifd.height, rgba);
         return { width: ifd.width, height: ifd.height, rgb: rgbaToRgb(rgba, ifd.width, ifd.height) };
       }

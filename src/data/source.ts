@@ -35,17 +35,47 @@ export function datasetSource(spec: Scenario["dataset"], options: SourceOptions 
     case "synthetic":
       return syntheticSource({ size: spec.size, seed: spec.seed });
     case "ucmerced":
-      return ucmercedSource({
-        root: options.dataRoot ?? spec.root,
-        ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
-      });
+      return folderRootChecked(
+        ucmercedSource({
+          root: options.dataRoot ?? spec.root,
+          ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+        }),
+        options.dataRoot ?? spec.root,
+        options.dataRoot ? "--data" : "dataset.root",
+      );
     case "folder":
-      return folderSource({
-        root: options.dataRoot ?? spec.root,
-        labels: spec.labels,
-        ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
-      });
+      return folderRootChecked(
+        folderSource({
+          root: options.dataRoot ?? spec.root,
+          labels: spec.labels,
+          ...(options.cacheDir ? { cacheDir: options.cacheDir } : {}),
+        }),
+        options.dataRoot ?? spec.root,
+        options.dataRoot ? "--data" : "dataset.root",
+      );
   }
+}
+
+/** `src` whose every read first checks that `root`, when it exists, is a folder (named by `via` in the error). */
+function folderRootChecked(src: DatasetSource, root: string, via: string): DatasetSource {
+  let checked: Promise<void> | undefined;
+  const check = () =>
+    checked ??= Deno.stat(root).then(
+      (info) => {
+        if (!info.isDirectory) {
+          throw new Error(
+            `${via} ${root} is a file, not a folder: give the folder that holds the dataset's images`,
+          );
+        }
+      },
+      () => {}, // absent: each source says what it expected to find there
+    );
+  return {
+    kind: src.kind,
+    labels: async () => (await check(), await src.labels()),
+    fingerprint: async () => (await check(), await src.fingerprint()),
+    images: async (resolution, onProgress) => (await check(), await src.images(resolution, onProgress)),
+  };
 }
 
 /**

@@ -263,6 +263,9 @@ export function resolveScenarios(data: unknown, source = "scenario"): ResolvedSc
   return out;
 }
 
+/** The largest scenario file read (16 MiB). */
+export const MAX_SCENARIO_BYTES = 16 * 2 ** 20;
+
 /**
  * Read, parse and resolve a scenario file. JSON syntax errors name the file and the position.
  *
@@ -275,6 +278,18 @@ export function resolveScenarios(data: unknown, source = "scenario"): ResolvedSc
 export async function loadScenarioFile(path: string): Promise<ResolvedScenario[]> {
   let text: string;
   try {
+    // A device or pipe (/dev/zero) would be read forever, a huge file into memory: a scenario is a small file.
+    const info = await Deno.stat(path);
+    if (!info.isFile && !info.isDirectory) {
+      throw new ScenarioError(path, [
+        "not a regular file (a device, pipe or socket); give a scenario .json file",
+      ]);
+    }
+    if (info.size > MAX_SCENARIO_BYTES) {
+      throw new ScenarioError(path, [
+        `${info.size} bytes, more than a scenario file may hold (${MAX_SCENARIO_BYTES}); give a scenario .json file`,
+      ]);
+    }
     text = await Deno.readTextFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) {
@@ -289,7 +304,8 @@ export async function loadScenarioFile(path: string): Promise<ResolvedScenario[]
   }
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    // A byte-order mark (some Windows editors write one) is not part of the JSON.
+    data = JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (e) {
     throw new ScenarioError(path, [`not valid JSON: ${(e as Error).message}`]);
   }

@@ -288,6 +288,29 @@ function open<S extends Deno.ForeignLibraryInterface>(
 }
 
 /**
+ * What a library that lacks oneDNN 2.x's symbols is: oneDNN of another major version (its `dnnl_version`), or not
+ * oneDNN at all.
+ */
+function whichLibrary(given: string | undefined): string {
+  const name = given ?? "libdnnl.so.2";
+  let major: number | null = null;
+  try {
+    const lib = Deno.dlopen(name, { dnnl_version: { parameters: [], result: "pointer" } } as const);
+    try {
+      const p = lib.symbols.dnnl_version();
+      major = p ? new Deno.UnsafePointerView(p).getInt32(0) : null;
+    } finally {
+      lib.close();
+    }
+  } catch {
+    return `${name} is not a oneDNN library: it has no dnnl_version`;
+  }
+  return major === 3
+    ? "the library lacks oneDNN 2.x's C API: oneDNN 3.x removed the `*_desc_init` calls albench binds"
+    : `${name} is oneDNN ${major ?? "of an unknown version"}, without the oneDNN 2.x calls albench binds`;
+}
+
+/**
  * Load oneDNN 2.x (once per process or worker) and create its CPU engine and stream. `ALBENCH_DNNL_LIB` names
  * the library file when it is not in {@linkcode LIBRARY_DIRS}. Throws a message that says what to install when
  * nothing loads, and refuses oneDNN 3.x (see the module doc).
@@ -307,7 +330,7 @@ export function loadDnnl(): Dnnl {
   } catch (e) {
     const msg = (e as Error).message;
     const v3 = /undefined symbol: dnnl_/.test(msg)
-      ? " (the library lacks oneDNN 2.x's C API: oneDNN 3.x removed the `*_desc_init` calls albench binds)"
+      ? ` (${whichLibrary(Deno.env.get("ALBENCH_DNNL_LIB"))})`
       : "";
     throw new Error(
       `native backend: oneDNN 2.x could not be loaded${v3} (${msg}). ` +
