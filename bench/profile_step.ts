@@ -43,7 +43,13 @@ function parse() {
   try {
     return parseArgs({ args: Deno.args, options: OPTIONS }).values;
   } catch (e) {
-    // Unknown flags, a missing value, or a value that looks like a flag (`--batch -3`: write `--batch=-3`).
+    // A value that looks like a flag (`--batch -3`): say how to pass it.
+    const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec((e as Error).message);
+    if (ambiguous) {
+      const flag = ambiguous[1]!, next = Deno.args[Deno.args.indexOf(flag) + 1] ?? "";
+      return fail(`${flag} is followed by ${JSON.stringify(next)}, which looks like a flag: write ${flag}=${next}`);
+    }
+    // Unknown flags or a missing value.
     return fail(
       `${
         (e as Error).message.replace(/\.?$/, ".")

@@ -15,7 +15,7 @@ import {
   ScenarioError,
 } from "../scenario/load.ts";
 import { shardFromEnv } from "../runner/grid.ts";
-import { runGrid } from "../runner/run.ts";
+import { CellsFailedError, runGrid } from "../runner/run.ts";
 import { writeReport } from "../report/report.ts";
 import { wallTimesLine } from "../report/tables.ts";
 
@@ -235,6 +235,19 @@ async function main(args: string[]): Promise<void> {
       progress: { quiet: flags.quiet, ...(flags.logJson ? { jsonLog: flags.logJson } : {}) },
     });
   } catch (e) {
+    // Some cells failed, the others finished: their report is written, then the failures end the run (exit 1).
+    if (e instanceof CellsFailedError) {
+      if (!(shard && shard.count > 1)) {
+        await writeReport(out, scenarios, e.summary.cells.map((c) => c.key), {
+          environment: e.summary.environment,
+        }).then(
+          (r) =>
+            console.log(`report of the cells that finished: ${out}/index.html (${r.complete} complete)`),
+          (err) => console.error(`(no report: ${(err as Error).message})`),
+        );
+      }
+      throw e;
+    }
     // Found when the run is planned (the dataset's classes, the pool after removal): exit 2 as at load.
     if (e instanceof ScenarioError) throw new UsageError(e.message);
     if (e instanceof Deno.errors.NotCapable) {

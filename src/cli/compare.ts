@@ -26,7 +26,7 @@ import {
 } from "../scenario/load.ts";
 import type { Scenario } from "../scenario/schema.ts";
 import { BUILTIN_QUERY_FUNCTIONS } from "../al/query/registry.ts";
-import { runGrid } from "../runner/run.ts";
+import { CellsFailedError, runGrid, type RunSummary } from "../runner/run.ts";
 import { planScenario } from "./plan.ts";
 import { checkRunFolder, readAllCells, readCompareFile, writeCompareFile } from "../runner/store.ts";
 import { COMPARE_FORMAT, type CompareFile } from "../runner/records.ts";
@@ -293,18 +293,33 @@ async function main(args: string[]): Promise<void> {
     }
   }
   const backend = values.backend ?? scenarios[0]!.scenario.backend;
-  const summary = await runGrid({
-    scenarios,
-    out,
-    ...(values.data ? { dataRoot: values.data } : {}),
-    cacheDir: writableFolder(values.cache ?? ".cache", "--cache"),
-    backend: isBackendName(backend) ? backend : "auto",
-    ...(seedLimit ? { seedLimit } : {}),
-    jobs,
-    progress: { quiet: values.quiet ?? false },
-    // After runGrid's own checks (engine, data, code), so a refused comparison writes nothing.
-    beforeWrite: () => writeCompareFile(out, compareFile),
-  });
+  let summary: RunSummary;
+  try {
+    summary = await runGrid({
+      scenarios,
+      out,
+      ...(values.data ? { dataRoot: values.data } : {}),
+      cacheDir: writableFolder(values.cache ?? ".cache", "--cache"),
+      backend: isBackendName(backend) ? backend : "auto",
+      ...(seedLimit ? { seedLimit } : {}),
+      jobs,
+      progress: { quiet: values.quiet ?? false },
+      // After runGrid's own checks (engine, data, code), so a refused comparison writes nothing.
+      beforeWrite: () => writeCompareFile(out, compareFile),
+    });
+  } catch (e) {
+    // Some cells failed, the others finished: their report is written, then the failures end the run (exit 1).
+    if (e instanceof CellsFailedError) {
+      await writeReport(out, scenarios, gridCells(scenarios, seedLimit).map((c) => c.key), {
+        environment: e.summary.environment,
+      }).then(
+        (r) => console.log(`report of the cells that finished: ${out}/index.html (${r.complete} complete)`),
+        (err) => console.error(`(no report: ${(err as Error).message})`),
+      );
+    }
+    throw e;
+  }
+
   const keys = gridCells(scenarios, seedLimit).map((c) => c.key);
   const report = await writeReport(out, scenarios, keys, { environment: summary.environment });
   const keep = new Set(keys);

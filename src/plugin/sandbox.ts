@@ -1,11 +1,13 @@
 /**
  * The plug-in sandbox: a query plug-in is imported and run only in a worker thread of its own whose Deno
  * permissions allow nothing but reading the plug-in's own folder (see {@linkcode pluginReadScope}): no network,
- * environment variables, writing, subprocesses, FFI or system information. The plug-in module is imported there
- * by a computed specifier, so each file of its module graph is checked against that read permission; its
- * top-level code never runs in the calling thread. Each `select` runs in a fresh worker that gets plain copies of
- * the input (the ids, the outputs the function declares in `needs`, the sizes, the stream's state and the
- * options) and is ended when it answers, so no state survives between calls.
+ * environment variables, writing, subprocesses, FFI or system information. That worker lives in a process of its
+ * own (`sandbox_host.ts`) with a JavaScript heap of {@linkcode PLUGIN_HEAP_MIB} MiB, so a plug-in that runs out of
+ * memory, or crashes V8, ends that process and fails its call, not the run. The plug-in module is imported by a
+ * computed specifier, so each file of its module graph is checked against that read permission; its top-level
+ * code never runs in the calling process. Each load and each `select` starts a fresh process that gets plain
+ * copies of the input (the ids, the outputs the function declares in `needs`, the sizes, the stream's state and
+ * the options) and ends when it answers, so no state survives between calls.
  *
  * What the permissions cannot cover, the tasks do: every task runs with `--frozen --cached-only` (and deno.json
  * sets `lock.frozen`), so an `import("npm:…")` or `import("https://…")` in a plug-in fails instead of
@@ -23,6 +25,8 @@ import {
 } from "../al/query.ts";
 import type { PluginDescription, SandboxReply, SandboxRequest, WireView } from "./sandbox_worker.ts";
 import { remoteImport } from "./imports.ts";
+import v8 from "node:v8";
+import { frame, REPLY_MARK } from "./sandbox_host.ts";
 import { checkCodeUnchanged, type CodeIdentity, codeIdentity, pinCode } from "./code_hash.ts";
 
 /** The project's root folder (no trailing slash). */
@@ -208,67 +212,167 @@ export function escapingLink(
   return null;
 }
 
-function ask(request: SandboxRequest, readScope: string[], timeoutSeconds?: number): Promise<SandboxReply> {
+async function ask(
+  request: SandboxRequest,
+  readScope: string[],
+  timeoutSeconds?: number,
+  signal?: AbortSignal,
+): Promise<SandboxReply> {
   // A worker cannot get more than its parent has: say so in words instead of "Can't escalate parent thread
   // permissions".
   for (const path of readScope) {
     if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") {
-      return Promise.reject(
-        new Error(
-          `this command may not read ${path} (the plug-in's ${
-            path.endsWith(".ts") ? "module" : "folder"
-          }), so ` +
-            "neither may the plug-in: put the plug-in inside the project folder, or run the command with deno run " +
-            "and a wider --allow-read (docs/permissions.md)",
-        ),
-      );
+      throw (new Error(
+        `this command may not read ${path} (the plug-in's ${
+          path.endsWith(".ts") ? "module" : "folder"
+        }), so ` +
+          "neither may the plug-in: put the plug-in inside the project folder, or run the command with deno run " +
+          "and a wider --allow-read (docs/permissions.md)",
+      ));
     }
   }
   // Checked before every load and call: the folder may change between them.
   const link = escapingLink(readScope);
   if (link) return Promise.reject(new Error(link));
-  return new Promise((resolve, reject) => {
-    const worker = new Worker(new URL("./sandbox_worker.ts", import.meta.url), {
-      type: "module",
-      deno: {
-        permissions: {
-          read: readScope,
-          write: false,
-          net: false,
-          env: false,
-          run: false,
-          ffi: false,
-          sys: false,
-          import: false,
-        },
-      },
-    });
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const end = () => {
-      clearTimeout(timer);
-      worker.terminate();
-    };
-    if (timeoutSeconds !== undefined) {
-      timer = setTimeout(() => {
-        end();
-        reject(new Error(`it did not finish loading within ${timeoutSeconds} s, so its worker was stopped`));
-      }, timeoutSeconds * 1000);
+  const comma = readScope.find((p) => p.includes(","));
+  if (comma) {
+    throw new Error(
+      `its folder ${comma} has a comma in its path, which a permission list cannot hold: move the plug-in to a ` +
+        "folder without one",
+    );
+  }
+  // The worker lives in a process of its own with a bounded heap: running out of memory, or crashing V8, ends
+  // that process and fails this call, never the run (sandbox_host.ts).
+  const child = new Deno.Command(denoExecutable(), {
+    args: [
+      "run",
+      "--no-prompt",
+      "--cached-only",
+      "--quiet",
+      `--config=${PROJECT_ROOT}/deno.json`,
+      `--v8-flags=--max-old-space-size=${PLUGIN_HEAP_MIB}`,
+      `--allow-read=${[PROJECT_ROOT, ...readScope].join(",")}`,
+      `${PROJECT_ROOT}/src/plugin/sandbox_host.ts`,
+    ],
+    cwd: PROJECT_ROOT,
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const stdin = child.stdin.getWriter();
+  let stopped: string | null = null;
+  const stop = (why: string) => {
+    stopped ??= why;
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already ended */ }
+  };
+  const timer = timeoutSeconds === undefined ? undefined : setTimeout(
+    () => stop(`it did not finish loading within ${timeoutSeconds} s, so its process was stopped`),
+    timeoutSeconds * 1000,
+  );
+  const onAbort = () => stop("its call was stopped at the time limit");
+  signal?.addEventListener("abort", onAbort);
+  try {
+    // The request; stdin stays open while the host works (its end tells the host that this side went away).
+    stdin.write(frame(new Uint8Array(v8.serialize({ request, readScope })))).catch(() => {});
+    const [out, tail] = await Promise.all([
+      readCapped(child.stdout, REPLY_MAX_BYTES),
+      forwardStderr(child.stderr),
+    ]);
+    const status = await child.status;
+    const at = lastIndexOf(out, MARK);
+    if (at >= 0) {
+      const body = out.subarray(at + MARK.length);
+      const length = Number(new DataView(body.buffer, body.byteOffset, 8).getBigUint64(0, true));
+      const reply = v8.deserialize(body.subarray(8, 8 + length)) as SandboxReply | {
+        kind: "crashed";
+        message: string;
+      };
+      if (reply.kind === "crashed") throw new Error(explainPluginError(reply.message, readScope));
+      return reply;
     }
-    worker.onmessage = (e: MessageEvent<SandboxReply>) => {
-      end();
-      resolve(e.data);
-    };
-    worker.onerror = (e) => {
-      e.preventDefault();
-      end();
-      reject(new Error(explainPluginError(e.message ?? String(e), readScope)));
-    };
-    worker.onmessageerror = () => {
-      end();
-      reject(new Error("its answer could not be read"));
-    };
-    worker.postMessage(request);
-  });
+    if (stopped) throw new Error(stopped);
+    if (/Fatal JavaScript out of memory|JavaScript heap out of memory|Reached heap limit/.test(tail)) {
+      throw new Error(
+        `it ran out of memory: its JavaScript heap reached the plug-in limit of ${PLUGIN_HEAP_MIB} MiB, so its ` +
+          "process was stopped (the run goes on; keep a plug-in's working memory below that)",
+      );
+    }
+    throw new Error(
+      `its process ended without an answer (${
+        status.signal ? `signal ${status.signal}` : `exit code ${status.code}`
+      })${tail.trim() ? `: ${tail.trim().split("\n").slice(-3).join(" / ")}` : ""}`,
+    );
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener("abort", onAbort);
+    await stdin.close().catch(() => {});
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already ended */ }
+  }
+}
+
+/** The heap a plug-in's process may use, in MiB (typed arrays' data lies outside it). */
+export const PLUGIN_HEAP_MIB = 2048;
+
+/** The largest answer read from a plug-in's process. */
+const REPLY_MAX_BYTES = 1024 * 2 ** 20;
+
+const MARK = new TextEncoder().encode(REPLY_MARK);
+
+/** This Deno, when the command may run it by its path; else `deno` from PATH (the tasks allow `deno`). */
+function denoExecutable(): string {
+  return Deno.permissions.querySync({ name: "run", command: Deno.execPath() }).state === "granted"
+    ? Deno.execPath()
+    : "deno";
+}
+
+/** The index of the last occurrence of `needle` in `hay`, or -1. */
+function lastIndexOf(hay: Uint8Array, needle: Uint8Array): number {
+  outer: for (let i = hay.length - needle.length; i >= 0; i--) {
+    for (let j = 0; j < needle.length; j++) if (hay[i + j] !== needle[j]) continue outer;
+    return i;
+  }
+  return -1;
+}
+
+/** Read a stream to its end, keeping at most `max` bytes (the rest is read and dropped). */
+async function readCapped(stream: ReadableStream<Uint8Array>, max: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of stream) {
+    if (size + chunk.length <= max) {
+      parts.push(chunk);
+      size += chunk.length;
+    }
+  }
+  const out = new Uint8Array(size);
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
+}
+
+/** Pass a plug-in's stderr (its console output) on, at most 1 MiB of it, and return its last 16 KiB. */
+async function forwardStderr(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const decoder = new TextDecoder();
+  let tail = "", forwarded = 0;
+  for await (const chunk of stream) {
+    if (forwarded < 2 ** 20) {
+      await Deno.stderr.write(chunk.subarray(0, 2 ** 20 - forwarded)).catch(() => 0);
+      forwarded += chunk.length;
+      if (forwarded >= 2 ** 20) {
+        await Deno.stderr.write(new TextEncoder().encode("\n(the plug-in's further output is not shown)\n"))
+          .catch(() => 0);
+      }
+    }
+    tail = (tail + decoder.decode(chunk, { stream: true })).slice(-16384);
+  }
+  return tail;
 }
 
 /**
@@ -363,7 +467,7 @@ export function sandboxedQuery(
         };
         let reply: SandboxReply;
         try {
-          reply = await ask(request, scope);
+          reply = await ask(request, scope, undefined, input.signal);
         } catch (e) {
           throw fail((e as Error).message);
         }

@@ -58,6 +58,42 @@ export interface RunOptions {
   readonly beforeWrite?: () => Promise<void>;
 }
 
+/** A cell that failed while the others went on. */
+export interface CellFailure {
+  /** The cell's key. */
+  readonly key: string;
+  /** Why, naming the cell (scenario, arm, seed, plug-in), the round and the phase. */
+  readonly message: string;
+}
+
+/**
+ * Thrown by {@linkcode runGrid} once every cell has been tried when some failed: a cell's failure (a plug-in that
+ * throws, never returns, crashes its thread; a diverging model) is that cell's alone, so the others finish and
+ * their records stand. The message lists each failure; `summary` is what the run did, for the report of what
+ * finished.
+ *
+ * @example
+ * ```ts
+ * import { CellsFailedError } from "./run.ts";
+ * const e = new CellsFailedError([{ key: "s/a/seed-0", message: "cell s/a/seed-0 failed" }], {
+ *   cells: [], ran: [], skipped: [], environment: {}, seconds: 0,
+ * });
+ * console.assert(e.message.startsWith("cell s/a/seed-0 failed"));
+ * ```
+ */
+export class CellsFailedError extends Error {
+  constructor(readonly failures: readonly CellFailure[], readonly summary: RunSummary) {
+    super(
+      failures.map((f) => f.message).join("\n") +
+        `\n(${failures.length} of ${summary.ran.length} cell${
+          summary.ran.length === 1 ? "" : "s"
+        } this run ` +
+        `computed failed; the others finished and their records stand)`,
+    );
+    this.name = "CellsFailedError";
+  }
+}
+
 /** What a run did. */
 export interface RunSummary {
   /** Every cell of this shard. */
@@ -248,28 +284,43 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
     const inWorkers = jobs > 1 || todo.some((c) => typeof c.arm.query !== "string");
     // The native engine uses every core in one thread; workers share them out instead of oversubscribing.
     const nativeThreads = info.name === "native" ? perJob ?? info.threads : undefined;
+    // A cell's failure is its own: it is collected and the other cells go on (CellsFailedError at the end).
+    const failures: CellFailure[] = [];
+    const failed = (key: string, message: string) => failures.push({ key, message });
     if (!inWorkers) {
-      for (const c of todo) await runGridCell(c, ctx, opts.out);
+      for (const c of todo) {
+        await runGridCell(c, ctx, opts.out).catch((e) => failed(c.key, (e as Error).message));
+      }
     } else {
       await Promise.all(Array.from({ length: jobs }, (_, j) =>
-        runWorker({
-          scenarios: [...opts.scenarios],
-          ...(opts.seedLimit ? { seedLimit: opts.seedLimit } : {}),
-          keys: todo.filter((_, k) => k % jobs === j).map((c) => c.key),
-          out: opts.out,
-          ...(opts.dataRoot ? { dataRoot: opts.dataRoot } : {}),
-          cacheDir: opts.cacheDir,
-          backend: info.name,
-          ...(nativeThreads !== undefined ? { nativeThreads } : {}),
-          environment,
-          identities,
-        }, emit)));
+        runWorker(
+          {
+            scenarios: [...opts.scenarios],
+            ...(opts.seedLimit ? { seedLimit: opts.seedLimit } : {}),
+            keys: todo.filter((_, k) => k % jobs === j).map((c) => c.key),
+            out: opts.out,
+            ...(opts.dataRoot ? { dataRoot: opts.dataRoot } : {}),
+            cacheDir: opts.cacheDir,
+            backend: info.name,
+            ...(nativeThreads !== undefined ? { nativeThreads } : {}),
+            environment,
+            identities,
+          },
+          emit,
+          failed,
+        )));
     }
     // Finished cells remove their resume checkpoints; drop the emptied folders too.
     await removeEmptyStateDirs(opts.out);
     const seconds = (performance.now() - t0) / 1000;
     progress.emit({ type: "done", seconds });
-    return { cells, ran: todo.map((c) => c.key), skipped, environment, seconds };
+    const summary = { cells, ran: todo.map((c) => c.key), skipped, environment, seconds };
+    if (failures.length) {
+      const order = new Map(todo.map((c, i) => [c.key, i]));
+      failures.sort((a, b) => (order.get(a.key) ?? 0) - (order.get(b.key) ?? 0));
+      throw new CellsFailedError(failures, summary);
+    }
+    return summary;
   } finally {
     progress.close();
   }
@@ -278,26 +329,44 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
 /** Seconds the watchdog waits beyond a query's limit, so that the cell's own timer (its message) goes first. */
 const WATCHDOG_GRACE_SECONDS = 2;
 
-function runWorker(job: WorkerJob, emit: (e: ProgressEvent) => void): Promise<void> {
+function runWorker(
+  job: WorkerJob,
+  emit: (e: ProgressEvent) => void,
+  failed: (key: string, message: string) => void,
+): Promise<void> {
   return new Promise((resolve, reject) => {
     const worker = new Worker(new URL("./worker.ts", import.meta.url), { type: "module" });
     let watchdog: ReturnType<typeof setTimeout> | undefined;
+    let current: string | undefined;
     const stop = () => {
       clearTimeout(watchdog);
       worker.terminate();
     };
+    // The thread was ended with `key` in it: that cell failed; the thread's later cells go on in a new one.
+    const lost = (key: string, message: string) => {
+      stop();
+      failed(key, message);
+      const rest = job.keys.slice(job.keys.indexOf(key) + 1);
+      if (!rest.length) resolve();
+      else runWorker({ ...job, keys: rest }, emit, failed).then(resolve, reject);
+    };
     worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
       const m = e.data;
-      if (m.kind === "event") emit(m.event);
-      else if (m.kind === "query") {
+      if (m.kind === "event") {
+        if (m.event.type === "phase") current = m.event.cell;
+        emit(m.event);
+      } else if (m.kind === "query") {
         // A query that never returns (even a synchronous endless loop) ends with its worker.
         clearTimeout(watchdog);
+        current = m.watch.cell;
         if (m.watch.running) {
-          watchdog = setTimeout(() => {
-            stop();
-            reject(new Error(m.watch.message));
-          }, (m.watch.limitSeconds + WATCHDOG_GRACE_SECONDS) * 1000);
+          watchdog = setTimeout(
+            () => lost(m.watch.cell, m.watch.message),
+            (m.watch.limitSeconds + WATCHDOG_GRACE_SECONDS) * 1000,
+          );
         }
+      } else if (m.kind === "cell-failed") {
+        failed(m.key, m.message);
       } else if (m.kind === "done") {
         stop();
         resolve();
@@ -308,8 +377,11 @@ function runWorker(job: WorkerJob, emit: (e: ProgressEvent) => void): Promise<vo
     };
     worker.onerror = (e) => {
       e.preventDefault();
-      stop();
-      reject(new Error(`worker failed: ${e.message}`));
+      if (current !== undefined) lost(current, `cell ${current}: its worker thread failed: ${e.message}`);
+      else {
+        stop();
+        reject(new Error(`worker failed: ${e.message}`));
+      }
     };
     worker.postMessage(job);
   });

@@ -32,6 +32,7 @@ export interface WorkerJob {
 export type WorkerMessage =
   | { kind: "event"; event: ProgressEvent }
   | { kind: "query"; watch: QueryWatch }
+  | { kind: "cell-failed"; key: string; message: string }
   | { kind: "done" }
   | { kind: "error"; message: string };
 
@@ -59,7 +60,14 @@ scope.onmessage = async (e) => {
     });
     const wanted = new Set(job.keys);
     for (const cell of gridCells(job.scenarios, job.seedLimit).filter((c) => wanted.has(c.key))) {
-      await runGridCell(cell, ctx, job.out);
+      // A cell's failure is its own: reported, and the worker goes on with its next cell.
+      await runGridCell(cell, ctx, job.out).catch((err) =>
+        scope.postMessage({
+          kind: "cell-failed",
+          key: cell.key,
+          message: err instanceof Error ? err.message : String(err),
+        })
+      );
     }
     scope.postMessage({ kind: "done" });
   } catch (err) {

@@ -794,13 +794,13 @@ inputCase(
   "string probability",
   'probs[0][0] "0.1"',
   bad((x) => (x.probs[0][0] = "0.1")),
-  /probs\[0\] must be 2 numbers/,
+  /probs\[0\] must be a row of 2 numbers, as long as probs\[0\]; got an entry that is not a number \("0\.1"\)/,
 );
 inputCase(
   "ragged features",
   "features[1] has 3 numbers",
   bad((x) => (x.features[1] = [1, 2, 3])),
-  /features\[1\] must be 2 numbers/,
+  /features\[1\] must be a row of 2 numbers, as long as features\[0\]; got 3 numbers/,
 );
 inputCase(
   "lengths differ",
@@ -809,7 +809,12 @@ inputCase(
   /one entry per sample; got 3, 2, 3/,
 );
 inputCase("no features", "features missing", bad((x) => delete x.features), /expected \{"ids"/);
-inputCase("input not JSON", "in.json holds 'ids: a, b'", "ids: a, b", /--input .*in\.json: .*JSON/);
+inputCase(
+  "input not JSON",
+  "in.json holds 'ids: a, b'",
+  "ids: a, b",
+  /--input .*in\.json is not valid JSON: /,
+);
 inputCase("input is an array", "in.json holds []", "[]", /expected \{"ids"/);
 inputCase(
   "empty pool",
@@ -824,14 +829,20 @@ queryCase(
   2,
   /--input .*nope\.json: /,
 );
-queryCase("--b 0", "--b 0", q("--b", "0"), 2, /--b must be a positive integer, got "0"/);
-queryCase("--b abc", "--b abc", q("--b", "abc"), 2, /--b must be a positive integer, got "abc"/);
+queryCase(
+  "--b 0",
+  "--b 0",
+  q("--b", "0"),
+  2,
+  /--b must be an integer from 1 to 1000000 \(the most samples a pool may hold\); got "0"/,
+);
+queryCase("--b abc", "--b abc", q("--b", "abc"), 2, /--b must be an integer from 1 to 1000000 .*; got "abc"/);
 queryCase(
   "--seed 1.5",
   "--seed 1.5",
   q("--b", "1", "--seed", "1.5"),
   2,
-  /--seed must be an integer, got "1\.5"/,
+  /--seed must be an integer from 0 to 9007199254740991 \(seeds are non-negative integers\); got "1\.5"/,
 );
 queryCase(
   "--options not JSON",
@@ -1020,7 +1031,7 @@ flagCase(
   "bench.ts",
   b("--jobs", "0"),
   2,
-  /--jobs must be a positive integer, got "0"/,
+  /--jobs must be an integer from 1 to 256; got "0"/,
 );
 flagCase("bench --seeds -1", "--seeds -1", "bench.ts", b("--seeds", "-1"), 2, /--seeds/);
 flagCase(
@@ -1170,7 +1181,7 @@ flagCase(
   "plan.ts",
   (_d, f) => ["--scenario", f, "--seeds", "0"],
   2,
-  /--seeds must be a positive integer, got "0"/,
+  /--seeds must be an integer from 1 to 1000 \(the scenario schema's limit on seeds\); got "0"/,
 );
 flagCase(
   "plan unknown class",
@@ -1234,7 +1245,7 @@ flagCase(
   "query.ts",
   (d) => ["--fn", "random", "--input", d, "--b", "1"],
   2,
-  /--input .*: Is a directory/,
+  /--input .* is not a regular file \(a folder\); give a JSON file/,
 );
 flagCase(
   "test-query on a folder",
@@ -1258,7 +1269,7 @@ flagCase(
   "compare.ts",
   (d) => ["random", "--seeds", "0", "--out", `${d}/out`],
   2,
-  /--seeds must be a positive integer, got "0"/,
+  /--seeds must be an integer from 1 to 1000 \(the scenario schema's limit on seeds\); got "0"/,
 );
 flagCase(
   "compare without a function",
@@ -1354,7 +1365,7 @@ existingCase(
   "--jobs x on a finished folder",
   () => Promise.resolve(["--jobs", "x"]),
   2,
-  /--jobs must be a positive integer/,
+  /--jobs must be an integer from 1 to 256/,
 );
 
 existingCase(
@@ -1402,7 +1413,7 @@ CASES.push({
     refused(
       await cli("report.ts", [c.out, "--seeds", "abc"]),
       2,
-      /--seeds must be a positive integer, got "abc"/,
+      /--seeds must be an integer from 1 to 1000 .*; got "abc"/,
     );
     assert.deepEqual(await tree(c.out), before);
   },
@@ -2121,6 +2132,311 @@ CASES.push({
     const again = await cli("bench.ts", c.args(), { timeoutMs: 120_000 });
     assert.equal(again.code, 0, again.stderr);
     assert.equal(await digestOf(c.out), digest);
+  },
+});
+
+// Issue #25, item 5: every number a CLI reads is bounded as the schema bounds it, and every message names the
+// flag, file or field, the value and the fix; inputs with a byte-order mark work.
+flagCase(
+  "bench --seeds above the schema's limit",
+  "--seeds 5000 (the schema allows 1000)",
+  "bench.ts",
+  b("--seeds", "5000"),
+  2,
+  /--seeds must be an integer from 1 to 1000 \(the scenario schema's limit on seeds\); got "5000"/,
+);
+flagCase(
+  "bench --seeds with eleven digits",
+  "--seeds 99999999999",
+  "bench.ts",
+  b("--seeds", "99999999999"),
+  2,
+  /--seeds must be an integer from 1 to 1000 .*; got "99999999999"/,
+);
+flagCase(
+  "bench --seeds above the scenario's seeds",
+  "--seeds 7 on a one-seed scenario",
+  "bench.ts",
+  b("--seeds", "7"),
+  2,
+  /--seeds 7 asks for more seeds than scenario repro has \(1, its "seeds" field in .*\); bench --seeds runs the first N of them/,
+);
+flagCase(
+  "bench --out /",
+  "--out / (the root)",
+  "bench.ts",
+  (_d, f) => benchArgs(f, "/"),
+  2,
+  /--out "\/" is the file system's root/,
+);
+flagCase(
+  "models --resolution 99999999",
+  "--resolution 99999999",
+  "models.ts",
+  () => ["--resolution", "99999999"],
+  2,
+  /--resolution must be an integer from 8 to 512 \(the scenario schema's dataset\.resolution range\); got "99999999"/,
+);
+CASES.push({
+  group: "flags",
+  name: "bench --out through a symbolic link under reports/",
+  setup: "reports/.hostile-link-N → a folder outside the project; --out reports/.hostile-link-N/run",
+  expected: "exit 2 naming the link's target, nothing written there",
+  run: async () => {
+    const outside = await freshDir("link-target");
+    const link = `reports/.hostile-link-${counter++}`;
+    await Deno.symlink(outside, `${ROOT}/${link}`);
+    try {
+      const dir = await freshDir("link");
+      const file = await writeScenario(dir, tiny());
+      refused(
+        await cli("bench.ts", benchArgs(file, `${link}/run`)),
+        2,
+        /--out reports\/\.hostile-link-\d+\/run leads, through a symbolic link, to .*link-target.*, outside the project/,
+      );
+      assert.deepEqual([...Deno.readDirSync(outside)], [], "something was written through the link");
+    } finally {
+      await Deno.remove(`${ROOT}/${link}`);
+    }
+  },
+});
+queryCase(
+  "--seed -5",
+  "--seed -5 (a value that looks like a flag)",
+  q("--b", "1", "--seed", "-5"),
+  2,
+  /--seed is followed by "-5", which looks like a flag: write --seed=-5 if that is the value/,
+);
+queryCase(
+  "--seed=-5",
+  "--seed=-5",
+  q("--b", "1", "--seed=-5"),
+  2,
+  /--seed must be an integer from 0 to 9007199254740991 \(seeds are non-negative integers\); got "-5"/,
+);
+queryCase(
+  "--input /dev/zero",
+  "--input /dev/zero (a device that never ends)",
+  () => ["--fn", "uncertainty", "--input", "/dev/zero", "--b", "1"],
+  2,
+  /--input \/dev\/zero is not a regular file \(a device, pipe or socket\); give a JSON file/,
+  { timeoutMs: 20_000 },
+);
+inputCase(
+  "empty probs rows",
+  "probs: [[], [], []]",
+  bad((x) => (x.probs = [[], [], []])),
+  /probs\[0\] is \[\]; each probs row needs one probability per class/,
+);
+inputCase(
+  "a string in a probs row",
+  'probs[1] = [0.5, "x"]',
+  bad((x) => (x.probs[1] = [0.5, "x"])),
+  /probs\[1\] must be a row of 2 numbers, as long as probs\[0\]; got an entry that is not a number \("x"\)/,
+);
+CASES.push({
+  group: "query CLI",
+  name: "input with a byte-order mark",
+  setup: "--input file starting with U+FEFF",
+  expected: "exit 0, the selection printed",
+  run: async () => {
+    const dir = await freshDir("bom-input");
+    await Deno.writeTextFile(`${dir}/in.json`, "\uFEFF" + JSON.stringify(GOOD_INPUT));
+    const r = await cli("query.ts", ["--fn", "uncertainty", "--input", `${dir}/in.json`, "--b", "1"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /"selected"/);
+  },
+});
+CASES.push({
+  group: "scenario file",
+  name: "a byte-order mark",
+  setup: "the scenario file starts with U+FEFF",
+  expected: "exit 0: plan reads it as without the mark",
+  run: async () => {
+    const dir = await freshDir("bom-scenario");
+    const file = await writeScenario(dir, "\uFEFF" + JSON.stringify(tiny()));
+    const r = await cli("plan.ts", ["--scenario", file]);
+    assert.equal(r.code, 0, r.stderr);
+  },
+});
+CASES.push({
+  group: "scenario file",
+  name: "a device",
+  setup: "--scenario /dev/zero",
+  expected: "exit 2 within seconds, naming the file as not regular",
+  run: async () => {
+    refused(
+      await cli("plan.ts", ["--scenario", "/dev/zero"], { timeoutMs: 20_000 }),
+      2,
+      /\/dev\/zero is not a valid scenario:\n {2}- not a regular file \(a device, pipe or socket\)/,
+    );
+  },
+});
+CASES.push({
+  group: "scenario file",
+  name: "200,000 levels deep",
+  setup: '{"name": "x", "dataset": {"a": {"a": …}}} nested 200,000 times',
+  expected: "exit 2 with a readable message naming the fields, no stack",
+  run: async () => {
+    const dir = await freshDir("deep");
+    const n = 200_000;
+    const file = await writeScenario(dir, `{"name": "x", "dataset": ${'{"a": '.repeat(n)}1${"}".repeat(n)}}`);
+    const r = await cli("plan.ts", ["--scenario", file]);
+    refused(r, 2, /is not a valid scenario:\n {2}- dataset\.kind: /);
+    assert.ok(r.stderr.length < 4000, `a message of ${r.stderr.length} characters`);
+  },
+});
+pluginCase(
+  "exhausts its heap",
+  "select allocates arrays forever",
+  "() => { const a = []; for (;;) a.push(new Array(1e6).fill(1.5)); }",
+  /query plug-in bad \(\.\/q\.ts\): it ran out of memory: its JavaScript heap reached the plug-in limit of 2048 MiB, so its process was stopped/,
+  { timeoutMs: 60_000 },
+);
+pluginCase(
+  "string scores",
+  'scores: { a: "1" }',
+  '(i) => ({ selected: [i.unlabelled.ids[0]], scores: { [i.unlabelled.ids[0]]: "1" } })',
+  /query function bad returned scores\["a"\] = "1" \(string\); scores must be finite numbers/,
+);
+pluginCase(
+  "scores for a foreign id",
+  "scores: { zzz: 1 }",
+  "(i) => ({ selected: [i.unlabelled.ids[0]], scores: { zzz: 1 } })",
+  /query function bad returned scores for "zzz", which is not unlabelled; scores are by unlabelled id/,
+);
+pluginLoadCase(
+  "optionSchema with min > max",
+  "optionSchema { k: { type: integer, min: 5, max: 1 } }",
+  'export default { name: "x", description: "d", needs: [], optionSchema: { k: { type: "integer", min: 5, max: 1, description: "k" } }, select: () => ({ selected: [] }) };',
+  /optionSchema\.k: min 5 > max 1, so no value is allowed/,
+);
+pluginLoadCase(
+  "optionSchema with a default out of bounds",
+  "optionSchema { k: { type: integer, min: 1, max: 9, default: 50 } }",
+  'export default { name: "x", description: "d", needs: [], optionSchema: { k: { type: "integer", min: 1, max: 9, default: 50, description: "k" } }, select: () => ({ selected: [] }) };',
+  /optionSchema\.k\.default must itself be an integer in \[1, 9\]; got 50/,
+);
+CASES.push({
+  group: "data",
+  name: "a dataset root that is a file",
+  setup: "dataset.root names a file",
+  expected: "an error naming dataset.root and the path, no os error alone",
+  run: async () => {
+    const { datasetSource } = await import("../../src/data/source.ts");
+    const dir = await freshDir("root-file");
+    await Deno.writeTextFile(`${dir}/root`, "x");
+    await Deno.writeTextFile(`${dir}/labels.csv`, "name,labels\na,x\n");
+    for (
+      const spec of [
+        { kind: "folder", root: `${dir}/root`, labels: `${dir}/labels.csv`, resolution: 16 },
+        { kind: "ucmerced", root: `${dir}/root`, resolution: 16 },
+      ]
+    ) {
+      await assert.rejects(
+        () => datasetSource(spec as never).labels(),
+        new RegExp(
+          `dataset\\.root ${dir}/root is a file, not a folder: give the folder that holds the dataset's images`,
+        ),
+      );
+    }
+  },
+});
+CASES.push({
+  group: "data",
+  name: "a CMYK TIFF",
+  setup: "one image of a folder dataset is a CMYK TIFF",
+  expected: "an error naming the file and CMYK, and how to convert it",
+  run: async () => {
+    const { decodeImage, encodeTiff } = await import("../../src/data/codecs.ts");
+    const tif = encodeTiff({ width: 2, height: 2, rgb: new Uint8Array(12).fill(9) });
+    // Photometric interpretation (tag 262, a SHORT) from 2 (RGB) to 5 (CMYK), in either byte order.
+    const at = (p: number[]) => tif.findIndex((_, i) => p.every((v, j) => tif[i + j] === v));
+    const be = at([1, 6, 0, 3, 0, 0, 0, 1, 0, 2]), le = at([6, 1, 3, 0, 1, 0, 0, 0, 2, 0]);
+    assert.ok(be >= 0 || le >= 0, "no photometric tag found");
+    if (be >= 0) tif[be + 9] = 5;
+    else tif[le + 8] = 5;
+    assert.throws(
+      () => decodeImage(tif, "scene.tif"),
+      /cannot decode scene\.tif: a CMYK TIFF \(photometric interpretation 5\); albench reads RGB, grey and palette TIFFs: convert it to RGB/,
+    );
+  },
+});
+const GOMP = "/usr/lib/x86_64-linux-gnu/libgomp.so.1";
+CASES.push({
+  group: "flags",
+  name: "ALBENCH_DNNL_LIB naming another library",
+  setup: `ALBENCH_DNNL_LIB=${GOMP}; bench --backend native`,
+  expected: 'exit 1 saying the file is not a oneDNN library (not "oneDNN 3.x")',
+  ...(Deno.build.arch === "x86_64" && (() => {
+      try {
+        return Deno.statSync(GOMP).isFile;
+      } catch {
+        return false;
+      }
+    })()
+    ? {}
+    : { ignore: `${GOMP} is not on this machine` }),
+  run: async () => {
+    const dir = await freshDir("dnnl");
+    const file = await writeScenario(dir, tiny());
+    const args = benchArgs(file, `${dir}/out`).map((a) => (a === "wasm" ? "native" : a));
+    const r = await cli("bench.ts", args, { env: { ALBENCH_DNNL_LIB: GOMP } });
+    refused(r, 1, new RegExp(`${GOMP} is not a oneDNN library: it has no dnnl_version`));
+    assert.ok(!r.stderr.includes("3.x"), r.stderr);
+    assert.ok(!(await exists(`${dir}/out`)), "the results folder was created");
+  },
+});
+CASES.push({
+  group: "integrity",
+  name: "compare into a folder of another scenario",
+  setup: "bench a scenario into --out, then compare with another scenario into the same --out",
+  expected: "exit 2 naming the folder's scenario, its index.html unchanged",
+  run: async () => {
+    const c = await baselineCopy("compare-foreign");
+    const other = tiny();
+    other.name = "other";
+    const file = await writeScenario(c.dir, other, "other.json");
+    const before = await tree(c.out);
+    const r = await cli("compare.ts", [
+      "uncertainty",
+      "--scenario",
+      file,
+      "--out",
+      c.out,
+      "--backend",
+      "wasm",
+      "--quiet",
+    ]);
+    refused(
+      r,
+      2,
+      /holds results of scenario repro, which this comparison does not run; .*give another --out/,
+    );
+    assert.deepEqual(await tree(c.out), before, "the results folder changed");
+  },
+});
+CASES.push({
+  group: "integrity",
+  name: "a plug-in beside its results folder",
+  setup: "the plug-in's folder holds --out (earlier records would be state it could read)",
+  expected: "exit 2 naming the results folder, nothing written",
+  run: async () => {
+    const dir = await freshDir("beside-out");
+    await Deno.writeTextFile(
+      `${dir}/q.ts`,
+      'export default { name: "q", description: "d", optionSchema: {}, needs: [], select: ({ unlabelled, budget }) => ({ selected: unlabelled.ids.slice(0, budget) }) };',
+    );
+    const s = tiny();
+    s.arms.push({ name: "mine", query: { module: "./q.ts" } });
+    const file = await writeScenario(dir, s);
+    const r = await cli("bench.ts", benchArgs(file, `${dir}/out`));
+    refused(
+      r,
+      2,
+      /arms\[2\] \(mine\): the plug-in .*q\.ts may read its folder, which holds the results folder .*\/out: keep the plug-in in a folder of its own/,
+    );
+    assert.ok(!(await exists(`${dir}/out`)), "the results folder was created");
   },
 });
 

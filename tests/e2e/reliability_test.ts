@@ -792,3 +792,48 @@ Deno.test("reliability: cells of another engine are never added to a folder, and
   assert.equal(await Deno.readTextFile(`${dir}/out/index.html`), index, "index.html was rewritten");
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("reliability: a plug-in that runs out of memory, throws or exits fails its own cell; the others finish and are reported", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-oom-" });
+  await Deno.mkdir(`${dir}/plugins`);
+  const plugin = (name: string, select: string) =>
+    `export default { name: "${name}", description: "misbehaves", optionSchema: {}, needs: [], select: ${select} };`;
+  await Deno.writeTextFile(
+    `${dir}/plugins/oom.ts`,
+    plugin("oom", "() => { const a = []; for (;;) a.push(new Array(1e6).fill(1.5)); }"),
+  );
+  await Deno.writeTextFile(`${dir}/plugins/boom.ts`, plugin("boom", '() => { throw new Error("kaboom"); }'));
+  await Deno.writeTextFile(`${dir}/plugins/quit.ts`, plugin("quit", "() => Deno.exit(3)"));
+  const s = await tinyScenario();
+  s.arms = [
+    { name: "random", query: "random" },
+    { name: "oom", query: { module: "./plugins/oom.ts" } },
+    { name: "boom", query: { module: "./plugins/boom.ts" } },
+    { name: "quit", query: { module: "./plugins/quit.ts" } },
+  ];
+  const r = await bench(s, dir, "--jobs", "2");
+  assert.equal(r.code, 1, r.stderr);
+  // Each failure names its cell, plug-in, round and phase; the process survived the one that exhausted its heap.
+  assert.match(
+    r.stderr,
+    /cell repro\/oom\/seed-0 \(scenario repro, arm oom, seed 0, plug-in \.\/plugins\/oom\.ts\) failed in iteration 0, phase query: query plug-in oom \(\.\/plugins\/oom\.ts\): it ran out of memory: its JavaScript heap reached the plug-in limit of 2048 MiB/,
+  );
+  assert.match(
+    r.stderr,
+    /cell repro\/boom\/seed-0 \(.*plug-in \.\/plugins\/boom\.ts\) failed in iteration 0, phase query: .*kaboom/,
+  );
+  assert.match(
+    r.stderr,
+    /cell repro\/quit\/seed-0 \(.*plug-in \.\/plugins\/quit\.ts\) failed in iteration 0, phase query: /,
+  );
+  assert.match(
+    r.stderr,
+    /\(3 of 4 cells this run computed failed; the others finished and their records stand\)/,
+  );
+  assert.match(r.stdout, /report of the cells that finished: .*index\.html \(1 complete\)/);
+  const { readAllCells } = await import("../../src/runner/store.ts");
+  const records = await readAllCells(`${dir}/out`, () => {});
+  assert.deepEqual(records.filter((c) => c.complete).map((c) => c.key), ["repro/random/seed-0"]);
+  assert.ok(await exists(`${dir}/out/index.html`));
+  await Deno.remove(dir, { recursive: true });
+});
