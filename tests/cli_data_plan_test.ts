@@ -252,7 +252,7 @@ Deno.test("query CLI: round-trips a file; mge-clustering reports every score and
     `${tmp}/in.json`,
     "--b",
     "2",
-  ], ["--allow-read"]);
+  ], ["--allow-read", "--allow-run=deno"]); // a TypeScript plug-in runs in a deno process of its own
   assert.equal(plugin.code, 0, plugin.stderr);
   assert.equal(JSON.parse(plugin.stdout).selected.length, 2);
   const bad = await run("query.ts", ["--fn", "entropy", "--input", `${tmp}/in.json`, "--b", "2"], [

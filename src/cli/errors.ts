@@ -45,11 +45,16 @@ export function explainPermission(message: string): string {
   return message.replace(
     /Requires (\w+) access to (.+?), run again with the --allow-(\w+) flag/g,
     (_, kind: string, what: string, flag: string) =>
-      `the task may not ${
-        verbs[kind] ?? `use ${kind} for`
-      } ${what}: each deno task has only the permissions it ` +
-      'needs (deno.json "tasks"; docs/permissions.md); put the file inside the project, or run the same ' +
-      `command with deno run and a wider --allow-${flag} (e.g. --allow-${flag}=.,DIR)`,
+      kind === "run"
+        // Running a program: TypeScript plug-ins run in a `deno` process, Python ones in `python3`.
+        ? `the command may not run ${what}: a TypeScript plug-in runs in a deno process of its own, a Python ` +
+          `one in python3, so add them to --allow-run (e.g. --allow-run=deno,python3; the tasks do; ` +
+          "docs/permissions.md)"
+        : `the task may not ${
+          verbs[kind] ?? `use ${kind} for`
+        } ${what}: each deno task has only the permissions ` +
+          'it needs (deno.json "tasks"; docs/permissions.md); put the file inside the project, or run the same ' +
+          `command with deno run and a wider --allow-${flag} (e.g. --allow-${flag}=.,DIR)`,
   );
 }
 

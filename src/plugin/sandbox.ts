@@ -32,7 +32,7 @@ import { checkCodeUnchanged, type CodeIdentity, codeIdentity, pinCode } from "./
 /** The project's root folder (no trailing slash). */
 const PROJECT_ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
-/** Seconds a plug-in module may take to load (its top-level code) before its worker is ended. */
+/** Seconds a plug-in module may take to load (its top-level code) before its process is stopped. */
 export const PLUGIN_LOAD_TIMEOUT_SECONDS = 60;
 
 function dirname(path: string): string {

@@ -42,6 +42,7 @@ import {
   parseRecord,
   type RecordError,
   recordProblem,
+  type RecordTypes,
   RUN_FORMAT,
   type RunFile,
   VERSION_FORMAT,
@@ -339,7 +340,12 @@ async function createOnce(path: string, text: string): Promise<unknown> {
   return linkError;
 }
 
-async function readVersionFile(path: string): Promise<VersionFile | null> {
+/** A file that binds a results folder (`versions/`, `arms/`), or null when absent; damage is an error naming it. */
+async function readBindingFile<K extends "version" | "arm">(
+  kind: K,
+  path: string,
+  what: string,
+): Promise<RecordTypes[K] | null> {
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -348,14 +354,17 @@ async function readVersionFile(path: string): Promise<VersionFile | null> {
     throw e;
   }
   try {
-    return parseRecord("version", path, text);
+    return parseRecord(kind, path, text);
   } catch (e) {
     throw new Error(
-      `${path} is damaged; it records which version of a scenario the results folder holds, so nothing can be ` +
-        `checked without it: restore it, or use another --out (${(e as RecordError).reason})`,
+      `${path} is damaged; it records ${what}, so nothing can be checked without it: restore it, or use another ` +
+        `--out (${(e as RecordError).reason})`,
     );
   }
 }
+
+const readVersionFile = (path: string) =>
+  readBindingFile("version", path, "which version of a scenario the results folder holds");
 
 /** Every `versions/**.json` of a folder (none when the folder has no such directory). */
 async function readVersionFiles(out: string): Promise<VersionFile[]> {
@@ -566,23 +575,8 @@ async function claimScenario(
   }
 }
 
-async function readArmFile(path: string): Promise<ArmFile | null> {
-  let text: string;
-  try {
-    text = await Deno.readTextFile(path);
-  } catch (e) {
-    if (e instanceof Deno.errors.NotFound) return null;
-    throw e;
-  }
-  try {
-    return parseRecord("arm", path, text);
-  } catch (e) {
-    throw new Error(
-      `${path} is damaged; it records which code an arm's results were computed with, so nothing can be ` +
-        `checked without it: restore it, or use another --out (${(e as RecordError).reason})`,
-    );
-  }
-}
+const readArmFile = (path: string) =>
+  readBindingFile("arm", path, "which code an arm's results were computed with");
 
 /**
  * Write `run.json` with the union of what the folder holds (`run.json` as it is now and `versions/`), `prior` and
