@@ -47,7 +47,9 @@ function parse() {
     const ambiguous = /^Option '(--[\w-]+)' argument is ambiguous/.exec((e as Error).message);
     if (ambiguous) {
       const flag = ambiguous[1]!, next = Deno.args[Deno.args.indexOf(flag) + 1] ?? "";
-      return fail(`${flag} is followed by ${JSON.stringify(next)}, which looks like a flag: write ${flag}=${next}`);
+      return fail(
+        `${flag} is followed by ${JSON.stringify(next)}, which looks like a flag: write ${flag}=${next}`,
+      );
     }
     // Unknown flags or a missing value.
     return fail(

@@ -22,15 +22,27 @@ Deno.test("bench flags: defaults and valid values", () => {
 
 Deno.test("bench flags: each bad value names the flag and what is allowed", () => {
   assert.throws(() => parseBenchFlags(["--backend", "cuda"]), /--backend must be one of auto, .*got "cuda"/);
-  assert.throws(() => parseBenchFlags(["--seeds", "0"]), /--seeds must be an integer from 1 to 1000 .*; got "0"/);
+  assert.throws(
+    () => parseBenchFlags(["--seeds", "0"]),
+    /--seeds must be an integer from 1 to 1000 .*; got "0"/,
+  );
   // Every number is bounded as the schema bounds it, and written as digits.
   assert.throws(
     () => parseBenchFlags(["--seeds", "5000"]),
     /--seeds must be an integer from 1 to 1000 \(the scenario schema's limit on seeds\); got "5000"/,
   );
-  assert.throws(() => parseBenchFlags(["--seeds", "99999999999"]), /--seeds must be an integer from 1 to 1000/);
-  assert.throws(() => parseBenchFlags(["--seeds", "1e2"]), /--seeds must be an integer from 1 to 1000.*got "1e2"/);
-  assert.throws(() => parseBenchFlags(["--jobs", "100000"]), /--jobs must be an integer from 1 to 256; got "100000"/);
+  assert.throws(
+    () => parseBenchFlags(["--seeds", "99999999999"]),
+    /--seeds must be an integer from 1 to 1000/,
+  );
+  assert.throws(
+    () => parseBenchFlags(["--seeds", "1e2"]),
+    /--seeds must be an integer from 1 to 1000.*got "1e2"/,
+  );
+  assert.throws(
+    () => parseBenchFlags(["--jobs", "100000"]),
+    /--jobs must be an integer from 1 to 256; got "100000"/,
+  );
   assert.throws(() => parseBenchFlags(["--out", "/"]), /--out "\/" is the file system's root/);
   assert.throws(() => parseBenchFlags(["--out", "///"]), /--out "\/\/\/" is the file system's root/);
   assert.throws(

@@ -26,10 +26,22 @@ Deno.test("profile: hostile flags end with a message naming the value and exit 2
   const cases: [string[], string][] = [
     [["--backend", "gpu9000"], 'profile: --backend "gpu9000" is not a backend name'],
     [["--model", "resnet"], 'profile: --model "resnet" is not a backbone name'],
-    [["--px", "0"], "profile: --px must be an integer from 8 to 512 (the scenario schema's dataset.resolution range); got \"0\""],
-    [["--px", "99999"], 'profile: --px must be an integer from 8 to 512 (the scenario schema\'s dataset.resolution range); got "99999"'],
-    [["--steps", "1.5"], 'profile: --steps must be an integer from 1 to 10000 (a profile\'s steps); got "1.5"'],
-    [["--steps", "1e9"], 'profile: --steps must be an integer from 1 to 10000 (a profile\'s steps); got "1e9"'],
+    [
+      ["--px", "0"],
+      'profile: --px must be an integer from 8 to 512 (the scenario schema\'s dataset.resolution range); got "0"',
+    ],
+    [
+      ["--px", "99999"],
+      'profile: --px must be an integer from 8 to 512 (the scenario schema\'s dataset.resolution range); got "99999"',
+    ],
+    [
+      ["--steps", "1.5"],
+      'profile: --steps must be an integer from 1 to 10000 (a profile\'s steps); got "1.5"',
+    ],
+    [
+      ["--steps", "1e9"],
+      'profile: --steps must be an integer from 1 to 10000 (a profile\'s steps); got "1e9"',
+    ],
     [["--batch=-3"], 'profile: --batch must be an integer from 1 to 1024 (a profile\'s batch); got "-3"'],
     [["--batch", "-3"], 'profile: --batch is followed by "-3", which looks like a flag: write --batch=-3'],
     [["--fast"], "profile: Unknown option '--fast'"],

@@ -241,8 +241,7 @@ async function main(args: string[]): Promise<void> {
         await writeReport(out, scenarios, e.summary.cells.map((c) => c.key), {
           environment: e.summary.environment,
         }).then(
-          (r) =>
-            console.log(`report of the cells that finished: ${out}/index.html (${r.complete} complete)`),
+          (r) => console.log(`report of the cells that finished: ${out}/index.html (${r.complete} complete)`),
           (err) => console.error(`(no report: ${(err as Error).message})`),
         );
       }
