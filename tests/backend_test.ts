@@ -38,3 +38,22 @@ Deno.test("backend: the libtensorflow install hint names the package and the scr
   assert.match(installHint("tensorflow"), /deno install --allow-scripts=npm:@tensorflow\/tfjs-node@4\.22\.0/);
   assert.match(installHint("tensorflow-gpu"), /CUDA/);
 });
+
+Deno.test("backend: probing WebGPU without XDG_RUNTIME_DIR prints no window-system error (issue #29)", async () => {
+  const env: Record<string, string> = { NO_COLOR: "1" };
+  for (const k of ["PATH", "HOME", "DENO_DIR"]) {
+    const v = Deno.env.get(k);
+    if (v !== undefined) env[k] = v;
+  }
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", "--no-prompt", "src/cli/bench.ts", "--print-env", "--backend", "auto"],
+    cwd: new URL("..", import.meta.url).pathname,
+    clearEnv: true,
+    env,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(o.stderr);
+  assert.equal(o.code, 0, stderr);
+  assert.ok(!stderr.includes("XDG_RUNTIME_DIR"), stderr);
+});

@@ -19,6 +19,27 @@ export interface WebGpuProbe {
 }
 
 /**
+ * Without `XDG_RUNTIME_DIR`, Mesa's window-system code prints "error: XDG_RUNTIME_DIR is invalid or not set in the
+ * environment." twice on stderr when an adapter is requested, though nothing failed (albench draws no window).
+ * Set it, when unset and the command may, to the temporary folder, so a run's stderr holds only real errors.
+ *
+ * @example
+ * ```ts ignore
+ * import { quietWindowSystem } from "./webgpu.ts";
+ * quietWindowSystem();
+ * ```
+ */
+export function quietWindowSystem(): void {
+  try {
+    if (Deno.permissions.querySync({ name: "env", variable: "XDG_RUNTIME_DIR" }).state !== "granted") return;
+    if (Deno.env.get("XDG_RUNTIME_DIR")) return;
+    Deno.env.set("XDG_RUNTIME_DIR", "/tmp");
+  } catch {
+    // not permitted: the message stays, nothing else changes
+  }
+}
+
+/**
  * Ask for a WebGPU adapter without touching tfjs.
  *
  * @example
@@ -28,6 +49,7 @@ export interface WebGpuProbe {
  * ```
  */
 export async function probeWebGpu(): Promise<WebGpuProbe> {
+  quietWindowSystem();
   const gpu = (navigator as unknown as { gpu?: { requestAdapter(): Promise<unknown> } }).gpu;
   if (!gpu) {
     return { available: false, fallback: false, description: "", reason: "navigator.gpu is undefined" };
