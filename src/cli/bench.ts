@@ -183,6 +183,14 @@ async function main(args: string[]): Promise<void> {
     return;
   }
   const scenarios = await loadScenarios(flags.scenarios);
+  // --data replaces an archive's root; a run of synthetic scenarios alone would ignore it without a word.
+  if (flags.data !== undefined && scenarios.every((s) => s.scenario.dataset.kind === "synthetic")) {
+    throw new UsageError(
+      `--data ${flags.data} replaces the root of a ucmerced or folder dataset, but ${
+        flags.scenarios.join(", ")
+      } uses the synthetic dataset only; give a scenario of an archive (e.g. --scenario scenarios/cpu/fig1.json)`,
+    );
+  }
   const out = flags.out ?? `reports/${scenarios[0]!.id.split("/")[0]}`;
   // --seeds takes the first N of each scenario's seeds; more than a scenario has is a mistake, not a quiet cap.
   const short = flags.seeds ? scenarios.find((s) => s.seeds.length < flags.seeds!) : undefined;

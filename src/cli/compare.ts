@@ -260,6 +260,13 @@ async function main(args: string[]): Promise<void> {
     : navigator.hardwareConcurrency;
   const targets = await parseTargets(positionals);
   const original = await loadScenarios([values.scenario ?? "scenarios/default.json"]);
+  if (values.data !== undefined && original.every((s) => s.scenario.dataset.kind === "synthetic")) {
+    throw new UsageError(
+      `--data ${values.data} replaces the root of a ucmerced or folder dataset, but ${
+        values.scenario ?? "scenarios/default.json"
+      } uses the synthetic dataset only; give a scenario of an archive (e.g. --scenario scenarios/cpu/fig1.json)`,
+    );
+  }
   const scenarios = compareScenarios(original, targets, values.against, seeds);
   try {
     for (const w of await checkScenarioQueries(scenarios)) console.warn(`warning: ${w}`);

@@ -72,7 +72,11 @@ async function main(args: string[]): Promise<void> {
     });
     console.log(`prepared ${r.images} images with ${r.classes.length} classes in ${r.out}`);
     console.log(`positives per class: ${r.classes.map((c, i) => `${c} ${r.positives[i]}`).join(", ")}`);
-    console.log(`use it with: deno task bench --data ${r.out} (or set dataset.root in the scenario)`);
+    // A scenario of the UCMerced archive: the default scenario is synthetic, and --data applies to archives only.
+    console.log(
+      `use it with: deno task bench --scenario scenarios/cpu/fig1.json --data ${r.out} (any scenario whose ` +
+        "dataset.kind is ucmerced; or set dataset.root in the scenario)",
+    );
   } catch (e) {
     if (e instanceof Deno.errors.NotCapable) {
       throw new UsageError(

@@ -2149,6 +2149,14 @@ flagCase(
   /--out "\/" is the file system's root/,
 );
 flagCase(
+  "bench --data on a synthetic scenario",
+  "--data .cache/data/ucmerced with the synthetic CI scenario (data's old closing hint)",
+  "bench.ts",
+  b("--data", ".cache/data/ucmerced"),
+  2,
+  /--data \.cache\/data\/ucmerced replaces the root of a ucmerced or folder dataset, but .* uses the synthetic dataset only; give a scenario of an archive/,
+);
+flagCase(
   "models --resolution 99999999",
   "--resolution 99999999",
   "models.ts",
