@@ -164,12 +164,13 @@ export function reportHtml(model: ReportModel, inputs: HtmlInputs): string {
     : "";
   const averages = m.stats.filter((r) => r.at === "average" || r.at === "aubc");
   const budgets = m.stats.filter((r) => r.at.startsWith("labelled="));
+  const done = cellsLine(m.expected.length, m.missing.length, m.complete);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>albench report${families.length ? `: ${escapeHtml(families.join(", "))}` : ""}</title>
 <style>${STYLE}</style></head><body>
 <h1>albench report${families.length ? `: ${escapeHtml(families.join(", "))}` : ""}</h1>
-<p class="meta">${m.complete} of ${m.expected.length} cells complete${missing}. Result digest <code>${m.digest}</code>.
+<p class="meta">${done}${missing}. Result digest <code>${m.digest}</code>.
 ${escapeHtml(wallTimesLine(m.wallTimes))}.</p>
 <h2>Conclusions</h2>
 ${
@@ -222,4 +223,26 @@ ${
 figure as .vl.json (Vega-Lite, data inlined), .svg and .png.</p>
 </body></html>
 `;
+}
+
+/**
+ * The report's count of cells: of the cells this run expects, how many are complete, and apart from them the
+ * complete cells the folder holds from earlier runs (a second `compare` into a folder adds arms; "24 of 18" read
+ * as a miscount).
+ *
+ * @example
+ * ```ts
+ * import { cellsLine } from "./html.ts";
+ * console.assert(cellsLine(18, 0, 24) === "18 of 18 cells complete, and 6 more complete cells of earlier runs in this folder");
+ * console.assert(cellsLine(4, 1, 3) === "3 of 4 cells complete");
+ * console.assert(cellsLine(0, 0, 5) === "5 cells complete");
+ * ```
+ */
+export function cellsLine(expected: number, missing: number, complete: number): string {
+  if (expected === 0) return `${complete} cell${complete === 1 ? "" : "s"} complete`;
+  const mine = expected - missing, others = complete - mine;
+  return `${mine} of ${expected} cells complete` +
+    (others > 0
+      ? `, and ${others} more complete cell${others === 1 ? "" : "s"} of earlier runs in this folder`
+      : "");
 }
