@@ -200,7 +200,17 @@ Deno.test("plan: a bad scenario or flag exits 2 with the field named and no stac
   assert.ok(!r.stderr.includes("    at "));
   const v = await run("plan.ts", ["--variant", "nope"], ["--allow-read"]);
   assert.equal(v.code, 2);
-  assert.match(v.stderr, /--variant "nope" is not in scenarios\/default\.json; it has default\/scenario-1/);
+  // The names it lists are names --variant takes (issue #29: it listed default/scenario-1, which it refused).
+  assert.match(
+    v.stderr,
+    /--variant "nope" is not in scenarios\/default\.json; its variants are scenario-1, scenario-2, scenario-3/,
+  );
+  for (const name of ["scenario-2", "default/scenario-2"]) {
+    const ok = await run("plan.ts", ["--variant", name, "--seeds", "1"], ["--allow-read"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /default\/scenario-2/);
+    assert.ok(!ok.stdout.includes("default/scenario-1"), ok.stdout);
+  }
   await Deno.remove(tmp, { recursive: true });
 });
 

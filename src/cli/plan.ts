@@ -106,11 +106,16 @@ async function main(args: string[]): Promise<void> {
     throw e;
   }
   if (values.variant !== undefined) {
-    const wanted = scenarios.filter((s) => s.id.endsWith(`/${values.variant}`));
+    // A variant is named as --variant takes it (the part of the id after the file's name), or by its whole id.
+    const variantOf = (id: string) => (id.includes("/") ? id.slice(id.indexOf("/") + 1) : null);
+    const wanted = scenarios.filter((s) => variantOf(s.id) === values.variant || s.id === values.variant);
     if (!wanted.length) {
+      const names = scenarios.map((s) => variantOf(s.id)).filter((v): v is string => v !== null);
       throw new UsageError(
-        `--variant ${JSON.stringify(values.variant)} is not in ${file}; it has ${
-          scenarios.map((s) => s.id).join(", ")
+        `--variant ${JSON.stringify(values.variant)} is not in ${file}; ${
+          names.length
+            ? `its variants are ${names.join(", ")}`
+            : `it has no variants (its scenario is ${scenarios.map((s) => s.id).join(", ")})`
         }`,
       );
     }
