@@ -118,3 +118,56 @@ Deno.test({
     assert.match(r.out, /ok {4}cpu-fig1: its 220 rounds are identical in cpu-fig2\/scenario-1/);
   },
 });
+
+Deno.test({
+  name: "reference check: a one-seed run is checked, its undefined sd as such, not a crash (issue #29)",
+  ignore: !python,
+  async fn() {
+    const dir = await Deno.makeTempDir({ prefix: "albench-check-1seed-" });
+    const s = JSON.parse(await Deno.readTextFile(`${ROOT}scenarios/ci/repro.json`));
+    delete s.$schema;
+    s.seeds = 1;
+    await Deno.writeTextFile(`${dir}/s.json`, JSON.stringify(s));
+    const run = await new Deno.Command(Deno.execPath(), {
+      args: [
+        "run",
+        "-A",
+        "--no-prompt",
+        `${ROOT}src/cli/bench.ts`,
+        "--scenario",
+        `${dir}/s.json`,
+        "--out",
+        `${dir}/out`,
+        "--cache",
+        `${dir}/cache`,
+        "--backend",
+        "wasm",
+        "--jobs",
+        "1",
+        "--quiet",
+      ],
+      cwd: ROOT,
+      stdout: "null",
+      stderr: "piped",
+    }).output();
+    assert.equal(run.code, 0, new TextDecoder().decode(run.stderr));
+    const r = await check(
+      `${dir}/out`,
+      "--min-seeds",
+      "1",
+      "--min-final-random",
+      "0",
+      "--max-drop",
+      "1",
+      "--max-inference-share",
+      "1",
+    );
+    assert.equal(r.err, "");
+    assert.match(
+      r.out,
+      /ok {4}repro mge-clustering - random macro_f1 averaged: paired mean [+-]\d+\.\d\d points, sd undefined \(one seed\), as stats\.csv/,
+    );
+    assert.equal(r.code, 0, r.out);
+    await Deno.remove(dir, { recursive: true });
+  },
+});
