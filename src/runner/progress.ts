@@ -54,7 +54,14 @@ const fmtTime = (s: number) => {
  * const lines: string[] = [];
  * const p = new Progress({ live: false, write: (t) => lines.push(t) }, 2, 6);
  * p.emit({ type: "message", text: "hello" });
- * console.assert(lines[0]!.includes("hello"));
+ * console.assert(lines[0] === "hello\n");
+ * // On a terminal the status line is rewritten in place, and cleared before the next plain line and at the end.
+ * const term: string[] = [];
+ * const q = new Progress({ live: true, write: (t) => term.push(t) }, 1, 1);
+ * q.emit({ type: "phase", cell: "s/a/seed-0", iteration: 0, iterations: 1, phase: "train" });
+ * q.emit({ type: "done", seconds: 1 });
+ * q.close();
+ * console.assert(term[1] === "\r\x1b[2Kfinished in 0:01\n" && term.length === 2);
  * ```
  */
 export class Progress {
@@ -77,11 +84,17 @@ export class Progress {
     if (opts.jsonLog) this.#log = Deno.openSync(opts.jsonLog, { append: true, create: true });
   }
 
+  /** Whether a live status line is on the terminal now (written without its newline). */
+  #lineOpen = false;
+
   #write(text: string, live: boolean, always = false) {
     if (this.#opts.quiet && !always) return;
     const out = this.#opts.write ?? ((t: string) => Deno.stderr.writeSync(this.#encoder.encode(t)));
-    if (this.#opts.write) out(text);
-    else out(live ? `\r\x1b[2K${text}` : `${text}\n`);
+    // A live line is rewritten in place; any other line first clears a live line still showing.
+    const clear = this.#lineOpen ? "\r\x1b[2K" : "";
+    if (live) out(`\r\x1b[2K${text}`);
+    else out(`${clear}${text}\n`);
+    this.#lineOpen = live;
   }
 
   /** Report an event. */
@@ -142,16 +155,17 @@ export class Progress {
         break;
       case "warning":
         // On its own line, also after a live status line.
-        this.#write(`${live && !this.#opts.quiet ? "\r\x1b[2K" : ""}warning: ${e.text}`, false, true);
+        this.#write(`warning: ${e.text}`, false, true);
         break;
     }
   }
 
-  /** Close the log and end a live line. */
+  /** Close the log and clear a live status line still showing (the lines before it stay). */
   close(): void {
     this.#log?.close();
-    if (!this.#opts.quiet && (this.#opts.live ?? Deno.stderr.isTerminal()) && !this.#opts.write) {
-      Deno.stderr.writeSync(this.#encoder.encode("\n"));
+    if (this.#lineOpen) {
+      (this.#opts.write ?? ((t: string) => Deno.stderr.writeSync(this.#encoder.encode(t))))("\r\x1b[2K");
+      this.#lineOpen = false;
     }
   }
 }
