@@ -91,6 +91,8 @@ export class RunContext {
        * folder; a cell whose own differs (data or a plug-in edited since the run began) fails.
        */
       readonly identities?: ReadonlyMap<string, ScenarioIdentity>;
+      /** Whether a backbone found in the cache is announced (`false` in worker threads; default true). */
+      readonly announceCached?: boolean;
     },
   ) {}
 
@@ -190,7 +192,10 @@ export class RunContext {
         this.options.emit({ type: "pretrain", key, cached: false, epoch, epochs: spec.byol.epochs, loss });
       },
     );
-    this.options.emit({ type: "pretrain", key: result.key, cached: result.cached });
+    // Announced once per run: a worker thread finds every backbone in the cache, as the main thread left it.
+    if (!result.cached || this.options.announceCached !== false) {
+      this.options.emit({ type: "pretrain", key: result.key, cached: result.cached });
+    }
     // Is pre-training working? A linear probe on the validation set of the scenario's first seed, against the
     // same network at its random initialisation; computed once per key and kept beside the checkpoint.
     const probePath = `${result.dir}/probe.json`;

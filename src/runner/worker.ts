@@ -57,6 +57,7 @@ scope.onmessage = async (e) => {
       emit: (event) => scope.postMessage({ kind: "event", event }),
       onQuery: (watch) => scope.postMessage({ kind: "query", watch }),
       ...(job.identities ? { identities: job.identities } : {}),
+      announceCached: false,
     });
     const wanted = new Set(job.keys);
     for (const cell of gridCells(job.scenarios, job.seedLimit).filter((c) => wanted.has(c.key))) {

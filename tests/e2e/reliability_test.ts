@@ -837,3 +837,36 @@ Deno.test("reliability: a plug-in that runs out of memory, throws or exits fails
   assert.ok(await exists(`${dir}/out/index.html`));
   await Deno.remove(dir, { recursive: true });
 });
+
+Deno.test("reliability: each pre-trained backbone is announced once per run, also with worker threads (issue #29)", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-announce-" });
+  const o = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "-A",
+      "--no-prompt",
+      `${ROOT}/src/cli/bench.ts`,
+      "--scenario",
+      `${ROOT}/scenarios/ci/repro.json`,
+      "--out",
+      `${dir}/out`,
+      "--cache",
+      `${dir}/cache`,
+      "--jobs",
+      "2",
+      "--backend",
+      "wasm",
+    ],
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  const r = { code: o.code, stderr: new TextDecoder().decode(o.stderr) };
+  assert.equal(r.code, 0, r.stderr);
+  const keys = [...r.stderr.matchAll(/^pre-training ([0-9a-f]{12}): (?:from cache|done)$/gm)].map((m) =>
+    m[1]!
+  );
+  assert.ok(keys.length >= 1, r.stderr);
+  assert.equal(keys.length, new Set(keys).size, `a backbone announced more than once:\n${r.stderr}`);
+  await Deno.remove(dir, { recursive: true });
+});
