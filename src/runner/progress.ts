@@ -7,7 +7,7 @@
 
 /** An event worth reporting. */
 export type ProgressEvent =
-  | { type: "start"; cells: number; skipped: number; shard?: string }
+  | { type: "start"; cells: number; skipped: number; shard?: string; jobs?: number; cores?: number }
   | { type: "pretrain"; key: string; cached: boolean; epoch?: number; epochs?: number; loss?: number }
   | { type: "phase"; cell: string; iteration: number; iterations: number; phase: string }
   | {
@@ -62,6 +62,9 @@ const fmtTime = (s: number) => {
  * q.emit({ type: "done", seconds: 1 });
  * q.close();
  * console.assert(term[1] === "\r\x1b[2Kfinished in 0:01\n" && term.length === 2);
+ * // The start says how many cells run at once, and that the default takes every core.
+ * p.emit({ type: "start", cells: 4, skipped: 0, jobs: 2, cores: 8 });
+ * console.assert(lines[1] === "running 4 cells, 2 at a time (--jobs; the default is every core: 8 here)\n");
  * ```
  */
 export class Progress {
@@ -119,6 +122,12 @@ export class Progress {
         this.#write(
           `running ${e.cells} cells${e.skipped ? ` (${e.skipped} already complete)` : ""}${
             e.shard ? ` as shard ${e.shard}` : ""
+          }${
+            e.jobs !== undefined && e.cells > 0
+              ? `, ${e.jobs} at a time${
+                e.cores !== undefined ? ` (--jobs; the default is every core: ${e.cores} here)` : ""
+              }`
+              : ""
           }`,
           false,
         );

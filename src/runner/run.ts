@@ -270,15 +270,18 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
   const progress = new Progress(opts.progress, todo.length, remainingIterations);
   progressBox.p = progress;
   try {
+    const jobs = Math.max(1, Math.min(opts.jobs, todo.length));
     progress.emit({
       type: "start",
       cells: todo.length,
       skipped: skipped.length,
       ...(opts.shard ? { shard: `${opts.shard.index}/${opts.shard.count}` } : {}),
+      // Said, since the default takes every core, also of a machine that is busy with something else.
+      jobs,
+      cores: navigator.hardwareConcurrency,
     });
     // Pre-train each distinct key once, here, before cells (and workers) need it.
     for (const c of todo) await ctx.ensurePretrained(c.scenario, c.seed);
-    const jobs = Math.max(1, Math.min(opts.jobs, todo.length));
     // Plug-in query functions run in worker threads even with one job: a worker whose query outlives
     // al.queryTimeoutSeconds can be ended from here, a thread stuck in a synchronous loop cannot end itself.
     const inWorkers = jobs > 1 || todo.some((c) => typeof c.arm.query !== "string");
