@@ -178,3 +178,31 @@ Deno.test("report: records without validation scores leave the val columns empty
   assert.equal(w.inferenceShare, inf / (ft + inf));
   assert.equal(wallTimes([]).inferenceShare, null);
 });
+
+Deno.test("report: Fig. 2 draws each arm's interval clipped to F1's range [0, 1] (issue #29)", async () => {
+  const { scenarioAverageSpec } = await import("../src/report/specs.ts");
+  // Two seeds far apart near the top: the t-interval (12.7 × sd/√2) reaches far above 1 and below 0.
+  const row = (seed: number, f1: number) => ({
+    scenario: "s",
+    arm: "random",
+    seed,
+    iteration: 1,
+    labelled: 10,
+    micro_f1: f1,
+    macro_f1: f1,
+    mAP: f1,
+    val_micro_f1: null,
+    val_macro_f1: null,
+    train_loss: 0,
+    seconds_finetune: 0,
+    seconds_inference: 0,
+    seconds_query: 0,
+  });
+  const spec = scenarioAverageSpec([row(0, 0.99), row(1, 0.7)], []) as unknown as {
+    vconcat: { hconcat: { data: { values: { low: number; high: number; mean: number }[] } }[] }[];
+  };
+  const arm = spec.vconcat[0]!.hconcat[0]!.data.values[0]!;
+  assert.ok(Math.abs(arm.mean - 0.845) < 1e-12, String(arm.mean));
+  assert.equal(arm.high, 1);
+  assert.equal(arm.low, 0);
+});

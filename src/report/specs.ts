@@ -181,8 +181,9 @@ export function scenarioAverageSpec(
         arm: a.arm,
         n: a.values.length,
         mean: t.mean,
-        low: Number.isFinite(t.low) ? t.low : t.mean,
-        high: Number.isFinite(t.high) ? t.high : t.mean,
+        // F1 lies in [0, 1]: a t-interval of a few seeds can reach past it, which no F1 can (drawn clipped).
+        low: Math.max(0, Number.isFinite(t.low) ? t.low : t.mean),
+        high: Math.min(1, Number.isFinite(t.high) ? t.high : t.mean),
       };
     });
     const gains = stats.filter((s) => s.at === "average" && s.metric === metric).map((s) => ({
@@ -190,14 +191,15 @@ export function scenarioAverageSpec(
       arm: `${s.arm} − ${s.baseline}`,
       n: s.n,
       mean: 100 * s.mean_diff,
-      low: 100 * (Number.isFinite(s.ci_low) ? s.ci_low : s.mean_diff),
-      high: 100 * (Number.isFinite(s.ci_high) ? s.ci_high : s.mean_diff),
+      // A difference of two F1 values lies in [−100, 100] points.
+      low: Math.max(-100, 100 * (Number.isFinite(s.ci_low) ? s.ci_low : s.mean_diff)),
+      high: Math.min(100, 100 * (Number.isFinite(s.ci_high) ? s.ci_high : s.mean_diff)),
     }));
     const m = METRIC_TITLE[metric];
     return {
       hconcat: [
         {
-          title: `${m}: each arm, mean over rounds 1…T (95% CI over seeds)`,
+          title: `${m}: each arm, mean over rounds 1…T (95% CI over seeds, clipped to [0, 1])`,
           data: { values: means },
           width: { step: 55 },
           height: 200,
