@@ -206,3 +206,24 @@ Deno.test("report: Fig. 2 draws each arm's interval clipped to F1's range [0, 1]
   assert.equal(arm.high, 1);
   assert.equal(arm.low, 0);
 });
+
+Deno.test("report: Fig. 3 leaves an undefined per-class F1 out of the mean and marks it, never as a zero (issue #29)", async () => {
+  const { perClassSpec } = await import("../src/report/specs.ts");
+  const rows = [
+    { scenario: "s", arm: "random", seed: 0, class: "court", f1: null, labelled_positives: 0 },
+    { scenario: "s", arm: "random", seed: 1, class: "court", f1: 0.5, labelled_positives: 1 },
+  ];
+  const spec = perClassSpec(rows) as unknown as {
+    data: { values: { f1: number | null; f1_undefined: number | null }[] };
+  };
+  assert.deepEqual(spec.data.values.map((v) => [v.f1, v.f1_undefined]), [[null, 0], [0.5, null]]);
+  // The F1 panel marks the undefined seed with a cross at zero (the null f1 is left out of the bar's mean).
+  const f1Layers = (spec as unknown as {
+    hconcat: { spec: { layer: { mark: unknown; encoding: { y: { field: string } } }[] } }[];
+  })
+    .hconcat[0]!.spec.layer;
+  assert.ok(
+    f1Layers.some((l) => JSON.stringify(l.mark).includes('"cross"') && l.encoding.y.field === "f1_undefined"),
+    JSON.stringify(f1Layers),
+  );
+});

@@ -308,7 +308,7 @@ export function pairedDifferenceSpec(stats: readonly StatsRow[], labels: Scenari
  * ```
  */
 export function perClassSpec(rows: readonly PerClassRow[], labels: ScenarioLabels = {}): VegaLiteSpec {
-  const bars = (field: string, title: string) => ({
+  const bars = (field: string, title: string, extra: object[] = []) => ({
     facet: {
       row: { field: "scenario", type: "nominal", title: null, header: ROW_HEADER },
     },
@@ -331,15 +331,30 @@ export function perClassSpec(rows: readonly PerClassRow[], labels: ScenarioLabel
           mark: { type: "errorbar", extent: "stdev", color: "#222", thickness: 1 },
           encoding: { y: { field, type: "quantitative", title } },
         },
+        ...extra,
       ],
     },
   });
+  // An undefined F1 (no positives in the test set and none predicted) is not a zero: it stays out of the mean
+  // and is marked with a cross on the axis, one per seed.
+  const undefinedMarks = {
+    mark: { type: "point", shape: "cross", color: "#b00020", size: 40 },
+    encoding: {
+      y: { field: "f1_undefined", type: "quantitative" },
+      tooltip: [{ field: "arm" }, { field: "seed" }, { field: "class" }, { value: "F1 undefined" }],
+    },
+  };
   return {
     $schema: SCHEMA,
-    title: "Per class at the last round (mean over seeds, ±1 sd)",
+    title: "Per class at the last round (mean over seeds, ±1 sd; × F1 undefined in a seed, left out of the mean)",
     data: {
-      values: rows.map((r) => ({ ...r, scenario: label(labels, r.scenario), f1: r.f1 ?? 0 })),
+      values: rows.map((r) => ({
+        ...r,
+        scenario: label(labels, r.scenario),
+        f1: r.f1,
+        f1_undefined: r.f1 === null ? 0 : null,
+      })),
     },
-    hconcat: [bars("f1", "F1"), bars("labelled_positives", "labelled positives")],
+    hconcat: [bars("f1", "F1", [undefinedMarks]), bars("labelled_positives", "labelled positives")],
   };
 }
