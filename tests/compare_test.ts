@@ -147,3 +147,13 @@ Deno.test("compare: the CI examples name tasks and files that exist", async () =
     assert.match(text, /npm install -g deno@2\.9\.6/);
   }
 });
+
+Deno.test("compare: --json states its units (differences are fractions of F1; the console prints points) (issue #29)", async () => {
+  const { compareRecords } = await import("../src/report/compare.ts");
+  const r = compareRecords([], "random", ["mine"], ["s"]);
+  assert.match(
+    r.units.diff,
+    /^F1 as a fraction \(0 to 1\); the console prints the same difference × 100, in points$/,
+  );
+  assert.deepEqual(Object.keys(r), ["units", "baseline", "scenarios"]);
+});

@@ -51,8 +51,19 @@ export interface ArmComparison {
   readonly verdict: string;
 }
 
+/** The units of {@linkcode CompareResult}'s numbers, stated in the JSON itself. */
+export const COMPARE_UNITS = {
+  diff: "F1 as a fraction (0 to 1); the console prints the same difference × 100, in points",
+  ci: "as diff",
+  p: "probability",
+  labelsToBaseline: "labelled samples",
+  seeds: "seeds",
+} as const;
+
 /** What `deno task compare --json` prints. */
 export interface CompareResult {
+  /** What each number is measured in (differences are fractions of F1, not points). */
+  readonly units: typeof COMPARE_UNITS;
   /** The baseline arm. */
   readonly baseline: string;
   /** Per scenario, each compared arm. */
@@ -120,7 +131,7 @@ export function compareRecords(
     }
     return { scenario, arms: out };
   }).filter((s) => s.arms.length > 0);
-  return { baseline, scenarios };
+  return { units: COMPARE_UNITS, baseline, scenarios };
 }
 
 const rank = (order: readonly string[], id: string) => {
