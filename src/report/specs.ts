@@ -346,7 +346,8 @@ export function perClassSpec(rows: readonly PerClassRow[], labels: ScenarioLabel
   };
   return {
     $schema: SCHEMA,
-    title: "Per class at the last round (mean over seeds, ±1 sd; × F1 undefined in a seed, left out of the mean)",
+    title:
+      "Per class at the last round (mean over seeds, ±1 sd; × F1 undefined in a seed, left out of the mean)",
     data: {
       values: rows.map((r) => ({
         ...r,
