@@ -147,8 +147,8 @@ const interval = (s: PairedStat) =>
  *
  * @example
  * ```ts
- * import { compareText } from "./compare.ts";
- * console.assert(compareText({ baseline: "random", scenarios: [] }).includes("no complete pairs"));
+ * import { COMPARE_UNITS, compareText } from "./compare.ts";
+ * console.assert(compareText({ units: COMPARE_UNITS, baseline: "random", scenarios: [] }).includes("no complete pairs"));
  * ```
  */
 export function compareText(r: CompareResult): string {
