@@ -148,6 +148,7 @@ export {
 export { HASH_RULE, type IdSet, idSetHash, type SplitRecord, splitRecord } from "./src/data/split_record.ts";
 export {
   type ArmComparison,
+  COMPARE_UNITS,
   compareRecords,
   type CompareResult,
   type MetricComparison,
