@@ -341,7 +341,7 @@ export function perClassSpec(rows: readonly PerClassRow[], labels: ScenarioLabel
     mark: { type: "point", shape: "cross", color: "#b00020", size: 40 },
     encoding: {
       y: { field: "f1_undefined", type: "quantitative" },
-      tooltip: [{ field: "arm" }, { field: "seed" }, { field: "class" }, { value: "F1 undefined" }],
+      tooltip: [{ field: "arm" }, { field: "seed" }, { field: "class" }, { field: "f1_note", title: "F1" }],
     },
   };
   return {
@@ -354,6 +354,7 @@ export function perClassSpec(rows: readonly PerClassRow[], labels: ScenarioLabel
         scenario: label(labels, r.scenario),
         f1: r.f1,
         f1_undefined: r.f1 === null ? 0 : null,
+        f1_note: r.f1 === null ? "undefined (no positives, none predicted)" : null,
       })),
     },
     hconcat: [bars("f1", "F1", [undefinedMarks]), bars("labelled_positives", "labelled positives")],

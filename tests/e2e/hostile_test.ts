@@ -1173,7 +1173,7 @@ flagCase(
   "plan.ts",
   (_d, f) => ["--scenario", f, "--variant", "nope"],
   2,
-  /--variant "nope" is not in .*s\.json; it has repro/,
+  /--variant "nope" is not in .*s\.json; it has no variants \(its scenario is repro\)/,
 );
 flagCase(
   "plan --seeds 0",
