@@ -172,6 +172,54 @@ export async function loadScenarios(files: readonly string[]): Promise<ResolvedS
   return all;
 }
 
+/**
+ * Refuse `--data` when every scenario is synthetic: it replaces an archive's root, so such a run would ignore it
+ * without a word. `files` names the scenarios in the message.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { refuseDataOnSynthetic } from "./bench.ts";
+ * const s = [{ scenario: { dataset: { kind: "synthetic" } } }] as never;
+ * assert.throws(() => refuseDataOnSynthetic("d", s, "x.json"), /--data d replaces the root/);
+ * refuseDataOnSynthetic(undefined, s, "x.json");
+ * ```
+ */
+export function refuseDataOnSynthetic(
+  data: string | undefined,
+  scenarios: readonly ResolvedScenario[],
+  files: string,
+): void {
+  if (data === undefined || !scenarios.every((s) => s.scenario.dataset.kind === "synthetic")) return;
+  throw new UsageError(
+    `--data ${data} replaces the root of a ucmerced or folder dataset, but ${files} uses the synthetic ` +
+      "dataset only; give a scenario of an archive (e.g. --scenario scenarios/cpu/fig1.json)",
+  );
+}
+
+/**
+ * After some cells failed and the others finished: write the report of the run's cells (what finished, the
+ * rest listed as missing) and say where, before the failures end the run.
+ *
+ * @example
+ * ```ts ignore
+ * import { reportWhatFinished } from "./bench.ts";
+ * await reportWhatFinished("reports/run", scenarios, error);
+ * ```
+ */
+export async function reportWhatFinished(
+  out: string,
+  scenarios: readonly ResolvedScenario[],
+  e: CellsFailedError,
+): Promise<void> {
+  await writeReport(out, scenarios, e.summary.cells.map((c) => c.key), {
+    environment: e.summary.environment,
+  }).then(
+    (r) => console.log(`report of the cells that finished: ${out}/index.html (${r.complete} complete)`),
+    (err) => console.error(`(no report: ${(err as Error).message})`),
+  );
+}
+
 async function main(args: string[]): Promise<void> {
   const flags = parseBenchFlags(args);
   if (flags.help) {
@@ -183,14 +231,7 @@ async function main(args: string[]): Promise<void> {
     return;
   }
   const scenarios = await loadScenarios(flags.scenarios);
-  // --data replaces an archive's root; a run of synthetic scenarios alone would ignore it without a word.
-  if (flags.data !== undefined && scenarios.every((s) => s.scenario.dataset.kind === "synthetic")) {
-    throw new UsageError(
-      `--data ${flags.data} replaces the root of a ucmerced or folder dataset, but ${
-        flags.scenarios.join(", ")
-      } uses the synthetic dataset only; give a scenario of an archive (e.g. --scenario scenarios/cpu/fig1.json)`,
-    );
-  }
+  refuseDataOnSynthetic(flags.data, scenarios, flags.scenarios.join(", "));
   const out = flags.out ?? `reports/${scenarios[0]!.id.split("/")[0]}`;
   // --seeds takes the first N of each scenario's seeds; more than a scenario has is a mistake, not a quiet cap.
   const short = flags.seeds ? scenarios.find((s) => s.seeds.length < flags.seeds!) : undefined;
@@ -245,14 +286,7 @@ async function main(args: string[]): Promise<void> {
   } catch (e) {
     // Some cells failed, the others finished: their report is written, then the failures end the run (exit 1).
     if (e instanceof CellsFailedError) {
-      if (!(shard && shard.count > 1)) {
-        await writeReport(out, scenarios, e.summary.cells.map((c) => c.key), {
-          environment: e.summary.environment,
-        }).then(
-          (r) => console.log(`report of the cells that finished: ${out}/index.html (${r.complete} complete)`),
-          (err) => console.error(`(no report: ${(err as Error).message})`),
-        );
-      }
+      if (!(shard && shard.count > 1)) await reportWhatFinished(out, scenarios, e);
       throw e;
     }
     // Found when the run is planned (the dataset's classes, the pool after removal): exit 2 as at load.

@@ -16,7 +16,7 @@ import { MAX_JOBS, parseFlags, positiveInt, writableFolder } from "./args.ts";
 import { MAX_SEEDS } from "../scenario/schema.ts";
 import { runMain, UsageError } from "./errors.ts";
 import { BACKEND_NAMES, isBackendName } from "../backend/backend.ts";
-import { loadScenarios } from "./bench.ts";
+import { loadScenarios, refuseDataOnSynthetic, reportWhatFinished } from "./bench.ts";
 import { canonicalJson } from "../canonical_json.ts";
 import {
   checkScenarioQueries,
@@ -260,13 +260,7 @@ async function main(args: string[]): Promise<void> {
     : navigator.hardwareConcurrency;
   const targets = await parseTargets(positionals);
   const original = await loadScenarios([values.scenario ?? "scenarios/default.json"]);
-  if (values.data !== undefined && original.every((s) => s.scenario.dataset.kind === "synthetic")) {
-    throw new UsageError(
-      `--data ${values.data} replaces the root of a ucmerced or folder dataset, but ${
-        values.scenario ?? "scenarios/default.json"
-      } uses the synthetic dataset only; give a scenario of an archive (e.g. --scenario scenarios/cpu/fig1.json)`,
-    );
-  }
+  refuseDataOnSynthetic(values.data, original, values.scenario ?? "scenarios/default.json");
   const scenarios = compareScenarios(original, targets, values.against, seeds);
   try {
     for (const w of await checkScenarioQueries(scenarios)) console.warn(`warning: ${w}`);
@@ -316,14 +310,7 @@ async function main(args: string[]): Promise<void> {
     });
   } catch (e) {
     // Some cells failed, the others finished: their report is written, then the failures end the run (exit 1).
-    if (e instanceof CellsFailedError) {
-      await writeReport(out, scenarios, gridCells(scenarios, seedLimit).map((c) => c.key), {
-        environment: e.summary.environment,
-      }).then(
-        (r) => console.log(`report of the cells that finished: ${out}/index.html (${r.complete} complete)`),
-        (err) => console.error(`(no report: ${(err as Error).message})`),
-      );
-    }
+    if (e instanceof CellsFailedError) await reportWhatFinished(out, scenarios, e);
     throw e;
   }
 

@@ -217,6 +217,7 @@ async function ask(
   readScope: string[],
   timeoutSeconds?: number,
   signal?: AbortSignal,
+  code?: { readonly entry: string; readonly loaded: CodeIdentity },
 ): Promise<SandboxReply> {
   // A worker cannot get more than its parent has: say so in words instead of "Can't escalate parent thread
   // permissions".
@@ -233,7 +234,9 @@ async function ask(
   }
   // Checked before every load and call: the folder may change between them.
   const link = escapingLink(readScope);
-  if (link) return Promise.reject(new Error(link));
+  if (link) throw new Error(link);
+  // A call runs the code the plug-in was loaded with (after the link check: a link is named as such).
+  if (code) checkCodeUnchanged(readScope[0]!, code.entry, code.loaded);
   const comma = readScope.find((p) => p.includes(","));
   if (comma) {
     throw new Error(
@@ -444,14 +447,6 @@ export function sandboxedQuery(
     Object.freeze({
       ...fn,
       async select(input: QueryInput): Promise<QueryResult> {
-        try {
-          // A link leading out is named as such (before it would show as a changed folder).
-          const link = escapingLink(scope);
-          if (link) throw new Error(link);
-          checkCodeUnchanged(scope[0]!, modulePathOf(url), code);
-        } catch (e) {
-          throw fail((e as Error).message);
-        }
         const request: SandboxRequest = {
           kind: "select",
           url: url.href,
@@ -467,7 +462,10 @@ export function sandboxedQuery(
         };
         let reply: SandboxReply;
         try {
-          reply = await ask(request, scope, undefined, input.signal);
+          reply = await ask(request, scope, undefined, input.signal, {
+            entry: modulePathOf(url),
+            loaded: code,
+          });
         } catch (e) {
           throw fail((e as Error).message);
         }
