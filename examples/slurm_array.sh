@@ -18,7 +18,9 @@ set -euo pipefail
 scenario=${1:?scenario file}
 out=${2:?results folder on a shared filesystem}
 cd "${SLURM_SUBMIT_DIR:-.}"
-# One worker thread per task: Slurm provides the parallelism. --backend tensorflow-gpu needs
-# @tensorflow/tfjs-node-gpu installed (see README, "Running on a GPU") and --allow-ffi.
-deno run --no-prompt --allow-read --allow-env --allow-ffi --allow-run=python3,/usr/bin/python3 --allow-write="$out,.cache" src/cli/bench.ts \
-  --scenario "$scenario" --out "$out" --cache .cache --jobs 1 --backend "${ALBENCH_BACKEND:-auto}"
+# One worker thread per task: Slurm provides the parallelism. The task grants the run what its flags name (the
+# scenario, its dataset, --out and --cache), wherever they are. The cache defaults to the clone's .cache; set
+# ALBENCH_CACHE to a folder on the shared filesystem so the tasks share pre-trained backbones. --backend
+# tensorflow-gpu needs @tensorflow/tfjs-node-gpu installed (see README, "Running on a GPU").
+deno task --quiet bench --scenario "$scenario" --out "$out" --cache "${ALBENCH_CACHE:-.cache}" --jobs 1 \
+  --backend "${ALBENCH_BACKEND:-auto}"

@@ -188,24 +188,29 @@ Deno.test("sandbox: deno.json scopes every task's permissions and freezes what r
   // Read and environment stay unscoped only where the task reads what the user names anywhere, or where the
   // library reads variables we cannot list; everything else is scoped to the project and named variables.
   const unscopedReadOk = new Set([
-    "data", // the archives and label files the user names (--from, --labels)
     "query", // the --input file the user names; the plug-in itself is sandboxed
     "test-query", // the module the user names; the plug-in itself is sandboxed
-    "compare", // the results folders the user names
   ]);
   const unscopedEnvOk = new Set([
     // debug@2.6.9, loaded by the @stdlib t-distribution functions the statistics use, lists every variable at
     // load (Object.keys(process.env)), which Deno allows only with unscoped --allow-env. albench itself reads only
     // the ALBENCH_*, SLURM_ARRAY_TASK_* and JOB_COMPLETION_INDEX variables, and plug-ins none (the sandbox).
-    "bench",
-    "report",
-    "compare",
     "bench-tf", // also @tensorflow/tfjs-node, which reads and sets libtensorflow's TF_* variables
   ]);
+  // The launcher reads the scenario files it is given, to find the paths the command needs, and runs the
+  // command in a child with exactly those (src/cli/scope.ts, tests/launch_test.ts): no other permission.
+  const launched = ["bench", "compare", "plan", "report", "data"];
+  for (const name of launched) {
+    assert.equal(
+      config.tasks[name],
+      `deno run --no-prompt --frozen --cached-only --allow-read --allow-run=deno src/cli/launch.ts ${name}`,
+      `${name}: the launcher`,
+    );
+  }
   for (const [name, command] of Object.entries(config.tasks as Record<string, string>)) {
     // `test` runs the suite, which starts local servers and spawns every CLI with the flags under test; `check`
     // runs fmt, lint and check, which take no permissions.
-    if (name === "test" || name === "test-e2e" || name === "check") continue;
+    if (name === "test" || name === "test-e2e" || name === "check" || launched.includes(name)) continue;
     for (const part of command.split("&&").map((p) => p.trim().split(/\s+/))) {
       if (part[0] !== "deno" || part[1] !== "run") continue;
       const flags = part.filter((t) => t.startsWith("-"));
@@ -341,17 +346,38 @@ Deno.test("sandbox: `deno task test-query` runs the suite in the sandbox and ref
   await Deno.remove(dir, { recursive: true });
 });
 
-Deno.test("sandbox: a task refused a path outside its scope says what the task allows and how to widen it", async () => {
+/** `src/cli/bench.ts` run by hand with the project-only permissions the bench task had before its launcher. */
+async function scopedBench(...args: string[]) {
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "run",
+      "--no-prompt",
+      `--allow-read=${ROOT}`,
+      "--allow-env",
+      `--allow-write=${ROOT}/reports,${ROOT}/.cache`,
+      "--allow-run=deno,python3,/usr/bin/python3",
+      `${ROOT}/src/cli/bench.ts`,
+      ...args,
+    ],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+  return { code: out.code, stderr: new TextDecoder().decode(out.stderr) };
+}
+
+Deno.test("sandbox: a command refused a path outside its permissions says what a task grants and how to widen it", async () => {
   const dir = await Deno.makeTempDir({ prefix: "albench-outside-" });
   await Deno.writeTextFile(`${dir}/s.json`, "{}");
-  const r = await task("bench", "--scenario", `${dir}/s.json`);
+  const r = await scopedBench("--scenario", `${dir}/s.json`);
   assert.equal(r.code, 1, r.stderr);
   assert.match(
     r.stderr,
-    /^error: the task may not read ".*s\.json": each deno task has only the permissions it needs .* run the same command with deno run and a wider --allow-read/m,
+    /^error: the command may not read ".*s\.json": a task is granted only the project and what its arguments name .* with deno run, widen --allow-read/m,
   );
   assert.doesNotMatch(r.stderr, /run again with the --allow-read flag/);
-  // A plug-in outside what the task may read: the sandbox cannot give it more than the task has.
+  // A plug-in outside what the command may read: the sandbox cannot give it more than the command has.
   await Deno.writeTextFile(
     `${dir}/fine.ts`,
     'export default { name: "fine", description: "", needs: [], select: () => ({ selected: [] }) };\n',
@@ -362,8 +388,7 @@ Deno.test("sandbox: a task refused a path outside its scope says what the task a
   delete s.$schema;
   s.arms = [{ name: "random", query: "random" }, { name: "mine", query: { module: `${dir}/fine.ts` } }];
   await Deno.writeTextFile(`${inside}/s.json`, JSON.stringify(s));
-  const p = await task(
-    "bench",
+  const p = await scopedBench(
     "--scenario",
     `${inside}/s.json`,
     "--out",

@@ -4,6 +4,7 @@
  * @module
  */
 import { MAX_JOBS, parseFlags, positiveInt, writableFolder } from "./args.ts";
+import { BENCH_FLAGS } from "./flags.ts";
 import { MAX_SEEDS } from "../scenario/schema.ts";
 import { runMain, UsageError } from "./errors.ts";
 import { BACKEND_NAMES, initBackend, isBackendName } from "../backend/backend.ts";
@@ -45,6 +46,8 @@ Flags:
                     JOB_COMPLETION_INDEX + ALBENCH_SHARD_COUNT; merge with \`deno task report DIR\`
   --jobs N          worker threads on this machine (default: the number of CPUs)
   --cache DIR       cache for decoded datasets and pre-trained backbones (default .cache)
+  --set PATH=VALUE  change one scenario field (repeatable), e.g. --set al.iterations=3; VALUE is JSON or
+                    a plain string; the changed scenario has its own hash (docs/scenarios.md)
   --log-json FILE   append progress events to FILE as JSON lines
   --print-env       print the chosen backend and machine, then exit
   --quiet           no progress output
@@ -73,6 +76,8 @@ export interface BenchFlags {
   readonly shard?: { index: number; count: number };
   readonly jobs?: number;
   readonly cache: string;
+  /** `--set path=value` overrides, as given. */
+  readonly sets: string[];
   readonly logJson?: string;
   readonly printEnv: boolean;
   readonly quiet: boolean;
@@ -90,21 +95,7 @@ export interface BenchFlags {
  * ```
  */
 export function parseBenchFlags(args: string[]): BenchFlags {
-  const { values } = parseFlags(args, {
-    scenario: { type: "string", multiple: true },
-    out: { type: "string" },
-    data: { type: "string" },
-    backend: { type: "string" },
-    seeds: { type: "string" },
-    shard: { type: "string" },
-    jobs: { type: "string" },
-    cache: { type: "string" },
-    "log-json": { type: "string" },
-    "print-env": { type: "boolean" },
-    quiet: { type: "boolean" },
-    debug: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-  }, "bench");
+  const { values } = parseFlags(args, BENCH_FLAGS, "bench");
   const backend = values.backend ?? "auto";
   if (!isBackendName(backend)) {
     throw new UsageError(
@@ -133,6 +124,7 @@ export function parseBenchFlags(args: string[]): BenchFlags {
     ...(shard ? { shard } : {}),
     ...(values.jobs !== undefined ? { jobs: positiveInt(values.jobs, "--jobs", MAX_JOBS) } : {}),
     cache: writableFolder(values.cache ?? ".cache", "--cache"),
+    sets: values.set ?? [],
     ...(values["log-json"] !== undefined ? { logJson: values["log-json"] } : {}),
     printEnv: values["print-env"] ?? false,
     quiet: values.quiet ?? false,
@@ -149,11 +141,14 @@ export function parseBenchFlags(args: string[]): BenchFlags {
  * const scenarios = await loadScenarios(["scenarios/default.json"]);
  * ```
  */
-export async function loadScenarios(files: readonly string[]): Promise<ResolvedScenario[]> {
+export async function loadScenarios(
+  files: readonly string[],
+  sets: readonly string[] = [],
+): Promise<ResolvedScenario[]> {
   const all: ResolvedScenario[] = [];
   for (const f of files) {
     try {
-      all.push(...(await loadScenarioFile(f)));
+      all.push(...(await loadScenarioFile(f, sets)));
     } catch (e) {
       if (e instanceof ScenarioError) throw new UsageError(e.message);
       throw e;
@@ -230,7 +225,7 @@ async function main(args: string[]): Promise<void> {
     console.log(formatEnvironment(environmentRecord(await initBackend(flags.backend))));
     return;
   }
-  const scenarios = await loadScenarios(flags.scenarios);
+  const scenarios = await loadScenarios(flags.scenarios, flags.sets);
   refuseDataOnSynthetic(flags.data, scenarios, flags.scenarios.join(", "));
   const out = flags.out ?? `reports/${scenarios[0]!.id.split("/")[0]}`;
   // --seeds takes the first N of each scenario's seeds; more than a scenario has is a mistake, not a quiet cap.
@@ -261,7 +256,7 @@ async function main(args: string[]): Promise<void> {
       throw new UsageError(
         `--log-json ${flags.logJson}: ${
           (e as Error).message.split(",")[0]
-        }; give a file under reports/ or .cache/`,
+        }; give a file in a folder that exists`,
       );
     }
   }
@@ -295,7 +290,9 @@ async function main(args: string[]): Promise<void> {
       throw new UsageError(
         `${
           (e as Error).message
-        }. The bench task may write only under reports/ and .cache/; use those, or run src/cli/bench.ts with your own --allow-write.`,
+        }. The bench task may touch only what its flags name (the scenario files, their datasets and plug-in ` +
+          "folders, --data, --out, --cache, --log-json); name the path there, or run src/cli/bench.ts with your " +
+          "own permissions.",
       );
     }
     throw e;

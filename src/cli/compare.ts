@@ -13,6 +13,7 @@
  */
 import { createHash } from "node:crypto";
 import { MAX_JOBS, parseFlags, positiveInt, writableFolder } from "./args.ts";
+import { COMPARE_FLAGS } from "./flags.ts";
 import { MAX_SEEDS } from "../scenario/schema.ts";
 import { runMain, UsageError } from "./errors.ts";
 import { BACKEND_NAMES, isBackendName } from "../backend/backend.ts";
@@ -55,6 +56,10 @@ Flags:
   --backend NAME    ${BACKEND_NAMES.join(" | ")} (default: the scenario's)
   --data DIR        dataset root for file-based datasets
   --cache DIR       cache folder (default .cache)
+  --set PATH=VALUE  change one scenario field (repeatable), e.g. --set al.iterations=3
+  --options JSON    options for the compared functions, e.g. '{"k": 5}' (checked against their schemas)
+  --sweep K=V1,V2   one arm per value of option K (repeatable: every combination), named by its values,
+                    e.g. --sweep k=1,2,5 runs my_q-k1, my_q-k2 and my_q-k5
   --json            print the comparison as JSON (differences in F1 units, arm minus baseline) with the
                     folder's result digest
   --quiet           no progress output
@@ -70,6 +75,107 @@ export interface CompareTarget {
   readonly query: string | { module: string };
   /** SHA-256 of the module's text (plug-ins only): a changed module is a different arm. */
   readonly moduleSha256?: string;
+  /** The options it runs with (`--options`, `--sweep`); none: `{}`. */
+  readonly options?: Readonly<Record<string, unknown>>;
+}
+
+/** The most arms a sweep may make. */
+export const MAX_SWEEP_ARMS = 64;
+
+/**
+ * Give every target the options of `--options` (a JSON object) and, with `--sweep K=V1,V2` (repeatable), one arm
+ * per combination of the swept values, named after the target and its values (`my_q-k1-m10`). Values are JSON
+ * where they parse as JSON (`1`, `true`), else strings; a value must be usable in a folder name.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { expandTargets } from "./compare.ts";
+ * const t = expandTargets([{ name: "q", query: "uncertainty" }], '{"m": 10}', ["k=1,2"]);
+ * assert.deepEqual(t.map((x) => [x.name, x.options]), [["q-k1", { m: 10, k: 1 }], ["q-k2", { m: 10, k: 2 }]]);
+ * assert.throws(() => expandTargets([], "[1]", []), /--options must be a JSON object/);
+ * ```
+ */
+export function expandTargets(
+  targets: readonly CompareTarget[],
+  optionsText: string | undefined,
+  sweeps: readonly string[],
+): CompareTarget[] {
+  let options: Record<string, unknown> = {};
+  if (optionsText !== undefined) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(optionsText);
+    } catch (e) {
+      throw new UsageError(
+        `--options is not valid JSON (${(e as Error).message}); give an object, e.g. '{"k": 5}'`,
+      );
+    }
+    if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
+      throw new UsageError(
+        `--options must be a JSON object, e.g. '{"k": 5}'; got ${optionsText.slice(0, 100)}`,
+      );
+    }
+    options = parsed as Record<string, unknown>;
+  }
+  const axes = sweeps.map((text) => {
+    const m = /^([A-Za-z_][A-Za-z0-9_]{0,63})=(.+)$/.exec(text);
+    if (!m) {
+      throw new UsageError(
+        `--sweep ${JSON.stringify(text)} needs the form OPTION=V1,V2,... (e.g. --sweep k=1,2,5)`,
+      );
+    }
+    const [, key, list] = m as unknown as [string, string, string];
+    const values = list.split(",");
+    const bad = values.find((v) => !/^[A-Za-z0-9._-]{1,32}$/.test(v));
+    if (bad !== undefined) {
+      throw new UsageError(
+        `--sweep ${text}: the value ${
+          JSON.stringify(bad)
+        } cannot name an arm (letters, digits, . _ -, at most 32)`,
+      );
+    }
+    if (new Set(values).size !== values.length) throw new UsageError(`--sweep ${text} repeats a value`);
+    if (Object.hasOwn(options, key)) {
+      throw new UsageError(`option ${key} is given by --options and by --sweep; give it once`);
+    }
+    return { key, values };
+  });
+  const keys = axes.map((a) => a.key);
+  const twice = keys.find((k, i) => keys.indexOf(k) !== i);
+  if (twice) throw new UsageError(`--sweep ${twice} is given twice; list its values in one --sweep`);
+  let combos: { suffix: string; options: Record<string, unknown> }[] = [{ suffix: "", options: {} }];
+  for (const a of axes) {
+    combos = combos.flatMap((c) =>
+      a.values.map((v) => ({
+        suffix: `${c.suffix}-${a.key}${v}`,
+        options: { ...c.options, [a.key]: jsonOrText(v) },
+      }))
+    );
+  }
+  if (combos.length * targets.length > MAX_SWEEP_ARMS) {
+    throw new UsageError(
+      `the sweep makes ${
+        combos.length * targets.length
+      } arms, more than ${MAX_SWEEP_ARMS}; sweep fewer values`,
+    );
+  }
+  const out = targets.flatMap((t) =>
+    combos.map((c) => ({ ...t, name: `${t.name}${c.suffix}`, options: { ...options, ...c.options } }))
+  );
+  const long = out.find((t) => t.name.length > 100);
+  if (long) {
+    throw new UsageError(`the sweep names an arm ${long.name}, longer than 100 characters; name it shorter`);
+  }
+  return out;
+}
+
+function jsonOrText(v: string): unknown {
+  try {
+    return JSON.parse(v);
+  } catch {
+    return v;
+  }
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -136,7 +242,7 @@ export async function parseTargets(args: readonly string[], cwd = Deno.cwd()): P
 
 /** What identifies an added arm's results: its query (and module text) and options. */
 const identity = (t: CompareTarget) =>
-  canonicalJson({ query: t.query, moduleSha256: t.moduleSha256 ?? null, options: {} });
+  canonicalJson({ query: t.query, moduleSha256: t.moduleSha256 ?? null, options: t.options ?? {} });
 
 /**
  * The scenarios a comparison runs: each scenario with its baseline arm and one arm per target (its other arms
@@ -171,7 +277,9 @@ export function compareScenarios(
       }
       const same = s.scenario.arms.find((a) => a.name === t.name);
       if (
-        same && canonicalJson({ q: same.query, o: same.options }) !== canonicalJson({ q: t.query, o: {} })
+        same &&
+        canonicalJson({ q: same.query, o: same.options }) !==
+          canonicalJson({ q: t.query, o: t.options ?? {} })
       ) {
         throw new UsageError(
           `${s.id} already has an arm named ${t.name} with another definition; name yours apart with NAME=MODULE`,
@@ -190,7 +298,7 @@ export function compareScenarios(
       hash = scenarioHash({ ...s.scenario, seeds });
       seedList = Array.from({ length: seeds }, (_, i) => i);
     }
-    const arms = [base, ...targets.map((t) => ({ name: t.name, query: t.query, options: {} }))];
+    const arms = [base, ...targets.map((t) => ({ name: t.name, query: t.query, options: { ...t.options } }))];
     return { ...s, scenario: { ...scenario, arms }, hash, seeds: seedList, baseline };
   });
 }
@@ -224,25 +332,7 @@ async function checkCompareFile(
 }
 
 async function main(args: string[]): Promise<void> {
-  const { values, positionals } = parseFlags(
-    args,
-    {
-      scenario: { type: "string" },
-      against: { type: "string" },
-      seeds: { type: "string" },
-      out: { type: "string" },
-      jobs: { type: "string" },
-      backend: { type: "string" },
-      data: { type: "string" },
-      cache: { type: "string" },
-      json: { type: "boolean" },
-      quiet: { type: "boolean" },
-      debug: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-    "compare",
-    true,
-  );
+  const { values, positionals } = parseFlags(args, COMPARE_FLAGS, "compare", true);
   if (values.help) {
     console.log(COMPARE_HELP);
     return;
@@ -258,8 +348,8 @@ async function main(args: string[]): Promise<void> {
   const jobs = values.jobs !== undefined
     ? positiveInt(values.jobs, "--jobs", MAX_JOBS)
     : navigator.hardwareConcurrency;
-  const targets = await parseTargets(positionals);
-  const original = await loadScenarios([values.scenario ?? "scenarios/default.json"]);
+  const targets = expandTargets(await parseTargets(positionals), values.options, values.sweep ?? []);
+  const original = await loadScenarios([values.scenario ?? "scenarios/default.json"], values.set ?? []);
   refuseDataOnSynthetic(values.data, original, values.scenario ?? "scenarios/default.json");
   const scenarios = compareScenarios(original, targets, values.against, seeds);
   try {

@@ -5,6 +5,7 @@
  * @module
  */
 import { parseFlags } from "./args.ts";
+import { DATA_FLAGS } from "./flags.ts";
 import { runMain, UsageError } from "./errors.ts";
 import { OFFICIAL_URLS, prepareUcmerced } from "../data/prepare.ts";
 
@@ -32,20 +33,7 @@ copy is prepared again.
 `;
 
 async function main(args: string[]): Promise<void> {
-  const { values, positionals } = parseFlags(
-    args,
-    {
-      from: { type: "string" },
-      labels: { type: "string" },
-      out: { type: "string" },
-      "images-url": { type: "string" },
-      "labels-url": { type: "string" },
-      debug: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-    "data",
-    true,
-  );
+  const { values, positionals } = parseFlags(args, DATA_FLAGS, "data", true);
   if (values.help) {
     console.log(DATA_HELP);
     return;

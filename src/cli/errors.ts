@@ -32,7 +32,7 @@ export class UsageError extends Error {
  * ```ts
  * import { explainPermission } from "./errors.ts";
  * const m = explainPermission('Requires read access to "/data/s.json", run again with the --allow-read flag');
- * console.assert(m.startsWith('the task may not read "/data/s.json": '));
+ * console.assert(m.startsWith('the command may not read "/data/s.json": '));
  * ```
  */
 export function explainPermission(message: string): string {
@@ -50,11 +50,11 @@ export function explainPermission(message: string): string {
         ? `the command may not run ${what}: a TypeScript plug-in runs in a deno process of its own, a Python ` +
           `one in python3, so add them to --allow-run (e.g. --allow-run=deno,python3; the tasks do; ` +
           "docs/permissions.md)"
-        : `the task may not ${
+        : `the command may not ${
           verbs[kind] ?? `use ${kind} for`
-        } ${what}: each deno task has only the permissions ` +
-          'it needs (deno.json "tasks"; docs/permissions.md); put the file inside the project, or run the same ' +
-          `command with deno run and a wider --allow-${flag} (e.g. --allow-${flag}=.,DIR)`,
+        } ${what}: a task is granted only the project and what its arguments name (the scenario files, ` +
+          "their datasets and plug-in folders, --data, --out, --cache; docs/permissions.md), so name the path " +
+          `there; with deno run, widen --allow-${flag} (e.g. --allow-${flag}=.,DIR)`,
   );
 }
 

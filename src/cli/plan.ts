@@ -5,6 +5,7 @@
  * @module
  */
 import { parseFlags, positiveInt } from "./args.ts";
+import { PLAN_FLAGS } from "./flags.ts";
 import { MAX_SEEDS } from "../scenario/schema.ts";
 import { runMain, UsageError } from "./errors.ts";
 import {
@@ -19,7 +20,7 @@ import { classCounts, type LabelTable } from "../data/dataset.ts";
 
 /** The help text of `deno task plan`. */
 export const PLAN_HELP =
-  `Usage: deno task plan [--scenario FILE] [--data DIR] [--seeds N] [--variant NAME] [--json]
+  `Usage: deno task plan [--scenario FILE] [--data DIR] [--seeds N] [--variant NAME] [--set PATH=VALUE] [--json]
 
 Prints, per seed, the split sizes, the drawn minority classes, the removed ids, the initial labelled ids and the
 per-class positive counts of the pool before and after removal. Nothing is trained and no image is decoded.
@@ -28,6 +29,7 @@ per-class positive counts of the pool before and after removal. Nothing is train
   --data DIR        dataset root for file-based datasets (overrides dataset.root)
   --seeds N         only the first N seeds
   --variant NAME    only this variant of a file with variants
+  --set PATH=VALUE  change one scenario field (repeatable), e.g. --set al.iterations=3
   --json            machine-readable: {"scenario", "hash", "seeds": [{"seed", "val", "test", "pool",
                     "removed": {"classes", "ids"}, "initial"}]} with the dataset's sample names; a file with
                     several variants prints one such object per line
@@ -80,15 +82,7 @@ export async function planScenario(
 }
 
 async function main(args: string[]): Promise<void> {
-  const { values } = parseFlags(args, {
-    scenario: { type: "string" },
-    data: { type: "string" },
-    seeds: { type: "string" },
-    variant: { type: "string" },
-    json: { type: "boolean" },
-    debug: { type: "boolean" },
-    help: { type: "boolean", short: "h" },
-  }, "plan");
+  const { values } = parseFlags(args, PLAN_FLAGS, "plan");
   if (values.help) {
     console.log(PLAN_HELP);
     return;
@@ -99,7 +93,7 @@ async function main(args: string[]): Promise<void> {
     : positiveInt(values.seeds, "--seeds", MAX_SEEDS, "the scenario schema's limit on seeds");
   let scenarios: ResolvedScenario[];
   try {
-    scenarios = await loadScenarioFile(file);
+    scenarios = await loadScenarioFile(file, values.set ?? []);
     for (const w of await checkScenarioQueries(scenarios)) console.warn(`warning: ${w}`);
   } catch (e) {
     if (e instanceof ScenarioError) throw new UsageError(e.message);

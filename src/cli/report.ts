@@ -5,6 +5,7 @@
  * @module
  */
 import { parseFlags, positiveInt, writableFolder } from "./args.ts";
+import { REPORT_FLAGS } from "./flags.ts";
 import { MAX_SEEDS } from "../scenario/schema.ts";
 import { runMain, UsageError } from "./errors.ts";
 import { loadScenarioFile, type ResolvedScenario, ScenarioError } from "../scenario/load.ts";
@@ -29,16 +30,7 @@ async function previousEnvironment(out: string): Promise<{ environment?: Record<
 }
 
 async function main(args: string[]): Promise<void> {
-  const { values, positionals } = parseFlags(
-    args,
-    {
-      seeds: { type: "string" },
-      debug: { type: "boolean" },
-      help: { type: "boolean", short: "h" },
-    },
-    "report",
-    true,
-  );
+  const { values, positionals } = parseFlags(args, REPORT_FLAGS, "report", true);
   if (values.help || positionals.length !== 1) {
     console.log(
       "Usage: deno task report DIR\n\nMerges the cells in DIR (e.g. written by several shards) and renders DIR/index.html.",

@@ -183,6 +183,8 @@ export interface VersionFile {
   readonly hash: string;
   /** The scenario file of the run that bound the folder. */
   readonly file?: string;
+  /** The `--set` overrides that run applied to the file (with the file, they give this hash). */
+  readonly overrides?: string[];
   /** The dataset and engine every cell of the scenario in this folder is computed with (absent in older files). */
   readonly identity?: { readonly dataset: string; readonly engine: string };
 }
@@ -327,6 +329,7 @@ export const SCHEMAS = {
     id: z.string(),
     hash: z.string(),
     file: z.string().optional(),
+    overrides: z.array(z.string()).optional(),
     identity: z.looseObject({ dataset: z.string(), engine: z.string() }).optional(),
   }),
   arm: z.looseObject({

@@ -299,6 +299,15 @@ function versionConflict(
   );
 }
 
+/** `e` with a note on the `--set` overrides when the folder's run and this one applied different ones. */
+function withSetsNote(e: Error, held?: readonly string[], now?: readonly string[]): Error {
+  const sets = (l: readonly string[] | undefined) =>
+    l?.length ? l.map((o) => `--set ${o}`).join(" ") : "no --set";
+  return sets(held) === sets(now)
+    ? e
+    : new Error(`${e.message} (The folder's run applied ${sets(held)}; this one applies ${sets(now)}.)`);
+}
+
 /** The scenario hashes the cell records of scenario `id` in `out` were made with (damaged records skipped). */
 async function recordHashesOf(out: string, id: string): Promise<Set<string>> {
   const hashes = new Set<string>();
@@ -473,7 +482,11 @@ export async function checkRunFolder(
     const prior = run?.scenarios.find((p) => p.id === s.id);
     const [heldHash, where] = held ? [held.hash, versionPath(out, s.id)] : [prior?.hash, runPath(out)];
     if (heldHash !== undefined && heldHash !== s.hash) {
-      throw versionConflict(out, s.id, heldHash, s.hash, where, await recordHashesOf(out, s.id));
+      throw withSetsNote(
+        versionConflict(out, s.id, heldHash, s.hash, where, await recordHashesOf(out, s.id)),
+        held?.overrides,
+        s.overrides,
+      );
     }
   }
   return await readRunFile(out);
@@ -522,13 +535,18 @@ async function claimScenario(
       id: s.id,
       hash: s.hash,
       ...(s.file ? { file: s.file } : {}),
+      ...(s.overrides?.length ? { overrides: [...s.overrides] } : {}),
       ...(identity ? { identity: { dataset: identity.dataset, engine: identity.engine } } : {}),
     };
     const linkError = create ? await createOnce(path, JSON.stringify(mine, null, 1)) : null;
     const held = await readVersionFile(path);
     if (!held && create) throw linkError;
     if (held && held.hash !== s.hash) {
-      throw versionConflict(out, s.id, held.hash, s.hash, path, await recordHashesOf(out, s.id));
+      throw withSetsNote(
+        versionConflict(out, s.id, held.hash, s.hash, path, await recordHashesOf(out, s.id)),
+        held.overrides,
+        s.overrides,
+      );
     }
     if (identity && held?.identity) {
       const diff = identityDifferences(

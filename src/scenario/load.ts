@@ -12,6 +12,7 @@ import { type Scenario, ScenarioFileSchema, ScenarioSchema } from "./schema.ts";
 import { checkPoolArithmetic } from "../data/plan.ts";
 import { BUILTIN_QUERY_FUNCTIONS, checkArmQueries } from "../al/query/registry.ts";
 import { checkQueryOptions } from "../al/query.ts";
+import { applyOverrides, type Override, parseOverrides } from "./overrides.ts";
 
 /** Built-in query function names (plug-ins are named by `{"module": path}`). */
 export const BUILTIN_QUERIES: readonly string[] = Object.freeze(Object.keys(BUILTIN_QUERY_FUNCTIONS));
@@ -32,6 +33,8 @@ export interface ResolvedScenario {
   readonly iterations: number;
   /** The file it came from, when it came from one. */
   readonly file?: string;
+  /** The `--set` overrides applied to the file, as given (absent when none). */
+  readonly overrides?: readonly string[];
 }
 
 /** Invalid scenario: `problems` lists every finding; the message joins them. */
@@ -195,7 +198,7 @@ function crossChecks(s: Scenario): string[] {
   return problems;
 }
 
-function resolve(s: Scenario, file?: string): ResolvedScenario {
+function resolve(s: Scenario, file?: string, overrides: readonly Override[] = []): ResolvedScenario {
   const seeds = Array.isArray(s.seeds) ? s.seeds : Array.from({ length: s.seeds }, (_, i) => i);
   const baseline = s.baseline ?? (s.arms.some((a) => a.name === "random") ? "random" : s.arms[0]!.name);
   const iterations = s.al.iterations ?? Math.ceil((s.al.budget! - s.al.initial) / s.al.batch);
@@ -207,6 +210,7 @@ function resolve(s: Scenario, file?: string): ResolvedScenario {
     baseline,
     iterations,
     ...(file ? { file } : {}),
+    ...(overrides.length ? { overrides: overrides.map((o) => o.text) } : {}),
   };
 }
 
@@ -224,15 +228,37 @@ function resolve(s: Scenario, file?: string): ResolvedScenario {
  * console.assert(s!.seeds.length === 5 && s!.hash.length === 64);
  * ```
  */
-export function resolveScenarios(data: unknown, source = "scenario"): ResolvedScenario[] {
+export function resolveScenarios(
+  data: unknown,
+  source = "scenario",
+  sets: readonly string[] = [],
+): ResolvedScenario[] {
+  let overrides: Override[];
+  try {
+    overrides = parseOverrides(sets);
+    // On the file's fields, and below again on each variant's (a variant's own value must not win over --set).
+    data = applyOverrides(data, overrides);
+  } catch (e) {
+    throw new ScenarioError(source, [(e as Error).message]);
+  }
+  // Problems a --set caused read as the file's otherwise: say which overrides were applied.
+  const withSets = (problems: string[]) =>
+    overrides.length
+      ? [...problems, `(with ${overrides.map((o) => `--set ${o.text}`).join(", ")})`]
+      : problems;
   const parsed = ScenarioFileSchema.safeParse(data, { reportInput: true });
-  if (!parsed.success) throw new ScenarioError(source, parsed.error.issues.map((i) => formatIssue(i)));
+  if (!parsed.success) {
+    throw new ScenarioError(
+      source,
+      withSets(parsed.error.issues.map((i) => formatIssue(i))),
+    );
+  }
   const { variants, ...base } = parsed.data;
   const file = source.endsWith(".json") ? source : undefined;
   if (!variants) {
     const problems = crossChecks(base);
-    if (problems.length) throw new ScenarioError(source, problems);
-    return [resolve(base, file)];
+    if (problems.length) throw new ScenarioError(source, withSets(problems));
+    return [resolve(base, file, overrides)];
   }
   const out: ResolvedScenario[] = [];
   const problems: string[] = [];
@@ -250,16 +276,16 @@ export function resolveScenarios(data: unknown, source = "scenario"): ResolvedSc
       } else if (value === null) delete merged[key];
       else merged[key] = { ...(raw[key] as Record<string, unknown> | undefined), ...(value as object) };
     }
-    const one = ScenarioSchema.safeParse(merged, { reportInput: true });
+    const one = ScenarioSchema.safeParse(applyOverrides(merged, overrides), { reportInput: true });
     if (!one.success) {
       problems.push(...one.error.issues.map((issue) => `variant ${show(v.name)}: ${formatIssue(issue)}`));
       return;
     }
     const cross = crossChecks(one.data);
     if (cross.length) problems.push(...cross.map((p) => `variant ${show(v.name)}: ${p}`));
-    else out.push(resolve({ ...one.data, name: `${base.name}/${v.name}` }, file));
+    else out.push(resolve({ ...one.data, name: `${base.name}/${v.name}` }, file, overrides));
   });
-  if (problems.length) throw new ScenarioError(source, problems);
+  if (problems.length) throw new ScenarioError(source, withSets(problems));
   return out;
 }
 
@@ -275,7 +301,10 @@ export const MAX_SCENARIO_BYTES = 16 * 2 ** 20;
  * const scenarios = await loadScenarioFile("scenarios/default.json");
  * ```
  */
-export async function loadScenarioFile(path: string): Promise<ResolvedScenario[]> {
+export async function loadScenarioFile(
+  path: string,
+  sets: readonly string[] = [],
+): Promise<ResolvedScenario[]> {
   let text: string;
   try {
     // A device or pipe (/dev/zero) would be read forever, a huge file into memory: a scenario is a small file.
@@ -309,7 +338,7 @@ export async function loadScenarioFile(path: string): Promise<ResolvedScenario[]
   } catch (e) {
     throw new ScenarioError(path, [`not valid JSON: ${(e as Error).message}`]);
   }
-  return resolveScenarios(data, path);
+  return resolveScenarios(data, path, sets);
 }
 
 /**
