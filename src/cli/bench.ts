@@ -49,6 +49,7 @@ Flags:
   --set PATH=VALUE  change one scenario field (repeatable), e.g. --set al.iterations=3; VALUE is JSON or
                     a plain string; the changed scenario has its own hash (docs/scenarios.md)
   --log-json FILE   append progress events to FILE as JSON lines
+  --no-estimate     no probe before the run: the size line without the time estimate
   --print-env       print the chosen backend and machine, then exit
   --quiet           no progress output
   --debug           stack traces on errors
@@ -80,6 +81,8 @@ export interface BenchFlags {
   readonly sets: string[];
   readonly logJson?: string;
   readonly printEnv: boolean;
+  /** Skip the probe and the estimate (the size line stays). */
+  readonly noEstimate: boolean;
   readonly quiet: boolean;
   readonly help: boolean;
 }
@@ -127,6 +130,7 @@ export function parseBenchFlags(args: string[]): BenchFlags {
     sets: values.set ?? [],
     ...(values["log-json"] !== undefined ? { logJson: values["log-json"] } : {}),
     printEnv: values["print-env"] ?? false,
+    noEstimate: values["no-estimate"] ?? false,
     quiet: values.quiet ?? false,
     help: values.help ?? false,
   };
@@ -277,6 +281,7 @@ async function main(args: string[]): Promise<void> {
       ...(shard ? { shard } : {}),
       jobs: flags.jobs ?? navigator.hardwareConcurrency,
       progress: { quiet: flags.quiet, ...(flags.logJson ? { jsonLog: flags.logJson } : {}) },
+      estimate: !flags.noEstimate && !flags.quiet,
     });
   } catch (e) {
     // Some cells failed, the others finished: their report is written, then the failures end the run (exit 1).

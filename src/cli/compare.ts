@@ -60,6 +60,7 @@ Flags:
   --options JSON    options for the compared functions, e.g. '{"k": 5}' (checked against their schemas)
   --sweep K=V1,V2   one arm per value of option K (repeatable: every combination), named by its values,
                     e.g. --sweep k=1,2,5 runs my_q-k1, my_q-k2 and my_q-k5
+  --no-estimate     no probe before the run: the size line without the time estimate
   --json            print the comparison as JSON (differences in F1 units, arm minus baseline) with the
                     folder's result digest
   --quiet           no progress output
@@ -395,6 +396,7 @@ async function main(args: string[]): Promise<void> {
       ...(seedLimit ? { seedLimit } : {}),
       jobs,
       progress: { quiet: values.quiet ?? false },
+      estimate: !(values["no-estimate"] ?? false) && !(values.quiet ?? false),
       // After runGrid's own checks (engine, data, code), so a refused comparison writes nothing.
       beforeWrite: () => writeCompareFile(out, compareFile),
     });

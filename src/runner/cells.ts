@@ -176,10 +176,35 @@ export class RunContext {
   async #pretrain(s: ResolvedScenario, spec: PretrainSpec, key: string): Promise<PretrainSummary> {
     const { table } = await this.labels(s);
     const position = new Map(table.ids.map((id, i) => [id, i]));
+    const archive = spec.archiveIds.map((id) => position.get(id)!);
+    const perEpoch = Math.ceil(archive.length / spec.byol.batchSize);
+    // Progress inside epochs: a line when the pre-training starts, then its steps at most once a second.
+    let lastStep = 0, lastEmit = 0;
+    const onStep = (step: number) => {
+      if (step === 1) {
+        this.options.emit({ type: "pretrain-start", key, images: archive.length, epochs: spec.byol.epochs });
+      }
+      const now = performance.now();
+      if (now - lastEmit < 1000 && step % perEpoch !== 0) return;
+      lastEmit = now;
+      const epoch = Math.floor((step - 1) / perEpoch);
+      const images = Math.min(archive.length * spec.byol.epochs, step * spec.byol.batchSize) -
+        Math.min(archive.length * spec.byol.epochs, lastStep * spec.byol.batchSize);
+      lastStep = step;
+      this.options.emit({
+        type: "pretrain-step",
+        key,
+        epoch,
+        epochs: spec.byol.epochs,
+        step: step - epoch * perEpoch,
+        steps: perEpoch,
+        images,
+      });
+    };
     const result = await pretrainedBackbone(
       spec,
       await this.images(s),
-      spec.archiveIds.map((id) => position.get(id)!),
+      archive,
       this.options.cacheDir,
       (epoch, loss) => {
         if (!Number.isFinite(loss)) {
@@ -191,6 +216,7 @@ export class RunContext {
         }
         this.options.emit({ type: "pretrain", key, cached: false, epoch, epochs: spec.byol.epochs, loss });
       },
+      onStep,
     );
     // Announced once per run: a worker thread finds every backbone in the cache, as the main thread left it.
     if (!result.cached || this.options.announceCached !== false) {

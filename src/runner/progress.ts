@@ -9,6 +9,20 @@
 export type ProgressEvent =
   | { type: "start"; cells: number; skipped: number; shard?: string; jobs?: number; cores?: number }
   | { type: "pretrain"; key: string; cached: boolean; epoch?: number; epochs?: number; loss?: number }
+  /** A pre-training begins (not from the cache): `images` BYOL sees per epoch. */
+  | { type: "pretrain-start"; key: string; images: number; epochs: number }
+  /** BYOL steps done inside an epoch; `images` the images of the steps since the last such event. */
+  | {
+    type: "pretrain-step";
+    key: string;
+    epoch: number;
+    epochs: number;
+    step: number;
+    steps: number;
+    images: number;
+  }
+  /** The run's size and estimate, before it starts (`size.ts`, `sizing.ts`). */
+  | { type: "size"; lines: string[]; estimateSeconds?: number }
   | { type: "phase"; cell: string; iteration: number; iterations: number; phase: string }
   | {
     type: "iteration";
@@ -78,6 +92,17 @@ export class Progress {
   readonly #cells: number;
   #log: Deno.FsFile | undefined;
   readonly #encoder = new TextEncoder();
+  /** The estimate's work model: total estimated seconds, and what each event completes of it. */
+  #work: { total: number; cost: (e: ProgressEvent) => number; done: number } | undefined;
+
+  /**
+   * Base the ETA on an estimate: `total` estimated seconds of the run, `cost(e)` the estimated seconds an event
+   * completes. The ETA is then the estimate's remaining seconds scaled by how fast the run has gone so far
+   * against the estimate, and it moves inside pre-training epochs too.
+   */
+  useEstimate(total: number, cost: (e: ProgressEvent) => number): void {
+    if (total > 0 && Number.isFinite(total)) this.#work = { total, cost, done: 0 };
+  }
 
   /** `iterations`: the AL iterations still to run (for the time estimate). */
   constructor(opts: ProgressOptions, cells: number, iterations: number) {
@@ -111,11 +136,18 @@ export class Progress {
       this.#loopT0 = performance.now();
     }
     const loopSeconds = this.#loopT0 === undefined ? 0 : (performance.now() - this.#loopT0) / 1000;
-    const eta = this.#doneIterations > 0
+    let eta = this.#doneIterations > 0
       ? ` | eta ${
         fmtTime((loopSeconds / this.#doneIterations) * (this.#totalIterations - this.#doneIterations))
       }`
       : "";
+    if (this.#work) {
+      const w = this.#work;
+      w.done = Math.min(w.total, w.done + w.cost(e));
+      // Before anything is done, the estimate itself; then scaled by the pace so far.
+      const pace = w.done > 0 && elapsed > 5 ? elapsed / w.done : 1;
+      eta = ` | eta ${fmtTime(Math.max(0, (w.total - w.done) * pace))}`;
+    }
     const head = `[${this.#doneCells}/${this.#cells} cells | ${fmtTime(elapsed)}${eta}]`;
     switch (e.type) {
       case "start":
@@ -131,6 +163,27 @@ export class Progress {
           }`,
           false,
         );
+        break;
+      case "size":
+        for (const line of e.lines) this.#write(line, false);
+        break;
+      case "pretrain-start":
+        this.#write(
+          `pre-training ${e.key.slice(0, 12)}: BYOL, ${e.epochs} epoch${
+            e.epochs === 1 ? "" : "s"
+          } on ${e.images} images`,
+          false,
+        );
+        break;
+      case "pretrain-step":
+        if (live) {
+          this.#write(
+            `${head} pre-training ${e.key.slice(0, 12)} epoch ${
+              e.epoch + 1
+            }/${e.epochs}, step ${e.step}/${e.steps}`,
+            true,
+          );
+        }
         break;
       case "pretrain":
         if (e.epoch === undefined) {

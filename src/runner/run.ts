@@ -29,6 +29,8 @@ import {
   writeRunFile,
 } from "./store.ts";
 import { Progress, type ProgressEvent, type ProgressOptions } from "./progress.ts";
+import { armNeeds, type Estimate, estimateLine, estimateRun, measureRates, scenarioPlans } from "./sizing.ts";
+import { type ArmNeeds, runSize, sizeLine } from "./size.ts";
 import type { WorkerJob, WorkerMessage } from "./worker.ts";
 
 /** What to run. */
@@ -51,6 +53,11 @@ export interface RunOptions {
   readonly jobs: number;
   /** Progress reporting. */
   readonly progress: ProgressOptions;
+  /**
+   * Measure each model with a short probe before the run and print the estimate of its wall time (and base the
+   * live ETA on it). Default: when progress is shown.
+   */
+  readonly estimate?: boolean;
   /**
    * Called once every check has passed, right before the run first writes into `out` (`compare` writes its
    * `compare.json` here, so a refused run leaves the folder as it was).
@@ -168,6 +175,7 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
     emit,
     identities,
   });
+  const needs = new Map<string, ArmNeeds[]>();
   // Everything that can fail on bad input fails here, before the results folder exists.
   for (const s of opts.scenarios) {
     await ctx.labels(s);
@@ -189,6 +197,7 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
         throw new Error(`${s.file ?? s.id}: arms[${i}] (${arm.name}): ${(e as Error).message}`);
       }
       arms[arm.name] = queryCode(fn);
+      needs.set(s.id, [...(needs.get(s.id) ?? []), armNeeds(arm.name, fn)]);
       files[arm.name] = [...(queryCodeIdentity(fn)?.files ?? [])];
       if (typeof arm.query === "string") continue;
       const module = modulePathOf(moduleUrl(arm.query.module, scenarioDir(s)));
@@ -263,6 +272,9 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
     });
     if (conflict) throw conflict;
   }
+  // The run's size, and with a short probe of each model its estimate, said before it starts.
+  const jobs = Math.max(1, Math.min(opts.jobs, todo.length));
+  const sized = await sizeTheRun(ctx, opts, todo, needs, jobs, info.name);
   // The folder is bound to these scenario versions (atomically; concurrent runs of other versions are refused).
   await claimScenarios(opts.out, opts.scenarios, identities);
   await opts.beforeWrite?.();
@@ -270,7 +282,8 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
   const progress = new Progress(opts.progress, todo.length, remainingIterations);
   progressBox.p = progress;
   try {
-    const jobs = Math.max(1, Math.min(opts.jobs, todo.length));
+    if (todo.length) progress.emit({ type: "size", lines: sized.lines });
+    if (sized.estimate) progress.useEstimate(sized.estimate.seconds, sized.estimate.cost);
     progress.emit({
       type: "start",
       cells: todo.length,
@@ -388,4 +401,38 @@ function runWorker(
     };
     worker.postMessage(job);
   });
+}
+
+/**
+ * The size line of a run and, unless turned off or quiet, its estimate from a probe of each model (a probe that
+ * fails leaves the estimate out, with the reason, and the run goes on).
+ */
+async function sizeTheRun(
+  ctx: RunContext,
+  opts: RunOptions,
+  todo: readonly Cell[],
+  needs: ReadonlyMap<string, readonly ArmNeeds[]>,
+  jobs: number,
+  engine: string,
+): Promise<{ lines: string[]; estimate?: Estimate }> {
+  if (!todo.length) return { lines: [] };
+  const plans = await scenarioPlans(ctx, opts.scenarios, {
+    ...(opts.seedLimit ? { seedLimit: opts.seedLimit } : {}),
+    cacheDir: opts.cacheDir,
+    arms: needs,
+    run: todo,
+  });
+  const lines = [sizeLine(runSize(plans))];
+  if (!(opts.estimate ?? !opts.progress.quiet)) return { lines };
+  try {
+    const rates = await measureRates(
+      ctx,
+      opts.scenarios.filter((s) => todo.some((c) => c.scenario.id === s.id)),
+    );
+    // The native engine shares the cores among jobs; the probe measured one thread with all of them.
+    const estimate = estimateRun(plans, rates, engine === "native" ? 1 : jobs);
+    return { lines: [...lines, estimateLine(estimate, engine)], estimate };
+  } catch (e) {
+    return { lines: [...lines, `(no estimate: the probe failed: ${(e as Error).message.split("\n")[0]})`] };
+  }
 }

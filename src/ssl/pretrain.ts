@@ -100,6 +100,7 @@ export async function pretrainedBackbone(
   indices: readonly number[],
   cacheDir: string,
   onEpoch?: (epoch: number, loss: number) => void | Promise<void>,
+  onStep?: (step: number, totalSteps: number) => void | Promise<void>,
 ): Promise<Pretrained> {
   const key = pretrainKey(spec);
   const dir = pretrainDir(cacheDir, key);
@@ -131,6 +132,8 @@ export async function pretrainedBackbone(
     spec.byol,
     rng.fork("byol"),
     onEpoch,
+    onStep &&
+      ((step) => onStep(step, Math.ceil(indices.length / spec.byol.batchSize) * spec.byol.epochs)),
   );
   await Deno.mkdir(`${cacheDir}/pretrain`, { recursive: true });
   await saveCheckpoint(dir, [backbone], {
