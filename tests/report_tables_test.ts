@@ -227,6 +227,7 @@ Deno.test("report model: bars start at zero, paired-difference and gain figures 
     "fig2_scenarios",
     "fig3_per_class",
     "fig4_paired_difference",
+    "fig5_queried_classes",
   ]);
   for (const f of model.figures) {
     for (const b of barSpecs(f.spec)) {

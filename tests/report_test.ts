@@ -146,7 +146,12 @@ document.title = "probe " + JSON.stringify({ vw, scroll: document.documentElemen
     assert.deepEqual(found.wide, [], `at ${width} px wide: ${title}`);
     assert.ok(found.scroll <= found.vw, `no horizontal scrolling at ${width} px: ${title}`);
   }
-  // Conclusions come before the figures, the scenario files are collapsed at the end.
+  // The summary matrix answers first, then the conclusions; the paper's values (the reference is UCMerced's
+  // Scenarios 1–3 with MGE+Clustering against random) come before the figures; the scenario files are collapsed
+  // at the end.
+  assert.ok(html.indexOf('<table id="summary-matrix">') < html.indexOf("<h2>Conclusions</h2>"));
+  assert.ok(html.indexOf("<h2>Conclusions</h2>") < html.indexOf("<h2>The paper's published values</h2>"));
+  assert.ok(html.indexOf("<h2>The paper's published values</h2>") < html.indexOf("<figure>"));
   assert.ok(html.indexOf("<h2>Conclusions</h2>") < html.indexOf("<figure>"));
   assert.ok(html.lastIndexOf("<details><summary>cpu-fig2/scenario-3") > html.indexOf("<h2>Tables</h2>"));
   await Deno.remove(dir, { recursive: true });

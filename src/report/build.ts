@@ -14,6 +14,8 @@ import {
   gainChangeRows,
   type PerClassRow,
   perClassRows,
+  type QueriedClassRow,
+  queriedClassRows,
   type StatsRow,
   statsRows,
   type SummaryRow,
@@ -25,12 +27,23 @@ import {
   learningCurveSpec,
   pairedDifferenceSpec,
   perClassSpec,
+  queriedClassSpec,
   scenarioAverageSpec,
   type ScenarioLabels,
   type VegaLiteSpec,
 } from "./specs.ts";
 import { resultDigest } from "./digest.ts";
 import { comparisonSentence, gainChangeSentence } from "./words.ts";
+import { type SummaryMatrix, summaryMatrix } from "./matrix.ts";
+import {
+  paperComparison,
+  type PaperComparisonRow,
+  paperCurvePoints,
+  paperGains,
+  type PaperMatch,
+  paperMatch,
+  paperNote,
+} from "./paper.ts";
 
 /** A figure: file stem, spec and caption. */
 export interface Figure {
@@ -39,16 +52,43 @@ export interface Figure {
   readonly caption: string;
 }
 
+/** A group of conclusions: one arm's sentences, or the changes in gain between scenarios. */
+export interface ConclusionGroup {
+  /** The arm (`null` for the group of gain changes). */
+  readonly arm: string | null;
+  /** Its heading, e.g. `mge-clustering − random`. */
+  readonly heading: string;
+  readonly sentences: readonly string[];
+}
+
+/** The paper's published values beside albench's, where a scenario reproduces a paper figure. */
+export interface PaperLayer {
+  /** The scenarios the paper's values apply to. */
+  readonly matches: readonly PaperMatch[];
+  /** The paper's value beside albench's, per quantity. */
+  readonly rows: readonly PaperComparisonRow[];
+  /** Where the values come from, how the regime differs, how to read them. */
+  readonly note: string;
+}
+
 /** Everything a report shows, computed from the records. */
 export interface ReportModel {
   readonly curves: CurveRow[];
   readonly perClass: PerClassRow[];
+  /** What each arm queried per class (`queried_classes.csv`). */
+  readonly queried: QueriedClassRow[];
   readonly summary: SummaryRow[];
   readonly stats: StatsRow[];
   readonly gainChange: GainChangeRow[];
   readonly figures: Figure[];
   /** Sentences generated from the statistics, by scenario then arm: what the report concludes. */
   readonly conclusions: string[];
+  /** The same sentences grouped by arm (scenario, then metric within), the gain changes in a group of their own. */
+  readonly conclusionGroups: ConclusionGroup[];
+  /** The paired gains as a matrix: arms × (scenario, metric), with verdict marks. */
+  readonly matrix: SummaryMatrix;
+  /** The paper's values where a scenario reproduces a paper figure (`null`: none does). */
+  readonly paper: PaperLayer | null;
   /** Caveats the reader needs beside the conclusions (test floors, multiplicity). */
   readonly notes: string[];
   /** Scenario id → a human label (variant and what was removed). */
@@ -87,6 +127,13 @@ const oneLine = (label: string) => {
   return rest.length ? `${name} (${rest.join(" ")})` : name!;
 };
 const METRIC_WORD = { macro_f1: "macro F1", micro_f1: "micro F1" } as const;
+const PAPER_CURVE_CAPTION =
+  " Hollow diamonds: the paper's values at 180 labels (Möllenbrok & Demir, Fig. 1; " +
+  "DenseNet121 at 256 px, 5 runs), in the arm's colour; a reference from another regime, not a target.";
+const PAPER_GAIN_CAPTION =
+  " Hollow black diamonds: the paper's macro-F1 gain of MGE+Clustering over random " +
+  "averaged over 20 rounds (Möllenbrok & Demir, Fig. 2: +1.6 points in Scenario 1, +4.0 in Scenario 3; " +
+  "DenseNet121 at 256 px), a reference from another regime.";
 
 /** Rounds T per scenario: the largest iteration index in its curves. */
 function roundsPerScenario(curves: readonly CurveRow[]): Map<string, number> {
@@ -95,31 +142,81 @@ function roundsPerScenario(curves: readonly CurveRow[]): Map<string, number> {
   return m;
 }
 
+/** A conclusion and the arm (with its baseline) it is about; `gain` for a change in gain between scenarios. */
+interface Conclusion {
+  readonly arm: string;
+  readonly baseline: string;
+  readonly gain: boolean;
+  readonly text: string;
+}
+
 function conclusionsOf(
   stats: readonly StatsRow[],
   gainChange: readonly GainChangeRow[],
   labels: ScenarioLabels,
   rounds: Map<string, number>,
-): string[] {
-  const out: string[] = [];
+): Conclusion[] {
+  const out: Conclusion[] = [];
   for (const r of stats.filter((x) => x.at === "average")) {
     const T = rounds.get(r.scenario) ?? 0;
     const quantity = `${METRIC_WORD[r.metric]} averaged over rounds 1–${T}`;
-    out.push(
-      `${oneLine(labels[r.scenario] ?? r.scenario)}: ${comparisonSentence(r, r.arm, r.baseline, quantity)}`,
-    );
+    out.push({
+      arm: r.arm,
+      baseline: r.baseline,
+      gain: false,
+      text: `${oneLine(labels[r.scenario] ?? r.scenario)}: ${
+        comparisonSentence(r, r.arm, r.baseline, quantity)
+      }`,
+    });
   }
   for (const r of gainChange) {
-    out.push(gainChangeSentence(
-      r,
-      r.arm,
-      r.baseline,
-      `${METRIC_WORD[r.metric]} (averaged over the rounds)`,
-      oneLine(labels[r.reference] ?? r.reference),
-      oneLine(labels[r.scenario] ?? r.scenario),
-    ));
+    out.push({
+      arm: r.arm,
+      baseline: r.baseline,
+      gain: true,
+      text: gainChangeSentence(
+        r,
+        r.arm,
+        r.baseline,
+        `${METRIC_WORD[r.metric]} (averaged over the rounds)`,
+        oneLine(labels[r.reference] ?? r.reference),
+        oneLine(labels[r.scenario] ?? r.scenario),
+      ),
+    });
   }
   return out;
+}
+
+/**
+ * Conclusions grouped by arm, in the order arms first appear; within an arm, in the order given (scenario, then
+ * metric). Gain changes form one last group of their own. The sentences are unchanged.
+ *
+ * @example
+ * ```ts
+ * import { groupConclusions } from "./build.ts";
+ * const c = (arm: string, text: string, gain = false) => ({ arm, baseline: "random", gain, text });
+ * const g = groupConclusions([c("a", "1"), c("b", "2"), c("a", "3"), c("a", "4", true)]);
+ * console.assert(g.map((x) => `${x.heading}: ${x.sentences.join()}`).join(" | ") ===
+ *   "a − random: 1,3 | b − random: 2 | Change in gain between scenarios: 4");
+ * ```
+ */
+export function groupConclusions(
+  conclusions: readonly { arm: string; baseline: string; gain: boolean; text: string }[],
+): ConclusionGroup[] {
+  const groups: ConclusionGroup[] = [];
+  const byArm = new Map<string, { baselines: string[]; sentences: string[] }>();
+  for (const c of conclusions.filter((x) => !x.gain)) {
+    const g = byArm.get(c.arm) ?? { baselines: [], sentences: [] };
+    if (!g.baselines.includes(c.baseline)) g.baselines.push(c.baseline);
+    g.sentences.push(c.text);
+    byArm.set(c.arm, g);
+  }
+  for (const [arm, g] of byArm) {
+    groups.push({ arm, heading: `${arm} − ${g.baselines.join(" / ")}`, sentences: g.sentences });
+  }
+  const gains = conclusions.filter((x) => x.gain).map((x) => x.text);
+  if (gains.length) groups.push({ arm: null, heading: "Change in gain between scenarios", sentences: gains });
+  return groups;
 }
 
 function notesOf(stats: readonly StatsRow[], rounds: Map<string, number>): string[] {
@@ -174,27 +271,41 @@ export function buildReport(
 ): ReportModel {
   const baselineOf = (id: string) => scenarios.find((s) => s.id === id)?.baseline ?? "random";
   const labels: Record<string, string> = Object.fromEntries(scenarios.map((s) => [s.id, scenarioLabel(s)]));
-  const curves = curveRows(records), perClass = perClassRows(records);
+  const curves = curveRows(records), perClass = perClassRows(records), queried = queriedClassRows(records);
   const summary = summaryRows(records, baselineOf), stats = statsRows(records, baselineOf);
   const gainChange = gainChangeRows(records, baselineOf, scenarios.map((s) => s.id));
   const rounds = roundsPerScenario(curves);
   const done = new Set(records.filter((r) => r.complete).map((r) => r.key));
   const missing = expected.filter((k) => !done.has(k));
   const several = new Set(curves.map((r) => r.scenario)).size > 1;
+  const matches = scenarios.map(paperMatch).filter((m): m is PaperMatch => m !== null);
+  const paperRows = paperComparison(matches, curves, stats, rounds);
+  const paper = paperRows.length ? { matches, rows: paperRows, note: paperNote(matches) } : null;
+  const curvePoints = paperCurvePoints(matches), gains = paperGains(matches);
   const allFigures: Figure[] = [
     {
       name: "fig1_learning_curves",
-      spec: learningCurveSpec(curves, labels),
-      caption: "Fig. 1: macro and micro F1 against labelled samples, mean over seeds with a ±1 sd band.",
+      spec: learningCurveSpec(curves, labels, curvePoints),
+      caption: "Fig. 1: macro and micro F1 against labelled samples, mean over seeds with a ±1 sd band." +
+        (curvePoints.length ? PAPER_CURVE_CAPTION : ""),
     },
     {
       name: "fig2_scenarios",
-      spec: scenarioAverageSpec(curves, stats, labels),
+      spec: scenarioAverageSpec(curves, stats, labels, gains),
       caption:
         `Fig. 2: F1 averaged over the AL rounds (the initial round, identical in every arm, left out)${
           several ? ", per scenario" : ""
         }: each arm's mean over seeds with its 95% CI (left), and the paired gain over the baseline with its 95% CI ` +
-        "(right; an interval that crosses the dashed zero line is no evidence of a difference).",
+        "(right; an interval that crosses the dashed zero line is no evidence of a difference)." +
+        (gains.some((g) =>
+            stats.some((r) =>
+              r.at === "average" && r.scenario === g.scenario && r.arm === g.arm &&
+              r.baseline === g.baseline &&
+              r.metric === g.metric
+            )
+          )
+          ? PAPER_GAIN_CAPTION
+          : ""),
     },
     {
       name: "fig3_per_class",
@@ -208,12 +319,24 @@ export function buildReport(
         "Fig. 4: the paired difference arm − baseline at every budget, in F1 points, mean over seeds with " +
         "its 95% CI band (unadjusted for the many budgets; see the notes).",
     },
+    {
+      name: "fig5_queried_classes",
+      spec: queriedClassSpec(queried, labels),
+      caption:
+        "Fig. 5: what each arm queried, per class: positives added to the labelled set over rounds 1…T, " +
+        "mean over seeds with ±1 sd" +
+        (queried.some((r) => (r.rare_in_seeds ?? 0) > 0)
+          ? "; a red triangle marks a class the seed's split made rare (in how many seeds: its tooltip and " +
+            "queried_classes.csv)."
+          : "."),
+    },
   ];
   // Figs. 2 and 4 draw paired comparisons with a baseline; with none (a single arm, or no baseline cell yet) they
-  // would be empty, and Vega fails on them with a stack trace on stderr.
-  const figures = stats.length > 0
-    ? allFigures
-    : allFigures.filter((f) => f.name !== "fig2_scenarios" && f.name !== "fig4_paired_difference");
+  // would be empty, and Vega fails on them with a stack trace on stderr. Fig. 5 needs a queried round.
+  const figures = allFigures.filter((f) =>
+    (stats.length > 0 || (f.name !== "fig2_scenarios" && f.name !== "fig4_paired_difference")) &&
+    (queried.length > 0 || f.name !== "fig5_queried_classes")
+  );
   const seconds = wallTimes(records);
   const manifest = {
     format: "albench-manifest-v1",
@@ -238,14 +361,19 @@ export function buildReport(
     },
     digest: resultDigest(records),
   };
+  const conclusions = conclusionsOf(stats, gainChange, labels, rounds);
   return {
     curves,
     perClass,
+    queried,
     summary,
     stats,
     gainChange,
     figures,
-    conclusions: conclusionsOf(stats, gainChange, labels, rounds),
+    conclusions: conclusions.map((c) => c.text),
+    conclusionGroups: groupConclusions(conclusions),
+    matrix: summaryMatrix(stats, scenarios.map((s) => s.id)),
+    paper,
     notes: notesOf(stats, rounds),
     labels,
     digest: manifest.digest,

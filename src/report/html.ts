@@ -1,6 +1,8 @@
 /**
- * `index.html` as a report a researcher reads: what the run concludes first (sentences from the statistics),
- * then the figures with captions, compact tables of both metrics that fit the page, and the audit material
+ * `index.html` as a report a researcher reads: what the run concludes first — a matrix of every arm's paired gain
+ * per scenario and metric with a mark for its verdict, then the sentences from the statistics grouped by arm, and
+ * the paper's published values beside albench's where a scenario reproduces a paper figure — then the figures
+ * with captions, compact tables of both metrics that fit the page, and the audit material
  * (per-budget statistics, pre-training, scenario files, environment) collapsed at the end. Self-contained: inline
  * SVG, no scripts, nothing fetched.
  *
@@ -11,6 +13,8 @@ import type { ReportModel } from "./build.ts";
 import type { StatsRow } from "./tables.ts";
 import { wallTimesLine } from "./tables.ts";
 import { points, pText } from "./words.ts";
+import { MATRIX_LEGEND, type MatrixCell } from "./matrix.ts";
+import { paperRowText } from "./paper.ts";
 
 /**
  * Escape text for HTML element content and attribute values.
@@ -27,12 +31,19 @@ export function escapeHtml(s: string): string {
 
 type Cell = string | number | null;
 
-function table(head: readonly string[], rows: readonly (readonly Cell[])[], caption?: string): string {
+function table(
+  head: readonly string[],
+  rows: readonly (readonly Cell[])[],
+  caption?: string,
+  id?: string,
+): string {
   if (!rows.length) return "<p>(none yet)</p>";
   const td = (v: Cell) => `<td>${v === null ? "–" : escapeHtml(String(v))}</td>`;
-  return `<table>${caption ? `<caption>${escapeHtml(caption)}</caption>` : ""}<thead><tr>${
-    head.map((h) => `<th>${escapeHtml(h)}</th>`).join("")
-  }</tr></thead><tbody>${rows.map((r) => `<tr>${r.map(td).join("")}</tr>`).join("")}</tbody></table>`;
+  return `<table${id ? ` id="${id}"` : ""}>${
+    caption ? `<caption>${escapeHtml(caption)}</caption>` : ""
+  }<thead><tr>${head.map((h) => `<th>${escapeHtml(h)}</th>`).join("")}</tr></thead><tbody>${
+    rows.map((r) => `<tr>${r.map(td).join("")}</tr>`).join("")
+  }</tbody></table>`;
 }
 
 const oneLine = (label: string) => label.replace("\n", " · ").replaceAll("\n", " ");
@@ -110,6 +121,98 @@ function gainChangeTable(m: ReportModel): string {
   }`;
 }
 
+const FINDING_WORDS: Record<MatrixCell["finding"], string> = {
+  higher: "higher: the 95% interval lies above zero",
+  lower: "lower: the 95% interval lies below zero",
+  "no-evidence": "no evidence of a difference: the 95% interval contains zero",
+  identical: "identical in every seed",
+  "direction-only": "direction only: no interval",
+};
+
+/** Rounds T per scenario: the largest iteration index in its curves. */
+function roundsOf(m: ReportModel): Map<string, number> {
+  const t = new Map<string, number>();
+  for (const r of m.curves) t.set(r.scenario, Math.max(t.get(r.scenario) ?? 0, r.iteration));
+  return t;
+}
+
+/** The summary matrix (`id="summary-matrix"`) and its legend; nothing without a paired comparison. */
+function matrixSection(m: ReportModel): string {
+  const { columns, rows } = m.matrix;
+  if (!rows.length) return "";
+  const scenarios = [...new Set(columns.map((c) => c.scenario))];
+  const ts = new Set(scenarios.map((s) => roundsOf(m).get(s)));
+  const over = ts.size === 1 && [...ts][0] !== undefined ? `rounds 1–${[...ts][0]}` : "rounds 1…T";
+  const cell = (c: MatrixCell | null) => {
+    if (!c) return `<td class="g">–</td>`;
+    const [gain, ...interval] = c.text.split(" ");
+    return `<td class="g f-${c.finding}" title="${
+      escapeHtml(`${FINDING_WORDS[c.finding]}; ${c.n} seed${c.n === 1 ? "" : "s"}`)
+    }"><span class="mk">${c.mark}</span> <span class="nw">${escapeHtml(gain!)}</span> <span class="ci">${
+      escapeHtml(interval.join(" "))
+    }</span></td>`;
+  };
+  const byArm = new Map<string, typeof rows[number][]>();
+  for (const r of rows) byArm.set(r.arm, [...(byArm.get(r.arm) ?? []), r]);
+  const body = [...byArm.values()].map((group) =>
+    group.map((r, i) =>
+      `<tr>${
+        i === 0
+          ? `<td${group.length > 1 ? ` rowspan="${group.length}"` : ""}>${
+            escapeHtml(`${r.arm} − ${r.baselines.join(" / ")}`)
+          }</td>`
+          : ""
+      }<td>${r.at === "average" ? over : "AUBC"}</td>${r.cells.map(cell).join("")}</tr>`
+    ).join("")
+  ).join("\n");
+  const METRIC_HEAD = { macro_f1: "macro F1", micro_f1: "micro F1" } as const;
+  return `<table id="summary-matrix"><caption>Paired gain arm − baseline in F1 points with its 95% interval, by ` +
+    `scenario and metric. ${
+      escapeHtml(over)
+    }: per seed averaged over the AL rounds; AUBC: area under the whole ` +
+    `budget curve. The sentences below say the same in words.</caption><thead><tr><th rowspan="2">arm − baseline` +
+    `</th><th rowspan="2">F1 over</th>${
+      scenarios.map((s) =>
+        `<th colspan="${columns.filter((c) => c.scenario === s).length}">${
+          escapeHtml(oneLine(m.labels[s] ?? s))
+        }</th>`
+      ).join("")
+    }</tr><tr>${
+      columns.map((c) => `<th>${METRIC_HEAD[c.metric]}</th>`).join("")
+    }</tr></thead><tbody>${body}` +
+    `</tbody></table>\n<p class="meta legend">${escapeHtml(MATRIX_LEGEND)}</p>`;
+}
+
+/** The conclusions, one heading and list per arm, then the changes in gain between scenarios. */
+function conclusionsSection(m: ReportModel): string {
+  if (!m.conclusionGroups.length) {
+    return "<p>No paired comparison yet: the baseline and another arm need complete cells with the same seeds.</p>";
+  }
+  return m.conclusionGroups.map((g) =>
+    `<h3>${escapeHtml(g.heading)}</h3>\n<ul class="conclusions">${
+      g.sentences.map((c) => `<li>${escapeHtml(c)}</li>`).join("\n")
+    }</ul>`
+  ).join("\n");
+}
+
+/** The paper's published values beside albench's, where a scenario reproduces a paper figure. */
+function paperSection(m: ReportModel): string {
+  if (!m.paper) return "";
+  const rows = m.paper.rows.map((r) => {
+    const t = paperRowText(r);
+    return [oneLine(m.labels[r.scenario] ?? r.scenario), r.arm, r.quantity, t.paper, t.albench, t.within];
+  });
+  return `<h2>The paper's published values</h2>\n${
+    table(
+      ["scenario", "arm", "quantity", "paper", "albench [95% CI]", "paper inside albench's CI"],
+      rows,
+      "F1 in %, gains in F1 points (both 100 × F1). albench: mean over seeds with the 95% t-interval (for a " +
+        "gain, paired by seed).",
+      "paper-reference",
+    )
+  }\n<p class="meta">${escapeHtml(m.paper.note)}</p>\n`;
+}
+
 function pretrainTable(m: ReportModel): string {
   if (!m.manifest.pretrain.length) return "<p>No pre-training in these scenarios.</p>";
   return table(
@@ -136,7 +239,14 @@ th{background:#f4f4f4}td:first-child,td:nth-child(2){text-align:left}
 figure{margin:1.2em 0}figure svg{max-width:100%;height:auto}figcaption{font-size:13px;color:#444}
 pre{background:#f8f8f8;padding:1em;font-size:11px;white-space:pre-wrap;overflow-wrap:anywhere}
 .conclusions li{margin:.35em 0}.meta{color:#555;font-size:13px;overflow-wrap:anywhere}
-details{margin:.6em 0}summary{cursor:pointer;font-weight:bold}`;
+details{margin:.6em 0}summary{cursor:pointer;font-weight:bold}
+#summary-matrix td,#summary-matrix th{overflow-wrap:normal}#summary-matrix th{text-align:center}
+#summary-matrix th:first-child{text-align:left}#summary-matrix td.g{text-align:center}
+#summary-matrix .nw{white-space:nowrap}#summary-matrix .ci{display:block}#summary-matrix .mk{font-weight:bold}
+#summary-matrix td.f-higher{background:#e3f2e6}#summary-matrix td.f-lower{background:#fbe4e4}`;
+/** Only on a page with the paper's values. */
+const PAPER_STYLE = `
+#paper-reference td{overflow-wrap:normal}#paper-reference td:nth-child(3){text-align:left}`;
 
 /** Everything the page needs that is not in the model: the scenarios' text and the figures' SVG, in order. */
 export interface HtmlInputs {
@@ -168,22 +278,18 @@ export function reportHtml(model: ReportModel, inputs: HtmlInputs): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>albench report${families.length ? `: ${escapeHtml(families.join(", "))}` : ""}</title>
-<style>${STYLE}</style></head><body>
+<style>${STYLE}${m.paper ? PAPER_STYLE : ""}</style></head><body>
 <h1>albench report${families.length ? `: ${escapeHtml(families.join(", "))}` : ""}</h1>
 <p class="meta">${done}${missing}. Result digest <code>${m.digest}</code>.
 ${escapeHtml(wallTimesLine(m.wallTimes))}.</p>
-<h2>Conclusions</h2>
-${
-    m.conclusions.length
-      ? `<ul class="conclusions">${m.conclusions.map((c) => `<li>${escapeHtml(c)}</li>`).join("\n")}</ul>`
-      : "<p>No paired comparison yet: the baseline and another arm need complete cells with the same seeds.</p>"
-  }
+${m.matrix.rows.length ? `<h2>Summary</h2>\n${matrixSection(m)}\n` : ""}<h2>Conclusions</h2>
+${conclusionsSection(m)}
 <p class="meta">Wording rules: an arm is called higher or lower than the baseline only when the paired 95% interval
 over seeds excludes zero (significant at the 5% level); otherwise the report says there is no evidence of a
 difference with that many seeds and gives the seeds a paired t-test would need for 80% power at the observed effect.
 Averages leave out the initial round, where every arm is identical by construction.</p>
 ${m.notes.map((n) => `<p class="meta">${escapeHtml(n)}</p>`).join("\n")}
-<h2>Figures</h2>
+${paperSection(m)}<h2>Figures</h2>
 ${
     m.figures.map((f, i) =>
       `<figure>${inputs.svgs[i] ?? ""}<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`
@@ -219,7 +325,8 @@ ${
 <details><summary>Environment</summary><pre>${
     escapeHtml(JSON.stringify(m.manifest.environment, null, 2))
   }</pre></details>
-<p class="meta">Files: curves.csv, per_class.csv, summary.csv, stats.csv, gain_change.csv, manifest.json and each
+<p class="meta">Files: curves.csv, per_class.csv, queried_classes.csv, summary.csv, stats.csv, gain_change.csv,
+manifest.json and each
 figure as .vl.json (Vega-Lite, data inlined), .svg and .png.</p>
 </body></html>
 `;

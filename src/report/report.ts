@@ -1,6 +1,6 @@
 /**
- * Writing a report from whatever cells a results folder holds: `curves.csv`, `per_class.csv`, `summary.csv`,
- * `stats.csv`, `gain_change.csv`, Vega-Lite specs (`*.vl.json`) rendered to SVG and PNG, a self-contained
+ * Writing a report from whatever cells a results folder holds: `curves.csv`, `per_class.csv`,
+ * `queried_classes.csv`, `summary.csv`, `stats.csv`, `gain_change.csv`, Vega-Lite specs (`*.vl.json`) rendered to SVG and PNG, a self-contained
  * `index.html` and `manifest.json` with the result digest. What they contain is built by `build.ts`; the page is
  * laid out by `html.ts`; this module only renders and writes (each file atomically).
  *
@@ -86,6 +86,7 @@ export async function writeReport(
   };
   await put("curves.csv", csv(model.curves));
   await put("per_class.csv", csv(model.perClass));
+  await put("queried_classes.csv", csv(model.queried));
   await put("summary.csv", csv(model.summary));
   await put("stats.csv", csv(model.stats));
   await put("gain_change.csv", csv(model.gainChange));

@@ -6,8 +6,9 @@
  *
  * @module
  */
-import type { CurveRow, Metric, PerClassRow, StatsRow } from "./tables.ts";
+import type { CurveRow, Metric, PerClassRow, QueriedClassRow, StatsRow } from "./tables.ts";
 import { pairedT } from "./stats.ts";
+import { PAPER_LABEL, type PaperGain, type PaperPoint } from "./paper.ts";
 
 /** A Vega-Lite top-level spec (kept loose: vega-lite validates it when compiling). */
 export type VegaLiteSpec = Record<string, unknown>;
@@ -40,27 +41,73 @@ const ROW_HEADER = {
 /**
  * Fig. 1: macro and micro F1 against labelled samples, mean over seeds (line with a marker per evaluation) and a
  * ±1 sd band; one column per metric whose panels (one per scenario) share a y scale; x starts at the first
- * labelled count.
+ * labelled count. `paper` (see `paper.ts`) adds the paper's values as hollow diamonds in the arm's colour,
+ * labelled {@linkcode PAPER_LABEL}, each only where its scenario's curve of that arm covers its labelled count;
+ * without any, the spec is the same as without `paper`.
  *
  * @example
  * ```ts
  * import { learningCurveSpec } from "./specs.ts";
  * console.assert(Array.isArray(learningCurveSpec([]).hconcat));
+ * const pt = { scenario: "s", arm: "random", metric: "macro_f1", labelled: 180, value: 0.798 } as const;
+ * // No curve of s covers 180 labels: nothing is added.
+ * console.assert(JSON.stringify(learningCurveSpec([], {}, [pt])) === JSON.stringify(learningCurveSpec([])));
  * ```
  */
-export function learningCurveSpec(rows: readonly CurveRow[], labels: ScenarioLabels = {}): VegaLiteSpec {
+export function learningCurveSpec(
+  rows: readonly CurveRow[],
+  labels: ScenarioLabels = {},
+  paper: readonly PaperPoint[] = [],
+): VegaLiteSpec {
   const xs = rows.map((r) => r.labelled);
   const domain = xs.length ? [Math.min(...xs), Math.max(...xs)] : [0, 1];
+  const covers = (p: PaperPoint) => {
+    const own = rows.filter((r) => r.scenario === p.scenario && r.arm === p.arm).map((r) => r.labelled);
+    return own.length > 0 && Math.min(...own) <= p.labelled && p.labelled <= Math.max(...own);
+  };
+  const shown = paper.filter(covers);
+  // The paper's rows carry their own x and y fields: the curves' layers aggregate `labelled` and `value` and never
+  // see them (a filter per layer would do the same, but makes Vega-Lite's optimiser warn on stderr).
+  const paperLayer = (metric: Metric) => ({
+    mark: { type: "point", filled: false, size: 90, strokeWidth: 2, opacity: 1 },
+    encoding: {
+      x: { field: "paper_labelled", type: "quantitative", title: "labelled samples" },
+      y: { field: "paper_value", type: "quantitative", title: METRIC_TITLE[metric] },
+      color: { field: "arm", type: "nominal", title: "arm", legend: LINE_LEGEND },
+      shape: {
+        field: "paper",
+        type: "nominal",
+        title: null,
+        scale: { range: ["diamond"] },
+        legend: { labelLimit: 320 },
+      },
+      tooltip: [
+        { field: "paper", title: "source" },
+        { field: "arm" },
+        { field: "paper_labelled", title: "labelled" },
+        { field: "paper_value", title: `${METRIC_TITLE[metric]} (paper)`, format: ".4f" },
+      ],
+    },
+  });
   const panel = (metric: Metric) => ({
     title: METRIC_TITLE[metric],
     data: {
-      values: rows.map((r) => ({
-        scenario: label(labels, r.scenario),
-        arm: r.arm,
-        seed: r.seed,
-        labelled: r.labelled,
-        value: r[metric],
-      })),
+      values: [
+        ...rows.map((r) => ({
+          scenario: label(labels, r.scenario),
+          arm: r.arm,
+          seed: r.seed,
+          labelled: r.labelled,
+          value: r[metric],
+        })),
+        ...shown.filter((p) => p.metric === metric).map((p) => ({
+          scenario: label(labels, p.scenario),
+          arm: p.arm,
+          paper_labelled: p.labelled,
+          paper_value: p.value,
+          paper: PAPER_LABEL,
+        })),
+      ],
     },
     facet: {
       row: { field: "scenario", type: "nominal", title: null, header: ROW_HEADER },
@@ -101,6 +148,7 @@ export function learningCurveSpec(rows: readonly CurveRow[], labels: ScenarioLab
             },
           },
         },
+        ...(shown.some((p) => p.metric === metric) ? [paperLayer(metric)] : []),
       ],
     },
   });
@@ -159,18 +207,24 @@ const dotAndInterval = (x: string, xTitle: string | null, yTitle: string, offset
 /**
  * Fig. 2: per scenario and metric, (left) each arm's F1 averaged over rounds 1…T, mean over seeds with its 95%
  * t-interval, as dots and intervals; (right) the paired gain arm − baseline in F1 points with its 95% CI and a
- * line at zero. `stats` are `stats.csv` rows (the `average` rows are drawn).
+ * line at zero. `stats` are `stats.csv` rows (the `average` rows are drawn). `paper` (see `paper.ts`) adds the
+ * paper's gains as hollow black diamonds labelled {@linkcode PAPER_LABEL} beside the comparisons they belong to;
+ * a gain whose comparison has no `average` row is left out, and without any the spec is the same as without
+ * `paper`.
  *
  * @example
  * ```ts
  * import { scenarioAverageSpec } from "./specs.ts";
  * console.assert(Array.isArray(scenarioAverageSpec([], []).vconcat));
+ * const g = { scenario: "s", arm: "mge", baseline: "random", metric: "macro_f1", gain: 0.016 } as const;
+ * console.assert(JSON.stringify(scenarioAverageSpec([], [], {}, [g])) === JSON.stringify(scenarioAverageSpec([], [])));
  * ```
  */
 export function scenarioAverageSpec(
   rows: readonly CurveRow[],
   stats: readonly StatsRow[],
   labels: ScenarioLabels = {},
+  paper: readonly PaperGain[] = [],
 ): VegaLiteSpec {
   const scenarios = new Set(rows.map((r) => r.scenario)).size;
   const rowFor = (metric: Metric) => {
@@ -196,6 +250,39 @@ export function scenarioAverageSpec(
       high: Math.min(100, 100 * (Number.isFinite(s.ci_high) ? s.ci_high : s.mean_diff)),
     }));
     const m = METRIC_TITLE[metric];
+    const references = paper.filter((g) =>
+      g.metric === metric &&
+      stats.some((s) =>
+        s.at === "average" && s.metric === metric && s.scenario === g.scenario && s.arm === g.arm &&
+        s.baseline === g.baseline
+      )
+    ).map((g) => ({
+      scenario: label(labels, g.scenario),
+      arm: `${g.arm} − ${g.baseline}`,
+      mean: 100 * g.gain,
+      paper: PAPER_LABEL,
+    }));
+    const referenceLayer = {
+      data: { values: references },
+      mark: { type: "point", filled: false, size: 110, strokeWidth: 2, color: "#000", opacity: 1 },
+      encoding: {
+        x: { field: "scenario", type: "nominal" },
+        xOffset: { field: "arm", type: "nominal" },
+        y: { field: "mean", type: "quantitative" },
+        shape: {
+          field: "paper",
+          type: "nominal",
+          title: null,
+          scale: { range: ["diamond"] },
+          legend: { labelLimit: 320 },
+        },
+        tooltip: [
+          { field: "paper", title: "source" },
+          { field: "arm" },
+          { field: "mean", title: `${m} gain, points (paper)`, format: ".1f" },
+        ],
+      },
+    };
     return {
       hconcat: [
         {
@@ -213,6 +300,7 @@ export function scenarioAverageSpec(
           layer: [
             { mark: { type: "rule", strokeDash: [4, 3], color: "#555" }, encoding: { y: { datum: 0 } } },
             ...dotAndInterval("scenario", null, `${m} gain, points (arm − baseline)`, true),
+            ...(references.length ? [referenceLayer] : []),
           ],
         },
       ],
@@ -358,5 +446,100 @@ export function perClassSpec(rows: readonly PerClassRow[], labels: ScenarioLabel
       })),
     },
     hconcat: [bars("f1", "F1", [undefinedMarks]), bars("labelled_positives", "labelled positives")],
+  };
+}
+
+/**
+ * Fig. 5: what each arm queried, per class: positives added to the labelled set over rounds 1…T (bars of the mean
+ * over seeds, from zero, with ±1 sd over seeds), one row per scenario, arms side by side. Where the records say
+ * which classes a seed's split made rare (`rare_in_seeds` > 0), a red triangle over the bar marks them (its
+ * tooltip: in how many of the seeds).
+ *
+ * @example
+ * ```ts
+ * import { queriedClassSpec } from "./specs.ts";
+ * const row = { scenario: "s", arm: "al", class: "a", seeds: 2, rounds: 4, queried_positives_mean: 3,
+ *   queried_positives_sd: 1, queried_positives_per_round: 0.75, queried_positives_mean_when_rare: 2,
+ *   rare_in_seeds: 1 };
+ * const spec = queriedClassSpec([row]);
+ * console.assert(JSON.stringify(spec).includes("made rare in 1 of 2 seeds"));
+ * console.assert(!JSON.stringify(queriedClassSpec([{ ...row, rare_in_seeds: 0 }])).includes("triangle"));
+ * ```
+ */
+export function queriedClassSpec(
+  rows: readonly QueriedClassRow[],
+  labels: ScenarioLabels = {},
+): VegaLiteSpec {
+  const rare = rows.some((r) => (r.rare_in_seeds ?? 0) > 0);
+  const y = "positives queried";
+  return {
+    $schema: SCHEMA,
+    title: "Positives queried per class over rounds 1…T (mean over seeds, ±1 sd)" +
+      (rare ? "; a red triangle marks a class the split made rare" : ""),
+    data: {
+      values: rows.map((r) => ({
+        scenario: label(labels, r.scenario),
+        arm: r.arm,
+        class: r.class,
+        seeds: r.seeds,
+        mean: r.queried_positives_mean,
+        low: Math.max(0, r.queried_positives_mean - r.queried_positives_sd),
+        high: r.queried_positives_mean + r.queried_positives_sd,
+        rare: (r.rare_in_seeds ?? 0) > 0 ? `made rare in ${r.rare_in_seeds} of ${r.seeds} seeds` : null,
+        when_rare: r.queried_positives_mean_when_rare,
+      })),
+    },
+    facet: {
+      row: { field: "scenario", type: "nominal", title: null, header: ROW_HEADER },
+    },
+    spec: {
+      width: { step: 12 },
+      height: 140,
+      encoding: {
+        x: { field: "class", type: "nominal", title: null },
+        xOffset: { field: "arm", type: "nominal" },
+      },
+      layer: [
+        {
+          mark: "bar",
+          encoding: {
+            y: { field: "mean", type: "quantitative", title: y },
+            color: { field: "arm", type: "nominal" },
+            tooltip: [
+              { field: "arm" },
+              { field: "class" },
+              { field: "mean", title: "positives queried, mean", format: ".2f" },
+              { field: "seeds" },
+            ],
+          },
+        },
+        {
+          mark: { type: "rule", color: "#222" },
+          encoding: { y: { field: "low", type: "quantitative", title: y }, y2: { field: "high" } },
+        },
+        ...(rare
+          ? [{
+            transform: [{ filter: "isValid(datum.rare)" }],
+            mark: {
+              type: "point",
+              shape: "triangle-down",
+              filled: true,
+              color: "#b00020",
+              size: 40,
+              yOffset: -6,
+            },
+            encoding: {
+              y: { field: "high", type: "quantitative", title: y },
+              tooltip: [
+                { field: "arm" },
+                { field: "class" },
+                { field: "rare", title: "imbalance" },
+                { field: "when_rare", title: "positives queried in those seeds, mean", format: ".2f" },
+              ],
+            },
+          }]
+          : []),
+      ],
+    },
   };
 }

@@ -163,6 +163,83 @@ const sd = (xs: readonly number[]) => {
   return Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (xs.length - 1));
 };
 
+/**
+ * One row of `queried_classes.csv`: what an arm queried of one class in a scenario, over its query rounds. Counts
+ * are positives (labelled images carrying the class), never F1.
+ */
+export interface QueriedClassRow {
+  scenario: string;
+  arm: string;
+  class: string;
+  /** Complete cells (seeds) averaged. */
+  seeds: number;
+  /** Query rounds T of the cells (complete cells of a scenario share it; the largest if they do not). */
+  rounds: number;
+  /** Per seed: positives of the class added to the labelled set over rounds 1…T; mean over seeds. */
+  queried_positives_mean: number;
+  /** Their sd over seeds (0 with one seed). */
+  queried_positives_sd: number;
+  /** Per seed: positives added divided by the seed's rounds; mean over seeds. */
+  queried_positives_per_round: number;
+  /** `queried_positives_mean` over only the seeds whose split made this class rare; empty when there are none. */
+  queried_positives_mean_when_rare: number | null;
+  /**
+   * Seeds whose split made this class rare (removed pool samples of it: `split.removedClasses` of the cell
+   * record); empty when no cell of the group records its split.
+   */
+  rare_in_seeds: number | null;
+}
+
+/**
+ * The class histogram of what each arm queried: per complete cell, the positives per class added between
+ * consecutive rounds (`classCounts` of round t minus round t − 1, summed over t = 1…T), then per scenario, arm and
+ * class the mean and sd over seeds. Class names are the records' `classNames` (as in `per_class.csv`); cells
+ * with only their initial round have queried nothing and give no rows.
+ *
+ * @example
+ * ```ts
+ * import { queriedClassRows } from "./tables.ts";
+ * const its = [{ classCounts: [2, 0] }, { classCounts: [3, 1] }, { classCounts: [3, 4] }];
+ * const cell = { scenario: "s", arm: "al", seed: 0, complete: true, classNames: ["a", "b"], iterations: its };
+ * const rows = queriedClassRows([cell as never]);
+ * console.assert(rows.map((r) => r.queried_positives_mean).join() === "1,4");
+ * console.assert(rows[1]!.queried_positives_per_round === 2 && rows[1]!.rare_in_seeds === null);
+ * ```
+ */
+export function queriedClassRows(records: readonly CellRecord[]): QueriedClassRow[] {
+  const rows: QueriedClassRow[] = [];
+  const cells = records.filter((r) => r.complete && r.iterations.length >= 2);
+  for (const [, group] of groupBy(cells, (r) => `${r.scenario}\u0000${r.arm}`)) {
+    const first = group[0]!;
+    const recordsSplit = group.some((c) => c.split !== undefined);
+    const added = group.map((c) => {
+      const sum = c.classNames.map(() => 0);
+      for (let t = 1; t < c.iterations.length; t++) {
+        const now = c.iterations[t]!.classCounts, before = c.iterations[t - 1]!.classCounts;
+        for (let j = 0; j < sum.length; j++) sum[j]! += now[j]! - before[j]!;
+      }
+      return { sum, rounds: c.iterations.length - 1 };
+    });
+    first.classNames.forEach((name, j) => {
+      const totals = added.map((a) => a.sum[j]!);
+      const rare = group.flatMap((c, i) => (c.split?.removedClasses.includes(name) ? [i] : []));
+      rows.push({
+        scenario: first.scenario,
+        arm: first.arm,
+        class: name,
+        seeds: group.length,
+        rounds: Math.max(...added.map((a) => a.rounds)),
+        queried_positives_mean: mean(totals),
+        queried_positives_sd: sd(totals),
+        queried_positives_per_round: mean(added.map((a) => a.sum[j]! / a.rounds)),
+        queried_positives_mean_when_rare: rare.length ? mean(rare.map((i) => totals[i]!)) : null,
+        rare_in_seeds: recordsSplit ? rare.length : null,
+      });
+    });
+  }
+  return rows;
+}
+
 type Iteration = CellRecord["iterations"][number];
 
 /** The two metrics every table carries. */
