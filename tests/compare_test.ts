@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { compareScenarios, parseTargets } from "../src/cli/compare.ts";
+import { compareScenarios, expandTargets, parseTargets } from "../src/cli/compare.ts";
 import { loadScenarioFile } from "../src/scenario/load.ts";
 import { UsageError } from "../src/cli/errors.ts";
 import { spawnCompare } from "./e2e/bench_cli.ts";
@@ -156,4 +156,81 @@ Deno.test("compare: --json states its units (differences are fractions of F1; th
     /^F1 as a fraction \(0 to 1\); the console prints the same difference × 100, in points$/,
   );
   assert.deepEqual(Object.keys(r), ["units", "baseline", "scenarios"]);
+});
+
+Deno.test("compare: --options gives the compared functions options, --sweep one arm per value, named by it", () => {
+  const targets = [{ name: "m", query: "mge-clustering" }, { name: "u", query: "uncertainty" }] as const;
+  // Two sweeps: every combination, in order, each arm named by its values; --options under all of them.
+  const t = expandTargets(targets, '{"x": "y"}', ["mFactor=2,5", "k=a,0.5"]);
+  assert.deepEqual(t.map((x) => x.name), [
+    "m-mFactor2-ka",
+    "m-mFactor2-k0.5",
+    "m-mFactor5-ka",
+    "m-mFactor5-k0.5",
+    "u-mFactor2-ka",
+    "u-mFactor2-k0.5",
+    "u-mFactor5-ka",
+    "u-mFactor5-k0.5",
+  ]);
+  assert.deepEqual(t[1]!.options, { x: "y", mFactor: 2, k: 0.5 });
+  assert.deepEqual(t[0]!.options, { x: "y", mFactor: 2, k: "a" });
+  assert.deepEqual(expandTargets(targets, undefined, []).map((x) => [x.name, x.options]), [["m", {}], [
+    "u",
+    {},
+  ]]);
+  const refused = (options: string | undefined, sweeps: string[], re: RegExp) =>
+    assert.throws(
+      () => expandTargets(targets, options, sweeps),
+      (e: unknown) => e instanceof UsageError && re.test(e.message),
+    );
+  refused("{", [], /^--options is not valid JSON/);
+  refused("[1]", [], /^--options must be a JSON object/);
+  refused(undefined, ["k"], /^--sweep "k" needs the form OPTION=V1,V2/);
+  refused(undefined, ["k=1,1"], /^--sweep k=1,1 repeats a value/);
+  refused(undefined, ["k=a b"], /the value "a b" cannot name an arm/);
+  refused(undefined, ["k=1", "k=2"], /^--sweep k is given twice/);
+  refused('{"k": 1}', ["k=2"], /^option k is given by --options and by --sweep/);
+  refused(undefined, ["a=1,2,3,4,5,6,7,8", "b=1,2,3,4,5"], /the sweep makes 80 arms, more than 64/);
+});
+
+Deno.test("compare: a sweep runs each option value as its own arm, and the options are part of an arm's identity", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "albench-sweep-" });
+  const out = `${tmp}/out`;
+  const fast = ["--set", "al.iterations=1", "--seeds", "1", "--out", out];
+  const first = await compare([
+    "mge-clustering",
+    "--against",
+    "random",
+    "--sweep",
+    "mFactor=2,3",
+    ...fast,
+    "--json",
+  ]);
+  assert.equal(first.code, 0, first.stderr);
+  assert.deepEqual(
+    JSON.parse(first.stdout).scenarios[0].arms.map((a: { arm: string }) => a.arm),
+    ["mge-clustering-mFactor2", "mge-clustering-mFactor3"],
+  );
+  const recorded = JSON.parse(await Deno.readTextFile(`${out}/compare.json`));
+  assert.deepEqual(Object.keys(recorded.arms).sort(), [
+    "repro/mge-clustering-mFactor2",
+    "repro/mge-clustering-mFactor3",
+  ]);
+  assert.match(recorded.arms["repro/mge-clustering-mFactor2"], /"mFactor":2/);
+  // The same name with other options is another definition: refused, nothing written.
+  const before = await Deno.readTextFile(`${out}/compare.json`);
+  const other = await compare([
+    "mge-clustering-mFactor2=mge-clustering",
+    "--options",
+    '{"mFactor": 4}',
+    ...fast,
+  ]);
+  assert.equal(other.code, 2, other.stderr);
+  assert.match(other.stderr, /holds results of arm mge-clustering-mFactor2 in repro from another definition/);
+  assert.equal(await Deno.readTextFile(`${out}/compare.json`), before);
+  // An option the function does not take is refused by its schema, naming the arm.
+  const bad = await compare(["uncertainty", "--options", '{"mFactor": 4}', "--out", `${tmp}/fresh`]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /arms\[1\] "uncertainty" \(uncertainty\): unknown option "mFactor"/);
+  await Deno.remove(tmp, { recursive: true });
 });

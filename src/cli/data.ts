@@ -20,8 +20,7 @@ scenarios read (dataset.root, or --data DIR on bench and plan).
                       ${OFFICIAL_URLS.images}
   --labels FILE|ZIP   LandUse_Multilabeled.txt or the multilabels.zip; taken from --from when it holds one,
                       else downloaded: ${OFFICIAL_URLS.labels}
-  --out DIR           destination (default .cache/data/ucmerced); the task may write only under .cache/, so for
-                      another folder run: deno run --allow-read --allow-write=DIR --allow-net src/cli/data.ts ...
+  --out DIR           destination, anywhere (default .cache/data/ucmerced)
   --images-url URL    download the images from a mirror instead
   --labels-url URL    download the labels from a mirror instead
 
@@ -66,15 +65,6 @@ async function main(args: string[]): Promise<void> {
         "dataset.kind is ucmerced; or set dataset.root in the scenario)",
     );
   } catch (e) {
-    if (e instanceof Deno.errors.NotCapable) {
-      throw new UsageError(
-        `${(e as Error).message}. The data task may write only under .cache/ and reach the network only to ` +
-          `download; for --out ${out} run: deno run --allow-read --allow-write=${
-            out.replace(/\/[^/]*$/, "") || "."
-          } ` +
-          "--allow-net src/cli/data.ts " + args.join(" "),
-      );
-    }
     throw new UsageError((e as Error).message, 1);
   }
 }

@@ -32,7 +32,11 @@ const FIXED: Record<LaunchedCommand, readonly string[]> = {
     "--allow-run=python3,/usr/bin/python3,deno",
     `--allow-ffi=${NATIVE_LIBRARIES.join(",")}`,
   ],
-  plan: ["--allow-run=python3,/usr/bin/python3,deno"],
+  plan: [
+    "--allow-env",
+    "--allow-run=python3,/usr/bin/python3,deno",
+    `--allow-ffi=${NATIVE_LIBRARIES.join(",")}`,
+  ],
   report: ["--allow-env"],
   data: ["--allow-net=weegee.vision.ucmerced.edu,bigearth.eu"],
 };

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { parseFlags, positiveInt } from "./args.ts";
+
 import { PLAN_FLAGS } from "./flags.ts";
 import { MAX_SEEDS } from "../scenario/schema.ts";
 import { runMain, UsageError } from "./errors.ts";
@@ -17,12 +17,21 @@ import {
 import { datasetSource } from "../data/source.ts";
 import { planJson, planSeed, type SeedPlan } from "../data/plan.ts";
 import { classCounts, type LabelTable } from "../data/dataset.ts";
+import { BACKEND_NAMES, initBackend, isBackendName } from "../backend/backend.ts";
+import { RunContext, scenarioDir } from "../runner/cells.ts";
+import { resolveQuery } from "../al/query/registry.ts";
+import { armNeeds, sizeRun } from "../runner/sizing.ts";
+import type { ArmNeeds } from "../runner/size.ts";
+import { MAX_JOBS, parseFlags, positiveInt, writableFolder } from "./args.ts";
 
 /** The help text of `deno task plan`. */
 export const PLAN_HELP =
   `Usage: deno task plan [--scenario FILE] [--data DIR] [--seeds N] [--variant NAME] [--set PATH=VALUE] [--json]
+                       [--backend NAME] [--jobs N] [--cache DIR] [--no-estimate]
 
-Prints, per seed, the split sizes, the drawn minority classes, the removed ids, the initial labelled ids and the
+Starts with the run's size (cells, fine-tuning rounds, pre-trainings, and the image passes of BYOL, fine-tuning
+and inference) and an estimate of its wall time on the engine and --jobs, from a short probe of each model on
+this machine (a few seconds; --no-estimate skips it). Then prints, per seed, the split sizes, the drawn minority classes, the removed ids, the initial labelled ids and the
 per-class positive counts of the pool before and after removal. Nothing is trained and no image is decoded.
 
   --scenario FILE   scenario file (default scenarios/default.json)
@@ -30,6 +39,10 @@ per-class positive counts of the pool before and after removal. Nothing is train
   --seeds N         only the first N seeds
   --variant NAME    only this variant of a file with variants
   --set PATH=VALUE  change one scenario field (repeatable), e.g. --set al.iterations=3
+  --backend NAME    the engine to estimate on: ${BACKEND_NAMES.join(" | ")} (default: the scenario's)
+  --jobs N          cells at a time, as bench --jobs (default: the number of CPUs)
+  --cache DIR       where bench would find cached pre-trainings (default .cache)
+  --no-estimate     the size without the probe and the estimate
   --json            machine-readable: {"scenario", "hash", "seeds": [{"seed", "val", "test", "pool",
                     "removed": {"classes", "ids"}, "initial"}]} with the dataset's sample names; a file with
                     several variants prints one such object per line
@@ -115,6 +128,10 @@ async function main(args: string[]): Promise<void> {
     }
     scenarios = wanted;
   }
+  if (!values.json) {
+    for (const line of await sizeLines(scenarios, values, seedLimit)) console.log(line);
+    console.log("");
+  }
   for (const s of scenarios) {
     let planned;
     try {
@@ -132,6 +149,55 @@ async function main(args: string[]): Promise<void> {
       console.log("");
     }
   }
+}
+
+/** The size line and, unless `--no-estimate`, the estimate, as `bench` would print them for the same flags. */
+async function sizeLines(
+  scenarios: readonly ResolvedScenario[],
+  values: { backend?: string; jobs?: string; cache?: string; data?: string; "no-estimate"?: boolean },
+  seedLimit: number | undefined,
+): Promise<string[]> {
+  const backend = values.backend ?? scenarios[0]!.scenario.backend;
+  if (!isBackendName(backend)) {
+    throw new UsageError(
+      `--backend must be one of ${BACKEND_NAMES.join(", ")}; got ${JSON.stringify(backend)}`,
+    );
+  }
+  const jobs = values.jobs !== undefined
+    ? positiveInt(values.jobs, "--jobs", MAX_JOBS)
+    : navigator.hardwareConcurrency;
+  const cacheDir = writableFolder(values.cache ?? ".cache", "--cache");
+  const info = await initBackend(backend);
+  const ctx = new RunContext({
+    ...(values.data ? { dataRoot: values.data } : {}),
+    cacheDir,
+    backendName: info.name,
+    environment: {},
+    emit: () => {},
+  });
+  const arms = new Map<string, ArmNeeds[]>();
+  for (const s of scenarios) {
+    const list: ArmNeeds[] = [];
+    for (const a of s.scenario.arms) list.push(armNeeds(a.name, await resolveQuery(a.query, scenarioDir(s))));
+    arms.set(s.id, list);
+  }
+  const cells = scenarios.reduce(
+    (n, s) => n + s.scenario.arms.length * (seedLimit ? Math.min(seedLimit, s.seeds.length) : s.seeds.length),
+    0,
+  );
+  const perJob = info.name === "native" && jobs > 1
+    ? Math.max(1, Math.floor(info.threads / jobs))
+    : undefined;
+  const { lines } = await sizeRun(ctx, scenarios, {
+    ...(seedLimit ? { seedLimit } : {}),
+    cacheDir,
+    arms,
+    jobs: Math.max(1, Math.min(jobs, cells)),
+    engine: info,
+    ...(perJob !== undefined ? { perJobThreads: perJob } : {}),
+    estimate: !values["no-estimate"],
+  });
+  return lines;
 }
 
 if (import.meta.main) await runMain(main, Deno.args);

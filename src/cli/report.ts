@@ -52,11 +52,20 @@ async function main(args: string[]): Promise<void> {
   }
   if (!run) throw new UsageError(`${out} is not a results folder (no run.json); run deno task bench first`);
   const scenarios: ResolvedScenario[] = [];
-  const files = [...new Set(run.scenarios.map((s) => s.file).filter((f): f is string => !!f))];
-  for (const f of files) {
+  // Each scenario file with the --set overrides its run applied (recorded in versions/).
+  const sources = new Map<string, { file: string; overrides: string[] }>();
+  for (const h of run.scenarios) {
+    if (h.file) {
+      sources.set(JSON.stringify([h.file, h.overrides ?? []]), {
+        file: h.file,
+        overrides: h.overrides ?? [],
+      });
+    }
+  }
+  for (const { file: f, overrides } of sources.values()) {
     let loaded: ResolvedScenario[];
     try {
-      loaded = await loadScenarioFile(f);
+      loaded = await loadScenarioFile(f, overrides);
     } catch (e) {
       const why = e instanceof ScenarioError ? e.problems.join("; ") : (e as Error).message.split("\n")[0];
       console.error(
@@ -67,7 +76,7 @@ async function main(args: string[]): Promise<void> {
     }
     for (const s of loaded) {
       const recorded = run.scenarios.find((r) => r.id === s.id);
-      if (recorded && recorded.hash === s.hash) scenarios.push(s);
+      if (recorded && recorded.hash === s.hash && !scenarios.some((x) => x.id === s.id)) scenarios.push(s);
       else if (recorded) {
         console.error(`note: ${f} changed since the run; ${s.id} is reported without its scenario text`);
       }

@@ -87,7 +87,18 @@ export function commandScope(command: LaunchedCommand, args: readonly string[], 
   const data = str("data");
   const finish = () => ({ read: outermost(read), write: outermost(write) });
   if (command === "report") {
-    for (const p of positionals) read.push(abs(p)), write.push(abs(p));
+    for (const p of positionals) {
+      read.push(abs(p)), write.push(abs(p));
+      // The scenario files the folder's runs read (run.json names them): the report shows their text.
+      try {
+        const run = JSON.parse(ctx.readText(`${abs(p)}/run.json`) ?? "null");
+        for (const s of Array.isArray(run?.scenarios) ? run.scenarios : []) {
+          if (typeof s?.file === "string" && s.file !== "") read.push(abs(s.file));
+        }
+      } catch {
+        // Not a results folder: the command says so.
+      }
+    }
     return finish();
   }
   if (command === "data") {
@@ -116,7 +127,8 @@ export function commandScope(command: LaunchedCommand, args: readonly string[], 
       if (MODULE.test(spec) || spec.includes("/")) read.push(dirname(abs(spec)));
     }
   }
-  if (command === "plan") return finish();
+  // plan reads the cache to say which pre-trainings it holds.
+  if (command === "plan") return read.push(abs(str("cache") ?? ".cache")), finish();
   // bench, compare: the results folder, the cache, the Python exchange folder, the progress log.
   const out = str("out"), cache = abs(str("cache") ?? ".cache");
   const results = out !== undefined ? abs(out) : abs(command === "compare" ? "reports/compare" : "reports");

@@ -163,6 +163,8 @@ export interface HeldScenario {
   hash: string;
   /** The scenario file it was read from. */
   file?: string;
+  /** The `--set` overrides applied to that file. */
+  overrides?: string[];
 }
 
 /** `run.json`: which scenarios this folder holds. */
@@ -322,7 +324,14 @@ export const SCHEMAS = {
   }),
   run: z.looseObject({
     format: z.literal(RUN_FORMAT),
-    scenarios: z.array(z.looseObject({ id: z.string(), hash: z.string(), file: z.string().optional() })),
+    scenarios: z.array(
+      z.looseObject({
+        id: z.string(),
+        hash: z.string(),
+        file: z.string().optional(),
+        overrides: z.array(z.string()).optional(),
+      }),
+    ),
   }),
   version: z.looseObject({
     format: z.literal(VERSION_FORMAT),

@@ -29,8 +29,8 @@ import {
   writeRunFile,
 } from "./store.ts";
 import { Progress, type ProgressEvent, type ProgressOptions } from "./progress.ts";
-import { armNeeds, type Estimate, estimateLine, estimateRun, measureRates, scenarioPlans } from "./sizing.ts";
-import { type ArmNeeds, runSize, sizeLine } from "./size.ts";
+import { armNeeds, sizeRun } from "./sizing.ts";
+import type { ArmNeeds } from "./size.ts";
 import type { WorkerJob, WorkerMessage } from "./worker.ts";
 
 /** What to run. */
@@ -274,7 +274,18 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
   }
   // The run's size, and with a short probe of each model its estimate, said before it starts.
   const jobs = Math.max(1, Math.min(opts.jobs, todo.length));
-  const sized = await sizeTheRun(ctx, opts, todo, needs, jobs, info.name);
+  const sized = todo.length
+    ? await sizeRun(ctx, opts.scenarios, {
+      ...(opts.seedLimit ? { seedLimit: opts.seedLimit } : {}),
+      cacheDir: opts.cacheDir,
+      arms: needs,
+      run: todo,
+      jobs,
+      engine: info,
+      ...(perJob !== undefined ? { perJobThreads: perJob } : {}),
+      estimate: opts.estimate ?? !opts.progress.quiet,
+    })
+    : { lines: [] };
   // The folder is bound to these scenario versions (atomically; concurrent runs of other versions are refused).
   await claimScenarios(opts.out, opts.scenarios, identities);
   await opts.beforeWrite?.();
@@ -401,38 +412,4 @@ function runWorker(
     };
     worker.postMessage(job);
   });
-}
-
-/**
- * The size line of a run and, unless turned off or quiet, its estimate from a probe of each model (a probe that
- * fails leaves the estimate out, with the reason, and the run goes on).
- */
-async function sizeTheRun(
-  ctx: RunContext,
-  opts: RunOptions,
-  todo: readonly Cell[],
-  needs: ReadonlyMap<string, readonly ArmNeeds[]>,
-  jobs: number,
-  engine: string,
-): Promise<{ lines: string[]; estimate?: Estimate }> {
-  if (!todo.length) return { lines: [] };
-  const plans = await scenarioPlans(ctx, opts.scenarios, {
-    ...(opts.seedLimit ? { seedLimit: opts.seedLimit } : {}),
-    cacheDir: opts.cacheDir,
-    arms: needs,
-    run: todo,
-  });
-  const lines = [sizeLine(runSize(plans))];
-  if (!(opts.estimate ?? !opts.progress.quiet)) return { lines };
-  try {
-    const rates = await measureRates(
-      ctx,
-      opts.scenarios.filter((s) => todo.some((c) => c.scenario.id === s.id)),
-    );
-    // The native engine shares the cores among jobs; the probe measured one thread with all of them.
-    const estimate = estimateRun(plans, rates, engine === "native" ? 1 : jobs);
-    return { lines: [...lines, estimateLine(estimate, engine)], estimate };
-  } catch (e) {
-    return { lines: [...lines, `(no estimate: the probe failed: ${(e as Error).message.split("\n")[0]})`] };
-  }
 }

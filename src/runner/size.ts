@@ -238,9 +238,12 @@ export function humanDuration(seconds: number): string {
  * ```
  */
 export function sizeLine(size: RunSize): string {
+  const plural = (n: number) => `${n} pre-training${n === 1 ? "" : "s"}`;
   const pre = size.pretrainings + size.cachedPretrainings === 0
     ? "no pre-training"
-    : `${size.pretrainings} pre-training${size.pretrainings === 1 ? "" : "s"}${
+    : size.pretrainings === 0
+    ? `${plural(size.cachedPretrainings)} from the cache`
+    : `${plural(size.pretrainings)}${
       size.cachedPretrainings ? ` (and ${size.cachedPretrainings} from the cache)` : ""
     }`;
   return `size: ${size.cells} cell${size.cells === 1 ? "" : "s"}, ${

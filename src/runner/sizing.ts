@@ -10,8 +10,10 @@ import type { RunContext } from "./cells.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import type { QueryFunction } from "../al/query.ts";
 import { pretrainDir, pretrainKey } from "../ssl/pretrain.ts";
-import { probeRates } from "./probe.ts";
+import { probeRates, type ProbeThreads } from "./probe.ts";
 import type { ProgressEvent } from "./progress.ts";
+import { initBackend } from "../backend/backend.ts";
+import type { BackendName } from "../backend/names.ts";
 import {
   type ArmNeeds,
   humanDuration,
@@ -20,6 +22,7 @@ import {
   runSize,
   type ScenarioPlan,
   type SeedSizes,
+  sizeLine,
 } from "./size.ts";
 
 /**
@@ -91,6 +94,7 @@ export async function scenarioPlans(
 export async function measureRates(
   ctx: RunContext,
   scenarios: readonly ResolvedScenario[],
+  threads?: ProbeThreads,
 ): Promise<Map<string, Rates>> {
   const byModel = new Map<string, Promise<Rates>>(), out = new Map<string, Rates>();
   for (const s of scenarios) {
@@ -103,7 +107,7 @@ export async function measureRates(
       sc.finetune.batchSize,
       sc.pretrain,
     ]);
-    if (!byModel.has(model)) byModel.set(model, probeRates(sc, classes));
+    if (!byModel.has(model)) byModel.set(model, probeRates(sc, classes, threads));
     out.set(s.id, await byModel.get(model)!);
   }
   return out;
@@ -205,4 +209,65 @@ export function estimateLine(e: Estimate, engine: string): string {
   return `estimate: about ${humanDuration(e.seconds)} on ${engine} with ${e.parallel} cell${
     e.parallel === 1 ? "" : "s"
   } at a time${parts}, from a short probe of each model on this machine`;
+}
+
+/** What {@linkcode sizeRun} needs besides the scenarios. */
+export interface SizeRunOptions {
+  readonly seedLimit?: number;
+  readonly cacheDir: string;
+  /** Each scenario's arms' needs (default: every arm reads model outputs). */
+  readonly arms: ReadonlyMap<string, readonly ArmNeeds[]>;
+  /** The cells that will run (default: all). */
+  readonly run?: readonly Cell[];
+  /** How many cells run at once. */
+  readonly jobs: number;
+  /** The engine this thread runs, and its threads. */
+  readonly engine: { readonly name: BackendName; readonly threads: number };
+  /** The native engine's threads per job, when jobs share the cores. */
+  readonly perJobThreads?: number;
+  /** Probe and estimate (else the size line alone). */
+  readonly estimate: boolean;
+}
+
+/**
+ * The size line of a run and, with `estimate`, its estimate from a probe of each model; a probe that fails leaves
+ * the estimate out with the reason (the run goes on).
+ *
+ * @example
+ * ```ts ignore
+ * import { sizeRun } from "./sizing.ts";
+ * const { lines } = await sizeRun(ctx, scenarios, { cacheDir: ".cache", arms: new Map(), jobs: 2,
+ *   engine: { name: "wasm", threads: 1 }, estimate: true });
+ * ```
+ */
+export async function sizeRun(
+  ctx: RunContext,
+  scenarios: readonly ResolvedScenario[],
+  o: SizeRunOptions,
+): Promise<{ lines: string[]; estimate?: Estimate }> {
+  const plans = await scenarioPlans(ctx, scenarios, {
+    ...(o.seedLimit ? { seedLimit: o.seedLimit } : {}),
+    cacheDir: o.cacheDir,
+    arms: o.arms,
+    ...(o.run ? { run: o.run } : {}),
+  });
+  const lines = [sizeLine(runSize(plans))];
+  if (!o.estimate) return { lines };
+  // A cell's job runs with its share of the native engine's threads; the probe measures cells so, and
+  // pre-training (before the cells, in this thread) with all of them.
+  const perJob = o.perJobThreads;
+  const threads = o.engine.name === "native" && perJob !== undefined
+    ? {
+      asJob: async () => void await initBackend(o.engine.name, { nativeThreads: perJob }),
+      asMain: async () => void await initBackend(o.engine.name, { nativeThreads: o.engine.threads }),
+    }
+    : undefined;
+  try {
+    const running = o.run ? new Set(o.run.map((c) => c.scenario.id)) : undefined;
+    const rates = await measureRates(ctx, scenarios.filter((s) => !running || running.has(s.id)), threads);
+    const estimate = estimateRun(plans, rates, o.jobs);
+    return { lines: [...lines, estimateLine(estimate, o.engine.name)], estimate };
+  } catch (e) {
+    return { lines: [...lines, `(no estimate: the probe failed: ${(e as Error).message.split("\n")[0]})`] };
+  }
 }

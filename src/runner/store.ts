@@ -439,7 +439,12 @@ export async function readRunFile(out: string): Promise<RunFile | null> {
   if (!run && !versions.length) return null;
   const list = [...(run?.scenarios ?? [])];
   for (const v of versions) {
-    const entry = { id: v.id, hash: v.hash, ...(v.file ? { file: v.file } : {}) };
+    const entry = {
+      id: v.id,
+      hash: v.hash,
+      ...(v.file ? { file: v.file } : {}),
+      ...(v.overrides?.length ? { overrides: v.overrides } : {}),
+    };
     const i = list.findIndex((p) => p.id === v.id);
     if (i < 0) list.push(entry);
     else {list[i] = {
@@ -619,7 +624,12 @@ export async function writeRunFile(
   }
   for (const s of scenarios) {
     if (!list.some((p) => p.id === s.id)) {
-      list.push({ id: s.id, hash: s.hash, ...(s.file ? { file: s.file } : {}) });
+      list.push({
+        id: s.id,
+        hash: s.hash,
+        ...(s.file ? { file: s.file } : {}),
+        ...(s.overrides?.length ? { overrides: [...s.overrides] } : {}),
+      });
     }
   }
   await writeFileAtomic(runPath(out), JSON.stringify({ format: RUN_FORMAT, scenarios: list }, null, 1));
