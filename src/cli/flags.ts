@@ -64,6 +64,8 @@ export const PLAN_FLAGS = {
 /** `deno task report DIR`. */
 export const REPORT_FLAGS = {
   seeds: { type: "string" },
+  data: { type: "string" },
+  cache: { type: "string" },
   debug: { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;

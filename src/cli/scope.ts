@@ -93,12 +93,25 @@ export function commandScope(command: LaunchedCommand, args: readonly string[], 
       try {
         const run = JSON.parse(ctx.readText(`${abs(p)}/run.json`) ?? "null");
         for (const s of Array.isArray(run?.scenarios) ? run.scenarios : []) {
-          if (typeof s?.file === "string" && s.file !== "") read.push(abs(s.file));
+          if (typeof s?.file !== "string" || s.file === "") continue;
+          read.push(abs(s.file));
+          // Its datasets, read-only (the report shows thumbnails of the images the arms picked).
+          const sets = Array.isArray(s.overrides) ? s.overrides.filter((o: unknown) => typeof o === "string") : [];
+          let parsed: ReturnType<typeof parseOverrides> = [];
+          try {
+            parsed = parseOverrides(sets);
+          } catch {
+            // Recorded by a run that validated them; a hand-edited list adds nothing.
+          }
+          for (const path of scenarioPaths(s.file, parsed, ctx)) read.push(path);
         }
       } catch {
         // Not a results folder: the command says so.
       }
     }
+    const dataFlag = str("data"), cacheFlag = str("cache");
+    if (dataFlag !== undefined) read.push(abs(dataFlag));
+    if (cacheFlag !== undefined) read.push(abs(cacheFlag));
     return finish();
   }
   if (command === "data") {
