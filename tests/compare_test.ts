@@ -6,7 +6,7 @@ import { spawnCompare } from "./e2e/bench_cli.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 
-Deno.test("compare: targets are built-in names, module paths (named by stem, hashed) or NAME=MODULE", async () => {
+Deno.test("compare: targets are built-in names, module paths (named by their function's name, else stem; hashed) or NAME=MODULE", async () => {
   const dir = await Deno.makeTempDir({ prefix: "albench-targets-" });
   await Deno.writeTextFile(`${dir}/mine.ts`, "export default {}\n");
   const [a, b, c] = await parseTargets(["uncertainty", "mine.ts", "other=mine.ts"], dir);
@@ -28,6 +28,15 @@ Deno.test("compare: targets are built-in names, module paths (named by stem, has
   );
   await assert.rejects(() => parseTargets(["bad name=mine.ts"], dir), /arm name "bad name" is not usable/);
   await assert.rejects(() => parseTargets([], dir), UsageError);
+  // A plug-in that loads is named by its function's own name (issue #29); one that is not folder-safe, by stem.
+  const fn = (name: string) =>
+    `export default { name: ${
+      JSON.stringify(name)
+    }, description: "", needs: [], select: () => ({ selected: [] }) };\n`;
+  await Deno.writeTextFile(`${dir}/named.ts`, fn("margin-sampling"));
+  await Deno.writeTextFile(`${dir}/spaced.ts`, fn("margin sampling"));
+  const [n, sp] = await parseTargets(["named.ts", "spaced.ts"], dir);
+  assert.deepEqual([n!.name, sp!.name], ["margin-sampling", "spaced"]);
   await Deno.remove(dir, { recursive: true });
 });
 

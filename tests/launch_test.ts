@@ -87,7 +87,9 @@ Deno.test("scope: compare grants its modules' folders, plan writes nothing, repo
   // A folder's run.json names its scenario files: report reads them (their text) and their datasets
   // (thumbnails), with the --set its run applied; --data and --cache as given.
   const held = ctx({
-    "/shared/run/run.json": { scenarios: [{ id: "s", hash: "h", file: "/s/x.json", overrides: ["dataset.root=/d2"] }] },
+    "/shared/run/run.json": {
+      scenarios: [{ id: "s", hash: "h", file: "/s/x.json", overrides: ["dataset.root=/d2"] }],
+    },
     "/s/x.json": { dataset: { kind: "ucmerced", root: "/d1" } },
   });
   assert.deepEqual(commandScope("report", ["/shared/run", "--cache", "/c"], held), {

@@ -14,12 +14,13 @@ const ROOT = new URL("..", import.meta.url).pathname;
  * The shape each format tag stands for, as the SHA-256 of its schema's JSON Schema. A schema edit changes the
  * hash: bump the format's tag in `records.ts` (and say how the old one is read), then update its line here. An
  * added optional field that older readers skip (every schema is a loose object) keeps the tag: the cell format
- * gained `split` (issue #18) and `identity` (issue #25) that way, and records without them still validate.
+ * gained `split` (issue #18) and `identity` (issue #25) that way, and records without them still validate; `run.json`
+ * and the `versions/` files gained `overrides` (the `--set` a run applied, issue #29) so.
  */
 const PINNED: Record<keyof typeof SCHEMAS, [tag: string, sha256: string]> = {
   cell: ["albench-cell-v1", "ffc9992e967949ac3c0b65c3ba672a9aaa6c008fbf05cdb4884870bf7aaf070d"],
-  run: ["albench-run-v1", "494ed3c4b25de497c8be445ba9f81f8508727d937fc51f813f9a6165cf8c95a4"],
-  version: ["albench-version-v1", "46bb4d507a8d806257ac4b563fb2d95334e9245c4cc2c3b906647ee7b0b97375"],
+  run: ["albench-run-v1", "945dce4f22117b6757932515e296261c8e3b6cb9173079dcb04ba62ede2b968b"],
+  version: ["albench-version-v1", "accdc7b7205db1b92a29943629fa226666a1a5245e5c064a05d46ffb7729e565"],
   arm: ["albench-arm-v1", "67c12b88ee744fe9e711cc8731ff4b540aaa00b9648d0071bdb539d9c46910bd"],
   compare: ["albench-compare-v1", "4dacc28c6c5d4912755da3768fd5d0acd4ddf99c71dc88bf4bbc19d411d3021e"],
   checkpoint: ["albench-weights-v1", "aa3c4c72c6e468e8ccd55eda468ad9ccdc816aeb735272bb7fdeaf1d345f8b52"],

@@ -26,7 +26,7 @@ import {
   scenarioHash,
 } from "../scenario/load.ts";
 import type { Scenario } from "../scenario/schema.ts";
-import { BUILTIN_QUERY_FUNCTIONS } from "../al/query/registry.ts";
+import { BUILTIN_QUERY_FUNCTIONS, resolveQuery } from "../al/query/registry.ts";
 import { CellsFailedError, runGrid, type RunSummary } from "../runner/run.ts";
 import { planScenario } from "./plan.ts";
 import { checkRunFolder, readAllCells, readCompareFile, writeCompareFile } from "../runner/store.ts";
@@ -39,8 +39,8 @@ import { gridCells } from "../runner/grid.ts";
 export const COMPARE_HELP = `Usage:
   deno task compare MODULE|NAME... [--scenario FILE] [--against ARM] [--seeds N] [--out DIR] [--jobs N] [--json]
 
-Runs each query function (a plug-in module path, .ts, .js or .py; a built-in name; or NAME=MODULE to name a
-plug-in's arm)
+Runs each query function (a plug-in module path, .ts, .js or .py, whose arm is named by the function's own
+name; a built-in name; or NAME=MODULE to name a plug-in's arm)
 against the scenario's baseline arm on the same splits and initial sets, reusing cached pre-training and any
 baseline cells already in --out, writes the usual report there, and prints per scenario and function the paired
 difference to the baseline (macro and micro F1 averaged over the AL rounds, and AUBC) with 95% CI, paired t and
@@ -219,7 +219,7 @@ export async function parseTargets(args: readonly string[], cwd = Deno.cwd()): P
     }
     const stem = spec.slice(spec.lastIndexOf("/") + 1).replace(/\.[^.]*$/, "");
     out.push({
-      name: given ?? stem,
+      name: given ?? await pluginName(path, stem),
       query: { module: path },
       moduleSha256: createHash("sha256").update(text).digest("hex"),
     });
@@ -239,6 +239,20 @@ export async function parseTargets(args: readonly string[], cwd = Deno.cwd()): P
     throw new UsageError(`two functions would run as arm ${dup.name}; name them apart with NAME=MODULE`);
   }
   return out;
+}
+
+/**
+ * The arm name of a plug-in given without NAME=: its function's own `name` (a Python module's `NAME`, else its
+ * stem) where that is usable as a folder name, else the file's stem. A module that does not load is named by
+ * its stem here; the check that follows reports why it does not load.
+ */
+async function pluginName(path: string, stem: string): Promise<string> {
+  try {
+    const fn = await resolveQuery({ module: path }, "/");
+    return NAME.test(fn.name) && fn.name.length <= 100 ? fn.name : stem;
+  } catch {
+    return stem;
+  }
 }
 
 /** What identifies an added arm's results: its query (and module text) and options. */

@@ -18,6 +18,7 @@ import { datasetSource } from "../data/source.ts";
 import { planJson, planSeed, type SeedPlan } from "../data/plan.ts";
 import { classCounts, type LabelTable } from "../data/dataset.ts";
 import { BACKEND_NAMES, initBackend, isBackendName } from "../backend/backend.ts";
+import type { BackendName } from "../backend/names.ts";
 import { RunContext, scenarioDir } from "../runner/cells.ts";
 import { resolveQuery } from "../al/query/registry.ts";
 import { armNeeds, sizeRun } from "../runner/sizing.ts";
@@ -167,7 +168,16 @@ async function sizeLines(
     ? positiveInt(values.jobs, "--jobs", MAX_JOBS)
     : navigator.hardwareConcurrency;
   const cacheDir = writableFolder(values.cache ?? ".cache", "--cache");
-  const info = await initBackend(backend);
+  let info: { name: BackendName; threads: number };
+  let failed: string | undefined;
+  try {
+    const started = await initBackend(backend);
+    info = { name: started.name, threads: started.threads ?? 1 };
+  } catch (e) {
+    // Sized without the engine (its pre-training keys then name no cached backbone); no estimate.
+    info = { name: backend, threads: 1 };
+    failed = (e as Error).message.split("\n")[0];
+  }
   const ctx = new RunContext({
     ...(values.data ? { dataRoot: values.data } : {}),
     cacheDir,
@@ -195,9 +205,11 @@ async function sizeLines(
     jobs: Math.max(1, Math.min(jobs, cells)),
     engine: info,
     ...(perJob !== undefined ? { perJobThreads: perJob } : {}),
-    estimate: !values["no-estimate"],
+    estimate: !values["no-estimate"] && failed === undefined,
   });
-  return lines;
+  return failed === undefined || values["no-estimate"]
+    ? lines
+    : [...lines, `(no estimate: the engine ${backend} did not start: ${failed})`];
 }
 
 if (import.meta.main) await runMain(main, Deno.args);

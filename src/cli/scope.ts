@@ -96,7 +96,9 @@ export function commandScope(command: LaunchedCommand, args: readonly string[], 
           if (typeof s?.file !== "string" || s.file === "") continue;
           read.push(abs(s.file));
           // Its datasets, read-only (the report shows thumbnails of the images the arms picked).
-          const sets = Array.isArray(s.overrides) ? s.overrides.filter((o: unknown) => typeof o === "string") : [];
+          const sets = Array.isArray(s.overrides)
+            ? s.overrides.filter((o: unknown) => typeof o === "string")
+            : [];
           let parsed: ReturnType<typeof parseOverrides> = [];
           try {
             parsed = parseOverrides(sets);

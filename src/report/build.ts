@@ -344,7 +344,7 @@ export function buildReport(
       id: s.id,
       hash: s.hash,
       file: s.file ?? null,
-      overrides: s.overrides ?? [],
+      ...(s.overrides?.length ? { overrides: s.overrides } : {}),
       seeds: s.seeds,
       baseline: s.baseline,
     })),

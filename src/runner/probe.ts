@@ -28,27 +28,29 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 }
 
 /**
- * Seconds per image of `run(batches)` in the steady state: a warm-up of two batches (compilation, first-call
- * costs; repeated when it was slow), then the fastest of three runs of `k` batches, `k` chosen so one takes about
- * {@linkcode TARGET_SECONDS} (a machine's noise only ever slows a run down). With `fixedCost` (a call that builds
- * models first, as BYOL's), the fastest of two runs of `2k` batches too, and the difference per image. A slow
- * model (two batches over 4 s after the warm-up) is measured by that second warm-up; one whose first call takes
- * over 30 s, by that call.
+ * Seconds per image of `run(batches, batchSize)` in the steady state, in bounded time: one call on a batch of at
+ * most 8 images (it pays one-time costs: compiling kernels, creating primitives), one batch, then the fastest of three runs of `k` batches, `k` chosen so
+ * one takes about {@linkcode TARGET_SECONDS} (a machine's noise only ever slows a run down). With `fixedCost` (a
+ * call that builds models first, as BYOL's), the fastest of two runs of `2k` batches too, and the difference per
+ * image. A slow model is measured by its first call (over 5 s, or a full batch at its pace over 20 s) or its first
+ * full batch (over 1 s), so the probe of even the largest model on the slowest engine takes seconds, not minutes.
  */
 async function perImage(
   batch: number,
-  run: (batches: number) => Promise<unknown>,
+  run: (batches: number, batchSize: number) => Promise<unknown>,
   fixedCost = false,
 ): Promise<number> {
-  // The first call pays one-time costs (compiling kernels, creating primitives): far more than a step.
-  let warm = await timed(() => run(2));
-  if (warm > 30) return warm / (2 * batch);
-  if (warm > 2 * TARGET_SECONDS) warm = await timed(() => run(2));
-  if (warm > 4) return warm / (2 * batch);
-  const k = Math.max(1, Math.min(32, Math.round((2 * TARGET_SECONDS) / Math.max(warm, 1e-3))));
+  // The first call on a batch of at most 8 images: on a slow engine a full batch of a large model takes minutes.
+  const small = Math.min(batch, 8);
+  const first = await timed(() => run(1, small));
+  // Over 5 s, or a full batch at that pace over 20 s: that call is the measurement (one-time costs included).
+  if (first > 5 || (first / small) * batch > 20) return first / small;
+  const second = await timed(() => run(1, batch));
+  if (second > 1) return second / batch;
+  const k = Math.max(1, Math.min(32, Math.round(TARGET_SECONDS / Math.max(second, 1e-3))));
   const fastest = async (batches: number, reps: number) => {
     let best = Infinity;
-    for (let i = 0; i < reps; i++) best = Math.min(best, await timed(() => run(batches)));
+    for (let i = 0; i < reps; i++) best = Math.min(best, await timed(() => run(batches, batch)));
     return best;
   };
   const one = await fastest(k, fixedCost ? 2 : 3);
@@ -109,9 +111,20 @@ export async function probeRates(
     try {
       finetuneRate = await perImage(
         ft,
-        (b) => finetune(model, images, table, indices(b * ft), options, rng.fork("finetune")),
+        (b, size) =>
+          finetune(
+            model,
+            images,
+            table,
+            indices(b * size),
+            { ...options, batchSize: size },
+            rng.fork("finetune"),
+          ),
       );
-      inferenceRate = await perImage(inferBatch, (b) => infer(model, images, indices(b * inferBatch)));
+      inferenceRate = await perImage(
+        inferBatch,
+        (b, size) => infer(model, images, indices(b * size), size),
+      );
     } finally {
       await threads?.asMain();
     }
@@ -129,13 +142,13 @@ export async function probeRates(
       };
       const encoder = buildBackbone(s.model.backbone, r, rng.fork("byol-online"));
       try {
-        byolRate = await perImage(p.batchSize, async (b) => {
+        byolRate = await perImage(p.batchSize, async (b, size) => {
           await pretrainByol(
             encoder,
             () => buildBackbone(s.model.backbone, r, rng.fork("byol-target"), "target_"),
             images,
-            indices(b * p.batchSize),
-            byol,
+            indices(b * size),
+            { ...byol, batchSize: size },
             rng.fork("byol"),
           );
         }, true);

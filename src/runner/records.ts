@@ -25,11 +25,12 @@ import { HASH_RULE, type IdSet, type SplitRecord } from "../data/split_record.ts
  * (dataset, code, engine) without a new tag (older readers skip it); a record without it is checked by its engine.
  */
 export const CELL_FORMAT = "albench-cell-v1";
-/** The format tag of `run.json`. */
+/** The format tag of `run.json` (it gained the optional `overrides` of each scenario without a new tag). */
 export const RUN_FORMAT = "albench-run-v1";
 /**
  * The format tag of the `versions/<scenario id>.json` files. They gained the optional `identity` (dataset and
- * engine) without a new tag; a file without it is checked by the scenario hash alone.
+ * engine) and `overrides` (the `--set` the run applied) without a new tag; a file without `identity` is checked by
+ * the scenario hash alone.
  */
 export const VERSION_FORMAT = "albench-version-v1";
 /** The format tag of the `arms/<scenario id>/<arm>.json` files (the code an arm's cells were computed with). */

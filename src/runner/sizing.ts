@@ -253,6 +253,16 @@ export async function sizeRun(
   });
   const lines = [sizeLine(runSize(plans))];
   if (!o.estimate) return { lines };
+  if (o.engine.name === "cpu") {
+    // tfjs's reference engine in plain JavaScript: a probe would take a minute and the run far longer.
+    return {
+      lines: [
+        ...lines,
+        "(no estimate on the cpu engine, tfjs's slow reference implementation: use native or wasm, whose runs " +
+        "take a fraction of its time)",
+      ],
+    };
+  }
   // A cell's job runs with its share of the native engine's threads; the probe measures cells so, and
   // pre-training (before the cells, in this thread) with all of them.
   const perJob = o.perJobThreads;
