@@ -16,6 +16,7 @@ import { writeReport } from "../src/report/report.ts";
 import { downscaleArea, pickedImages, thumbnailSize } from "../src/report/thumbnails.ts";
 import { type ResolvedScenario, resolveScenarios } from "../src/scenario/load.ts";
 import { datasetSource } from "../src/data/source.ts";
+import { writeFolderFixture } from "./folder_fixture.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 
@@ -354,5 +355,119 @@ document.title = "probe " + JSON.stringify({
     }
   } finally {
     await Deno.remove(out, { recursive: true });
+  }
+});
+
+const text = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** `deno run` of a command of src/cli with `permissions`, in the project root. */
+function cli(
+  command: string,
+  args: string[],
+  permissions = ["--allow-read", "--allow-env", "--allow-write"],
+) {
+  return new Deno.Command(Deno.execPath(), {
+    args: ["run", "--no-prompt", "--cached-only", ...permissions, `${ROOT}src/cli/${command}.ts`, ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "piped",
+    env: { NO_COLOR: "1" },
+  }).output();
+}
+
+Deno.test("bench and report: thumbnails of a folder dataset's picks; report --data/--cache; unreadable data is a sentence", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "albench-thumbs-cli-" });
+  try {
+    const fixture = await writeFolderFixture(`${tmp}/archive`, { n: 48, form: "list" });
+    const file = `${tmp}/s.json`;
+    await Deno.writeTextFile(
+      file,
+      JSON.stringify({
+        name: "thumbs",
+        dataset: { kind: "folder", root: `${tmp}/archive`, labels: "labels.csv", resolution: 16 },
+        split: { val: 8, test: 8, pool: "rest" },
+        model: { backbone: "small-cnn" },
+        pretrain: { method: "none" },
+        finetune: { epochs: 1, batchSize: 8, decayEpochs: [] },
+        al: { initial: 8, batch: 4, iterations: 1 },
+        arms: [{ name: "random", query: "random" }, { name: "mge-clustering", query: "mge-clustering" }],
+        seeds: 1,
+        backend: "wasm",
+      }),
+    );
+    const out = `${tmp}/run`, cache = `${tmp}/cache`;
+    const bench = await cli("bench", [
+      "--scenario",
+      file,
+      "--out",
+      out,
+      "--cache",
+      cache,
+      "--jobs",
+      "1",
+      "--quiet",
+      "--no-estimate",
+    ]);
+    assert.equal(bench.code, 0, text(bench.stderr));
+    // Independently of the report: each arm's first query from its cell file, each image's colour from the
+    // fixture (solid colours, so every pixel of a thumbnail is its image's colour).
+    const colour = new Map(fixture.map((f) => [f.name, f.rgb]));
+    const positives = new Map(fixture.map((f) => [f.name, f.positives]));
+    const picks: string[] = [];
+    for (const arm of ["mge-clustering", "random"]) {
+      const cell = JSON.parse(await Deno.readTextFile(`${out}/cells/thumbs/${arm}/seed-0.json`));
+      assert.equal(cell.iterations[0].selected.length, 4);
+      picks.push(...cell.iterations[0].selected);
+    }
+    const check = (html: string) => {
+      const imgs = imagesOf(html);
+      assert.deepEqual(imgs.map((i) => i.alt.slice(0, i.alt.lastIndexOf(":"))), picks);
+      imgs.forEach((img, k) => {
+        const id = picks[k]!;
+        assert.equal(img.alt, `${id}: ${positives.get(id)!.join(", ") || "no labels"}`);
+        assert.deepEqual([img.png.width, img.png.height, img.width], [16, 16, 64]);
+        const rgb = rgbOf(img.png);
+        assert.ok(rgb.every((v, i) => v === colour.get(id)![i % 3]), `${id}: every pixel ${colour.get(id)}`);
+      });
+    };
+    check(await Deno.readTextFile(`${out}/index.html`));
+
+    // deno task report with the run's --cache: the same thumbnails.
+    const report = await cli("report", [out, "--cache", cache]);
+    assert.equal(report.code, 0, text(report.stderr));
+    check(await Deno.readTextFile(`${out}/index.html`));
+    // A --data that is not there: a sentence naming it, and the report otherwise written.
+    const gone = await cli("report", [out, "--data", `${tmp}/elsewhere`, "--cache", cache]);
+    assert.equal(gone.code, 0, text(gone.stderr));
+    const goneHtml = await Deno.readTextFile(`${out}/index.html`);
+    assert.ok(!goneHtml.includes("<img"));
+    assert.ok(
+      goneHtml.includes(
+        `<p class="meta">No thumbnails for thumbs: its dataset at ${tmp}/elsewhere is not there; give --data the ` +
+          "folder that holds it.</p>",
+      ),
+    );
+    // Not permitted to read the archive: a sentence saying so and what grants it; exit 0.
+    const denied = await cli("report", [out, "--cache", cache], [
+      `--allow-read=${ROOT},${out},${file},${cache}`,
+      `--allow-write=${out}`,
+      "--allow-env",
+    ]);
+    assert.equal(denied.code, 0, text(denied.stderr));
+    const deniedHtml = await Deno.readTextFile(`${out}/index.html`);
+    assert.ok(!deniedHtml.includes("<img"));
+    assert.match(
+      deniedHtml,
+      new RegExp(
+        `No thumbnails for thumbs: the report may not read its dataset at ${tmp}/archive \\(Requires read access` +
+          `[^<]*\\); deno task report may read each scenario's dataset root, --data and --cache: give the ` +
+          "dataset's folder with --data\\.",
+      ),
+    );
+    // The help names the flags.
+    const help = await cli("report", ["--help"]);
+    assert.match(text(help.stdout), /--data DIR[\s\S]*--cache DIR[\s\S]*default \.cache/);
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
   }
 });
