@@ -464,6 +464,23 @@ Deno.test("bench and report: thumbnails of a folder dataset's picks; report --da
           "dataset's folder with --data\\.",
       ),
     );
+    // Another cache, empty, that the report may not write: the images would be decoded for nothing; it says so.
+    const cold = await cli("report", [out, "--cache", `${tmp}/other-cache`], [
+      "--allow-read",
+      `--allow-write=${out}`,
+      "--allow-env",
+    ]);
+    assert.equal(cold.code, 0, text(cold.stderr));
+    const coldHtml = await Deno.readTextFile(`${out}/index.html`);
+    assert.ok(!coldHtml.includes("<img"));
+    assert.match(
+      coldHtml,
+      new RegExp(
+        `No thumbnails for thumbs: its images at ${tmp}/archive are not decoded in the cache ${tmp}/other-cache, ` +
+          "and the report may not write them there \\(Requires write access[^<]*\\); give --cache the cache " +
+          "folder the run used\\.",
+      ),
+    );
     // The help names the flags.
     const help = await cli("report", ["--help"]);
     assert.match(text(help.stdout), /--data DIR[\s\S]*--cache DIR[\s\S]*default \.cache/);

@@ -270,9 +270,14 @@ export const NO_DATASET_NOTE =
 const short = (fingerprint: string) => fingerprint.length > 40 ? `${fingerprint.slice(0, 32)}…` : fingerprint;
 
 /** Why a dataset could not be read, as the end of a sentence that names the fix. */
-function whyUnreadable(e: unknown, root: string | null): string {
+function whyUnreadable(e: unknown, root: string | null, cacheDir: string): string {
   const first = (e instanceof Error ? e.message : String(e)).split("\n")[0]!;
   const where = root ? ` at ${root}` : "";
+  if (e instanceof Deno.errors.NotCapable && /write access/.test(first)) {
+    // Read, decoded, then refused when caching them: the cache given is not the run's (the report only reads it).
+    return `its images${where} are not decoded in the cache ${cacheDir}, and the report may not write them there ` +
+      `(${first}); give --cache the cache folder the run used`;
+  }
   if (e instanceof Deno.errors.NotCapable) {
     return `the report may not read its dataset${where} (${first}); deno task report may read each scenario's ` +
       "dataset root, --data and --cache: give the dataset's folder with --data";
@@ -362,7 +367,7 @@ export async function readThumbnails(
       }));
       rows.push(...built);
     } catch (e) {
-      notes.push(`No thumbnails for ${id}: ${whyUnreadable(e, root)}.`);
+      notes.push(`No thumbnails for ${id}: ${whyUnreadable(e, root, images.cacheDir)}.`);
     }
   }
   return { rows, notes };
