@@ -298,7 +298,7 @@ Deno.test("writeReport: a dataset that is not there, or not the run's, costs its
     assert.ok(!html.includes("<img"));
     assert.match(
       html,
-      /No thumbnails for thumbs-a: the dataset is not the one its cells were computed on \(fingerprint synthetic-v1:size=60:seed=0, the cells' synthetic-v1:size=61:seed=0\); give --data the folder the run read\./,
+      /No thumbnails for thumbs-a: the dataset is not the one its cells were computed on \(fingerprint synthetic-v1:size=60:seed=0, the cells' synthetic-v1:size=61:seed=0\); the synthetic data is made otherwise now \(another scenario or generator version\)\./,
     );
     assert.ok(
       html.includes(

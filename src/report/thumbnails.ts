@@ -325,6 +325,10 @@ export async function readThumbnails(
     const spec = s.scenario.dataset;
     const root = spec.kind === "synthetic" ? null : (images.dataRoot ?? spec.root);
     const key = `${datasetKey(spec, images)}@${spec.resolution}`;
+    // A synthetic archive is made from the scenario and the generator's version alone.
+    const fix = root
+      ? "give --data the folder the run read."
+      : "the synthetic data is made otherwise now (another scenario or generator version).";
     const load = () => {
       const src = datasetSource(spec, images);
       return (async () => ({
@@ -344,7 +348,7 @@ export async function readThumbnails(
           `No thumbnails for ${id}: the dataset${root ? ` at ${root}` : ""} is not the one its cells were ` +
             `computed on (fingerprint ${short(data.fingerprint)}, the cells' ${
               short(other.dataset!)
-            }); give --data the folder the run read.`,
+            }); ${fix}`,
         );
         continue;
       }
@@ -354,7 +358,7 @@ export async function readThumbnails(
         notes.push(
           `No thumbnails for ${id}: the dataset${root ? ` at ${root}` : ""} has no sample ${
             JSON.stringify(absent)
-          }, which its cells picked, so it is not the data the run read; give --data the folder the run read.`,
+          }, which its cells picked, so it is not the data the run read; ${fix}`,
         );
         continue;
       }
