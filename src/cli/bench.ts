@@ -198,21 +198,24 @@ export function refuseDataOnSynthetic(
 
 /**
  * After some cells failed and the others finished: write the report of the run's cells (what finished, the
- * rest listed as missing) and say where, before the failures end the run.
+ * rest listed as missing) and say where, before the failures end the run. `images` (the run's `--data` and
+ * `--cache`) lets the report show thumbnails of what each arm picked first.
  *
  * @example
  * ```ts ignore
  * import { reportWhatFinished } from "./bench.ts";
- * await reportWhatFinished("reports/run", scenarios, error);
+ * await reportWhatFinished("reports/run", scenarios, error, { cacheDir: ".cache" });
  * ```
  */
 export async function reportWhatFinished(
   out: string,
   scenarios: readonly ResolvedScenario[],
   e: CellsFailedError,
+  images?: { readonly dataRoot?: string; readonly cacheDir: string },
 ): Promise<void> {
   await writeReport(out, scenarios, e.summary.cells.map((c) => c.key), {
     environment: e.summary.environment,
+    ...(images ? { images } : {}),
   }).then(
     (r) => console.log(`report of the cells that finished: ${out}/index.html (${r.complete} complete)`),
     (err) => console.error(`(no report: ${(err as Error).message})`),
@@ -269,6 +272,8 @@ async function main(args: string[]): Promise<void> {
     throw new UsageError(`the results folder ${out} is a file; give --out a folder (created when missing)`);
   }
   const backend = flags.backend !== "auto" ? flags.backend : scenarios[0]!.scenario.backend;
+  // Where the report reads the datasets for its thumbnails: as the run reads them.
+  const images = { ...(flags.data ? { dataRoot: flags.data } : {}), cacheDir: flags.cache };
   let summary;
   try {
     summary = await runGrid({
@@ -286,7 +291,7 @@ async function main(args: string[]): Promise<void> {
   } catch (e) {
     // Some cells failed, the others finished: their report is written, then the failures end the run (exit 1).
     if (e instanceof CellsFailedError) {
-      if (!(shard && shard.count > 1)) await reportWhatFinished(out, scenarios, e);
+      if (!(shard && shard.count > 1)) await reportWhatFinished(out, scenarios, e, images);
       throw e;
     }
     // Found when the run is planned (the dataset's classes, the pool after removal): exit 2 as at load.
@@ -310,6 +315,7 @@ async function main(args: string[]): Promise<void> {
   }
   const report = await writeReport(out, scenarios, summary.cells.map((c) => c.key), {
     environment: summary.environment,
+    images,
   });
   console.log(`report: ${out}/index.html (digest ${report.digest.slice(0, 16)})`);
   console.log(wallTimesLine(report.wallTimes));

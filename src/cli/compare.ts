@@ -399,6 +399,11 @@ async function main(args: string[]): Promise<void> {
     }
   }
   const backend = values.backend ?? scenarios[0]!.scenario.backend;
+  // Where the report reads the datasets for its thumbnails: as the run reads them.
+  const images = {
+    ...(values.data ? { dataRoot: values.data } : {}),
+    cacheDir: writableFolder(values.cache ?? ".cache", "--cache"),
+  };
   let summary: RunSummary;
   try {
     summary = await runGrid({
@@ -416,12 +421,12 @@ async function main(args: string[]): Promise<void> {
     });
   } catch (e) {
     // Some cells failed, the others finished: their report is written, then the failures end the run (exit 1).
-    if (e instanceof CellsFailedError) await reportWhatFinished(out, scenarios, e);
+    if (e instanceof CellsFailedError) await reportWhatFinished(out, scenarios, e, images);
     throw e;
   }
 
   const keys = gridCells(scenarios, seedLimit).map((c) => c.key);
-  const report = await writeReport(out, scenarios, keys, { environment: summary.environment });
+  const report = await writeReport(out, scenarios, keys, { environment: summary.environment, images });
   const keep = new Set(keys);
   const records = (await readAllCells(out)).filter((r) => keep.has(r.key));
   const result = compareRecords(

@@ -1,6 +1,7 @@
 /**
  * `deno task report DIR`: merge whatever cells a results folder holds (from any number of shards), say which are
- * missing, and render the report.
+ * missing, and render the report, with thumbnails of what each arm picked first read from the datasets (`--data`,
+ * `--cache`).
  *
  * @module
  */
@@ -29,16 +30,33 @@ async function previousEnvironment(out: string): Promise<{ environment?: Record<
   }
 }
 
+const REPORT_HELP = `Usage: deno task report DIR [--data DIR] [--cache DIR] [--seeds N]
+
+Merges the cells in DIR (e.g. written by several shards) and renders DIR/index.html.
+
+Options:
+  --data DIR    dataset root for file-based datasets, as the run's --data (read for the thumbnails of
+                what each arm picked first; default: each scenario's dataset.root)
+  --cache DIR   the cache of decoded images the run used (default .cache); read, so give the run's
+                --cache to find its images decoded
+  --seeds N     expect only the first N seeds of each scenario
+  -h, --help    this text
+
+Without a readable dataset the report says so in a sentence instead of the thumbnails.`;
+
 async function main(args: string[]): Promise<void> {
   const { values, positionals } = parseFlags(args, REPORT_FLAGS, "report", true);
   if (values.help || positionals.length !== 1) {
-    console.log(
-      "Usage: deno task report DIR\n\nMerges the cells in DIR (e.g. written by several shards) and renders DIR/index.html.",
-    );
+    console.log(REPORT_HELP);
     if (!values.help) throw new UsageError("give exactly one results folder");
     return;
   }
   const out = writableFolder(positionals[0]!, "the results folder");
+  // The thumbnails read the datasets as the run did: its --data, and its cache of decoded images.
+  const images = {
+    ...(values.data !== undefined ? { dataRoot: values.data } : {}),
+    cacheDir: writableFolder(values.cache ?? ".cache", "--cache"),
+  };
   const seedLimit = values.seeds === undefined
     ? undefined
     : positiveInt(values.seeds, "--seeds", MAX_SEEDS, "the scenario schema's limit on seeds");
@@ -99,7 +117,7 @@ async function main(args: string[]): Promise<void> {
     }))
     : scenarios;
   const expected = gridCells(reported, seedLimit).map((c) => c.key);
-  const r = await writeReport(out, scenarios, expected, await previousEnvironment(out));
+  const r = await writeReport(out, scenarios, expected, { ...(await previousEnvironment(out)), images });
   console.log(
     `merged ${r.cells} cells (${r.complete} complete) into ${out}/index.html (digest ${
       r.digest.slice(0, 16)

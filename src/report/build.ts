@@ -44,6 +44,7 @@ import {
   paperMatch,
   paperNote,
 } from "./paper.ts";
+import { type PickedImages, pickedImages } from "./thumbnails.ts";
 
 /** A figure: file stem, spec and caption. */
 export interface Figure {
@@ -77,6 +78,8 @@ export interface ReportModel {
   readonly perClass: PerClassRow[];
   /** What each arm queried per class (`queried_classes.csv`). */
   readonly queried: QueriedClassRow[];
+  /** Per scenario and arm, the ids its first query picked (the thumbnails' images; not in the digest). */
+  readonly picked: PickedImages[];
   readonly summary: SummaryRow[];
   readonly stats: StatsRow[];
   readonly gainChange: GainChangeRow[];
@@ -367,6 +370,7 @@ export function buildReport(
     curves,
     perClass,
     queried,
+    picked: pickedImages(records, undefined, scenarios.map((s) => s.id)),
     summary,
     stats,
     gainChange,

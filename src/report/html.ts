@@ -15,6 +15,7 @@ import { wallTimesLine } from "./tables.ts";
 import { points, pText } from "./words.ts";
 import { MATRIX_LEGEND, type MatrixCell } from "./matrix.ts";
 import { paperRowText } from "./paper.ts";
+import { MAX_THUMBNAILS, NO_DATASET_NOTE, noThumbnails, pngDataUrl, type Thumbnails } from "./thumbnails.ts";
 
 /**
  * Escape text for HTML element content and attribute values.
@@ -213,6 +214,39 @@ function paperSection(m: ReportModel): string {
   }\n<p class="meta">${escapeHtml(m.paper.note)}</p>\n`;
 }
 
+/**
+ * "What each arm picked first": per scenario and arm a row of thumbnails of its first query's picks, the id and
+ * labels under each; a sentence for each scenario (or the whole section) without them.
+ */
+function thumbnailsSection(m: ReportModel, t: Thumbnails): string {
+  const seeds = [...new Set(t.rows.map((r) => r.seed))];
+  const intro = t.rows.length
+    ? `<p class="meta">The images each arm's first query picked (after round 0) ${
+      seeds.length === 1 ? `in seed ${seeds[0]}` : "in its first complete seed, named in its row"
+    }, at most ${MAX_THUMBNAILS} in the order the query returned them, each with its id and labels. The class ` +
+      "histogram of what each arm queried over all rounds is Fig. 5 and queried_classes.csv.</p>\n"
+    : "";
+  const rows = t.rows.map((r) => {
+    const head = `<div class="pick-head">${escapeHtml(oneLine(m.labels[r.scenario] ?? r.scenario))}<br><b>${
+      escapeHtml(r.arm)
+    }</b> · seed ${r.seed} · ${r.thumbnails.length} of ${r.selected} picked</div>`;
+    const figures = r.thumbnails.map((x) => {
+      const words = `${x.id}: ${x.labels.length ? x.labels.join(", ") : "no labels"}`;
+      return `<figure class="thumb" style="width:${Math.max(x.shown, 84)}px"><img src="${
+        pngDataUrl(x.png)
+      }" ` +
+        `width="${x.shown}" height="${x.shown}" alt="${escapeHtml(words)}" title="${escapeHtml(words)}">` +
+        `<figcaption><span class="tid">${escapeHtml(x.id)}</span><br>${
+          escapeHtml(x.labels.join(", ") || "no labels")
+        }</figcaption></figure>`;
+    }).join("");
+    return `<div class="picks">${head}${figures}</div>`;
+  }).join("\n");
+  return `<h2>What each arm picked first</h2>\n${intro}${rows}${rows ? "\n" : ""}${
+    t.notes.map((n) => `<p class="meta">${escapeHtml(n)}</p>`).join("\n")
+  }\n`;
+}
+
 function pretrainTable(m: ReportModel): string {
   if (!m.manifest.pretrain.length) return "<p>No pre-training in these scenarios.</p>";
   return table(
@@ -248,10 +282,22 @@ details{margin:.6em 0}summary{cursor:pointer;font-weight:bold}
 const PAPER_STYLE = `
 #paper-reference td{overflow-wrap:normal}#paper-reference td:nth-child(3){text-align:left}`;
 
-/** Everything the page needs that is not in the model: the scenarios' text and the figures' SVG, in order. */
+/** Only on a page with thumbnails. */
+const THUMB_STYLE = `
+.picks{display:flex;flex-wrap:wrap;gap:6px;align-items:flex-start;margin:.5em 0;padding-top:.4em;
+border-top:1px solid #eee}.pick-head{flex:0 0 12em;font-size:12.5px;overflow-wrap:anywhere}
+figure.thumb{margin:0}figure.thumb img{display:block;image-rendering:pixelated;border:1px solid #ccc}
+figure.thumb figcaption{font-size:10px;line-height:1.25;color:#444;overflow-wrap:anywhere}
+.thumb .tid{color:#222}`;
+
+/**
+ * Everything the page needs that is not in the model: the scenarios' text, the figures' SVG (in order) and the
+ * thumbnails of what each arm picked first (without them, the section says the datasets were not read).
+ */
 export interface HtmlInputs {
   readonly scenarios: readonly ResolvedScenario[];
   readonly svgs: readonly string[];
+  readonly thumbnails?: Thumbnails;
 }
 
 /**
@@ -275,10 +321,11 @@ export function reportHtml(model: ReportModel, inputs: HtmlInputs): string {
   const averages = m.stats.filter((r) => r.at === "average" || r.at === "aubc");
   const budgets = m.stats.filter((r) => r.at.startsWith("labelled="));
   const done = cellsLine(m.expected.length, m.missing.length, m.complete);
+  const thumbs = inputs.thumbnails ?? noThumbnails(m.picked, NO_DATASET_NOTE);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>albench report${families.length ? `: ${escapeHtml(families.join(", "))}` : ""}</title>
-<style>${STYLE}${m.paper ? PAPER_STYLE : ""}</style></head><body>
+<style>${STYLE}${m.paper ? PAPER_STYLE : ""}${thumbs.rows.length ? THUMB_STYLE : ""}</style></head><body>
 <h1>albench report${families.length ? `: ${escapeHtml(families.join(", "))}` : ""}</h1>
 <p class="meta">${done}${missing}. Result digest <code>${m.digest}</code>.
 ${escapeHtml(wallTimesLine(m.wallTimes))}.</p>
@@ -295,7 +342,7 @@ ${
       `<figure>${inputs.svgs[i] ?? ""}<figcaption>${escapeHtml(f.caption)}</figcaption></figure>`
     ).join("\n")
   }
-<h2>Tables</h2>
+${thumbnailsSection(m, thumbs)}<h2>Tables</h2>
 <h3>Per arm</h3>
 ${summaryTable(m)}
 <h3>Paired differences to the baseline</h3>

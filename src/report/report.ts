@@ -2,7 +2,8 @@
  * Writing a report from whatever cells a results folder holds: `curves.csv`, `per_class.csv`,
  * `queried_classes.csv`, `summary.csv`, `stats.csv`, `gain_change.csv`, Vega-Lite specs (`*.vl.json`) rendered to SVG and PNG, a self-contained
  * `index.html` and `manifest.json` with the result digest. What they contain is built by `build.ts`; the page is
- * laid out by `html.ts`; this module only renders and writes (each file atomically).
+ * laid out by `html.ts`; the thumbnails of what each arm picked first are read by `thumbnails.ts`; this module
+ * only renders and writes (each file atomically).
  *
  * @module
  */
@@ -16,6 +17,7 @@ import type { WallTimes } from "./tables.ts";
 import { buildReport } from "./build.ts";
 import { reportHtml } from "./html.ts";
 import { renderSvg, svgToPng } from "./render.ts";
+import { readThumbnails, type Thumbnails } from "./thumbnails.ts";
 
 /** What the report found and wrote. */
 export interface ReportResult {
@@ -54,7 +56,9 @@ export function csv(rows: readonly object[]): string {
 
 /**
  * Write the report of `out`. `scenarios` (when known) give baselines, labels, expected cells and the scenario
- * text.
+ * text. `extra.images` says where the datasets are read for the thumbnails of what each arm picked first (the
+ * run's `--data` and `--cache`); without it, or where a dataset cannot be read, the page says so in a sentence
+ * and is otherwise the same: thumbnails never fail a report, and never enter its digest.
  *
  * @example
  * ```ts ignore
@@ -66,7 +70,11 @@ export async function writeReport(
   out: string,
   scenarios: readonly ResolvedScenario[],
   expected: readonly string[],
-  extra: { environment?: Record<string, unknown>; runFile?: RunFile | null } = {},
+  extra: {
+    environment?: Record<string, unknown>;
+    runFile?: RunFile | null;
+    images?: { readonly dataRoot?: string; readonly cacheDir: string };
+  } = {},
 ): Promise<ReportResult> {
   // A folder whose records disagree — with the versions it holds, or with each other on the data, an arm's code or
   // the engine — is refused, never rendered: its numbers would not compare. Nothing is written then.
@@ -99,7 +107,15 @@ export async function writeReport(
     await put(`${f.name}.png`, await svgToPng(svg));
   }
   await put("manifest.json", JSON.stringify(model.manifest, null, 1));
-  await put("index.html", reportHtml(model, { scenarios, svgs }));
+  let thumbnails: Thumbnails | undefined;
+  if (extra.images) {
+    // readThumbnails turns every unreadable dataset into a sentence; this catch is for the unforeseen.
+    thumbnails = await readThumbnails(model.picked, scenarios, extra.images).catch((e) => ({
+      rows: [],
+      notes: [`No thumbnails: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}.`],
+    }));
+  }
+  await put("index.html", reportHtml(model, { scenarios, svgs, ...(thumbnails ? { thumbnails } : {}) }));
   return {
     digest: model.digest,
     cells: records.length,
