@@ -82,7 +82,7 @@ Deno.test("scope: compare grants its modules' folders, plan writes nothing, repo
   });
   assert.deepEqual(commandScope("report", ["/shared/run"], ctx({})), {
     read: ["/p", "/shared/run"],
-    write: ["/shared/run"],
+    write: ["/shared/run", "/p/.cache"],
   });
   // A folder's run.json names its scenario files: report reads them (their text) and their datasets
   // (thumbnails), with the --set its run applied; --data and --cache as given.
@@ -94,7 +94,7 @@ Deno.test("scope: compare grants its modules' folders, plan writes nothing, repo
   });
   assert.deepEqual(commandScope("report", ["/shared/run", "--cache", "/c"], held), {
     read: ["/p", "/shared/run", "/s/x.json", "/d2", "/c"],
-    write: ["/shared/run"],
+    write: ["/shared/run", "/c"],
   });
   assert.deepEqual(commandScope("data", ["ucmerced", "--out", "/data/ucm"], ctx({})).write, [
     "/p/.cache",

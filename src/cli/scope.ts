@@ -111,9 +111,10 @@ export function commandScope(command: LaunchedCommand, args: readonly string[], 
         // Not a results folder: the command says so.
       }
     }
-    const dataFlag = str("data"), cacheFlag = str("cache");
+    // --data, and the cache (where decoded images are kept for the thumbnails: read, and written when missing).
+    const dataFlag = str("data"), cache = abs(str("cache") ?? ".cache");
     if (dataFlag !== undefined) read.push(abs(dataFlag));
-    if (cacheFlag !== undefined) read.push(abs(cacheFlag));
+    read.push(cache), write.push(cache);
     return finish();
   }
   if (command === "data") {

@@ -7,7 +7,6 @@
  *
  * @module
  */
-import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../rng.ts";
 import type { ImageTable, LabelTable } from "../data/dataset.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
