@@ -129,24 +129,27 @@ async function main(args: string[]): Promise<void> {
     }
     scenarios = wanted;
   }
-  if (!values.json) {
-    for (const line of await sizeLines(scenarios, values, seedLimit)) console.log(line);
-    console.log("");
-  }
+  // Every seed planned first: a scenario that does not fit its dataset is a usage error (exit 2), named.
+  const planned: [ResolvedScenario, Awaited<ReturnType<typeof planScenario>>][] = [];
   for (const s of scenarios) {
-    let planned;
     try {
-      planned = await planScenario(s, values.data, seedLimit);
+      planned.push([s, await planScenario(s, values.data, seedLimit)]);
     } catch (e) {
       if (e instanceof ScenarioError) throw new UsageError(e.message);
       throw e;
     }
+  }
+  if (!values.json) {
+    for (const line of await sizeLines(scenarios, values, seedLimit)) console.log(line);
+    console.log("");
+  }
+  for (const [s, p] of planned) {
     if (values.json) {
-      console.log(JSON.stringify(planJson(s.id, s.hash, planned.table, planned.plans)));
+      console.log(JSON.stringify(planJson(s.id, s.hash, p.table, p.plans)));
     } else {
-      console.log(`scenario ${s.id} (hash ${s.hash.slice(0, 12)}), ${planned.table.ids.length} samples`);
-      const archive = classCounts(planned.table);
-      for (const p of planned.plans) console.log(formatSeed(planned.table, p, archive));
+      console.log(`scenario ${s.id} (hash ${s.hash.slice(0, 12)}), ${p.table.ids.length} samples`);
+      const archive = classCounts(p.table);
+      for (const seed of p.plans) console.log(formatSeed(p.table, seed, archive));
       console.log("");
     }
   }

@@ -2074,7 +2074,7 @@ integrityCase(
 CASES.push({
   group: "integrity",
   name: "compare.json deleted, another module under an arm's name",
-  setup: "compare ./plugins/a.ts, rm compare.json, compare a=./plugins/b.ts into the same --out",
+  setup: "compare a=./plugins/a.ts, rm compare.json, compare a=./plugins/b.ts into the same --out",
   expected: "exit 1 naming the arm and its code, nothing written",
   run: async () => {
     const dir = await freshDir("compare-swap");
@@ -2087,7 +2087,7 @@ CASES.push({
     const file = await writeScenario(dir, tiny());
     // compare takes bench's flags but --scenario and --out come from benchArgs, the target first.
     const args = (target: string) => [target, ...benchArgs(file, `${dir}/out`)];
-    const first = await cli("compare.ts", args("./plugins/a.ts"), { cwd: dir, timeoutMs: 120_000 });
+    const first = await cli("compare.ts", args("a=./plugins/a.ts"), { cwd: dir, timeoutMs: 120_000 });
     assert.equal(first.code, 0, first.stderr);
     await Deno.remove(`${dir}/out/compare.json`);
     const before = await tree(`${dir}/out`);
@@ -2424,6 +2424,169 @@ CASES.push({
       /arms\[2\] \(mine\): the plug-in .*q\.ts may read its folder, which holds the results folder .*\/out: keep the plug-in in a folder of its own/,
     );
     assert.ok(!(await exists(`${dir}/out`)), "the results folder was created");
+  },
+});
+
+// ---------------------------------------------------------------------------------------------------------------
+// Overrides, options, sweeps and the launcher (issue #29): each refused with its value named, nothing written.
+
+flagCase(
+  "bench --set through the prototype",
+  "--set __proto__.polluted=1",
+  "bench.ts",
+  b("--set", "__proto__.polluted=1"),
+  2,
+  /--set "__proto__\.polluted=1": "__proto__" is not a field name/,
+);
+flagCase(
+  "bench --set without a value",
+  "--set al.iterations",
+  "bench.ts",
+  b("--set", "al.iterations"),
+  2,
+  /--set "al\.iterations" needs the form path\.to\.field=value/,
+);
+flagCase(
+  "bench --set an unknown field",
+  "--set al.iteratons=3 (misspelt)",
+  "bench.ts",
+  b("--set", "al.iteratons=3"),
+  2,
+  /al: unknown key "iteratons".*\n.*\(with --set al\.iteratons=3\)/s,
+);
+flagCase(
+  "bench --set through a number",
+  "--set al.batch.x=1 (al.batch is a number)",
+  "bench.ts",
+  b("--set", "al.batch.x=1"),
+  2,
+  /--set al\.batch\.x=1: al\.batch is 10, not an object; set al\.batch itself/,
+);
+flagCase(
+  "bench --set a variant",
+  "--set variants.0.name=x",
+  "bench.ts",
+  b("--set", "variants.0.name=x"),
+  2,
+  /variants are edited in the scenario file/,
+);
+flagCase(
+  "bench --set past a list's end",
+  "--set arms.99.name=x",
+  "bench.ts",
+  b("--set", "arms.99.name=x"),
+  2,
+  /--set arms\.99\.name=x: arms is a list of 2; index it with 0 to 2/,
+);
+flagCase(
+  "plan --set a wrong type",
+  '--set seeds="many"',
+  "plan.ts",
+  (_d, f) => ["--scenario", f, "--set", 'seeds="many"'],
+  2,
+  /seeds: .*\n.*\(with --set seeds="many"\)/s,
+);
+const c =
+  (...extra: string[]) => (d: string, f: string) => ["uncertainty", ...benchArgs(f, `${d}/out`), ...extra];
+flagCase(
+  "compare --options not JSON",
+  "--options '{k: 1}'",
+  "compare.ts",
+  c("--options", "{k: 1}"),
+  2,
+  /^error: --options is not valid JSON/m,
+);
+flagCase(
+  "compare --options a list",
+  "--options '[1]'",
+  "compare.ts",
+  c("--options", "[1]"),
+  2,
+  /--options must be a JSON object/,
+);
+flagCase(
+  "compare --options unknown to the function",
+  `--options '{"mFactor": 3}' for uncertainty`,
+  "compare.ts",
+  c("--options", '{"mFactor": 3}'),
+  2,
+  /unknown option "mFactor"; uncertainty's options are: none/,
+);
+flagCase(
+  "compare --sweep a value that names no folder",
+  "--sweep k=../x",
+  "compare.ts",
+  c("--sweep", "k=../x"),
+  2,
+  /the value "\.\.\/x" cannot name an arm/,
+);
+flagCase(
+  "compare --sweep of 1000 arms",
+  "--sweep a=1..40 --sweep b=1..25",
+  "compare.ts",
+  c(
+    "--sweep",
+    `a=${Array.from({ length: 40 }, (_, i) => i).join(",")}`,
+    "--sweep",
+    `b=${Array.from({ length: 25 }, (_, i) => i).join(",")}`,
+  ),
+  2,
+  /the sweep makes 1000 arms, more than 64; sweep fewer values/,
+);
+CASES.push({
+  group: "flags",
+  name: "a task given a path with a comma",
+  setup: "deno task bench --out DIR/a,b",
+  expected: "exit 2 naming the path and the fix, nothing created",
+  run: async () => {
+    const dir = await freshDir("comma");
+    const file = await writeScenario(dir, tiny());
+    const o = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "bench", ...benchArgs(file, `${dir}/a,b`)],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+    }).output();
+    refused(
+      {
+        code: o.code,
+        stdout: new TextDecoder().decode(o.stdout),
+        stderr: new TextDecoder().decode(o.stderr),
+      },
+      2,
+      /^error: the path .*\/a,b holds a comma, which a permission list cannot name/,
+    );
+    assert.ok(!(await exists(`${dir}/a,b`)), "the results folder was created");
+  },
+});
+CASES.push({
+  group: "flags",
+  name: "a task given a scenario that is a pipe",
+  setup: "mkfifo DIR/s.json; deno task plan --scenario DIR/s.json",
+  expected: "exit 2 naming the file, no hang (the launcher does not read it)",
+  run: async () => {
+    const dir = await freshDir("fifo");
+    const fifo = `${dir}/s.json`;
+    const made = await new Deno.Command("mkfifo", { args: [fifo] }).output();
+    assert.ok(made.success, "mkfifo");
+    const o = await new Deno.Command(Deno.execPath(), {
+      args: ["task", "-q", "plan", "--scenario", fifo],
+      cwd: ROOT,
+      stdout: "piped",
+      stderr: "piped",
+      env: { NO_COLOR: "1" },
+      signal: AbortSignal.timeout(60_000),
+    }).output();
+    refused(
+      {
+        code: o.code,
+        stdout: new TextDecoder().decode(o.stdout),
+        stderr: new TextDecoder().decode(o.stderr),
+      },
+      2,
+      /s\.json is not a valid scenario:\n {2}- not a regular file \(a device, pipe or socket\)/,
+    );
   },
 });
 
