@@ -151,6 +151,24 @@ export {
   COMPARE_UNITS,
   compareRecords,
   type CompareResult,
+  type FieldStat,
   type MetricComparison,
   type PairedStat,
 } from "./src/report/compare.ts";
+export {
+  type FieldMetricRow,
+  fieldMetricRows,
+  type FieldRecord,
+  labelsToScore,
+} from "./src/report/field_metrics.ts";
+export {
+  type DesignPower,
+  designPower,
+  type Look,
+  looks,
+  poweredEffect,
+  type SequentialDesign,
+  sequentialLooks,
+  type SequentialVerdict,
+  spending,
+} from "./src/report/sequential.ts";

@@ -34,6 +34,21 @@ import { COMPARE_FORMAT, type CompareFile } from "../runner/records.ts";
 import { writeReport } from "../report/report.ts";
 import { compareRecords, compareText } from "../report/compare.ts";
 import { gridCells } from "../runner/grid.ts";
+import { looks, MIN_FIRST_LOOK, poweredEffect, type SequentialDesign } from "../report/sequential.ts";
+import {
+  type Preregistration,
+  PREREGISTRATION_FORMAT,
+  preregistrationDifferences,
+  preregistrationSentence,
+  type PreregistrationStatus,
+} from "../report/preregistration.ts";
+import {
+  designLine,
+  SEQUENTIAL_RULE,
+  type SequentialOutcome,
+  sequentialOutcome,
+  sequentialText,
+} from "../report/sequential_compare.ts";
 
 /** The help text of `deno task compare`. */
 export const COMPARE_HELP = `Usage:
@@ -60,6 +75,15 @@ Flags:
   --options JSON    options for the compared functions, e.g. '{"k": 5}' (checked against their schemas)
   --sweep K=V1,V2   one arm per value of option K (repeatable: every combination), named by its values,
                     e.g. --sweep k=1,2,5 runs my_q-k1, my_q-k2 and my_q-k5
+  --until-decided   run seeds in batches and stop as soon as each function is decided: higher, lower or
+                    (with --margin) equivalent to the baseline in macro F1 averaged over the rounds, the
+                    type-I error held at 5% over all looks (docs/reports.md, "Sequential comparisons")
+  --max-seeds N     with --until-decided: the most seeds (default 30); then "undecided at N seeds"
+  --batch K         with --until-decided: seeds added per look (default 5)
+  --margin D        with --until-decided: the equivalence margin in F1 points (e.g. 3)
+  --preregister FILE  write the design (primary contrast, α, stopping rule, seeds, scenario hashes, each
+                    function's code and options) to FILE before the first cell, or, when FILE exists, check
+                    the run against it; the report says whether the run followed it
   --no-estimate     no probe before the run: the size line without the time estimate
   --json            print the comparison as JSON (differences in F1 units, arm minus baseline) with the
                     folder's result digest
@@ -363,10 +387,11 @@ async function main(args: string[]): Promise<void> {
   const jobs = values.jobs !== undefined
     ? positiveInt(values.jobs, "--jobs", MAX_JOBS)
     : navigator.hardwareConcurrency;
+  const design = sequentialDesign(values, seeds);
   const targets = expandTargets(await parseTargets(positionals), values.options, values.sweep ?? []);
   const original = await loadScenarios([values.scenario ?? "scenarios/default.json"], values.set ?? []);
   refuseDataOnSynthetic(values.data, original, values.scenario ?? "scenarios/default.json");
-  const scenarios = compareScenarios(original, targets, values.against, seeds);
+  const scenarios = compareScenarios(original, targets, values.against, design?.maxSeeds ?? seeds);
   try {
     for (const w of await checkScenarioQueries(scenarios)) console.warn(`warning: ${w}`);
   } catch (e) {
@@ -398,35 +423,91 @@ async function main(args: string[]): Promise<void> {
       throw e;
     }
   }
+  // The design, written (or checked) before the first cell runs.
+  const preregistration = values.preregister === undefined
+    ? undefined
+    : await preregister(values.preregister, designOf(scenarios, targets, design, seedLimit));
   const backend = values.backend ?? scenarios[0]!.scenario.backend;
   // Where the report reads the datasets for its thumbnails: as the run reads them.
   const images = {
     ...(values.data ? { dataRoot: values.data } : {}),
     cacheDir: writableFolder(values.cache ?? ".cache", "--cache"),
   };
+  const run = async (
+    limit: number | undefined,
+    first: boolean,
+    these: readonly ResolvedScenario[] = scenarios,
+  ): Promise<RunSummary> => {
+    try {
+      return await runGrid({
+        scenarios: these,
+        out,
+        ...(values.data ? { dataRoot: values.data } : {}),
+        cacheDir: writableFolder(values.cache ?? ".cache", "--cache"),
+        backend: isBackendName(backend) ? backend : "auto",
+        ...(limit ? { seedLimit: limit } : {}),
+        jobs,
+        progress: { quiet: values.quiet ?? false },
+        estimate: first && !(values["no-estimate"] ?? false) && !(values.quiet ?? false),
+        // After runGrid's own checks (engine, data, code), so a refused comparison writes nothing.
+        beforeWrite: () => writeCompareFile(out, compareFile),
+      });
+    } catch (e) {
+      // Some cells failed, the others finished: their report is written, then the failures end the run (exit 1).
+      if (e instanceof CellsFailedError) await reportWhatFinished(out, scenarios, e, images);
+      throw e;
+    }
+  };
   let summary: RunSummary;
-  try {
-    summary = await runGrid({
-      scenarios,
-      out,
-      ...(values.data ? { dataRoot: values.data } : {}),
-      cacheDir: writableFolder(values.cache ?? ".cache", "--cache"),
-      backend: isBackendName(backend) ? backend : "auto",
-      ...(seedLimit ? { seedLimit } : {}),
-      jobs,
-      progress: { quiet: values.quiet ?? false },
-      estimate: !(values["no-estimate"] ?? false) && !(values.quiet ?? false),
-      // After runGrid's own checks (engine, data, code), so a refused comparison writes nothing.
-      beforeWrite: () => writeCompareFile(out, compareFile),
-    });
-  } catch (e) {
-    // Some cells failed, the others finished: their report is written, then the failures end the run (exit 1).
-    if (e instanceof CellsFailedError) await reportWhatFinished(out, scenarios, e, images);
-    throw e;
+  let sequential: SequentialOutcome | undefined;
+  // --until-decided: the seeds each scenario ran, up to the look that decided it.
+  const stopAt = new Map<string, number>();
+  if (!design) summary = await run(seedLimit, true);
+  else {
+    // Look after look: run the seeds up to the look (earlier cells are reused), decide from the records.
+    const said = (line: string) => values.quiet || console.error(line);
+    const powered = poweredEffect(design, 0.8, 2000);
+    said(designLine(design, powered));
+    summary = undefined as unknown as RunSummary;
+    // A scenario whose every pair is decided runs no more seeds; the others go on to the next look.
+    let active: readonly ResolvedScenario[] = scenarios;
+    for (const [k, n] of looks(design).entries()) {
+      summary = await run(n, k === 0, active);
+      sequential = sequentialOutcome(
+        (await readAllCells(out)).filter((r) => r.complete),
+        scenarios,
+        targets.map((t) => t.name),
+        design,
+        powered,
+        n,
+      );
+      const pairs = sequential.pairs;
+      said(
+        `look ${k + 1} at ${n} seeds: ${pairs.map((p) => `${p.scenario} ${p.arm}: ${p.verdict}`).join("; ")}`,
+      );
+      for (const s of active) {
+        const mine = pairs.filter((p) => p.scenario === s.id);
+        if (mine.every((p) => p.verdict !== "continue")) {
+          stopAt.set(
+            s.id,
+            Math.max(...mine.map((p) => p.seeds)),
+          );
+        }
+      }
+      active = active.filter((s) => !stopAt.has(s.id));
+      if (!active.length) break;
+    }
   }
 
-  const keys = gridCells(scenarios, seedLimit).map((c) => c.key);
-  const report = await writeReport(out, scenarios, keys, { environment: summary.environment, images });
+  const keys =
+    (design
+      ? scenarios.flatMap((s) => gridCells([s], stopAt.get(s.id) ?? design.maxSeeds))
+      : gridCells(scenarios, seedLimit)).map((c) => c.key);
+  const report = await writeReport(out, scenarios, keys, {
+    environment: summary.environment,
+    images,
+    ...(preregistration ? { preregistration } : {}),
+  });
   const keep = new Set(keys);
   const records = (await readAllCells(out)).filter((r) => keep.has(r.key));
   const result = compareRecords(
@@ -435,11 +516,146 @@ async function main(args: string[]): Promise<void> {
     targets.map((t) => t.name),
     scenarios.map((s) => s.id),
   );
-  if (values.json) console.log(JSON.stringify({ ...result, digest: report.digest }, null, 1));
-  else {
+  if (values.json) {
+    console.log(
+      JSON.stringify(
+        {
+          ...result,
+          ...(sequential ? { sequential } : {}),
+          ...(preregistration ? { preregistration } : {}),
+          digest: report.digest,
+        },
+        null,
+        1,
+      ),
+    );
+  } else {
     console.log(compareText(result).trimEnd());
+    if (sequential) console.log(sequentialText(sequential));
+    if (preregistration) console.log(preregistrationSentence(preregistration));
     console.log(`report: ${out}/index.html (digest ${report.digest.slice(0, 16)})`);
   }
+}
+
+/** The comparison's design as pre-registered: the primary contrast, α, rule, seeds, scenarios and functions. */
+function designOf(
+  scenarios: readonly ResolvedScenario[],
+  targets: readonly CompareTarget[],
+  design: SequentialDesign | undefined,
+  seedLimit: number | undefined,
+): Preregistration {
+  return {
+    format: PREREGISTRATION_FORMAT,
+    primary: {
+      metric: "macro_f1",
+      contrast: "function − baseline, macro F1 averaged over rounds 1…T, paired by seed, per scenario",
+      test: design
+        ? "two-sided paired t-test at each look's α (and TOST with a margin)"
+        : "two-sided paired t-test",
+    },
+    alpha: 0.05,
+    rule: design
+      ? {
+        kind: "sequential",
+        name: SEQUENTIAL_RULE,
+        batch: design.batch,
+        maxSeeds: design.maxSeeds,
+        margin: design.margin ?? null,
+      }
+      : { kind: "fixed", seeds: seedLimit ?? Math.min(...scenarios.map((s) => s.seeds.length)) },
+    scenarios: scenarios.map((s) => ({ id: s.id, hash: s.hash })),
+    baseline: scenarios[0]!.baseline,
+    arms: targets.map((t) => ({
+      name: t.name,
+      query: typeof t.query === "string" ? t.query : t.query.module,
+      sha256: t.moduleSha256 ?? null,
+      options: t.options ?? {},
+    })),
+  };
+}
+
+/**
+ * Write `design` to `file` when it does not exist (created once: `file.partial`, then a hard link, so a crash or
+ * a concurrent run never leaves half a file or overwrites one), else read it and compare.
+ */
+async function preregister(file: string, design: Preregistration): Promise<PreregistrationStatus> {
+  const text = JSON.stringify(design, null, 1) + "\n";
+  let written = false;
+  if (!(await Deno.stat(file).then(() => true, () => false))) {
+    const partial = `${file}.partial`;
+    try {
+      await Deno.writeTextFile(partial, text);
+      await Deno.link(partial, file).catch((e) => {
+        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
+      });
+      written = true;
+    } catch (e) {
+      throw new UsageError(
+        `--preregister ${file}: ${(e as Error).message.split(",")[0]}; give a file in a folder that exists`,
+      );
+    } finally {
+      await Deno.remove(partial).catch(() => {});
+    }
+  }
+  const held = await Deno.readTextFile(file).catch((e) => {
+    throw new UsageError(`--preregister ${file}: ${(e as Error).message.split(",")[0]}`);
+  });
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(held);
+  } catch {
+    parsed = null;
+  }
+  const sha256 = createHash("sha256").update(held).digest("hex");
+  // Written by a concurrent run between the check and the link: then it is that run's, and compared as found.
+  return {
+    file,
+    sha256,
+    written: written && held === text,
+    differences: preregistrationDifferences(parsed, design),
+  };
+}
+
+/** The design `--until-decided` asks for (none without it); its flags without it are a usage error. */
+function sequentialDesign(
+  values: { "until-decided"?: boolean; "max-seeds"?: string; batch?: string; margin?: string },
+  seeds: number | undefined,
+): SequentialDesign | undefined {
+  const given = (["max-seeds", "batch", "margin"] as const).filter((f) => values[f] !== undefined);
+  if (!values["until-decided"]) {
+    if (given.length) throw new UsageError(`--${given[0]} is a flag of --until-decided; add --until-decided`);
+    return undefined;
+  }
+  if (seeds !== undefined) {
+    throw new UsageError(
+      "--seeds and --until-decided: the sequential run chooses the seeds; give --max-seeds",
+    );
+  }
+  const maxSeeds = values["max-seeds"] !== undefined
+    ? positiveInt(
+      values["max-seeds"],
+      "--max-seeds",
+      MAX_SEEDS,
+      "the scenario schema's limit on seeds",
+      MIN_FIRST_LOOK,
+    )
+    : 30;
+  const batch = values.batch !== undefined
+    ? positiveInt(values.batch, "--batch", maxSeeds, "--max-seeds")
+    : 5;
+  let margin: number | undefined;
+  if (values.margin !== undefined) {
+    const m = /^[0-9]{1,3}(\.[0-9]{1,6})?$/.test(values.margin) ? Number(values.margin) : NaN;
+    if (!(m > 0 && m < 100)) {
+      throw new UsageError(
+        `--margin must be a number of F1 points above 0 and below 100 (e.g. 3); got ${
+          JSON.stringify(values.margin)
+        }`,
+      );
+    }
+    margin = m / 100;
+  }
+  return { alpha: 0.05, batch, maxSeeds, ...(margin !== undefined ? { margin } : {}) };
 }
 
 if (import.meta.main) await runMain(main, Deno.args);

@@ -150,6 +150,12 @@ export function commandScope(command: LaunchedCommand, args: readonly string[], 
   const results = out !== undefined ? abs(out) : abs(command === "compare" ? "reports/compare" : "reports");
   read.push(results, cache);
   write.push(results, cache, abs(".cache/python-exchange"));
+  // compare --preregister FILE: read, and created once through FILE.partial.
+  const prereg = command === "compare" ? str("preregister") : undefined;
+  if (prereg !== undefined) {
+    read.push(abs(prereg));
+    write.push(abs(prereg), abs(`${prereg}.partial`));
+  }
   const log = str("log-json");
   if (log !== undefined) read.push(abs(log)), write.push(abs(log));
   return finish();

@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { type FieldMetricRow, fieldMetricRows } from "./field_metrics.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import type { CellRecord } from "../runner/records.ts";
 import {
@@ -83,6 +84,8 @@ export interface ReportModel {
   readonly summary: SummaryRow[];
   readonly stats: StatsRow[];
   readonly gainChange: GainChangeRow[];
+  /** Label efficiency, early and late rounds, rare classes (`field_metrics.csv`). */
+  readonly fieldMetrics: FieldMetricRow[];
   readonly figures: Figure[];
   /** Sentences generated from the statistics, by scenario then arm: what the report concludes. */
   readonly conclusions: string[];
@@ -277,6 +280,7 @@ export function buildReport(
   const curves = curveRows(records), perClass = perClassRows(records), queried = queriedClassRows(records);
   const summary = summaryRows(records, baselineOf), stats = statsRows(records, baselineOf);
   const gainChange = gainChangeRows(records, baselineOf, scenarios.map((s) => s.id));
+  const fieldMetrics = fieldMetricRows(records, baselineOf);
   const rounds = roundsPerScenario(curves);
   const done = new Set(records.filter((r) => r.complete).map((r) => r.key));
   const missing = expected.filter((k) => !done.has(k));
@@ -374,6 +378,7 @@ export function buildReport(
     summary,
     stats,
     gainChange,
+    fieldMetrics,
     figures,
     conclusions: conclusions.map((c) => c.text),
     conclusionGroups: groupConclusions(conclusions),

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { type FieldMetricRow, fieldMetricRows } from "./field_metrics.ts";
 import type { CellRecord } from "../runner/records.ts";
 import { type StatsRow, statsRows, summaryRows } from "./tables.ts";
 import { comparisonSentence, points, pText } from "./words.ts";
@@ -49,6 +50,24 @@ export interface ArmComparison {
   readonly seedsFor80Power: number | null;
   /** One sentence on the macro-F1 average and one on the micro-F1 average, by the hedging rules. */
   readonly verdict: string;
+  /**
+   * The field's metrics (`field_metrics.ts`): label efficiency (a fraction of the baseline's labels), the macro-F1
+   * difference over the early and the late half of the rounds, and over the classes each seed made rare (F1
+   * units); a quantity without data (too few rounds, no imbalance) is absent.
+   */
+  readonly field: Partial<Record<FieldMetricRow["quantity"], FieldStat>>;
+}
+
+/** One field metric over seeds. */
+export interface FieldStat {
+  /** The mean (label efficiency: a fraction of labels; else a difference in F1 units). */
+  readonly value: number | null;
+  /** 95% t-interval; `null` bounds with fewer than two seeds. */
+  readonly ci: [number | null, number | null];
+  /** Seeds with a value. */
+  readonly seeds: number;
+  /** Label efficiency: seeds that never reached the baseline's final score. */
+  readonly notReached: number;
 }
 
 /** The units of {@linkcode CompareResult}'s numbers, stated in the JSON itself. */
@@ -57,6 +76,7 @@ export const COMPARE_UNITS = {
   ci: "as diff",
   p: "probability",
   labelsToBaseline: "labelled samples",
+  field: "label_efficiency: a fraction of the baseline's final labelled count; the others as diff",
   seeds: "seeds",
 } as const;
 
@@ -99,6 +119,7 @@ export function compareRecords(
   order: readonly string[],
 ): CompareResult {
   const stats = statsRows(records, () => baseline);
+  const field = fieldMetricRows(records, () => baseline);
   const summary = summaryRows(records, () => baseline);
   const ids = [...new Set(records.map((r) => r.scenario))].sort((a, b) => rank(order, a) - rank(order, b));
   const scenarios = ids.map((scenario) => {
@@ -127,6 +148,17 @@ export function compareRecords(
         verdict: `${comparisonSentence(macroAvg, arm, baseline, `macro F1 ${rounds}`)} ${
           comparisonSentence(microAvg, arm, baseline, `micro F1 ${rounds}`)
         }`,
+        field: Object.fromEntries(
+          field.filter((f) => f.scenario === scenario && f.arm === arm).map((f) => [
+            f.quantity,
+            {
+              value: finite(f.mean),
+              ci: [finite(f.ci_low), finite(f.ci_high)],
+              seeds: f.n,
+              notReached: f.not_reached,
+            } satisfies FieldStat,
+          ]),
+        ),
       });
     }
     return { scenario, arms: out };
@@ -178,6 +210,25 @@ export function compareText(r: CompareResult): string {
         }; seeds for 80% ` +
           `power (macro average): ${a.seedsFor80Power ?? "n/a"}`,
       );
+      const f = a.field,
+        iv = (x: FieldStat, fmt: (v: number) => string) =>
+          x.ci[0] === null || x.ci[1] === null ? "no interval" : `95% CI ${fmt(x.ci[0])} to ${fmt(x.ci[1])}`;
+      const pts = (x: FieldStat) => `${x.value === null ? "n/a" : points(x.value)} (${iv(x, points)})`;
+      const parts: string[] = [];
+      if (f.label_efficiency) {
+        const e = f.label_efficiency, two = (v: number) => v.toFixed(2);
+        parts.push(
+          `labels to reach ${r.baseline}'s final macro F1, per seed: ${
+            e.value === null ? "n/a" : two(e.value)
+          } of its ` +
+            `labels (${iv(e, two)}${e.notReached ? `; ${e.notReached} seeds never reached it` : ""})`,
+        );
+      }
+      if (f.early_rounds && f.late_rounds) {
+        parts.push(`macro F1 early rounds ${pts(f.early_rounds)}, late rounds ${pts(f.late_rounds)}`);
+      }
+      if (f.rare_classes) parts.push(`F1 of the classes made rare ${pts(f.rare_classes)}`);
+      for (const p of parts) lines.push(`    ${p}`);
       lines.push(`    verdict: ${a.verdict}`);
     }
   }

@@ -8,6 +8,7 @@
  *
  * @module
  */
+import type { FieldMetricRow } from "./field_metrics.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import type { ReportModel } from "./build.ts";
 import type { StatsRow } from "./tables.ts";
@@ -118,6 +119,41 @@ function gainChangeTable(m: ReportModel): string {
       ]),
       "Per seed: (gain averaged over rounds 1…T in the later scenario) − (the same in the first), in F1 points, " +
         "paired by seed. The paper's claim that the gain grows with imbalance is a positive change.",
+    )
+  }`;
+}
+
+const QUANTITY: Record<FieldMetricRow["quantity"], string> = {
+  label_efficiency: "labels to reach the baseline's final macro F1 (fraction of its labels)",
+  early_rounds: "macro F1, early rounds",
+  late_rounds: "macro F1, late rounds",
+  rare_classes: "F1 of the classes made rare",
+};
+
+function fieldMetricsTable(m: ReportModel): string {
+  if (!m.fieldMetrics.length) return "";
+  const name = (id: string) => m.labels[id]?.split("\n")[0] ?? id;
+  return `<h3>Label efficiency, early and late rounds, rare classes</h3>${
+    table(
+      ["scenario", "arm − baseline", "quantity", "rounds", "value", "95% CI", "seeds"],
+      m.fieldMetrics.map((r) => {
+        const frac = r.quantity === "label_efficiency";
+        const v = (x: number) => (Number.isFinite(x) ? (frac ? x.toFixed(2) : points(x)) : "n/a");
+        return [
+          name(r.scenario),
+          `${r.arm} − ${r.baseline}`,
+          QUANTITY[r.quantity],
+          r.quantity === "rare_classes" ? `1…T, ${r.over} classes` : r.over,
+          v(r.mean),
+          Number.isFinite(r.ci_low) ? `${v(r.ci_low)} to ${v(r.ci_high)}` : "n/a",
+          `${r.n}${r.not_reached ? ` (${r.not_reached} never reached)` : ""}`,
+        ];
+      }),
+      "Label efficiency: per seed, the labels at which the arm's macro-F1 curve (linear between rounds) first " +
+        "reaches the baseline's final macro F1, divided by the baseline's final labels (below 1: fewer labels); " +
+        "seeds that never reach it are counted apart. Early/late: the paired macro-F1 difference averaged over the " +
+        "first and second half of rounds 1…T, in points. Rare classes: the paired difference of the mean F1 of " +
+        "the classes each seed's split made rare, rounds 1…T, in points. Intervals: 95% t over seeds.",
     )
   }`;
 }
@@ -298,6 +334,8 @@ export interface HtmlInputs {
   readonly scenarios: readonly ResolvedScenario[];
   readonly svgs: readonly string[];
   readonly thumbnails?: Thumbnails;
+  /** The sentence on the run's pre-registration (shown under the counts). */
+  readonly preregistration?: string;
 }
 
 /**
@@ -329,7 +367,11 @@ export function reportHtml(model: ReportModel, inputs: HtmlInputs): string {
 <h1>albench report${families.length ? `: ${escapeHtml(families.join(", "))}` : ""}</h1>
 <p class="meta">${done}${missing}. Result digest <code>${m.digest}</code>.
 ${escapeHtml(wallTimesLine(m.wallTimes))}.</p>
-${m.matrix.rows.length ? `<h2>Summary</h2>\n${matrixSection(m)}\n` : ""}<h2>Conclusions</h2>
+${
+    inputs.preregistration
+      ? `<p class="meta" id="preregistration">${escapeHtml(inputs.preregistration)}</p>\n`
+      : ""
+  }${m.matrix.rows.length ? `<h2>Summary</h2>\n${matrixSection(m)}\n` : ""}<h2>Conclusions</h2>
 ${conclusionsSection(m)}
 <p class="meta">Wording rules: an arm is called higher or lower than the baseline only when the paired 95% interval
 over seeds excludes zero (significant at the 5% level); otherwise the report says there is no evidence of a
@@ -356,6 +398,7 @@ ${
     )
   }
 ${gainChangeTable(m)}
+${fieldMetricsTable(m)}
 <details><summary>Every budget (${budgets.length} comparisons, unadjusted p; Holm-adjusted in stats.csv)</summary>
 ${statsTable(m, budgets, "In F1 points, arm − baseline at each labelled count.")}
 </details>

@@ -1,12 +1,13 @@
 /**
  * Writing a report from whatever cells a results folder holds: `curves.csv`, `per_class.csv`,
- * `queried_classes.csv`, `summary.csv`, `stats.csv`, `gain_change.csv`, Vega-Lite specs (`*.vl.json`) rendered to SVG and PNG, a self-contained
+ * `queried_classes.csv`, `summary.csv`, `stats.csv`, `gain_change.csv`, `field_metrics.csv`, Vega-Lite specs (`*.vl.json`) rendered to SVG and PNG, a self-contained
  * `index.html` and `manifest.json` with the result digest. What they contain is built by `build.ts`; the page is
  * laid out by `html.ts`; the thumbnails of what each arm picked first are read by `thumbnails.ts`; this module
  * only renders and writes (each file atomically).
  *
  * @module
  */
+import { preregistrationSentence, type PreregistrationStatus } from "./preregistration.ts";
 import { stringify } from "csv-stringify/sync";
 import { writeFileAtomic } from "../data/cache.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
@@ -74,6 +75,8 @@ export async function writeReport(
     environment?: Record<string, unknown>;
     runFile?: RunFile | null;
     images?: { readonly dataRoot?: string; readonly cacheDir: string };
+    /** The run's pre-registration and whether it followed it (`compare --preregister`). */
+    preregistration?: PreregistrationStatus;
   } = {},
 ): Promise<ReportResult> {
   // A folder whose records disagree — with the versions it holds, or with each other on the data, an arm's code or
@@ -98,6 +101,7 @@ export async function writeReport(
   await put("summary.csv", csv(model.summary));
   await put("stats.csv", csv(model.stats));
   await put("gain_change.csv", csv(model.gainChange));
+  await put("field_metrics.csv", csv(model.fieldMetrics));
   const svgs: string[] = [];
   for (const f of model.figures) {
     await put(`${f.name}.vl.json`, JSON.stringify(f.spec, null, 1));
@@ -106,7 +110,14 @@ export async function writeReport(
     await put(`${f.name}.svg`, svg);
     await put(`${f.name}.png`, await svgToPng(svg));
   }
-  await put("manifest.json", JSON.stringify(model.manifest, null, 1));
+  await put(
+    "manifest.json",
+    JSON.stringify(
+      extra.preregistration ? { ...model.manifest, preregistration: extra.preregistration } : model.manifest,
+      null,
+      1,
+    ),
+  );
   let thumbnails: Thumbnails | undefined;
   if (extra.images) {
     // readThumbnails turns every unreadable dataset into a sentence; this catch is for the unforeseen.
@@ -115,7 +126,15 @@ export async function writeReport(
       notes: [`No thumbnails: ${(e instanceof Error ? e.message : String(e)).split("\n")[0]}.`],
     }));
   }
-  await put("index.html", reportHtml(model, { scenarios, svgs, ...(thumbnails ? { thumbnails } : {}) }));
+  await put(
+    "index.html",
+    reportHtml(model, {
+      scenarios,
+      svgs,
+      ...(thumbnails ? { thumbnails } : {}),
+      ...(extra.preregistration ? { preregistration: preregistrationSentence(extra.preregistration) } : {}),
+    }),
+  );
   return {
     digest: model.digest,
     cells: records.length,

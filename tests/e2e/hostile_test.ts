@@ -2533,6 +2533,46 @@ flagCase(
   2,
   /the sweep makes 1000 arms, more than 64; sweep fewer values/,
 );
+flagCase(
+  "compare --until-decided --max-seeds 2",
+  "--max-seeds 2 (below the first look)",
+  "compare.ts",
+  c("--until-decided", "--max-seeds", "2"),
+  2,
+  /--max-seeds must be an integer from 3 to 1000/,
+);
+flagCase(
+  "compare --until-decided --batch 0",
+  "--batch 0",
+  "compare.ts",
+  c("--until-decided", "--batch", "0"),
+  2,
+  /--batch must be an integer from 1 to 30 \(--max-seeds\); got "0"/,
+);
+flagCase(
+  "compare --until-decided --margin NaN",
+  "--margin NaN",
+  "compare.ts",
+  c("--until-decided", "--margin", "NaN"),
+  2,
+  /--margin must be a number of F1 points above 0 and below 100 \(e\.g\. 3\); got "NaN"/,
+);
+flagCase(
+  "compare --batch without --until-decided",
+  "--batch 5",
+  "compare.ts",
+  c("--batch", "5"),
+  2,
+  /--batch is a flag of --until-decided; add --until-decided/,
+);
+flagCase(
+  "compare --preregister a folder",
+  "--preregister DIR (a folder)",
+  "compare.ts",
+  (d, f) => ["uncertainty", ...benchArgs(f, `${d}/out`), "--preregister", d],
+  2,
+  /--preregister .*: Is a directory/,
+);
 CASES.push({
   group: "flags",
   name: "a task given a path with a comma",
