@@ -162,6 +162,13 @@ export {
   labelsToScore,
 } from "./src/report/field_metrics.ts";
 export {
+  type Preregistration,
+  PREREGISTRATION_FORMAT,
+  preregistrationDifferences,
+  preregistrationSentence,
+  type PreregistrationStatus,
+} from "./src/report/preregistration.ts";
+export {
   type DesignPower,
   designPower,
   type Look,
