@@ -5,10 +5,10 @@
  * the first cell and checked on every later run.
  */
 import assert from "node:assert/strict";
-import { spawnCompare } from "./e2e/bench_cli.ts";
-import { sequentialLooks } from "../src/report/sequential.ts";
+import { spawnCompare } from "./bench_cli.ts";
+import { sequentialLooks } from "../../src/report/sequential.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
 
 /** The primary metric of a record file: macro F1 averaged over rounds 1…T. */
 async function primary(path: string): Promise<number> {
