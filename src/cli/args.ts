@@ -111,7 +111,7 @@ export function writableFolder(value: string, flag: string, projectRoot: string 
       } is the file system's root; give a folder of its own (e.g. reports/run)`,
     );
   }
-  const abs = normalize(path.startsWith("/") ? path : `${Deno.cwd()}/${path}`);
+  const abs = absolutePath(path);
   if (inside(abs, projectRoot)) {
     const real = realExisting(abs);
     if (!inside(real, realExisting(projectRoot))) {
@@ -131,10 +131,19 @@ function inside(path: string, dir: string): boolean {
   return path === dir || path.startsWith(dir.endsWith("/") ? dir : `${dir}/`);
 }
 
-/** `a/./b/../c` → `a/c` (no file-system access). */
-function normalize(path: string): string {
+/**
+ * `path` made absolute against `cwd`, with `.` and `..` resolved and no file-system access (links are not
+ * followed).
+ *
+ * @example
+ * ```ts
+ * import { absolutePath } from "./args.ts";
+ * console.assert(absolutePath("a/./b/../c", "/p") === "/p/a/c" && absolutePath("/x/", "/p") === "/x");
+ * ```
+ */
+export function absolutePath(path: string, cwd: string = Deno.cwd()): string {
   const out: string[] = [];
-  for (const part of path.split("/")) {
+  for (const part of (path.startsWith("/") ? path : `${cwd}/${path}`).split("/")) {
     if (part === "" || part === ".") continue;
     if (part === "..") out.pop();
     else out.push(part);

@@ -21,7 +21,7 @@ import { BACKEND_NAMES, initBackend, isBackendName } from "../backend/backend.ts
 import type { BackendName } from "../backend/names.ts";
 import { RunContext, scenarioDir } from "../runner/cells.ts";
 import { resolveQuery } from "../al/query/registry.ts";
-import { armNeeds, sizeRun } from "../runner/sizing.ts";
+import { armNeeds, nativeThreadsPerJob, sizeRun } from "../runner/sizing.ts";
 import type { ArmNeeds } from "../runner/size.ts";
 import { MAX_JOBS, parseFlags, positiveInt, writableFolder } from "./args.ts";
 
@@ -198,9 +198,7 @@ async function sizeLines(
     (n, s) => n + s.scenario.arms.length * (seedLimit ? Math.min(seedLimit, s.seeds.length) : s.seeds.length),
     0,
   );
-  const perJob = info.name === "native" && jobs > 1
-    ? Math.max(1, Math.floor(info.threads / jobs))
-    : undefined;
+  const perJob = nativeThreadsPerJob(info, jobs);
   const { lines } = await sizeRun(ctx, scenarios, {
     ...(seedLimit ? { seedLimit } : {}),
     cacheDir,

@@ -12,6 +12,7 @@
 import { parseArgs } from "node:util";
 import { BENCH_FLAGS, COMPARE_FLAGS, DATA_FLAGS, PLAN_FLAGS, REPORT_FLAGS } from "./flags.ts";
 import { applyOverrides, parseOverrides } from "../scenario/overrides.ts";
+import { absolutePath } from "./args.ts";
 
 /** The commands the launcher runs. */
 export const LAUNCHED = ["bench", "compare", "plan", "report", "data"] as const;
@@ -65,7 +66,7 @@ const MODULE = /\.(ts|js|mjs|mts|py)$/;
  */
 export function commandScope(command: LaunchedCommand, args: readonly string[], ctx: ScopeContext): RunScope {
   const read = [ctx.project], write: string[] = [];
-  const abs = (p: string) => absolute(p, ctx.cwd);
+  const abs = (p: string) => absolutePath(p, ctx.cwd);
   let values: Record<string, string | boolean | (string | boolean)[] | undefined>, positionals: string[];
   try {
     ({ values, positionals } = parseArgs({
@@ -181,7 +182,7 @@ export function scenarioPaths(
   sets: ReturnType<typeof parseOverrides>,
   ctx: ScopeContext,
 ): string[] {
-  const text = ctx.readText(absolute(file, ctx.cwd));
+  const text = ctx.readText(absolutePath(file, ctx.cwd));
   if (text === undefined) return [];
   let data: unknown;
   try {
@@ -190,12 +191,12 @@ export function scenarioPaths(
     return [];
   }
   const out: string[] = [];
-  const folder = dirname(absolute(file, ctx.cwd));
+  const folder = dirname(absolutePath(file, ctx.cwd));
   const visit = (s: unknown) => {
     if (!isObject(s)) return;
     const ds = s.dataset;
     if (isObject(ds) && typeof ds.root === "string" && ds.root !== "") {
-      const root = absolute(ds.root, ctx.cwd);
+      const root = absolutePath(ds.root, ctx.cwd);
       out.push(root);
       if (typeof ds.labels === "string" && ds.labels.startsWith("/")) out.push(ds.labels);
     }
@@ -208,7 +209,7 @@ export function scenarioPaths(
         : isObject(q)
         ? q.module
         : undefined;
-      if (typeof module === "string" && module !== "") out.push(dirname(absolute(module, folder)));
+      if (typeof module === "string" && module !== "") out.push(dirname(absolutePath(module, folder)));
     }
   };
   visit(data);
@@ -218,17 +219,6 @@ export function scenarioPaths(
 
 function isObject(x: unknown): x is Record<string, unknown> {
   return x !== null && typeof x === "object" && !Array.isArray(x);
-}
-
-/** `path` made absolute against `cwd`, with `.` and `..` resolved (no file-system access). */
-function absolute(path: string, cwd: string): string {
-  const parts: string[] = [];
-  for (const part of (path.startsWith("/") ? path : `${cwd}/${path}`).split("/")) {
-    if (part === "" || part === ".") continue;
-    if (part === "..") parts.pop();
-    else parts.push(part);
-  }
-  return `/${parts.join("/")}`;
 }
 
 function dirname(path: string): string {

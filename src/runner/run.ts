@@ -29,7 +29,7 @@ import {
   writeRunFile,
 } from "./store.ts";
 import { Progress, type ProgressEvent, type ProgressOptions } from "./progress.ts";
-import { armNeeds, sizeRun } from "./sizing.ts";
+import { armNeeds, nativeThreadsPerJob, sizeRun } from "./sizing.ts";
 import type { ArmNeeds } from "./size.ts";
 import type { WorkerJob, WorkerMessage } from "./worker.ts";
 
@@ -157,11 +157,8 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
   const prior = await checkRunFolder(opts.out, opts.scenarios);
   const info = await initBackend(opts.backend);
   const environment = { ...environmentRecord(info), gitCommit: await gitCommit() } as Record<string, unknown>;
-  // The native engine's threads per job follow --jobs alone (not how many cells are left), so a resume with the
-  // same flags computes with the same engine identity as the run it continues.
-  const perJob = info.name === "native" && opts.jobs > 1
-    ? Math.max(1, Math.floor(info.threads / opts.jobs))
-    : undefined;
+  // The native engine's threads per job follow --jobs alone, so a resume computes with the same engine identity.
+  const perJob = nativeThreadsPerJob(info, opts.jobs);
   if (perJob !== undefined) environment.nativeThreadsPerJob = perJob;
   const engine = engineIdentity(environment);
   const identities = new Map<string, ScenarioIdentity & { files: Record<string, ArmFile["files"]> }>();

@@ -211,6 +211,26 @@ export function estimateLine(e: Estimate, engine: string): string {
   } at a time${parts}, from a short probe of each model on this machine`;
 }
 
+/**
+ * The native engine's threads per job when `jobs` share the cores (each job its share, at least one); undefined
+ * for one job or another engine. It follows `--jobs` alone, not how many cells are left, so a resume with the
+ * same flags computes with the same engine identity as the run it continues.
+ *
+ * @example
+ * ```ts
+ * import { nativeThreadsPerJob } from "./sizing.ts";
+ * console.assert(nativeThreadsPerJob({ name: "native", threads: 8 }, 3) === 2);
+ * console.assert(nativeThreadsPerJob({ name: "native", threads: 8 }, 1) === undefined);
+ * console.assert(nativeThreadsPerJob({ name: "wasm", threads: 1 }, 4) === undefined);
+ * ```
+ */
+export function nativeThreadsPerJob(
+  engine: { readonly name: string; readonly threads: number },
+  jobs: number,
+): number | undefined {
+  return engine.name === "native" && jobs > 1 ? Math.max(1, Math.floor(engine.threads / jobs)) : undefined;
+}
+
 /** What {@linkcode sizeRun} needs besides the scenarios. */
 export interface SizeRunOptions {
   readonly seedLimit?: number;
