@@ -179,3 +179,12 @@ export {
   type SequentialVerdict,
   spending,
 } from "./src/report/sequential.ts";
+export {
+  designLine,
+  primaryMetric,
+  SEQUENTIAL_RULE,
+  type SequentialOutcome,
+  sequentialOutcome,
+  type SequentialPair,
+  sequentialText,
+} from "./src/report/sequential_compare.ts";

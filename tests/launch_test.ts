@@ -189,3 +189,17 @@ Deno.test("--set: parsed as JSON or text, applied to every variant, validated, a
       e.message.endsWith("(with --set al.iterations=0, --set nope=1)"),
   );
 });
+
+Deno.test("scope: bench --preregister FILE may create FILE once (through FILE.partial); report --preregister only reads it", () => {
+  const files = { "/s/x.json": { dataset: { kind: "synthetic" }, arms: [{ name: "r", query: "random" }] } };
+  const b = commandScope(
+    "bench",
+    ["--scenario", "/s/x.json", "--out", "/r", "--preregister", "/reg/p.json"],
+    ctx(files),
+  );
+  assert.ok(b.read.includes("/reg/p.json"));
+  assert.deepEqual(b.write.filter((p) => p.startsWith("/reg")), ["/reg/p.json", "/reg/p.json.partial"]);
+  const r = commandScope("report", ["/r", "--preregister", "/reg/p.json"], ctx(files));
+  assert.ok(r.read.includes("/reg/p.json"));
+  assert.ok(!r.write.some((p) => p.startsWith("/reg")), `report may write ${r.write}`);
+});

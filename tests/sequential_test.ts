@@ -9,7 +9,15 @@ import assert from "node:assert/strict";
 import normalCdf from "@stdlib/stats-base-dists-normal-cdf";
 // @ts-types="npm:@stdlib/stats-base-dists-t-quantile@0.2.3"
 import tQuantile from "@stdlib/stats-base-dists-t-quantile";
-import { designPower, looks, poweredEffect, sequentialLooks, spending } from "../src/report/sequential.ts";
+import {
+  designPower,
+  looks,
+  MIN_FIRST_LOOK,
+  poweredEffect,
+  sequentialLooks,
+  spending,
+} from "../src/report/sequential.ts";
+import { resolveScenarios, SEQUENTIAL_MIN_SEEDS } from "../src/scenario/load.ts";
 import { Rng } from "../src/rng.ts";
 
 const DESIGN = { alpha: 0.05, batch: 5, maxSeeds: 30 } as const;
@@ -83,4 +91,28 @@ Deno.test("sequential: 'equivalent within ±D' at most α of the time when the t
   const zero = designPower({ ...DESIGN, margin: 0.75 }, 0, n, 32);
   assert.ok(zero.rates.equivalent > 0.5, JSON.stringify(zero.rates));
   assert.ok(zero.rates.higher + zero.rates.lower <= 0.05 + mc(0.05, n));
+});
+
+Deno.test("sequential: a scenario's field needs the seeds of the rule's first look; it is not part of the hash", () => {
+  assert.equal(SEQUENTIAL_MIN_SEEDS, MIN_FIRST_LOOK);
+  const base = {
+    name: "s",
+    dataset: { kind: "synthetic", size: 400, resolution: 16 },
+    split: { val: 50, test: 50, pool: "rest" },
+    model: { backbone: "small-cnn" },
+    al: { initial: 20, batch: 10, iterations: 2 },
+    arms: [{ name: "random", query: "random" }, { name: "u", query: "uncertainty" }],
+    seeds: 6,
+  };
+  const [plain] = resolveScenarios(base, "s.json");
+  const [seq] = resolveScenarios({ ...base, sequential: { batch: 3, margin: 2 } }, "s.json");
+  assert.equal(seq!.hash, plain!.hash);
+  assert.deepEqual(seq!.scenario.sequential, { batch: 3, margin: 2 });
+  assert.deepEqual(resolveScenarios({ ...base, sequential: {} }, "s.json")[0]!.scenario.sequential, {
+    batch: 5,
+  });
+  assert.throws(
+    () => resolveScenarios({ ...base, seeds: [4, 9], sequential: {} }, "s.json"),
+    /sequential: the first look needs at least 3 seeds and seeds gives 2/,
+  );
 });

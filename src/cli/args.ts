@@ -5,6 +5,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import { UsageError } from "./errors.ts";
+import { type Shard, shardFromEnv } from "../runner/grid.ts";
 
 /**
  * Parse `args` strictly; an unknown flag, a missing value or an empty one (`--out ""`) becomes a
@@ -224,4 +225,53 @@ export async function readJsonFile(path: string, flag: string, maxBytes: number)
   } catch (e) {
     throw new UsageError(`${flag} ${path} is not valid JSON: ${(e as Error).message.slice(0, 300)}`);
   }
+}
+
+/** The environment variables a shard is read from (Slurm job arrays, Kubernetes Indexed Jobs). */
+export const SHARD_ENV = [
+  "SLURM_ARRAY_TASK_ID",
+  "SLURM_ARRAY_TASK_COUNT",
+  "SLURM_ARRAY_TASK_MIN",
+  "JOB_COMPLETION_INDEX",
+  "ALBENCH_SHARD_COUNT",
+] as const;
+
+/**
+ * The shard a run takes: `--shard i/n` when given (`value`), else the job engine's variables in `env` (see
+ * `shardFromEnv`); none when neither names one. Throws {@linkcode UsageError} naming the value otherwise.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { shardOf } from "./args.ts";
+ * assert.deepEqual(shardOf("1/4", {}), { index: 1, count: 4 });
+ * assert.deepEqual(shardOf(undefined, { JOB_COMPLETION_INDEX: "2", ALBENCH_SHARD_COUNT: "3" }), { index: 2, count: 3 });
+ * assert.equal(shardOf(undefined, {}), undefined);
+ * assert.throws(() => shardOf("4/4", {}), /--shard must be i\/n with 0 <= i < n/);
+ * ```
+ */
+export function shardOf(
+  value: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+): Shard | undefined {
+  if (value === undefined) {
+    try {
+      return shardFromEnv(env);
+    } catch (e) {
+      throw new UsageError((e as Error).message);
+    }
+  }
+  const m = /^(\d+)\/(\d+)$/.exec(value);
+  const index = Number(m?.[1]), count = Number(m?.[2]);
+  if (!m || count < 1 || index >= count || count > 1_000_000) {
+    throw new UsageError(
+      `--shard must be i/n with 0 <= i < n <= 1000000 (e.g. 0/4), got ${JSON.stringify(value)}`,
+    );
+  }
+  return { index, count };
+}
+
+/** The job engine's shard variables of this process (only those, as the tasks grant). */
+export function shardEnv(): Record<string, string | undefined> {
+  return Object.fromEntries(SHARD_ENV.map((k) => [k, Deno.env.get(k)]));
 }

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { MAX_JOBS, parseFlags, positiveInt, writableFolder } from "./args.ts";
+import { MAX_JOBS, parseFlags, positiveInt, shardEnv, shardOf, writableFolder } from "./args.ts";
 import { BENCH_FLAGS } from "./flags.ts";
 import { MAX_SEEDS } from "../scenario/schema.ts";
 import { runMain, UsageError } from "./errors.ts";
@@ -15,19 +15,20 @@ import {
   type ResolvedScenario,
   ScenarioError,
 } from "../scenario/load.ts";
-import { shardFromEnv } from "../runner/grid.ts";
-import { CellsFailedError, runGrid } from "../runner/run.ts";
+import { CellsFailedError, runGrid, type RunSummary } from "../runner/run.ts";
+import { gridCells } from "../runner/grid.ts";
+import { runSequential } from "../runner/sequential_run.ts";
 import { writeReport } from "../report/report.ts";
 import { wallTimesLine } from "../report/tables.ts";
-
-/** The environment variables `shardFromEnv` reads (Slurm job arrays, Kubernetes Indexed Jobs). */
-const SHARD_ENV = [
-  "SLURM_ARRAY_TASK_ID",
-  "SLURM_ARRAY_TASK_COUNT",
-  "SLURM_ARRAY_TASK_MIN",
-  "JOB_COMPLETION_INDEX",
-  "ALBENCH_SHARD_COUNT",
-] as const;
+import { poweredEffect, type SequentialDesign } from "../report/sequential.ts";
+import { designLine, type SequentialOutcome, sequentialText } from "../report/sequential_compare.ts";
+import {
+  type Preregistration,
+  preregistrationSentence,
+  type PreregistrationStatus,
+} from "../report/preregistration.ts";
+import { canonicalJson } from "../canonical_json.ts";
+import { designOf, preregister, scenarioArms } from "./preregister.ts";
 
 /** The help text of `deno task bench`. */
 export const BENCH_HELP = `albench — active-learning-guided fine-tuning benchmark (Möllenbrok & Demir)
@@ -49,6 +50,10 @@ Flags:
   --set PATH=VALUE  change one scenario field (repeatable), e.g. --set al.iterations=3; VALUE is JSON or
                     a plain string; the changed scenario has its own hash (docs/scenarios.md)
   --log-json FILE   append progress events to FILE as JSON lines
+  --preregister FILE  write the design (arms against the baseline, α, the rule: fixed seeds or the
+                    scenario's "sequential" field, scenario hashes, each plug-in's code and options) to FILE
+                    before the first cell, or, when FILE exists, check the run against it; the report says
+                    whether the run followed it (deno task report DIR --preregister FILE after shards)
   --no-estimate     no probe before the run: the size line without the time estimate
   --print-env       print the chosen backend and machine, then exit
   --quiet           no progress output
@@ -80,6 +85,8 @@ export interface BenchFlags {
   /** `--set path=value` overrides, as given. */
   readonly sets: string[];
   readonly logJson?: string;
+  /** `--preregister FILE`. */
+  readonly preregister?: string;
   readonly printEnv: boolean;
   /** Skip the probe and the estimate (the size line stays). */
   readonly noEstimate: boolean;
@@ -105,17 +112,7 @@ export function parseBenchFlags(args: string[]): BenchFlags {
       `--backend must be one of ${BACKEND_NAMES.join(", ")}; got ${JSON.stringify(backend)}`,
     );
   }
-  let shard: BenchFlags["shard"];
-  if (values.shard !== undefined) {
-    const m = /^(\d+)\/(\d+)$/.exec(values.shard);
-    const index = Number(m?.[1]), count = Number(m?.[2]);
-    if (!m || count < 1 || index >= count || count > 1_000_000) {
-      throw new UsageError(
-        `--shard must be i/n with 0 <= i < n <= 1000000 (e.g. 0/4), got ${JSON.stringify(values.shard)}`,
-      );
-    }
-    shard = { index, count };
-  }
+  const shard = values.shard !== undefined ? shardOf(values.shard, {}) : undefined;
   return {
     scenarios: values.scenario ?? ["scenarios/default.json"],
     ...(values.out !== undefined ? { out: writableFolder(values.out, "--out") } : {}),
@@ -129,6 +126,7 @@ export function parseBenchFlags(args: string[]): BenchFlags {
     cache: writableFolder(values.cache ?? ".cache", "--cache"),
     sets: values.set ?? [],
     ...(values["log-json"] !== undefined ? { logJson: values["log-json"] } : {}),
+    ...(values.preregister !== undefined ? { preregister: values.preregister } : {}),
     printEnv: values["print-env"] ?? false,
     noEstimate: values["no-estimate"] ?? false,
     quiet: values.quiet ?? false,
@@ -246,15 +244,7 @@ async function main(args: string[]): Promise<void> {
         "the scenario, or use compare --seeds N, which adds seeds",
     );
   }
-  let shard = flags.shard;
-  if (!shard) {
-    try {
-      // Only the variables the task may read (deno.json scopes --allow-env to them).
-      shard = shardFromEnv(Object.fromEntries(SHARD_ENV.map((k) => [k, Deno.env.get(k)])));
-    } catch (e) {
-      throw new UsageError((e as Error).message);
-    }
-  }
+  const shard = flags.shard ?? shardOf(undefined, shardEnv());
   if (flags.logJson) {
     // Fail before anything is written when the log cannot be opened.
     try {
@@ -274,52 +264,167 @@ async function main(args: string[]): Promise<void> {
   const backend = flags.backend !== "auto" ? flags.backend : scenarios[0]!.scenario.backend;
   // Where the report reads the datasets for its thumbnails: as the run reads them.
   const images = { ...(flags.data ? { dataRoot: flags.data } : {}), cacheDir: flags.cache };
-  let summary;
-  try {
-    summary = await runGrid({
-      scenarios,
-      out,
-      ...(flags.data ? { dataRoot: flags.data } : {}),
-      cacheDir: flags.cache,
-      backend,
-      ...(flags.seeds ? { seedLimit: flags.seeds } : {}),
-      ...(shard ? { shard } : {}),
-      jobs: flags.jobs ?? navigator.hardwareConcurrency,
-      progress: { quiet: flags.quiet, ...(flags.logJson ? { jsonLog: flags.logJson } : {}) },
-      estimate: !flags.noEstimate && !flags.quiet,
-    });
-  } catch (e) {
-    // Some cells failed, the others finished: their report is written, then the failures end the run (exit 1).
-    if (e instanceof CellsFailedError) {
-      if (!(shard && shard.count > 1)) await reportWhatFinished(out, scenarios, e, images);
-      throw e;
-    }
-    // Found when the run is planned (the dataset's classes, the pool after removal): exit 2 as at load.
-    if (e instanceof ScenarioError) throw new UsageError(e.message);
-    if (e instanceof Deno.errors.NotCapable) {
+  const design = benchDesign(scenarios, flags.seeds);
+  // The design as pre-registered: every scenario runs the same arms against the same baseline.
+  let registered: Preregistration | undefined;
+  if (flags.preregister !== undefined) {
+    const arms = await Promise.all(scenarios.map((s) => scenarioArms(s)));
+    const odd = scenarios.findIndex((s, i) =>
+      s.baseline !== scenarios[0]!.baseline || canonicalJson(arms[i]) !== canonicalJson(arms[0])
+    );
+    if (odd > 0) {
       throw new UsageError(
-        `${
-          (e as Error).message
-        }. The bench task may touch only what its flags name (the scenario files, their datasets and plug-in ` +
-          "folders, --data, --out, --cache, --log-json); name the path there, or run src/cli/bench.ts with your " +
-          "own permissions.",
+        `--preregister: scenario ${scenarios[odd]!.id} runs other arms (or another baseline) than ${
+          scenarios[0]!.id
+        }; a design compares the same arms in every scenario: pre-register them in separate runs`,
       );
     }
-    throw e;
+    registered = designOf(scenarios, arms[0]!, design, flags.seeds);
   }
-  if (shard && shard.count > 1) {
+  let preregistration: PreregistrationStatus | undefined;
+  const run = async (
+    seedLimit: number | undefined,
+    first: boolean,
+    these: readonly ResolvedScenario[],
+  ): Promise<RunSummary> => {
+    try {
+      return await runGrid({
+        scenarios: these,
+        out,
+        ...(flags.data ? { dataRoot: flags.data } : {}),
+        cacheDir: flags.cache,
+        backend,
+        ...(seedLimit ? { seedLimit } : {}),
+        ...(shard ? { shard } : {}),
+        jobs: flags.jobs ?? navigator.hardwareConcurrency,
+        progress: { quiet: flags.quiet, ...(flags.logJson ? { jsonLog: flags.logJson } : {}) },
+        estimate: first && !flags.noEstimate && !flags.quiet,
+        // After runGrid's own checks, before its first write: the design is on disk before any cell runs.
+        ...(registered && first
+          ? {
+            beforeClaim: async () =>
+              void (preregistration = await preregister(flags.preregister!, registered!)),
+          }
+          : {}),
+      });
+    } catch (e) {
+      // Some cells failed, the others finished: their report is written, then the failures end the run (exit 1).
+      if (e instanceof CellsFailedError) {
+        if (!(shard && shard.count > 1)) await reportWhatFinished(out, scenarios, e, images);
+        throw e;
+      }
+      // Found when the run is planned (the dataset's classes, the pool after removal): exit 2 as at load.
+      if (e instanceof ScenarioError) throw new UsageError(e.message);
+      if (e instanceof Deno.errors.NotCapable) {
+        throw new UsageError(
+          `${
+            (e as Error).message
+          }. The bench task may touch only what its flags name (the scenario files, their datasets and plug-in ` +
+            "folders, --data, --out, --cache, --log-json, --preregister); name the path there, or run " +
+            "src/cli/bench.ts with your own permissions.",
+        );
+      }
+      throw e;
+    }
+  };
+  let summary: RunSummary;
+  let keys: string[];
+  let sequential: SequentialOutcome | undefined;
+  if (!design) {
+    summary = await run(flags.seeds, true, scenarios);
+    keys = summary.cells.map((c) => c.key);
+  } else {
+    const said = (line: string) => flags.quiet || console.error(line);
+    const powered = poweredEffect(design, 0.8, 2000);
+    said(designLine(design, powered));
+    const r = await runSequential({
+      scenarios,
+      arms: scenarios[0]!.scenario.arms.map((a) => a.name).filter((a) => a !== scenarios[0]!.baseline),
+      design,
+      powered,
+      out,
+      ...(shard ? { shard } : {}),
+      run: (n, first, active) => run(n, first, active),
+      said,
+    });
+    if (r.state === "waiting") {
+      console.log(
+        `shard ${shard!.index}/${shard!.count}: look ${r.look} (${r.seeds} seeds) has ${r.missing} of its ` +
+          `${r.cells} cells still to finish in other shards; run the shards again once they have finished: the ` +
+          "run goes on from where the results folder stands",
+      );
+      return;
+    }
+    summary = r.summary;
+    sequential = r.outcome;
+    keys = scenarios.flatMap((s) => gridCells([s], r.seeds.get(s.id)!)).map((c) => c.key);
+  }
+  if (shard && shard.count > 1 && !design) {
     console.log(
-      `shard ${shard.index}/${shard.count} done (${summary.ran.length} cells) in ${out}; when all shards are done run: deno task report ${out}`,
+      `shard ${shard.index}/${shard.count} done (${summary.ran.length} cells) in ${out}; when all shards are done run: deno task report ${out}` +
+        (flags.preregister !== undefined ? ` --preregister ${flags.preregister}` : ""),
     );
     return;
   }
-  const report = await writeReport(out, scenarios, summary.cells.map((c) => c.key), {
+  const report = await writeReport(out, scenarios, keys, {
     environment: summary.environment,
     images,
+    ...(preregistration ? { preregistration } : {}),
+    ...(sequential ? { sequential } : {}),
   });
   console.log(`report: ${out}/index.html (digest ${report.digest.slice(0, 16)})`);
   console.log(wallTimesLine(report.wallTimes));
   for (const line of report.headline) console.log(line);
+  if (sequential) console.log(sequentialText(sequential));
+  if (preregistration) console.log(preregistrationSentence(preregistration));
+}
+
+/**
+ * The sequential design the scenarios' `sequential` field states (none without it): batch and margin from the
+ * field, the scenario's seeds the most it runs. Every scenario of one run states the same design and arms, or
+ * none; `--seeds` does not go with one.
+ *
+ * @example
+ * ```ts ignore
+ * import { benchDesign } from "./bench.ts";
+ * console.log(benchDesign(scenarios, undefined));
+ * ```
+ */
+export function benchDesign(
+  scenarios: readonly ResolvedScenario[],
+  seeds: number | undefined,
+): SequentialDesign | undefined {
+  const first = scenarios[0]!;
+  const stated = first.scenario.sequential;
+  for (const s of scenarios.slice(1)) {
+    if (canonicalJson(s.scenario.sequential ?? null) !== canonicalJson(stated ?? null)) {
+      throw new UsageError(
+        `scenario ${s.id} states another sequential design than ${first.id} (its "sequential" field); one run ` +
+          "follows one design: give them the same field, or run them apart",
+      );
+    }
+  }
+  if (!stated) return undefined;
+  const arms = (s: ResolvedScenario) => canonicalJson([s.baseline, s.scenario.arms.map((a) => a.name)]);
+  const odd = scenarios.find((s) => arms(s) !== arms(first) || s.seeds.length !== first.seeds.length);
+  if (odd) {
+    throw new UsageError(
+      `scenario ${odd.id} has other arms, baseline or seeds than ${first.id}; a sequential run decides the same ` +
+        "arms over the same seeds in every scenario: run them apart",
+    );
+  }
+  if (seeds !== undefined) {
+    throw new UsageError(
+      `--seeds and the scenario's sequential field: the sequential run chooses the seeds (at most the ` +
+        `scenario's ${first.seeds.length}); leave out --seeds, or change "seeds" in the scenario`,
+    );
+  }
+  return {
+    alpha: 0.05,
+    batch: stated.batch,
+    maxSeeds: first.seeds.length,
+    ...(stated.margin !== undefined ? { margin: stated.margin / 100 } : {}),
+  };
 }
 
 if (import.meta.main) await runMain(main, Deno.args);

@@ -12,7 +12,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { MAX_JOBS, parseFlags, positiveInt, writableFolder } from "./args.ts";
+import { MAX_JOBS, parseFlags, positiveInt, shardEnv, shardOf, writableFolder } from "./args.ts";
 import { COMPARE_FLAGS } from "./flags.ts";
 import { MAX_SEEDS } from "../scenario/schema.ts";
 import { runMain, UsageError } from "./errors.ts";
@@ -34,21 +34,11 @@ import { COMPARE_FORMAT, type CompareFile } from "../runner/records.ts";
 import { writeReport } from "../report/report.ts";
 import { compareRecords, compareText } from "../report/compare.ts";
 import { gridCells } from "../runner/grid.ts";
-import { looks, MIN_FIRST_LOOK, poweredEffect, type SequentialDesign } from "../report/sequential.ts";
-import {
-  type Preregistration,
-  PREREGISTRATION_FORMAT,
-  preregistrationDifferences,
-  preregistrationSentence,
-  type PreregistrationStatus,
-} from "../report/preregistration.ts";
-import {
-  designLine,
-  SEQUENTIAL_RULE,
-  type SequentialOutcome,
-  sequentialOutcome,
-  sequentialText,
-} from "../report/sequential_compare.ts";
+import { MIN_FIRST_LOOK, poweredEffect, type SequentialDesign } from "../report/sequential.ts";
+import { runSequential } from "../runner/sequential_run.ts";
+import { preregistrationSentence } from "../report/preregistration.ts";
+import { designOf, preregister } from "./preregister.ts";
+import { designLine, type SequentialOutcome, sequentialText } from "../report/sequential_compare.ts";
 
 /** The help text of `deno task compare`. */
 export const COMPARE_HELP = `Usage:
@@ -81,9 +71,13 @@ Flags:
   --max-seeds N     with --until-decided: the most seeds (default 30); then "undecided at N seeds"
   --batch K         with --until-decided: seeds added per look (default 5)
   --margin D        with --until-decided: the equivalence margin in F1 points (e.g. 3)
+                    (a scenario's "sequential" field states the same design; these flags override it)
   --preregister FILE  write the design (primary contrast, α, stopping rule, seeds, scenario hashes, each
                     function's code and options) to FILE before the first cell, or, when FILE exists, check
                     the run against it; the report says whether the run followed it
+  --shard i/n       run only shard i of n (0-based; also from SLURM_ARRAY_TASK_ID/_COUNT or
+                    JOB_COMPLETION_INDEX with ALBENCH_SHARD_COUNT); sequential shards run a look's share and
+                    go on only when the look is complete, else stop and say so: run them again to continue
   --no-estimate     no probe before the run: the size line without the time estimate
   --json            print the comparison as JSON (differences in F1 units, arm minus baseline) with the
                     folder's result digest
@@ -387,9 +381,10 @@ async function main(args: string[]): Promise<void> {
   const jobs = values.jobs !== undefined
     ? positiveInt(values.jobs, "--jobs", MAX_JOBS)
     : navigator.hardwareConcurrency;
-  const design = sequentialDesign(values, seeds);
+  const shard = shardOf(values.shard, values.shard === undefined ? shardEnv() : {});
   const targets = expandTargets(await parseTargets(positionals), values.options, values.sweep ?? []);
   const original = await loadScenarios([values.scenario ?? "scenarios/default.json"], values.set ?? []);
+  const design = sequentialDesign(values, seeds, original[0]!.scenario);
   refuseDataOnSynthetic(values.data, original, values.scenario ?? "scenarios/default.json");
   const scenarios = compareScenarios(original, targets, values.against, design?.maxSeeds ?? seeds);
   try {
@@ -424,9 +419,20 @@ async function main(args: string[]): Promise<void> {
     }
   }
   // The design, written (or checked) before the first cell runs.
-  const preregistration = values.preregister === undefined
-    ? undefined
-    : await preregister(values.preregister, designOf(scenarios, targets, design, seedLimit));
+  const preregistration = values.preregister === undefined ? undefined : await preregister(
+    values.preregister,
+    designOf(
+      scenarios,
+      targets.map((t) => ({
+        name: t.name,
+        query: typeof t.query === "string" ? t.query : t.query.module,
+        sha256: t.moduleSha256 ?? null,
+        options: t.options ?? {},
+      })),
+      design,
+      seedLimit,
+    ),
+  );
   const backend = values.backend ?? scenarios[0]!.scenario.backend;
   // Where the report reads the datasets for its thumbnails: as the run reads them.
   const images = {
@@ -446,6 +452,7 @@ async function main(args: string[]): Promise<void> {
         cacheDir: writableFolder(values.cache ?? ".cache", "--cache"),
         backend: isBackendName(backend) ? backend : "auto",
         ...(limit ? { seedLimit: limit } : {}),
+        ...(shard ? { shard } : {}),
         jobs,
         progress: { quiet: values.quiet ?? false },
         estimate: first && !(values["no-estimate"] ?? false) && !(values.quiet ?? false),
@@ -454,59 +461,67 @@ async function main(args: string[]): Promise<void> {
       });
     } catch (e) {
       // Some cells failed, the others finished: their report is written, then the failures end the run (exit 1).
-      if (e instanceof CellsFailedError) await reportWhatFinished(out, scenarios, e, images);
+      if (e instanceof CellsFailedError && !(shard && shard.count > 1)) {
+        await reportWhatFinished(out, scenarios, e, images);
+      }
       throw e;
     }
   };
+  // A shard's own lines: on stdout, as JSON with --json.
+  const say = (line: string, json: Record<string, unknown>) =>
+    console.log(values.json ? JSON.stringify({ shard: `${shard!.index}/${shard!.count}`, ...json }) : line);
   let summary: RunSummary;
   let sequential: SequentialOutcome | undefined;
   // --until-decided: the seeds each scenario ran, up to the look that decided it.
-  const stopAt = new Map<string, number>();
-  if (!design) summary = await run(seedLimit, true);
-  else {
+  let stopAt = new Map<string, number>();
+  if (!design) {
+    summary = await run(seedLimit, true);
+    if (shard && shard.count > 1) {
+      say(
+        `shard ${shard.index}/${shard.count} done (${summary.ran.length} cells) in ${out}; when all shards are ` +
+          "done, run the same compare without --shard: it reuses every cell, prints the answer and writes the report",
+        { state: "done", cells: summary.ran.length },
+      );
+      return;
+    }
+  } else {
     // Look after look: run the seeds up to the look (earlier cells are reused), decide from the records.
     const said = (line: string) => values.quiet || console.error(line);
     const powered = poweredEffect(design, 0.8, 2000);
     said(designLine(design, powered));
-    summary = undefined as unknown as RunSummary;
-    // A scenario whose every pair is decided runs no more seeds; the others go on to the next look.
-    let active: readonly ResolvedScenario[] = scenarios;
-    for (const [k, n] of looks(design).entries()) {
-      summary = await run(n, k === 0, active);
-      sequential = sequentialOutcome(
-        (await readAllCells(out)).filter((r) => r.complete),
-        scenarios,
-        targets.map((t) => t.name),
-        design,
-        powered,
-        n,
+    const r = await runSequential({
+      scenarios,
+      arms: targets.map((t) => t.name),
+      design,
+      powered,
+      out,
+      ...(shard ? { shard } : {}),
+      run: (n, first, active) => run(n, first, active),
+      said,
+    });
+    if (r.state === "waiting") {
+      say(
+        `shard ${shard!.index}/${
+          shard!.count
+        }: look ${r.look} (${r.seeds} seeds) has ${r.missing} of its ${r.cells} ` +
+          `cells still to finish in other shards; run the shards again once they have finished: the run goes on ` +
+          "from where the results folder stands",
+        { state: "waiting", look: r.look, seeds: r.seeds, missing: r.missing, cells: r.cells },
       );
-      const pairs = sequential.pairs;
-      said(
-        `look ${k + 1} at ${n} seeds: ${pairs.map((p) => `${p.scenario} ${p.arm}: ${p.verdict}`).join("; ")}`,
-      );
-      for (const s of active) {
-        const mine = pairs.filter((p) => p.scenario === s.id);
-        if (mine.every((p) => p.verdict !== "continue")) {
-          stopAt.set(
-            s.id,
-            Math.max(...mine.map((p) => p.seeds)),
-          );
-        }
-      }
-      active = active.filter((s) => !stopAt.has(s.id));
-      if (!active.length) break;
+      return;
     }
+    ({ summary, outcome: sequential } = r);
+    stopAt = new Map(r.seeds);
   }
 
   const keys =
-    (design
-      ? scenarios.flatMap((s) => gridCells([s], stopAt.get(s.id) ?? design.maxSeeds))
-      : gridCells(scenarios, seedLimit)).map((c) => c.key);
+    (design ? scenarios.flatMap((s) => gridCells([s], stopAt.get(s.id)!)) : gridCells(scenarios, seedLimit))
+      .map((c) => c.key);
   const report = await writeReport(out, scenarios, keys, {
     environment: summary.environment,
     images,
     ...(preregistration ? { preregistration } : {}),
+    ...(sequential ? { sequential } : {}),
   });
   const keep = new Set(keys);
   const records = (await readAllCells(out)).filter((r) => keep.has(r.key));
@@ -537,98 +552,26 @@ async function main(args: string[]): Promise<void> {
   }
 }
 
-/** The comparison's design as pre-registered: the primary contrast, α, rule, seeds, scenarios and functions. */
-function designOf(
-  scenarios: readonly ResolvedScenario[],
-  targets: readonly CompareTarget[],
-  design: SequentialDesign | undefined,
-  seedLimit: number | undefined,
-): Preregistration {
-  return {
-    format: PREREGISTRATION_FORMAT,
-    primary: {
-      metric: "macro_f1",
-      contrast: "function − baseline, macro F1 averaged over rounds 1…T, paired by seed, per scenario",
-      test: design
-        ? "two-sided paired t-test at each look's α (and TOST with a margin)"
-        : "two-sided paired t-test",
-    },
-    alpha: 0.05,
-    rule: design
-      ? {
-        kind: "sequential",
-        name: SEQUENTIAL_RULE,
-        batch: design.batch,
-        maxSeeds: design.maxSeeds,
-        margin: design.margin ?? null,
-      }
-      : { kind: "fixed", seeds: seedLimit ?? Math.min(...scenarios.map((s) => s.seeds.length)) },
-    scenarios: scenarios.map((s) => ({ id: s.id, hash: s.hash })),
-    baseline: scenarios[0]!.baseline,
-    arms: targets.map((t) => ({
-      name: t.name,
-      query: typeof t.query === "string" ? t.query : t.query.module,
-      sha256: t.moduleSha256 ?? null,
-      options: t.options ?? {},
-    })),
-  };
-}
-
 /**
- * Write `design` to `file` when it does not exist (created once: `file.partial`, then a hard link, so a crash or
- * a concurrent run never leaves half a file or overwrites one), else read it and compare.
+ * The design `--until-decided` asks for, or the scenario's `sequential` field states (its seeds the most it
+ * runs); the flags override the field. None without either; the design's flags without either are a usage error.
  */
-async function preregister(file: string, design: Preregistration): Promise<PreregistrationStatus> {
-  const text = JSON.stringify(design, null, 1) + "\n";
-  let written = false;
-  if (!(await Deno.stat(file).then(() => true, () => false))) {
-    const partial = `${file}.partial`;
-    try {
-      await Deno.writeTextFile(partial, text);
-      await Deno.link(partial, file).catch((e) => {
-        if (!(e instanceof Deno.errors.AlreadyExists)) throw e;
-      });
-      written = true;
-    } catch (e) {
-      throw new UsageError(
-        `--preregister ${file}: ${(e as Error).message.split(",")[0]}; give a file in a folder that exists`,
-      );
-    } finally {
-      await Deno.remove(partial).catch(() => {});
-    }
-  }
-  const held = await Deno.readTextFile(file).catch((e) => {
-    throw new UsageError(`--preregister ${file}: ${(e as Error).message.split(",")[0]}`);
-  });
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(held);
-  } catch {
-    parsed = null;
-  }
-  const sha256 = createHash("sha256").update(held).digest("hex");
-  // Written by a concurrent run between the check and the link: then it is that run's, and compared as found.
-  return {
-    file,
-    sha256,
-    written: written && held === text,
-    differences: preregistrationDifferences(parsed, design),
-  };
-}
-
-/** The design `--until-decided` asks for (none without it); its flags without it are a usage error. */
 function sequentialDesign(
   values: { "until-decided"?: boolean; "max-seeds"?: string; batch?: string; margin?: string },
   seeds: number | undefined,
+  scenario: Pick<Scenario, "sequential" | "seeds">,
 ): SequentialDesign | undefined {
   const given = (["max-seeds", "batch", "margin"] as const).filter((f) => values[f] !== undefined);
-  if (!values["until-decided"]) {
+  const stated = scenario.sequential;
+  if (!values["until-decided"] && !stated) {
     if (given.length) throw new UsageError(`--${given[0]} is a flag of --until-decided; add --until-decided`);
     return undefined;
   }
   if (seeds !== undefined) {
     throw new UsageError(
-      "--seeds and --until-decided: the sequential run chooses the seeds; give --max-seeds",
+      `--seeds and ${
+        values["until-decided"] ? "--until-decided" : "the scenario's sequential field"
+      }: the sequential run chooses the seeds; give --max-seeds`,
     );
   }
   const maxSeeds = values["max-seeds"] !== undefined
@@ -639,10 +582,12 @@ function sequentialDesign(
       "the scenario schema's limit on seeds",
       MIN_FIRST_LOOK,
     )
+    : stated
+    ? (typeof scenario.seeds === "number" ? scenario.seeds : scenario.seeds.length)
     : 30;
   const batch = values.batch !== undefined
     ? positiveInt(values.batch, "--batch", maxSeeds, "--max-seeds")
-    : 5;
+    : Math.min(stated?.batch ?? 5, maxSeeds);
   let margin: number | undefined;
   if (values.margin !== undefined) {
     const m = /^[0-9]{1,3}(\.[0-9]{1,6})?$/.test(values.margin) ? Number(values.margin) : NaN;
@@ -654,7 +599,7 @@ function sequentialDesign(
       );
     }
     margin = m / 100;
-  }
+  } else if (stated?.margin !== undefined) margin = stated.margin / 100;
   return { alpha: 0.05, batch, maxSeeds, ...(margin !== undefined ? { margin } : {}) };
 }
 

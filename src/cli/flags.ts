@@ -18,6 +18,7 @@ export const BENCH_FLAGS = {
   cache: { type: "string" },
   set: { type: "string", multiple: true },
   "log-json": { type: "string" },
+  preregister: { type: "string" },
   "print-env": { type: "boolean" },
   "no-estimate": { type: "boolean" },
   quiet: { type: "boolean" },
@@ -43,6 +44,7 @@ export const COMPARE_FLAGS = {
   batch: { type: "string" },
   margin: { type: "string" },
   preregister: { type: "string" },
+  shard: { type: "string" },
   "no-estimate": { type: "boolean" },
   json: { type: "boolean" },
   quiet: { type: "boolean" },
@@ -69,6 +71,7 @@ export const PLAN_FLAGS = {
 /** `deno task report DIR`. */
 export const REPORT_FLAGS = {
   seeds: { type: "string" },
+  preregister: { type: "string" },
   data: { type: "string" },
   cache: { type: "string" },
   debug: { type: "boolean" },

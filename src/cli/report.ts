@@ -14,6 +14,9 @@ import { gridCells } from "../runner/grid.ts";
 import { readCompareFile, readRunFile } from "../runner/store.ts";
 import type { RunFile } from "../runner/records.ts";
 import { writeReport } from "../report/report.ts";
+import { preregistrationSentence, type PreregistrationStatus } from "../report/preregistration.ts";
+import { designOf, preregister, scenarioArms } from "./preregister.ts";
+import { benchDesign } from "./bench.ts";
 import { wallTimesLine } from "../report/tables.ts";
 
 /**
@@ -30,7 +33,7 @@ async function previousEnvironment(out: string): Promise<{ environment?: Record<
   }
 }
 
-const REPORT_HELP = `Usage: deno task report DIR [--data DIR] [--cache DIR] [--seeds N]
+const REPORT_HELP = `Usage: deno task report DIR [--data DIR] [--cache DIR] [--seeds N] [--preregister FILE]
 
 Merges the cells in DIR (e.g. written by several shards) and renders DIR/index.html.
 
@@ -40,6 +43,8 @@ Options:
   --cache DIR   the cache of decoded images the run used (default .cache); read, so give the run's
                 --cache to find its images decoded
   --seeds N     expect only the first N seeds of each scenario
+  --preregister FILE  the design bench --preregister wrote (e.g. before shards ran): the report says
+                whether the folder's run followed it
   -h, --help    this text
 
 Without a readable dataset the report says so in a sentence instead of the thumbnails.`;
@@ -117,7 +122,33 @@ async function main(args: string[]): Promise<void> {
     }))
     : scenarios;
   const expected = gridCells(reported, seedLimit).map((c) => c.key);
-  const r = await writeReport(out, scenarios, expected, { ...(await previousEnvironment(out)), images });
+  let preregistration: PreregistrationStatus | undefined;
+  if (values.preregister !== undefined) {
+    if (Object.keys(compared).length) {
+      throw new UsageError(
+        `--preregister: ${out} holds a comparison, whose design compare checks itself; run the same compare ` +
+          `again with --preregister ${values.preregister} (it reuses every cell)`,
+      );
+    }
+    if (!scenarios.length || scenarios.length !== run.scenarios.length) {
+      throw new UsageError(
+        `--preregister: the scenario files of ${out}'s run cannot all be read as they were (see the notes ` +
+          "above), so its design cannot be checked",
+      );
+    }
+    const arms = await scenarioArms(scenarios[0]!);
+    preregistration = await preregister(
+      values.preregister,
+      designOf(scenarios, arms, benchDesign(scenarios, undefined), seedLimit),
+      "check",
+    );
+    console.log(preregistrationSentence(preregistration));
+  }
+  const r = await writeReport(out, scenarios, expected, {
+    ...(await previousEnvironment(out)),
+    images,
+    ...(preregistration ? { preregistration } : {}),
+  });
   console.log(
     `merged ${r.cells} cells (${r.complete} complete) into ${out}/index.html (digest ${
       r.digest.slice(0, 16)

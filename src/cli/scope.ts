@@ -116,6 +116,9 @@ export function commandScope(command: LaunchedCommand, args: readonly string[], 
     const dataFlag = str("data"), cache = abs(str("cache") ?? ".cache");
     if (dataFlag !== undefined) read.push(abs(dataFlag));
     read.push(cache), write.push(cache);
+    // --preregister FILE: read only (the report checks the folder's run against it).
+    const prereg = str("preregister");
+    if (prereg !== undefined) read.push(abs(prereg));
     return finish();
   }
   if (command === "data") {
@@ -151,8 +154,8 @@ export function commandScope(command: LaunchedCommand, args: readonly string[], 
   const results = out !== undefined ? abs(out) : abs(command === "compare" ? "reports/compare" : "reports");
   read.push(results, cache);
   write.push(results, cache, abs(".cache/python-exchange"));
-  // compare --preregister FILE: read, and created once through FILE.partial.
-  const prereg = command === "compare" ? str("preregister") : undefined;
+  // bench and compare --preregister FILE: read, and created once through FILE.partial.
+  const prereg = str("preregister");
   if (prereg !== undefined) {
     read.push(abs(prereg));
     write.push(abs(prereg), abs(`${prereg}.partial`));

@@ -336,6 +336,8 @@ export interface HtmlInputs {
   readonly thumbnails?: Thumbnails;
   /** The sentence on the run's pre-registration (shown under the counts). */
   readonly preregistration?: string;
+  /** The sequential design and its verdicts, one line each (shown before the conclusions). */
+  readonly sequential?: readonly string[];
 }
 
 /**
@@ -370,6 +372,13 @@ ${escapeHtml(wallTimesLine(m.wallTimes))}.</p>
 ${
     inputs.preregistration
       ? `<p class="meta" id="preregistration">${escapeHtml(inputs.preregistration)}</p>\n`
+      : ""
+  }${
+    inputs.sequential?.length
+      ? `<h2>Sequential verdicts</h2>\n<ul id="sequential">${
+        inputs.sequential.map((l) => `<li>${escapeHtml(l)}</li>`).join("")
+      }</ul>\n<p class="meta">These verdicts hold the error rate over every look (docs/reports.md, "Sequential ` +
+        `comparisons"); the fixed-sample intervals below treat the seeds run as if fixed in advance.</p>\n`
       : ""
   }${m.matrix.rows.length ? `<h2>Summary</h2>\n${matrixSection(m)}\n` : ""}<h2>Conclusions</h2>
 ${conclusionsSection(m)}

@@ -8,6 +8,7 @@
  * @module
  */
 import { preregistrationSentence, type PreregistrationStatus } from "./preregistration.ts";
+import { designLine, type SequentialOutcome, sequentialText } from "./sequential_compare.ts";
 import { stringify } from "csv-stringify/sync";
 import { writeFileAtomic } from "../data/cache.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
@@ -77,6 +78,8 @@ export async function writeReport(
     images?: { readonly dataRoot?: string; readonly cacheDir: string };
     /** The run's pre-registration and whether it followed it (`compare --preregister`). */
     preregistration?: PreregistrationStatus;
+    /** The sequential run's design and verdicts (`compare --until-decided`, a scenario's `sequential`). */
+    sequential?: SequentialOutcome;
   } = {},
 ): Promise<ReportResult> {
   // A folder whose records disagree — with the versions it holds, or with each other on the data, an arm's code or
@@ -113,7 +116,11 @@ export async function writeReport(
   await put(
     "manifest.json",
     JSON.stringify(
-      extra.preregistration ? { ...model.manifest, preregistration: extra.preregistration } : model.manifest,
+      {
+        ...model.manifest,
+        ...(extra.preregistration ? { preregistration: extra.preregistration } : {}),
+        ...(extra.sequential ? { sequential: extra.sequential } : {}),
+      },
       null,
       1,
     ),
@@ -133,6 +140,14 @@ export async function writeReport(
       svgs,
       ...(thumbnails ? { thumbnails } : {}),
       ...(extra.preregistration ? { preregistration: preregistrationSentence(extra.preregistration) } : {}),
+      ...(extra.sequential
+        ? {
+          sequential: [
+            designLine(extra.sequential.design, extra.sequential.powered),
+            ...sequentialText(extra.sequential).split("\n"),
+          ],
+        }
+        : {}),
     }),
   );
   return {

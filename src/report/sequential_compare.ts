@@ -18,10 +18,13 @@ import { points } from "./words.ts";
 
 /** One compared arm in one scenario. */
 export interface SequentialPair {
+  /** The scenario's id. */
   readonly scenario: string;
+  /** The compared arm. */
   readonly arm: string;
   /** The looks taken, the last one deciding (or `continue` when more seeds are due). */
   readonly looks: Look[];
+  /** The last look's verdict. */
   readonly verdict: SequentialVerdict;
   /** Paired seeds at the last look taken. */
   readonly seeds: number;
@@ -29,12 +32,15 @@ export interface SequentialPair {
 
 /** The design, what it powers, and every pair's state. Differences in F1 units (fractions), as `--json`. */
 export interface SequentialOutcome {
+  /** The design, its looks (seeds at each) and the rule's name. */
   readonly design: SequentialDesign & { readonly looks: number[]; readonly rule: string };
+  /** The difference (in sd of the paired differences) it powers at 80%, its mean seeds there, a fixed design's. */
   readonly powered: {
     readonly effect: number;
     readonly meanSeeds: number;
     readonly fixedSeeds: number | null;
   };
+  /** Every scenario × arm. */
   readonly pairs: SequentialPair[];
 }
 

@@ -63,6 +63,11 @@ export interface RunOptions {
    * `compare.json` here, so a refused run leaves the folder as it was).
    */
   readonly beforeWrite?: () => Promise<void>;
+  /**
+   * Called after every check, before anything is written into `out` (not even the folder): what must be on disk
+   * before the run's first write, such as its pre-registration.
+   */
+  readonly beforeClaim?: () => Promise<void>;
 }
 
 /** A cell that failed while the others went on. */
@@ -283,6 +288,7 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
       estimate: opts.estimate ?? !opts.progress.quiet,
     })
     : { lines: [] };
+  await opts.beforeClaim?.();
   // The folder is bound to these scenario versions (atomically; concurrent runs of other versions are refused).
   await claimScenarios(opts.out, opts.scenarios, identities);
   await opts.beforeWrite?.();

@@ -98,14 +98,28 @@ function formatIssue(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[] = [
  * ```
  */
 export function scenarioHash(s: Scenario): string {
-  const { description: _d, $schema: _s, ...rest } = s;
+  const { description: _d, $schema: _s, sequential: _q, ...rest } = s;
   return createHash("sha256").update(canonicalJson(rest)).digest("hex");
 }
+
+/** The fewest seeds of a sequential run's first look (report/sequential.ts's MIN_FIRST_LOOK; a test pins them equal). */
+export const SEQUENTIAL_MIN_SEEDS = 3;
 
 /** Cross-field checks the schema cannot express. Returns problems as `path: message`. */
 function crossChecks(s: Scenario): string[] {
   const problems: string[] = [];
   const { al, split, dataset, imbalance, arms, finetune, pretrain } = s;
+  if (s.sequential) {
+    const count = typeof s.seeds === "number" ? s.seeds : s.seeds.length;
+    if (count < SEQUENTIAL_MIN_SEEDS) {
+      problems.push(
+        `sequential: the first look needs at least ${SEQUENTIAL_MIN_SEEDS} seeds and seeds gives ${count}; raise ` +
+          "seeds (the most the sequential run may use)",
+      );
+    } else if (s.sequential.batch > count) {
+      problems.push(`sequential.batch: must be at most the seeds (${count}); got ${s.sequential.batch}`);
+    }
+  }
   if ((al.iterations === undefined) === (al.budget === undefined)) {
     problems.push(
       `al: give exactly one of iterations or budget; got ${

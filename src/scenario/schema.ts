@@ -206,6 +206,15 @@ export const ArmSchema = z.strictObject({
   options: z.record(z.string(), z.unknown()).default({}),
 });
 
+/** A scenario's sequential design: seeds per look and, optionally, an equivalence margin. */
+const SequentialSchema = z.strictObject({
+  batch: positiveInt.max(MAX_SEEDS, atMost(MAX_SEEDS, "seeds")).default(5).describe(
+    "Seeds added per look (the first look has at least 3).",
+  ),
+  margin: z.number().gt(0, "must be above 0 F1 points").lt(100, "must be below 100 F1 points").optional()
+    .describe('Equivalence margin in F1 points: with it a run can end "equivalent within ±margin".'),
+});
+
 const scenarioShape = {
   $schema: z.string().optional().describe(
     "The JSON Schema editors validate the file with (ignored by albench).",
@@ -242,6 +251,11 @@ const scenarioShape = {
     `A count (seeds 0..n-1) or an explicit list (paper: five runs); at most ${MAX_SEEDS}.`,
   ),
   backend: z.enum(BACKEND_NAMES).default("auto").describe("The engine (the --backend flag overrides it)."),
+  sequential: SequentialSchema.optional().describe(
+    'Run seeds in batches until each arm is decided against the baseline (docs/reports.md, "Sequential ' +
+      'comparisons"); the seeds field is the most it runs. Not part of the hash: it decides when to stop, not what ' +
+      "a cell computes.",
+  ),
 };
 
 /** A variant: a name plus overrides of any top-level section (merged key by key, one level deep). */

@@ -145,4 +145,11 @@ export interface Scenario {
   seeds: number | number[];
   /** The engine (the --backend flag overrides it). */
   backend: "auto" | "tensorflow-gpu" | "tensorflow" | "webgpu" | "native" | "wasm" | "cpu";
+  /** Run seeds in batches until each arm is decided against the baseline (docs/reports.md, "Sequential comparisons"); the seeds field is the most it runs. Not part of the hash: it decides when to stop, not what a cell computes. */
+  sequential?: {
+    /** Seeds added per look (the first look has at least 3). */
+    batch: number;
+    /** Equivalence margin in F1 points: with it a run can end "equivalent within ±margin". */
+    margin?: number | undefined;
+  } | undefined;
 }

@@ -217,6 +217,30 @@ function scenarioCase(name: string, setup: string, edit: (s: Loose) => unknown, 
   });
 }
 
+scenarioCase(
+  "sequential with too few seeds",
+  'seeds 2, sequential {"batch": 1}',
+  (s) => (s.seeds = 2, s.sequential = { batch: 1 }),
+  /sequential: the first look needs at least 3 seeds and seeds gives 2; raise seeds/,
+);
+scenarioCase(
+  "sequential batch above the seeds",
+  'seeds 4, sequential {"batch": 5}',
+  (s) => (s.seeds = 4, s.sequential = { batch: 5 }),
+  /sequential\.batch: must be at most the seeds \(4\); got 5/,
+);
+scenarioCase(
+  "sequential margin of 0 points",
+  'sequential {"margin": 0}',
+  (s) => (s.seeds = 5, s.sequential = { margin: 0 }),
+  /sequential\.margin: must be above 0 F1 points/,
+);
+scenarioCase(
+  "sequential with an unknown key",
+  'sequential {"maxSeeds": 9}',
+  (s) => (s.seeds = 5, s.sequential = { maxSeeds: 9 }),
+  /sequential: .*maxSeeds/,
+);
 scenarioCase("not an object", "the file holds [1, 2]", () => new Replace([1, 2]), /\(top level\): .*object/i);
 scenarioCase("null", "the file holds null", () => new Replace(null), /\(top level\)/);
 scenarioCase("empty object", "{}", () => new Replace({}), /name: required/);
@@ -2573,6 +2597,78 @@ flagCase(
   2,
   /--preregister .*: Is a directory/,
 );
+flagCase(
+  "bench --preregister a folder",
+  "--preregister DIR (a folder)",
+  "bench.ts",
+  (d, f) => [...benchArgs(f, `${d}/out`), "--preregister", d],
+  2,
+  /--preregister .*: Is a directory/,
+);
+flagCase(
+  "bench --preregister in a missing folder",
+  "--preregister DIR/no/such/p.json",
+  "bench.ts",
+  (d, f) => [...benchArgs(f, `${d}/out`), "--preregister", `${d}/no/such/p.json`],
+  2,
+  /--preregister .*no\/such\/p\.json: No such file or directory.*; give a file in a folder that exists/,
+);
+flagCase(
+  "compare --shard 2/2",
+  "--shard 2/2",
+  "compare.ts",
+  c("--shard", "2/2"),
+  2,
+  /--shard must be i\/n with 0 <= i < n <= 1000000 \(e\.g\. 0\/4\), got "2\/2"/,
+);
+flagCase(
+  "compare --shard from a broken job array",
+  "SLURM_ARRAY_TASK_ID=x",
+  "compare.ts",
+  c(),
+  2,
+  /SLURM_ARRAY_TASK_ID must be a non-negative integer, got "x"/,
+  { SLURM_ARRAY_TASK_ID: "x" },
+);
+flagCase(
+  "bench --seeds with a scenario's sequential design",
+  "--seeds 3 --set 'sequential={\"batch\":3}' --set seeds=6",
+  "bench.ts",
+  b("--seeds", "3", "--set", 'sequential={"batch":3}', "--set", "seeds=6"),
+  2,
+  /--seeds and the scenario's sequential field: the sequential run chooses the seeds/,
+);
+CASES.push({
+  group: "flags",
+  name: "bench of two scenarios stating different sequential designs",
+  setup: "two files, sequential batch 3 and batch 4",
+  expected: "exit 2 naming the second scenario and the field, nothing written",
+  run: async () => {
+    const dir = await freshDir("two-designs");
+    const one = { ...tiny(), name: "one", seeds: 6, sequential: { batch: 3 } };
+    const two = { ...tiny(), name: "two", seeds: 6, sequential: { batch: 4 } };
+    const f1 = await writeScenario(dir, one, "one.json"), f2 = await writeScenario(dir, two, "two.json");
+    const r = await cli("bench.ts", [...benchArgs(f1, `${dir}/out`), "--scenario", f2]);
+    refused(r, 2, /scenario two states another sequential design than one \(its "sequential" field\)/);
+    assert.ok(!(await exists(`${dir}/out`)), "the results folder was created");
+  },
+});
+CASES.push({
+  group: "flags",
+  name: "report --preregister of a file that does not exist",
+  setup: "a finished run, then report DIR --preregister missing.json",
+  expected: "exit 2 naming the file; the report already there unchanged",
+  run: async () => {
+    const dir = await freshDir("report-prereg");
+    const file = await writeScenario(dir, tiny());
+    const ran = await cli("bench.ts", benchArgs(file, `${dir}/out`), { timeoutMs: 120_000 });
+    assert.equal(ran.code, 0, ran.stderr);
+    const before = await tree(`${dir}/out`);
+    const r = await cli("report.ts", [`${dir}/out`, "--preregister", `${dir}/missing.json`]);
+    refused(r, 2, /--preregister .*missing\.json: No such file or directory/);
+    assert.deepEqual(await tree(`${dir}/out`), before);
+  },
+});
 CASES.push({
   group: "flags",
   name: "a task given a path with a comma",

@@ -5,7 +5,7 @@
  * the first cell and checked on every later run.
  */
 import assert from "node:assert/strict";
-import { spawnCompare } from "./bench_cli.ts";
+import { spawnBench, spawnCompare } from "./bench_cli.ts";
 import { sequentialLooks } from "../../src/report/sequential.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
@@ -62,6 +62,24 @@ Deno.test("compare --until-decided: looks recomputed from the records, only the 
     assert.deepEqual(json2.sequential, json.sequential);
     assert.equal(json2.digest, json.digest);
     assert.equal((await Deno.stat(`${out}/cells/repro/poor/seed-0.json`)).mtime?.getTime(), before);
+    // The same design in two shards, run one after the other as a job array run twice would: a shard runs its
+    // share of a look and goes on only when the look is complete; both end where the unsharded run ended.
+    const sharded = args.map((a) => (a === out ? `${tmp}/sharded` : a));
+    const shard = (i: number) => spawnCompare([...sharded, "--shard", `${i}/2`]);
+    const waits: unknown[] = [];
+    let final: Record<string, unknown> | undefined;
+    for (const i of [0, 1, 0, 1, 0, 1]) {
+      const r = await shard(i);
+      assert.equal(r.code, 0, r.stderr);
+      const j = JSON.parse(r.stdout);
+      if (j.state === "waiting") waits.push(j);
+      else final = j;
+      if (final) break;
+    }
+    assert.deepEqual(waits[0], { shard: "0/2", state: "waiting", look: 1, seeds: 3, missing: 3, cells: 6 });
+    assert.ok(final, "the shards never finished");
+    assert.deepEqual(final.sequential, json.sequential);
+    assert.equal(final.digest, json.digest);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
@@ -173,6 +191,85 @@ Deno.test("compare --preregister: the design is written before the first cell, t
       "fixed",
       "the registered design was changed",
     );
+  } finally {
+    await Deno.remove(tmp, { recursive: true });
+  }
+});
+
+Deno.test("bench with a scenario's sequential field and --preregister; report --preregister checks the folder", async () => {
+  const tmp = await Deno.makeTempDir({ prefix: "albench-bench-seq-" });
+  try {
+    const scenario = JSON.parse(await Deno.readTextFile(`${ROOT}/scenarios/ci/repro.json`));
+    delete scenario.$schema;
+    scenario.seeds = 6;
+    scenario.sequential = { batch: 3, margin: 5 };
+    const file = `${tmp}/s.json`, prereg = `${tmp}/prereg.json`, out = `${tmp}/out`;
+    await Deno.writeTextFile(file, JSON.stringify(scenario));
+    const r = await spawnBench(
+      file,
+      out,
+      `${tmp}/cache`,
+      "--backend",
+      "wasm",
+      "--jobs",
+      "1",
+      "--preregister",
+      prereg,
+    );
+    assert.equal(r.code, 0, r.stderr);
+    const design = JSON.parse(await Deno.readTextFile(prereg));
+    assert.deepEqual(design.rule, {
+      kind: "sequential",
+      name: design.rule.name,
+      batch: 3,
+      maxSeeds: 6,
+      margin: 0.05,
+    });
+    assert.deepEqual(design.arms, [{
+      name: "mge-clustering",
+      query: "mge-clustering",
+      sha256: null,
+      options: {},
+    }]);
+    // The verdict recomputed from the records: mge-clustering − random per seed, up to the seeds it ran.
+    const manifest = JSON.parse(await Deno.readTextFile(`${out}/manifest.json`));
+    const pair = manifest.sequential.pairs[0];
+    const diffs: number[] = [];
+    for (let seed = 0; seed < pair.seeds; seed++) {
+      diffs.push(
+        await primary(`${out}/cells/repro/mge-clustering/seed-${seed}.json`) -
+          await primary(`${out}/cells/repro/random/seed-${seed}.json`),
+      );
+    }
+    const again = sequentialLooks(diffs, { alpha: 0.05, batch: 3, maxSeeds: 6, margin: 0.05 });
+    assert.deepEqual(pair.looks, JSON.parse(JSON.stringify(again)));
+    assert.equal(await exists(`${out}/cells/repro/random/seed-${pair.seeds}.json`), false);
+    const html = await Deno.readTextFile(`${out}/index.html`);
+    assert.match(
+      html,
+      /<h2>Sequential verdicts<\/h2>\n<ul id="sequential"><li>sequential: looks at 3, 6 seeds/,
+    );
+    assert.match(html, /id="preregistration">Pre-registered: the run followed the design in /);
+    assert.match(r.stdout, /^sequential verdict, repro, mge-clustering: /m);
+    // report --preregister: followed; then a design with another α is a departure, named.
+    const report = (f: string) =>
+      new Deno.Command(Deno.execPath(), {
+        args: ["run", "-A", `${ROOT}/src/cli/report.ts`, out, "--preregister", f],
+        cwd: ROOT,
+        stdout: "piped",
+        stderr: "piped",
+      }).output();
+    const ok = await report(prereg);
+    assert.equal(ok.code, 0, new TextDecoder().decode(ok.stderr));
+    assert.match(new TextDecoder().decode(ok.stdout), /^Pre-registered: the run followed the design in /);
+    await Deno.writeTextFile(`${tmp}/other.json`, JSON.stringify({ ...design, alpha: 0.01 }));
+    const departs = await report(`${tmp}/other.json`);
+    assert.equal(departs.code, 0);
+    assert.match(
+      new TextDecoder().decode(departs.stdout),
+      /^Not pre-registered: the run departs from .*other\.json .* in 1 field: alpha: 0\.01 was registered, the run has 0\.05\./,
+    );
+    assert.match(await Deno.readTextFile(`${out}/index.html`), /id="preregistration">Not pre-registered/);
   } finally {
     await Deno.remove(tmp, { recursive: true });
   }
