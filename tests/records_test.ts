@@ -15,18 +15,19 @@ const ROOT = new URL("..", import.meta.url).pathname;
  * hash: bump the format's tag in `records.ts` (and say how the old one is read), then update its line here. An
  * added optional field that older readers skip (every schema is a loose object) keeps the tag: the cell format
  * gained `split` (issue #18) and `identity` (issue #25) that way, and records without them still validate; `run.json`
- * and the `versions/` files gained `overrides` (the `--set` a run applied, issue #29) so.
+ * and the `versions/` files gained `overrides` (the `--set` a run applied, issue #29) so, and the probe (in the
+ * cell record and beside a backbone) its `images`, `heldOut` and `valSeed` (issue #31).
  */
 const PINNED: Record<keyof typeof SCHEMAS, [tag: string, sha256: string]> = {
-  cell: ["albench-cell-v1", "ffc9992e967949ac3c0b65c3ba672a9aaa6c008fbf05cdb4884870bf7aaf070d"],
+  cell: ["albench-cell-v1", "cfe73be1f08aa6347d7d9053a9c8657d047329cd5d1ca289e52e89bf7a02aa1f"],
   run: ["albench-run-v1", "945dce4f22117b6757932515e296261c8e3b6cb9173079dcb04ba62ede2b968b"],
   version: ["albench-version-v1", "accdc7b7205db1b92a29943629fa226666a1a5245e5c064a05d46ffb7729e565"],
   arm: ["albench-arm-v1", "67c12b88ee744fe9e711cc8731ff4b540aaa00b9648d0071bdb539d9c46910bd"],
   compare: ["albench-compare-v1", "4dacc28c6c5d4912755da3768fd5d0acd4ddf99c71dc88bf4bbc19d411d3021e"],
   checkpoint: ["albench-weights-v1", "aa3c4c72c6e468e8ccd55eda468ad9ccdc816aeb735272bb7fdeaf1d345f8b52"],
   probe: [
-    "(probe.json, no tag: recomputed when it does not validate)",
-    "1ad67b68905d0e8079ebb7c0688b174fa69e34781b9cb79e826d78954442345d",
+    "(probe-heldout.json, no tag: recomputed when it does not validate)",
+    "9097a0592e9c5d0a723e1d31228646060b2225039cecbe9790bb08cf69972d8b",
   ],
 };
 

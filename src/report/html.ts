@@ -286,7 +286,15 @@ function thumbnailsSection(m: ReportModel, t: Thumbnails): string {
 function pretrainTable(m: ReportModel): string {
   if (!m.manifest.pretrain.length) return "<p>No pre-training in these scenarios.</p>";
   return table(
-    ["key", "epochs", "first loss", "last loss", "probe mAP, random init", "probe mAP, pre-trained"],
+    [
+      "key",
+      "epochs",
+      "first loss",
+      "last loss",
+      "probe mAP, random init",
+      "probe mAP, pre-trained",
+      "probe images",
+    ],
     m.manifest.pretrain.map((p) => [
       p.key.slice(0, 12),
       p.losses.length,
@@ -294,9 +302,15 @@ function pretrainTable(m: ReportModel): string {
       p.losses.at(-1)?.toFixed(4) ?? null,
       p.probe.randomInitMap.toFixed(4),
       p.probe.pretrainedMap.toFixed(4),
+      p.probe.images === undefined
+        ? "seed 0's validation set (not checked against the archive)"
+        : `${p.probe.images}, ${
+          p.probe.heldOut ? "held out" : "in the BYOL archive"
+        } (seed ${p.probe.valSeed})`,
     ]),
-    "Linear probe: logistic regression on frozen features, trained on half of the first seed's validation set " +
-      "and scored on the other half.",
+    "Linear probe: logistic regression on frozen features, trained on half of the probe images and scored on the " +
+      "other half; the probe images are the validation images of the backbone's seed that were not in its " +
+      "pre-training archive (held out), unless the archive is every image.",
   );
 }
 

@@ -37,7 +37,7 @@ import {
 import { inspectCell, loadResumeCheckpoint, otherVersionError, persistIteration, setAside } from "./store.ts";
 import type { Cell } from "./grid.ts";
 import type { ProgressEvent } from "./progress.ts";
-import { linearProbe } from "../ssl/probe.ts";
+import { linearProbe, PROBE_FILE, probeImages } from "../ssl/probe.ts";
 import { writeFileAtomic } from "../data/cache.ts";
 import { engineIdentity } from "../backend/doctor.ts";
 import { queryCode } from "../plugin/code_hash.ts";
@@ -169,11 +169,16 @@ export class RunContext {
     const spec = await this.pretrainSpec(s, seed);
     if (!spec) return null;
     const key = pretrainKey(spec);
-    if (!this.#pretrained.has(key)) this.#pretrained.set(key, this.#pretrain(s, spec, key));
+    if (!this.#pretrained.has(key)) this.#pretrained.set(key, this.#pretrain(s, spec, key, seed));
     return await this.#pretrained.get(key)!;
   }
 
-  async #pretrain(s: ResolvedScenario, spec: PretrainSpec, key: string): Promise<PretrainSummary> {
+  async #pretrain(
+    s: ResolvedScenario,
+    spec: PretrainSpec,
+    key: string,
+    seed: number,
+  ): Promise<PretrainSummary> {
     const { table } = await this.labels(s);
     const position = new Map(table.ids.map((id, i) => [id, i]));
     const archive = spec.archiveIds.map((id) => position.get(id)!);
@@ -222,31 +227,39 @@ export class RunContext {
     if (!result.cached || this.options.announceCached !== false) {
       this.options.emit({ type: "pretrain", key: result.key, cached: result.cached });
     }
-    // Is pre-training working? A linear probe on the validation set of the scenario's first seed, against the
-    // same network at its random initialisation; computed once per key and kept beside the checkpoint.
-    const probePath = `${result.dir}/probe.json`;
+    // Is pre-training working? A linear probe on validation images the backbone never saw — the validation set
+    // of the cell's own seed, whose pool it was pre-trained on, less any image of its archive — against the same
+    // network at its random initialisation; computed once per key and kept beside the checkpoint. (probe.json,
+    // before #31, probed every backbone on seed 0's validation set, which overlapped other seeds' pools.)
+    const probePath = `${result.dir}/${PROBE_FILE}`;
     let probe: ProbeScores;
     try {
       probe = parseRecord("probe", probePath, await Deno.readTextFile(probePath));
     } catch {
-      const val = (await this.plan(s, s.seeds[0]!)).val;
+      // With pretrain.archive "all" every image is in the archive: the probe cannot be held out, and says so.
+      const valSeed = s.scenario.pretrain.archive === "pool" ? seed : s.seeds[0]!;
+      const chosen = probeImages((await this.plan(s, valSeed)).val, archive);
       const images = await this.images(s);
       const rng = Rng.root(spec.seed).fork("probe");
       const random = buildBackbone(spec.backbone, spec.resolution, Rng.root(spec.seed).fork("pretrain"));
-      const before = await linearProbe(random, images, table, val, rng);
-      const after = await linearProbe(result.backbone, images, table, val, rng);
+      const before = await linearProbe(random, images, table, chosen.indices, rng);
+      const after = await linearProbe(result.backbone, images, table, chosen.indices, rng);
       random.dispose();
       probe = {
         randomInitMap: before.map,
         pretrainedMap: after.map,
         randomInitMacroF1: before.macroF1,
         pretrainedMacroF1: after.macroF1,
+        images: chosen.indices.length,
+        heldOut: chosen.heldOut,
+        valSeed,
       };
       await writeFileAtomic(probePath, JSON.stringify(probe));
       this.options.emit({
         type: "message",
-        text: `linear probe on ${val.length} validation images: mAP ${after.map.toFixed(3)} after BYOL, ` +
-          `${before.map.toFixed(3)} at random initialisation`,
+        text: `linear probe on ${chosen.indices.length} ${
+          chosen.heldOut ? "held-out validation images" : "validation images that were in the BYOL archive"
+        }: mAP ${after.map.toFixed(3)} after BYOL, ${before.map.toFixed(3)} at random initialisation`,
       });
     }
     result.backbone.dispose();

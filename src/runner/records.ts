@@ -97,6 +97,12 @@ export interface ProbeScores {
   randomInitMacroF1: number;
   /** Macro F1 of the probe on the pre-trained backbone. */
   pretrainedMacroF1: number;
+  /** Images the probe used (half to fit, half to score); absent in records before #31. */
+  images?: number;
+  /** Whether none of them was in the backbone's pre-training archive; absent before #31 (then: not checked). */
+  heldOut?: boolean;
+  /** The seed whose validation set they come from; absent before #31 (then: the scenario's first seed). */
+  valSeed?: number;
 }
 
 /** What a cell records about its pre-trained backbone. */
@@ -260,6 +266,9 @@ const probeSchema = z.looseObject({
   pretrainedMap: jsonNumber,
   randomInitMacroF1: jsonNumber,
   pretrainedMacroF1: jsonNumber,
+  images: z.number().int().nonnegative().optional(),
+  heldOut: z.boolean().optional(),
+  valSeed: z.number().int().nonnegative().optional(),
 });
 
 const pretrainSchema = z.looseObject({ key: z.string(), losses: z.array(jsonNumber), probe: probeSchema });

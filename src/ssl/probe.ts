@@ -65,6 +65,31 @@ export function features(
  * const r = await linearProbe(backbone, images, table, validation, rng);
  * ```
  */
+/** The probe's record beside a backbone (`probe.json` held the probe on seed 0's validation set, before #31). */
+export const PROBE_FILE = "probe-heldout.json";
+
+/**
+ * The probe's images: the validation images (`val`, dataset indices) that are not in the backbone's pre-training
+ * archive, so the probe measures features on images BYOL never saw. When every one of them is in the archive
+ * (`pretrain.archive` "all"), all of `val`, marked not held out.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { probeImages } from "./probe.ts";
+ * assert.deepEqual(probeImages([1, 2, 3, 4], [0, 2, 5]), { indices: [1, 3, 4], heldOut: true });
+ * assert.deepEqual(probeImages([1, 2], [0, 1, 2]), { indices: [1, 2], heldOut: false });
+ * ```
+ */
+export function probeImages(
+  val: readonly number[],
+  archive: readonly number[],
+): { indices: number[]; heldOut: boolean } {
+  const seen = new Set(archive);
+  const outside = val.filter((i) => !seen.has(i));
+  return outside.length ? { indices: outside, heldOut: true } : { indices: [...val], heldOut: false };
+}
+
 export async function linearProbe(
   backbone: tf.LayersModel,
   images: ImageTable,
