@@ -171,3 +171,64 @@ Deno.test({
     await Deno.remove(dir, { recursive: true });
   },
 });
+
+Deno.test({
+  name:
+    "reference check: v2 Fig. 2 fails the issue #31 gate (court, tanks, training BCE) and the held-out probe rule",
+  ignore: !python,
+  async fn() {
+    const r = await check("reports/reference/cpu/fig2", "--probe-held-out", "--gate");
+    assert.equal(r.code, 1, r.err);
+    const fails = r.out.split("\n").filter((l) => l.startsWith("FAIL"));
+    assert.deepEqual(fails, [
+      "FAIL  probes of 60 cells: each on its own seed's validation images, none in its pre-training archive \u2014 60 problems, first: cpu-fig2/scenario-1/mge-clustering/seed-0: probe heldOut None, on seed None's validation set (the cell's seed is 0)",
+      "FAIL  gate: cpu-fig2/scenario-1 random court: mean per-class F1 0.020 at the final round over 10 seeds (at least 0.3)",
+      "FAIL  gate: cpu-fig2/scenario-1 random tanks: mean per-class F1 0.093 at the final round over 10 seeds (at least 0.3)",
+      "FAIL  gate: cpu-fig2/scenario-1 random: every round's fine-tuning ends with training BCE at most 0.3449 (limit 0.1)",
+    ]);
+    // The seven other candidates pass, each recomputed from the final round's per-class F1 of the 10 records.
+    assert.match(r.out, /ok {4}gate: cpu-fig2\/scenario-1 random airplane: mean per-class F1 0\.367 /);
+    assert.match(r.out, /ok {4}gate: BYOL lifts the probe mAP by \+0\.0643 on average over 10 backbones/);
+  },
+});
+
+Deno.test({
+  name:
+    "reference check: --preregistration compares the run's hashes, arms and seeds with the registered design",
+  ignore: !python,
+  async fn() {
+    const manifest = JSON.parse(await Deno.readTextFile(`${ROOT}reports/reference/cpu/fig2/manifest.json`));
+    const design = {
+      format: "albench-preregistration-v1",
+      primary: { metric: "macro_f1", contrast: "c", test: "t" },
+      alpha: 0.05,
+      rule: { kind: "fixed", seeds: 10 },
+      scenarios: manifest.scenarios.map((s: { id: string; hash: string }) => ({ id: s.id, hash: s.hash })),
+      baseline: "random",
+      arms: [{ name: "mge-clustering", query: "mge-clustering", sha256: null, options: {} }],
+    };
+    const tmp = await Deno.makeTempDir({ prefix: "albench-check-prereg-" });
+    try {
+      await Deno.writeTextFile(`${tmp}/ok.json`, JSON.stringify(design));
+      const ok = await check("reports/reference/cpu/fig2", "--preregistration", `${tmp}/ok.json`);
+      assert.equal(ok.code, 0, ok.out);
+      assert.match(
+        ok.out,
+        /ok {4}pre-registration: cpu-fig2\/scenario-3 mge-clustering ran 10 seeds \(the registered 10\)/,
+      );
+      const more = { ...design, rule: { kind: "fixed", seeds: 25 }, scenarios: design.scenarios.slice(1) };
+      await Deno.writeTextFile(`${tmp}/more.json`, JSON.stringify(more));
+      const bad = await check("reports/reference/cpu/fig2", "--preregistration", `${tmp}/more.json`);
+      assert.equal(bad.code, 1);
+      const fails = bad.out.split("\n").filter((l) => l.startsWith("FAIL"));
+      assert.equal(fails.length, 7, bad.out);
+      assert.equal(fails[0], "FAIL  pre-registration: the run's 3 scenarios have the 2 registered hashes");
+      assert.equal(
+        fails[1],
+        "FAIL  pre-registration: cpu-fig2/scenario-1 random ran 10 seeds (the registered 25)",
+      );
+    } finally {
+      await Deno.remove(tmp, { recursive: true });
+    }
+  },
+});

@@ -3,7 +3,7 @@
 
     python3 reports/reference/check.py reports/reference/cpu/fig2 [--min-seeds 10] [--min-final-random 0.60]
         [--max-drop 0.02] [--max-inference-share 0.25] [--labels ../shared/data/ucmerced/LandUse_Multilabeled.txt]
-        [--prefix-of reports/reference/cpu/fig2]
+        [--prefix-of reports/reference/cpu/fig2] [--probe-held-out] [--gate] [--preregistration FILE]
 
 It recomputes from the folder's `curves.csv`, `manifest.json` and `cells/`:
 
@@ -21,7 +21,17 @@ It recomputes from the folder's `curves.csv`, `manifest.json` and `cells/`:
    the label file and the pool is the archive less the test, validation and removed ids (its hash is
    recomputed; a pool given as a count leaves images unused, and then only its size is reported);
 6. with --prefix-of FOLDER: this folder's scenario is, round by round, the first rounds of FOLDER's first
-   scenario (identical scores and losses), e.g. Fig. 1 against Fig. 2's Scenario 1.
+   scenario (identical scores and losses), e.g. Fig. 1 against Fig. 2's Scenario 1;
+7. with --probe-held-out: every cell's BYOL linear probe was scored on images its backbone never saw: the
+   probe names the cell's own seed, says it was held out, and used as many images as the cell's validation set
+   (which rule 5 shows disjoint from the pool, the backbone's pre-training archive);
+8. with --gate (issue #31), on the first scenario's baseline arm: at the final round every --candidates class has
+   mean per-class F1 over seeds of at least --gate-min-f1; every round of every cell ends its fine-tuning with
+   training BCE at most --gate-max-bce; BYOL lifts the probe's mAP over random initialisation by at least
+   --gate-min-lift on average over the backbones (and in each, with --gate-every-backbone);
+9. with --preregistration FILE (an albench-preregistration-v1 JSON file written before the run): the run's
+   scenarios have the registered hashes, the registered baseline and arms ran, and every scenario and arm has
+   the registered number of seeds (a fixed rule) or at most the registered most (a sequential rule).
 
 Before all that: the manifest's cells are all complete, and every arm has every declared seed with the same
 rounds 0..T (a run stopped part-way fails here rather than passing on fewer rounds).
@@ -69,6 +79,18 @@ def main():
         help="another results folder whose first scenario must hold this folder's (only) scenario as its first "
         "rounds: same arms and seeds, identical scores and training losses round by round",
     )
+    ap.add_argument("--probe-held-out", action="store_true", help="rule 7: every probe on held-out images")
+    ap.add_argument("--gate", action="store_true", help="rule 8: the pilot gate of issue #31")
+    ap.add_argument(
+        "--candidates",
+        default="airplane,chaparral,court,dock,field,mobile-home,sea,ship,tanks",
+        help="the minority candidates the gate scores (default: the paper's nine)",
+    )
+    ap.add_argument("--gate-min-f1", type=float, default=0.30)
+    ap.add_argument("--gate-max-bce", type=float, default=0.10)
+    ap.add_argument("--gate-min-lift", type=float, default=0.02)
+    ap.add_argument("--gate-every-backbone", action="store_true")
+    ap.add_argument("--preregistration", metavar="FILE", help="rule 9: the run against its registered design")
     a = ap.parse_args()
 
     rows = list(csv.DictReader(open(os.path.join(a.folder, "curves.csv"), encoding="utf-8", newline="")))
@@ -256,6 +278,94 @@ def main():
             f"{first}: its {len(mine)} rounds are identical in {longer} of {a.prefix_of}"
             + (f" — {len(differ)} differ, first {differ[0]}" if differ else ""),
         )
+
+    records = []
+    for root, dirs, files in os.walk(os.path.join(a.folder, "cells")):
+        dirs.sort()
+        for name in sorted(files):
+            if name.endswith(".json"):
+                records.append(json.load(open(os.path.join(root, name), encoding="utf-8")))
+
+    # 7. The probe on held-out images.
+    if a.probe_held_out:
+        bad = []
+        for rec in records:
+            probe = (rec.get("pretrain") or {}).get("probe")
+            sp = rec.get("split") or {}
+            if probe is None:
+                bad.append(f"{rec['key']}: no probe")
+            elif probe.get("heldOut") is not True or probe.get("valSeed") != rec["seed"]:
+                bad.append(
+                    f"{rec['key']}: probe heldOut {probe.get('heldOut')}, on seed {probe.get('valSeed')}'s "
+                    f"validation set (the cell's seed is {rec['seed']})"
+                )
+            elif probe.get("images") != sp.get("val", {}).get("n"):
+                bad.append(f"{rec['key']}: probe on {probe.get('images')} images, validation set {sp.get('val', {}).get('n')}")
+        check(
+            bool(records) and not bad,
+            f"probes of {len(records)} cells: each on its own seed's validation images, none in its pre-training "
+            "archive" + ("" if not bad else f" — {len(bad)} problems, first: {bad[0]}"),
+        )
+
+    # 8. The pilot gate, on the first scenario's baseline arm.
+    if a.gate:
+        gated = [r for r in records if r["scenario"] == first and r["arm"] == baseline and r.get("complete")]
+        classes = [c for c in a.candidates.split(",") if c]
+        for c in classes:
+            scores = []
+            for r in gated:
+                if c in r["classNames"]:
+                    scores.append(r["iterations"][-1]["test"]["perClassF1"][r["classNames"].index(c)])
+            f1 = mean(scores) if scores else float("nan")
+            check(
+                bool(scores) and f1 >= a.gate_min_f1,
+                f"gate: {first} {baseline} {c}: mean per-class F1 {f1:.3f} at the final round over "
+                f"{len(scores)} seeds (at least {a.gate_min_f1})",
+            )
+        worst = max((it["trainLoss"] for r in gated for it in r["iterations"]), default=float("nan"))
+        check(
+            bool(gated) and worst <= a.gate_max_bce,
+            f"gate: {first} {baseline}: every round's fine-tuning ends with training BCE at most {worst:.4f} "
+            f"(limit {a.gate_max_bce})",
+        )
+        lifts = {}
+        for r in gated:
+            probe = (r.get("pretrain") or {}).get("probe")
+            if probe:
+                lifts[r["pretrain"]["key"]] = probe["pretrainedMap"] - probe["randomInitMap"]
+        lift = mean(list(lifts.values())) if lifts else float("nan")
+        ok = bool(lifts) and lift >= a.gate_min_lift
+        if a.gate_every_backbone:
+            ok = ok and min(lifts.values()) >= a.gate_min_lift
+        check(
+            ok,
+            f"gate: BYOL lifts the probe mAP by {lift:+.4f} on average over {len(lifts)} backbones (min "
+            f"{min(lifts.values()) if lifts else float('nan'):+.4f}; at least {a.gate_min_lift:+.4f}"
+            + (" in each" if a.gate_every_backbone else " on average") + ")",
+        )
+
+    # 9. The registered design.
+    if a.preregistration:
+        reg = json.load(open(a.preregistration, encoding="utf-8"))
+        ok_format = reg.get("format") == "albench-preregistration-v1"
+        check(ok_format, f"pre-registration {a.preregistration}: format {reg.get('format')}")
+        if ok_format:
+            hashes = {m["id"]: m.get("hash") for m in manifest["scenarios"]}
+            registered = {x["id"]: x["hash"] for x in reg["scenarios"]}
+            check(
+                registered == hashes,
+                f"pre-registration: the run's {len(hashes)} scenarios have the {len(registered)} registered hashes",
+            )
+            arms = [reg["baseline"]] + [x["name"] for x in reg["arms"]]
+            rule = reg["rule"]
+            for s in scenarios:
+                for arm in arms:
+                    n = len(curve[s].get(arm, {}))
+                    if rule["kind"] == "fixed":
+                        ok, want = n == rule["seeds"], f"the registered {rule['seeds']}"
+                    else:
+                        ok, want = 0 < n <= rule["maxSeeds"], f"at most the registered {rule['maxSeeds']}"
+                    check(ok, f"pre-registration: {s} {arm} ran {n} seeds ({want})")
 
     print(f"{len(FAILED)} of the checks failed" if FAILED else "all checks passed")
     sys.exit(1 if FAILED else 0)
