@@ -322,12 +322,13 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
         await runGridCell(c, ctx, opts.out).catch((e) => failed(c.key, (e as Error).message));
       }
     } else {
-      await Promise.all(Array.from({ length: jobs }, (_, j) =>
+      // One queue: each worker takes the next cell when it is free, so jobs finish together.
+      const queue = todo.map((c) => c.key);
+      await Promise.all(Array.from({ length: jobs }, () =>
         runWorker(
           {
             scenarios: [...opts.scenarios],
             ...(opts.seedLimit ? { seedLimit: opts.seedLimit } : {}),
-            keys: todo.filter((_, k) => k % jobs === j).map((c) => c.key),
             out: opts.out,
             ...(opts.dataRoot ? { dataRoot: opts.dataRoot } : {}),
             cacheDir: opts.cacheDir,
@@ -336,6 +337,7 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
             environment,
             identities,
           },
+          queue,
           emit,
           failed,
         )));
@@ -361,6 +363,7 @@ const WATCHDOG_GRACE_SECONDS = 2;
 
 function runWorker(
   job: WorkerJob,
+  queue: string[],
   emit: (e: ProgressEvent) => void,
   failed: (key: string, message: string) => void,
 ): Promise<void> {
@@ -372,17 +375,20 @@ function runWorker(
       clearTimeout(watchdog);
       worker.terminate();
     };
-    // The thread was ended with `key` in it: that cell failed; the thread's later cells go on in a new one.
+    // The thread was ended with `key` in it: that cell failed; the queue's other cells go on in a new thread.
     const lost = (key: string, message: string) => {
       stop();
       failed(key, message);
-      const rest = job.keys.slice(job.keys.indexOf(key) + 1);
-      if (!rest.length) resolve();
-      else runWorker({ ...job, keys: rest }, emit, failed).then(resolve, reject);
+      if (!queue.length) resolve();
+      else runWorker(job, queue, emit, failed).then(resolve, reject);
     };
     worker.onmessage = (e: MessageEvent<WorkerMessage>) => {
       const m = e.data;
-      if (m.kind === "event") {
+      if (m.kind === "next") {
+        const key = queue.shift();
+        current = key;
+        worker.postMessage(key === undefined ? { kind: "end" } : { kind: "cell", key });
+      } else if (m.kind === "event") {
         if (m.event.type === "phase") current = m.event.cell;
         emit(m.event);
       } else if (m.kind === "query") {

@@ -1,6 +1,7 @@
 /**
- * A worker thread that runs a share of the cells (for `--jobs N` on one machine): its own tfjs engine and wasm
- * instance, the same code path as the main thread, progress events posted back.
+ * A worker thread that runs cells (for `--jobs N` on one machine): its own tfjs engine and wasm instance, the same
+ * code path as the main thread, progress events posted back. It takes its cells one at a time from the main
+ * thread's queue (`next`, answered by `cell` or `end`), so jobs finish together however unequal the cells are.
  *
  * @module
  */
@@ -16,7 +17,6 @@ import type { ScenarioIdentity } from "./identity.ts";
 export interface WorkerJob {
   readonly scenarios: ResolvedScenario[];
   readonly seedLimit?: number;
-  readonly keys: string[];
   readonly out: string;
   readonly dataRoot?: string;
   readonly cacheDir: string;
@@ -28,8 +28,12 @@ export interface WorkerJob {
   readonly identities?: ReadonlyMap<string, ScenarioIdentity>;
 }
 
+/** What the main thread answers a worker's `next`: a cell's key, or the end of the queue. */
+export type WorkerReply = { kind: "cell"; key: string } | { kind: "end" };
+
 /** Messages a worker posts. */
 export type WorkerMessage =
+  | { kind: "next" }
   | { kind: "event"; event: ProgressEvent }
   | { kind: "query"; watch: QueryWatch }
   | { kind: "cell-failed"; key: string; message: string }
@@ -37,12 +41,25 @@ export type WorkerMessage =
   | { kind: "error"; message: string };
 
 const scope = self as unknown as {
-  onmessage: ((e: MessageEvent<WorkerJob>) => void) | null;
+  onmessage: ((e: MessageEvent<WorkerJob | WorkerReply>) => void) | null;
   postMessage(m: WorkerMessage): void;
   close(): void;
 };
 
+/** The answer to the `next` asked last. */
+let answer: ((r: WorkerReply) => void) | undefined;
+function next(): Promise<WorkerReply> {
+  return new Promise((resolve) => {
+    answer = resolve;
+    scope.postMessage({ kind: "next" });
+  });
+}
+
 scope.onmessage = async (e) => {
+  if ("kind" in e.data) {
+    answer?.(e.data);
+    return;
+  }
   const job = e.data;
   try {
     const info = await initBackend(
@@ -59,8 +76,10 @@ scope.onmessage = async (e) => {
       ...(job.identities ? { identities: job.identities } : {}),
       announceCached: false,
     });
-    const wanted = new Set(job.keys);
-    for (const cell of gridCells(job.scenarios, job.seedLimit).filter((c) => wanted.has(c.key))) {
+    const cells = new Map(gridCells(job.scenarios, job.seedLimit).map((c) => [c.key, c]));
+    for (let r = await next(); r.kind === "cell"; r = await next()) {
+      const cell = cells.get(r.key);
+      if (!cell) throw new Error(`the main thread handed out ${r.key}, which is not a cell of this run`);
       // A cell's failure is its own: reported, and the worker goes on with its next cell.
       await runGridCell(cell, ctx, job.out).catch((err) =>
         scope.postMessage({
