@@ -14,7 +14,7 @@ import { initBackend, isBackendName } from "../src/backend/backend.ts";
 import { RunContext } from "../src/runner/cells.ts";
 import { loadScenarioFile } from "../src/scenario/load.ts";
 import { readAllCells } from "../src/runner/store.ts";
-import { writeFileAtomic } from "../src/data/cache.ts";
+import { writeFileAtomic } from "../src/atomic_write.ts";
 
 const { values, positionals } = parseArgs({
   args: Deno.args,
@@ -22,7 +22,9 @@ const { values, positionals } = parseArgs({
   allowPositionals: true,
 });
 if (positionals.length !== 3 || !isBackendName(values.backend!)) {
-  console.error("usage: deno run -A bench/reprobe.ts SCENARIO.json RESULTS_DIR OUT.csv [--arm A] [--backend B]");
+  console.error(
+    "usage: deno run -A bench/reprobe.ts SCENARIO.json RESULTS_DIR OUT.csv [--arm A] [--backend B]",
+  );
   Deno.exit(2);
 }
 const [scenarioFile, folder, outCsv] = positionals as [string, string, string];

@@ -53,7 +53,11 @@ Deno.test("probe: each backbone is probed on its own seed's validation images, n
           assert.equal(probe.valSeed, r.seed, `seed ${r.seed}'s backbone probed on seed ${probe.valSeed}`);
           assert.equal(probe.heldOut, true);
           assert.equal(probe.images, val.size);
-          assert.equal([...val].filter((id) => archiveIds.has(id)).length, 0, "a probe image was pre-trained on");
+          assert.equal(
+            [...val].filter((id) => archiveIds.has(id)).length,
+            0,
+            "a probe image was pre-trained on",
+          );
         } else {
           // Every image is in the archive: the probe cannot be held out, and its record says so.
           assert.equal(probe.heldOut, false);

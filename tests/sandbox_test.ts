@@ -529,3 +529,25 @@ Deno.test("sandbox: a link in a plug-in's folder that leads out of it refuses th
   };
   assert.match(escapingLink(["/p"], many)!, /holds more than 10000 entries, too many to check/);
 });
+
+Deno.test("sandbox: a plug-in is described once per version and process; an edited one is loaded again", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-memo-" });
+  const text = (name: string) =>
+    `export default { name: "${name}", description: "first b", optionSchema: {}, needs: [], ` +
+    "select: ({ unlabelled, budget }) => ({ selected: unlabelled.ids.slice(0, budget) }) };\n";
+  try {
+    await Deno.writeTextFile(`${dir}/q.ts`, text("one"));
+    const a = await loadQueryModule(`${dir}/q.ts`, "/");
+    const b = await loadQueryModule("q.ts", dir);
+    assert.equal(a, b, "the same plug-in version was described twice");
+    await Deno.writeTextFile(`${dir}/q.ts`, text("two"));
+    const c = await loadQueryModule(`${dir}/q.ts`, "/");
+    assert.notEqual(c, a);
+    assert.equal(c.name, "two");
+    // A helper file added to the folder is a new version too.
+    await Deno.writeTextFile(`${dir}/helper.ts`, "export const h = 1;\n");
+    assert.notEqual(await loadQueryModule(`${dir}/q.ts`, "/"), c);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});

@@ -31,7 +31,7 @@ import {
 } from "../perf/table.ts";
 import { type BackboneName, buildBackbone, forwardFlops, isBackboneName } from "../model/backbones.ts";
 import { Rng } from "../rng.ts";
-import { writeFileAtomic } from "../data/cache.ts";
+import { writeFileAtomic } from "../atomic_write.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const SKIPPABLE = ["models", "query", "data", "pytorch"] as const;

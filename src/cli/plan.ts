@@ -12,6 +12,7 @@ import {
   checkScenarioQueries,
   loadScenarioFile,
   type ResolvedScenario,
+  scenarioDir,
   ScenarioError,
 } from "../scenario/load.ts";
 import { datasetSource } from "../data/source.ts";
@@ -19,7 +20,7 @@ import { planJson, planSeed, type SeedPlan } from "../data/plan.ts";
 import { classCounts, type LabelTable } from "../data/dataset.ts";
 import { BACKEND_NAMES, initBackend, isBackendName } from "../backend/backend.ts";
 import type { BackendName } from "../backend/names.ts";
-import { RunContext, scenarioDir } from "../runner/cells.ts";
+import { RunContext } from "../runner/cells.ts";
 import { resolveQuery } from "../al/query/registry.ts";
 import { armNeeds, nativeThreadsPerJob, sizeRun } from "../runner/sizing.ts";
 import type { ArmNeeds } from "../runner/size.ts";

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { UsageError } from "./errors.ts";
-import type { ResolvedScenario } from "../scenario/load.ts";
+import { type ResolvedScenario, scenarioDir } from "../scenario/load.ts";
 import type { SequentialDesign } from "../report/sequential.ts";
 import { SEQUENTIAL_RULE } from "../report/sequential_compare.ts";
 import {
@@ -17,7 +17,6 @@ import {
 } from "../report/preregistration.ts";
 import { moduleUrl } from "../al/query/registry.ts";
 import { modulePathOf } from "../plugin/sandbox.ts";
-import { scenarioDir } from "../runner/cells.ts";
 
 /**
  * The compared arms of a scenario (every arm but its baseline) as a design names them: a built-in name, or the

@@ -6,27 +6,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-
-/**
- * Write `bytes` to a path atomically.
- *
- * @example
- * ```ts ignore
- * import { writeFileAtomic } from "./cache.ts";
- * await writeFileAtomic("out.bin", new Uint8Array([1, 2]));
- * ```
- */
-export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  const tmp = `${path}.${crypto.randomUUID()}.tmp`;
-  try {
-    if (typeof bytes === "string") await Deno.writeTextFile(tmp, bytes);
-    else await Deno.writeFile(tmp, bytes);
-    await Deno.rename(tmp, path);
-  } catch (e) {
-    await Deno.remove(tmp).catch(() => {});
-    throw e;
-  }
-}
+import { writeFileAtomic } from "../atomic_write.ts";
 
 /**
  * Read a cache entry; `null` when absent or when its length or digest does not match (a corrupt entry is ignored).

@@ -14,7 +14,7 @@
  * @module
  */
 import { createHash } from "node:crypto";
-import { writeFileAtomic } from "./cache.ts";
+import { writeFileAtomic } from "../atomic_write.ts";
 
 /** The checksum file's name inside a prepared copy. */
 export const SUMS_FILE = "SHA256SUMS";

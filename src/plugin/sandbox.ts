@@ -212,6 +212,30 @@ export function escapingLink(
   return null;
 }
 
+/**
+ * What keeps a plug-in whose read scope is `readScope` from loading or running now, in words, or null: a folder
+ * this command may not read (a worker cannot get more than its parent has: said in words instead of "Can't
+ * escalate parent thread permissions"), or a link leading out of the folder ({@linkcode escapingLink}).
+ *
+ * @example
+ * ```ts
+ * import { pluginScopeProblem } from "./sandbox.ts";
+ * console.assert(pluginScopeProblem([]) === null);
+ * ```
+ */
+export function pluginScopeProblem(readScope: readonly string[]): string | null {
+  for (const path of readScope) {
+    if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") {
+      return `this command may not read ${path} (the plug-in's ${
+        path.endsWith(".ts") ? "module" : "folder"
+      }), so ` +
+        "neither may the plug-in: put the plug-in inside the project folder, or run the command with deno run " +
+        "and a wider --allow-read (docs/permissions.md)";
+    }
+  }
+  return escapingLink(readScope);
+}
+
 async function ask(
   request: SandboxRequest,
   readScope: string[],
@@ -219,22 +243,9 @@ async function ask(
   signal?: AbortSignal,
   code?: { readonly entry: string; readonly loaded: CodeIdentity },
 ): Promise<SandboxReply> {
-  // A worker cannot get more than its parent has: say so in words instead of "Can't escalate parent thread
-  // permissions".
-  for (const path of readScope) {
-    if (Deno.permissions.querySync({ name: "read", path }).state !== "granted") {
-      throw (new Error(
-        `this command may not read ${path} (the plug-in's ${
-          path.endsWith(".ts") ? "module" : "folder"
-        }), so ` +
-          "neither may the plug-in: put the plug-in inside the project folder, or run the command with deno run " +
-          "and a wider --allow-read (docs/permissions.md)",
-      ));
-    }
-  }
   // Checked before every load and call: the folder may change between them.
-  const link = escapingLink(readScope);
-  if (link) throw new Error(link);
+  const problem = pluginScopeProblem(readScope);
+  if (problem) throw new Error(problem);
   // A call runs the code the plug-in was loaded with (after the link check: a link is named as such).
   if (code) checkCodeUnchanged(readScope[0]!, code.entry, code.loaded);
   const comma = readScope.find((p) => p.includes(","));

@@ -10,7 +10,7 @@
 import { preregistrationSentence, type PreregistrationStatus } from "./preregistration.ts";
 import { designLine, type SequentialOutcome, sequentialText } from "./sequential_compare.ts";
 import { stringify } from "csv-stringify/sync";
-import { writeFileAtomic } from "../data/cache.ts";
+import { writeFileAtomic } from "../atomic_write.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import { readAllCells } from "../runner/store.ts";
 import { disagreeingRecords } from "../runner/identity.ts";

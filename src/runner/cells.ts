@@ -10,7 +10,7 @@ import type { ImageTable, LabelTable } from "../data/dataset.ts";
 import { datasetKey, datasetSource } from "../data/source.ts";
 import { planSeed, type SeedPlan } from "../data/plan.ts";
 import { type SplitRecord, splitRecord } from "../data/split_record.ts";
-import type { ResolvedScenario } from "../scenario/load.ts";
+import { type ResolvedScenario, scenarioDir } from "../scenario/load.ts";
 import { buildBackbone } from "../model/backbones.ts";
 import { type Classifier, withHead } from "../model/classifier.ts";
 import { loadCheckpoint } from "../model/checkpoint.ts";
@@ -38,7 +38,7 @@ import { inspectCell, loadResumeCheckpoint, otherVersionError, persistIteration,
 import type { Cell } from "./grid.ts";
 import type { ProgressEvent } from "./progress.ts";
 import { linearProbe, PROBE_FILE, probeImages } from "../ssl/probe.ts";
-import { writeFileAtomic } from "../data/cache.ts";
+import { writeFileAtomic } from "../atomic_write.ts";
 import { engineIdentity } from "../backend/doctor.ts";
 import { queryCode } from "../plugin/code_hash.ts";
 import { identityDifferences, type ScenarioIdentity } from "./identity.ts";
@@ -52,19 +52,6 @@ export interface QueryWatch {
   readonly limitSeconds: number;
   /** The error to fail the run with when the query outlives its limit. */
   readonly message: string;
-}
-
-/**
- * The folder plug-in modules of a scenario are resolved against: the scenario file's, or the working directory.
- *
- * @example
- * ```ts
- * import { scenarioDir } from "./cells.ts";
- * console.assert(scenarioDir({ file: "scenarios/examples/x.json" } as never) === "scenarios/examples");
- * ```
- */
-export function scenarioDir(s: ResolvedScenario): string {
-  return s.file ? s.file.slice(0, Math.max(0, s.file.lastIndexOf("/"))) || "." : Deno.cwd();
 }
 
 /** Shared, lazily loaded inputs of a run. */

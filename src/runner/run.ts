@@ -7,9 +7,9 @@
 import { initBackend } from "../backend/backend.ts";
 import type { BackendName } from "../backend/names.ts";
 import { engineIdentity, environmentRecord } from "../backend/doctor.ts";
-import { type ResolvedScenario, ScenarioError } from "../scenario/load.ts";
+import { type ResolvedScenario, scenarioDir, ScenarioError } from "../scenario/load.ts";
 import { type Cell, gridCells, type Shard, shardCells } from "./grid.ts";
-import { RunContext, runGridCell, scenarioDir } from "./cells.ts";
+import { RunContext, runGridCell } from "./cells.ts";
 import { moduleUrl, resolveQuery } from "../al/query/registry.ts";
 import type { QueryFunction } from "../al/query.ts";
 import { queryCode, queryCodeIdentity } from "../plugin/code_hash.ts";

@@ -27,7 +27,7 @@
  * @module
  */
 import type { LayersModel } from "@tensorflow/tfjs";
-import { writeFileAtomic } from "../data/cache.ts";
+import { writeFileAtomic } from "../atomic_write.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import { codeChanges } from "../plugin/code_hash.ts";
 import { identityDifferences, type ScenarioIdentity, short } from "./identity.ts";

@@ -375,10 +375,22 @@ export async function loadScenarioFile(
 export async function checkScenarioQueries(scenarios: readonly ResolvedScenario[]): Promise<string[]> {
   const warnings: string[] = [];
   for (const s of scenarios) {
-    const baseDir = s.file ? s.file.slice(0, Math.max(0, s.file.lastIndexOf("/"))) || "." : Deno.cwd();
-    const checked = await checkArmQueries(s.scenario.arms, baseDir);
+    const checked = await checkArmQueries(s.scenario.arms, scenarioDir(s));
     if (checked.problems.length) throw new ScenarioError(s.file ?? s.id, checked.problems);
     warnings.push(...checked.warnings.map((w) => `${s.id}: ${w}`));
   }
   return [...new Set(warnings)];
+}
+
+/**
+ * The folder plug-in modules of a scenario are resolved against: the scenario file's, or the working directory.
+ *
+ * @example
+ * ```ts
+ * import { scenarioDir } from "./load.ts";
+ * console.assert(scenarioDir({ file: "scenarios/examples/x.json" } as never) === "scenarios/examples");
+ * ```
+ */
+export function scenarioDir(s: ResolvedScenario): string {
+  return s.file ? s.file.slice(0, Math.max(0, s.file.lastIndexOf("/"))) || "." : Deno.cwd();
 }

@@ -10,7 +10,7 @@
 import { z } from "zod";
 import { BACKEND_NAMES } from "../backend/names.ts";
 import { BACKBONE_NAMES } from "../model/names.ts";
-import { BUILTIN_QUERY_FUNCTIONS } from "../al/query/registry.ts";
+import { BUILTIN_QUERY_NAMES } from "../al/query/names.ts";
 
 const positiveInt = z.number().int().min(1);
 const nonNegativeInt = z.number().int().min(0);
@@ -195,7 +195,7 @@ export const ArmSchema = z.strictObject({
   name: nameString,
   query: z.union([
     z.string().min(1).describe(
-      `A built-in query function: ${Object.keys(BUILTIN_QUERY_FUNCTIONS).join(", ")}.`,
+      `A built-in query function: ${BUILTIN_QUERY_NAMES.join(", ")}.`,
     ),
     z.strictObject({
       module: z.string().min(1).describe(

@@ -4,6 +4,7 @@
  * @module
  */
 import { checkQueryOptions, declaredNeeds, optionSchemaProblem, type QueryFunction } from "../query.ts";
+import type { BuiltinQueryName } from "./names.ts";
 import { random } from "./random.ts";
 import { mgeClustering } from "./mge_clustering.ts";
 import { badge } from "./badge.ts";
@@ -12,7 +13,13 @@ import { coreset } from "./coreset.ts";
 import { mmc } from "./mmc.ts";
 import { adaptive } from "./adaptive.ts";
 import { cvirs } from "./cvirs.ts";
-import { describePlugin, modulePathOf, pluginReadScope, sandboxedQuery } from "../../plugin/sandbox.ts";
+import {
+  describePlugin,
+  modulePathOf,
+  pluginReadScope,
+  pluginScopeProblem,
+  sandboxedQuery,
+} from "../../plugin/sandbox.ts";
 import { type CodeIdentity, codeIdentity } from "../../plugin/code_hash.ts";
 import { describePythonPlugin, pythonQuery } from "../../plugin/python.ts";
 
@@ -30,7 +37,7 @@ export const BUILTIN_QUERY_FUNCTIONS: Readonly<Record<string, QueryFunction>> = 
   mmc,
   adaptive,
   cvirs,
-};
+} satisfies Record<BuiltinQueryName, QueryFunction>; // every name of names.ts, and only those
 
 /**
  * Load a plug-in: a module whose default export (or export named `query`) is a {@linkcode QueryFunction}, or a
@@ -48,7 +55,32 @@ export const BUILTIN_QUERY_FUNCTIONS: Readonly<Record<string, QueryFunction>> = 
 export async function loadQueryModule(path: string, baseDir: string): Promise<QueryFunction> {
   const url = moduleUrl(path, baseDir);
   if (url.pathname.endsWith(".py")) return await loadPythonModule(path, url);
-  // The module is imported and run only in the plug-in sandbox (src/plugin/sandbox.ts): a worker that may read
+  // One description per plug-in version and process: a scenario check, the run's identity pass and every cell
+  // of a thread share it (each select still runs in a fresh sandbox). Keyed by the code's hash, so an edited
+  // plug-in is loaded again; a folder that cannot be hashed is loaded uncached, for its error's words.
+  let key: string | undefined;
+  try {
+    key = `${url.href}\n${codeIdentity(pluginReadScope(modulePathOf(url))[0]!, modulePathOf(url)).hash}`;
+  } catch {
+    return await loadSandboxedModule(path, url);
+  }
+  let loading = LOADED.get(key);
+  if (loading) {
+    // What a load checks before it describes the plug-in, checked again: a link may have appeared since.
+    const problem = pluginScopeProblem(pluginReadScope(modulePathOf(url)));
+    if (problem) throw new Error(`query module ${path} (${url.pathname}) could not be loaded: ${problem}`);
+  } else {
+    loading = loadSandboxedModule(path, url);
+    LOADED.set(key, loading);
+    loading.catch(() => LOADED.delete(key));
+  }
+  return await loading;
+}
+
+/** The TypeScript and JavaScript plug-ins this process has described, by module URL and code hash. */
+const LOADED = new Map<string, Promise<QueryFunction>>();
+
+async function loadSandboxedModule(path: string, url: URL): Promise<QueryFunction> { // The module is imported and run only in the plug-in sandbox (src/plugin/sandbox.ts): a worker that may read
   // the plug-in's own folder and nothing else, never in this thread.
   let loaded: Awaited<ReturnType<typeof describePlugin>>;
   let code: CodeIdentity;
