@@ -112,6 +112,7 @@ Deno.test("byol: no gradient reaches the target; it moves only by the EMA", asyn
   assert.equal(steps, 2);
   // tau = 0: after every step the target equals the online network.
   const enc2 = buildBackbone("small-cnn", 16, Rng.root(0), "o2_");
+  let compared = 0;
   await pretrainByol(
     enc2,
     () => buildBackbone("small-cnn", 16, Rng.root(1), "t2_"),
@@ -129,8 +130,11 @@ Deno.test("byol: no gradient reaches the target; it moves only by the EMA", asyn
         t.every((w, i) => w.every((v, k) => v === o[i]![k])),
         "the target differs from the online network",
       );
+      compared++;
     },
   );
+  // The check above ran after each of the two steps (a callback never called would pass silently).
+  assert.equal(compared, 2);
 });
 
 Deno.test("byol: the loss falls and the pre-trained backbone beats random initialisation in a linear probe", async () => {
