@@ -97,9 +97,14 @@ Deno.test("compare: end to end on the repro scenario — JSON answer, report, ba
       assert.ok(s.p >= 0 && s.p <= 1);
     }
   }
+  // The verdict's first sentence (macro F1) follows its interval: higher or lower only when it excludes zero.
+  const macro = arm.macro.average;
+  const word = macro.ci[0] > 0 ? "higher" : macro.ci[1] < 0 ? "lower" : null;
   assert.match(
     arm.verdict,
-    /(No evidence of a difference between most_confident and random|most_confident is (higher|lower) than random)/,
+    word
+      ? new RegExp(`^most_confident is ${word} than random in macro F1 averaged over rounds`)
+      : /^No evidence of a difference between most_confident and random in macro F1 averaged over rounds/,
   );
   // The numbers are the report's: stats.csv's average row, arm minus baseline.
   const stats = (await Deno.readTextFile(`${out}/stats.csv`)).split("\n");
