@@ -17,7 +17,7 @@ import {
 } from "../scenario/load.ts";
 import { CellsFailedError, runGrid, type RunSummary } from "../runner/run.ts";
 import { gridCells } from "../runner/grid.ts";
-import { runSequential } from "../runner/sequential_run.ts";
+import { runSequential } from "../experiment/sequential_run.ts";
 import { writeReport } from "../report/report.ts";
 import { wallTimesLine } from "../report/tables.ts";
 import { poweredEffect, type SequentialDesign } from "../report/sequential.ts";

@@ -35,7 +35,7 @@ import { writeReport } from "../report/report.ts";
 import { compareRecords, compareText } from "../report/compare.ts";
 import { gridCells } from "../runner/grid.ts";
 import { MIN_FIRST_LOOK, poweredEffect, type SequentialDesign } from "../report/sequential.ts";
-import { runSequential } from "../runner/sequential_run.ts";
+import { runSequential } from "../experiment/sequential_run.ts";
 import { preregistrationSentence } from "../report/preregistration.ts";
 import { designOf, preregister } from "./preregister.ts";
 import { designLine, type SequentialOutcome, sequentialText } from "../report/sequential_compare.ts";

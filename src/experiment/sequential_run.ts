@@ -2,6 +2,8 @@
  * A sequential run, look after look: run the seeds up to the next look (cells already complete are reused), decide
  * every pair from the complete records (`report/sequential_compare.ts`), and stop running the scenarios whose
  * every pair is decided. The same loop serves `compare --until-decided` and a scenario's `sequential` field.
+ * It sits above the runner (which computes cells) and the report (which decides from records), in a room of its
+ * own, so that neither of those imports the other's way.
  *
  * Shards agree on where the run stands because they read it from the results folder, not from their own memory:
  * each shard runs its share of the first look whose cells are not all complete, and goes on to the next look only
@@ -12,9 +14,9 @@
  * @module
  */
 import type { ResolvedScenario } from "../scenario/load.ts";
-import { gridCells, type Shard } from "./grid.ts";
-import type { RunSummary } from "./run.ts";
-import { readAllCells } from "./store.ts";
+import { gridCells, type Shard } from "../runner/grid.ts";
+import type { RunSummary } from "../runner/run.ts";
+import { readAllCells } from "../runner/store.ts";
 import { looks, type SequentialDesign } from "../report/sequential.ts";
 import { type SequentialOutcome, sequentialOutcome } from "../report/sequential_compare.ts";
 
