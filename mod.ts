@@ -60,7 +60,8 @@ export {
   schemaDefaults,
 } from "./src/al/query.ts";
 export { type ConformanceCheck, conformanceChecks, queryConformance } from "./src/al/conformance.ts";
-export { BUILTIN_QUERY_FUNCTIONS, loadQueryModule, resolveQuery } from "./src/al/query/registry.ts";
+export { BUILTIN_QUERY_FUNCTIONS } from "./src/al/query/registry.ts";
+export { loadQueryModule, resolveQuery } from "./src/plugin/loader.ts";
 export { random } from "./src/al/query/random.ts";
 export { mgeClustering, type MgeOptions } from "./src/al/query/mge_clustering.ts";
 export { badge } from "./src/al/query/badge.ts";

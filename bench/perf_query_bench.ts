@@ -17,7 +17,8 @@
  */
 import { Rng } from "../src/rng.ts";
 import { syntheticView } from "../src/al/conformance.ts";
-import { BUILTIN_QUERY_FUNCTIONS, loadQueryModule } from "../src/al/query/registry.ts";
+import { BUILTIN_QUERY_FUNCTIONS } from "../src/al/query/registry.ts";
+import { loadQueryModule } from "../src/plugin/loader.ts";
 import { perfSetFrom, QUERY_PERF_FUNCTIONS, queryPoolSizes } from "../src/perf/configs.ts";
 import { checkQueryOptions, type ModelView, type QueryFunction } from "../src/al/query.ts";
 

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { NO_PYTHON, PYTHON, PYTHON_SKLEARN } from "./python_available.ts";
-import { loadQueryModule } from "../src/al/query/registry.ts";
+import { loadQueryModule } from "../src/plugin/loader.ts";
 import { conformanceChecks, syntheticView } from "../src/al/conformance.ts";
 import { uncertainty } from "../src/al/query/uncertainty.ts";
 import { gradientNorms } from "../src/al/query/gradient.ts";

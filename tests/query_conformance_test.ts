@@ -1,4 +1,5 @@
-import { BUILTIN_QUERY_FUNCTIONS, loadQueryModule } from "../src/al/query/registry.ts";
+import { BUILTIN_QUERY_FUNCTIONS } from "../src/al/query/registry.ts";
+import { loadQueryModule } from "../src/plugin/loader.ts";
 import assert from "node:assert/strict";
 import { conformanceChecks, queryConformance } from "../src/al/conformance.ts";
 import type { QueryFunction } from "../src/al/query.ts";

@@ -8,8 +8,10 @@ import { greedyKCenter } from "../src/al/query/coreset.ts";
 import { mmc, mmcScores } from "../src/al/query/mmc.ts";
 import { adaptive, adaptiveScores } from "../src/al/query/adaptive.ts";
 import { cvirs, labelVectorDistance, rankAggregation, vectorInconsistency } from "../src/al/query/cvirs.ts";
-import { conformanceChecks, guardedInput, syntheticView } from "../src/al/conformance.ts";
-import { BUILTIN_QUERY_FUNCTIONS, loadQueryModule, resolveQuery } from "../src/al/query/registry.ts";
+import { conformanceChecks, syntheticView } from "../src/al/conformance.ts";
+import { guardedInput } from "../src/al/guard.ts";
+import { BUILTIN_QUERY_FUNCTIONS } from "../src/al/query/registry.ts";
+import { loadQueryModule, resolveQuery } from "../src/plugin/loader.ts";
 import { BUILTIN_QUERIES, checkScenarioQueries, loadScenarioFile } from "../src/scenario/load.ts";
 import type { QueryFunction } from "../src/al/query.ts";
 

@@ -4,7 +4,7 @@
  */
 import assert from "node:assert/strict";
 import { escapingLink, explainPluginError, pluginReadScope } from "../src/plugin/sandbox.ts";
-import { loadQueryModule } from "../src/al/query/registry.ts";
+import { loadQueryModule } from "../src/plugin/loader.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const text = (b: Uint8Array) => new TextDecoder().decode(b);

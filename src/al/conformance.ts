@@ -20,6 +20,7 @@
  * @module
  */
 import { Rng } from "../rng.ts";
+import { guardedInput } from "./guard.ts";
 import {
   ALL_MODEL_OUTPUTS,
   checkQueryOptions,
@@ -52,62 +53,6 @@ export function syntheticView(n: number, c: number, d: number, seed: number, pre
     for (let j = 0; j < c; j++) probs[i * c + j] = 1 / (1 + Math.exp(-rng.normal(0, 2)));
   }
   return { ids: Array.from({ length: n }, (_, i) => `${prefix}${i}`), probs, features };
-}
-
-const ALLOWED_KEYS = new Set([
-  "unlabelled",
-  "labelled",
-  "numClasses",
-  "featureDim",
-  "budget",
-  "rng",
-  "options",
-  "signal",
-]);
-
-/**
- * A frozen input that throws when a function reads anything the interface does not define (e.g. `labels`).
- *
- * @example
- * ```ts
- * import { Rng } from "../rng.ts";
- * import { guardedInput, syntheticView } from "./conformance.ts";
- * const input = guardedInput({ unlabelled: syntheticView(4, 2, 2, 0), numClasses: 2, featureDim: 2, budget: 1, rng: Rng.root(0), options: {} });
- * let threw = false;
- * try { (input as unknown as { labels: unknown }).labels; } catch { threw = true; }
- * console.assert(threw);
- * ```
- */
-export function guardedInput(input: QueryInput): QueryInput {
-  // A frozen view (such as restrictView's) is guarded as it is, so its undeclared outputs still throw when read.
-  const guardView = (v: ModelView) =>
-    new Proxy(Object.isFrozen(v) ? v : Object.freeze({ ...v }), {
-      get(target, key) {
-        if (
-          typeof key === "string" && !["ids", "probs", "features"].includes(key) && !(key in Object.prototype)
-        ) {
-          throw new Error(
-            `query input: no field ${JSON.stringify(key)} (labels of unlabelled samples are hidden)`,
-          );
-        }
-        return Reflect.get(target, key);
-      },
-    });
-  const base = Object.freeze({
-    ...input,
-    unlabelled: guardView(input.unlabelled),
-    ...(input.labelled ? { labelled: guardView(input.labelled) } : {}),
-  });
-  return new Proxy(base, {
-    get(target, key) {
-      if (typeof key === "string" && !ALLOWED_KEYS.has(key) && !(key in Object.prototype) && key !== "then") {
-        throw new Error(
-          `query input: no field ${JSON.stringify(key)} (labels of unlabelled samples are hidden)`,
-        );
-      }
-      return Reflect.get(target, key);
-    },
-  });
 }
 
 /** A synthetic view cut down to what `fn` declares in `needs`, as the AL loop hands it. */

@@ -26,7 +26,8 @@ import {
   scenarioHash,
 } from "../scenario/load.ts";
 import type { Scenario } from "../scenario/schema.ts";
-import { BUILTIN_QUERY_FUNCTIONS, resolveQuery } from "../al/query/registry.ts";
+import { BUILTIN_QUERY_FUNCTIONS } from "../al/query/registry.ts";
+import { resolveQuery } from "../plugin/loader.ts";
 import { CellsFailedError, runGrid, type RunSummary } from "../runner/run.ts";
 import { planScenario } from "./plan.ts";
 import { checkRunFolder, readAllCells, readCompareFile, writeCompareFile } from "../runner/store.ts";

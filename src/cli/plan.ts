@@ -21,7 +21,7 @@ import { classCounts, type LabelTable } from "../data/dataset.ts";
 import { BACKEND_NAMES, initBackend, isBackendName } from "../backend/backend.ts";
 import type { BackendName } from "../backend/names.ts";
 import { RunContext } from "../runner/cells.ts";
-import { resolveQuery } from "../al/query/registry.ts";
+import { resolveQuery } from "../plugin/loader.ts";
 import { armNeeds, nativeThreadsPerJob, sizeRun } from "../runner/sizing.ts";
 import type { ArmNeeds } from "../runner/size.ts";
 import { MAX_JOBS, parseFlags, positiveInt, writableFolder } from "./args.ts";

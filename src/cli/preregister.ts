@@ -15,7 +15,7 @@ import {
   preregistrationDifferences,
   type PreregistrationStatus,
 } from "../report/preregistration.ts";
-import { moduleUrl } from "../al/query/registry.ts";
+import { moduleUrl } from "../plugin/loader.ts";
 import { modulePathOf } from "../plugin/sandbox.ts";
 
 /**

@@ -18,7 +18,8 @@ import {
   type ModelView,
   type QueryFunction,
 } from "../al/query.ts";
-import { BUILTIN_QUERY_FUNCTIONS, resolveQuery } from "../al/query/registry.ts";
+import { BUILTIN_QUERY_FUNCTIONS } from "../al/query/registry.ts";
+import { resolveQuery } from "../plugin/loader.ts";
 
 /**
  * Seconds a query function may take here unless `--timeout` says otherwise: the same default as a run's

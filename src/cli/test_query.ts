@@ -5,7 +5,7 @@
  */
 import { runMain, UsageError } from "./errors.ts";
 import { parseFlags, timeoutSeconds } from "./args.ts";
-import { loadQueryModule } from "../al/query/registry.ts";
+import { loadQueryModule } from "../plugin/loader.ts";
 import { conformanceChecks } from "../al/conformance.ts";
 
 /** Seconds one conformance check may take before the suite stops (`--timeout`). */

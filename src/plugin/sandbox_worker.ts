@@ -7,7 +7,7 @@
  */
 import { Rng, type RngState } from "../rng.ts";
 import { declaredNeeds, type ModelView, type QueryFunction, restrictView } from "../al/query.ts";
-import { guardedInput } from "../al/conformance.ts";
+import { guardedInput } from "../al/guard.ts";
 
 /** A view as it crosses threads: ids and the outputs the function declared. */
 export interface WireView {

@@ -21,7 +21,7 @@ import {
   pretrainKey,
   type PretrainSpec,
 } from "../ssl/pretrain.ts";
-import { resolveQuery } from "../al/query/registry.ts";
+import { resolveQuery } from "../plugin/loader.ts";
 import type { QueryFunction } from "../al/query.ts";
 import type { FinetuneOptions } from "../train/finetune.ts";
 import { type AlLoopHooks, type CellInput, CellPhaseError, type ResumePoint, runAlLoop } from "../al/loop.ts";

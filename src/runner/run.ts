@@ -10,7 +10,7 @@ import { engineIdentity, environmentRecord } from "../backend/doctor.ts";
 import { type ResolvedScenario, scenarioDir, ScenarioError } from "../scenario/load.ts";
 import { type Cell, gridCells, type Shard, shardCells } from "./grid.ts";
 import { RunContext, runGridCell } from "./cells.ts";
-import { moduleUrl, resolveQuery } from "../al/query/registry.ts";
+import { moduleUrl, resolveQuery } from "../plugin/loader.ts";
 import type { QueryFunction } from "../al/query.ts";
 import { queryCode, queryCodeIdentity } from "../plugin/code_hash.ts";
 import { identityConflict, recordIdentity, type ScenarioIdentity, selfDisagreement } from "./identity.ts";

@@ -10,7 +10,8 @@ import { canonicalJson } from "../canonical_json.ts";
 import type { z } from "zod";
 import { type Scenario, ScenarioFileSchema, ScenarioSchema } from "./schema.ts";
 import { checkPoolArithmetic } from "../data/plan.ts";
-import { BUILTIN_QUERY_FUNCTIONS, checkArmQueries } from "../al/query/registry.ts";
+import { BUILTIN_QUERY_FUNCTIONS } from "../al/query/registry.ts";
+import { checkArmQueries } from "../plugin/loader.ts";
 import { checkQueryOptions } from "../al/query.ts";
 import { applyOverrides, type Override, parseOverrides } from "./overrides.ts";
 
