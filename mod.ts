@@ -145,7 +145,7 @@ export {
   type PretrainSummary,
   type ProbeScores,
   type RunFile,
-} from "./src/runner/records.ts";
+} from "./src/records/records.ts";
 export { HASH_RULE, type IdSet, idSetHash, type SplitRecord, splitRecord } from "./src/data/split_record.ts";
 export {
   type ArmComparison,

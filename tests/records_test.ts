@@ -1,11 +1,11 @@
 /**
- * Issue #13, point 1: every persisted format is defined once (`src/runner/records.ts`), versioned, and validated
+ * Issue #13, point 1: every persisted format is defined once (`src/records/records.ts`), versioned, and validated
  * on read with errors naming the file and the field.
  */
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { FORMATS, parseRecord, RecordError, SCHEMAS } from "../src/runner/records.ts";
+import { FORMATS, parseRecord, RecordError, SCHEMAS } from "../src/records/records.ts";
 import { inspectCell, readAllCells, readRunFile, writeRunFile } from "../src/runner/store.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -41,7 +41,7 @@ Deno.test("records: each format's schema is pinned to its format tag (a changed 
     assert.equal(
       schemaHash(kind),
       sha,
-      `the ${kind} format changed: bump its tag (now ${tag}) in src/runner/records.ts and pin the new hash`,
+      `the ${kind} format changed: bump its tag (now ${tag}) in src/records/records.ts and pin the new hash`,
     );
   }
 });

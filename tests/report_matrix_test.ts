@@ -5,7 +5,7 @@
  */
 import assert from "node:assert/strict";
 import { CHROMIUM, dumpDom } from "./chromium.ts";
-import type { CellRecord } from "../src/runner/records.ts";
+import type { CellRecord } from "../src/records/records.ts";
 import type { StatsRow } from "../src/report/tables.ts";
 import { queriedClassRows } from "../src/report/tables.ts";
 import { FINDING_MARK, summaryMatrix } from "../src/report/matrix.ts";

@@ -4,7 +4,7 @@
  * rules, and the hedging rules of the words.
  */
 import assert from "node:assert/strict";
-import type { CellRecord } from "../src/runner/records.ts";
+import type { CellRecord } from "../src/records/records.ts";
 import { gainChangeRows, roundsAfterInitial, statsRows, summaryRows } from "../src/report/tables.ts";
 import { buildReport, scenarioLabel } from "../src/report/build.ts";
 import { holmAdjust, pairedTPower, seedsForPower } from "../src/report/stats.ts";

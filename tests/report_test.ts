@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { CHROMIUM, dumpDom } from "./chromium.ts";
 import { readAllCells } from "../src/runner/store.ts";
-import type { CellRecord } from "../src/runner/records.ts";
+import type { CellRecord } from "../src/records/records.ts";
 import { curveRows, wallTimes } from "../src/report/tables.ts";
 import { digestContent, resultDigest } from "../src/report/digest.ts";
 import { loadScenarioFile } from "../src/scenario/load.ts";

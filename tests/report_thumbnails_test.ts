@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { PNG } from "pngjs";
 import { Buffer } from "node:buffer";
 import { CHROMIUM, dumpDom } from "./chromium.ts";
-import type { CellRecord } from "../src/runner/records.ts";
+import type { CellRecord } from "../src/records/records.ts";
 import { cellPath } from "../src/runner/store.ts";
 import { resultDigest } from "../src/report/digest.ts";
 import { writeReport } from "../src/report/report.ts";

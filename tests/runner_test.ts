@@ -4,7 +4,7 @@ import { CHROMIUM, dumpDom } from "./chromium.ts";
 import { gridCells, shardCells, shardFromEnv } from "../src/runner/grid.ts";
 import { loadScenarioFile, resolveScenarios } from "../src/scenario/load.ts";
 import { readAllCells } from "../src/runner/store.ts";
-import type { CellRecord } from "../src/runner/records.ts";
+import type { CellRecord } from "../src/records/records.ts";
 import { resultDigest } from "../src/report/digest.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

@@ -3,7 +3,7 @@ import { createHash } from "node:crypto";
 import { planSeed } from "../src/data/plan.ts";
 import { syntheticLabels } from "../src/data/synthetic.ts";
 import { HASH_RULE, idSetHash, splitRecord } from "../src/data/split_record.ts";
-import { recordProblem } from "../src/runner/records.ts";
+import { recordProblem } from "../src/records/records.ts";
 
 const sha = (text: string) => createHash("sha256").update(text, "utf8").digest("hex");
 

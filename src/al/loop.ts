@@ -44,9 +44,9 @@ import {
   type QueryResult,
   restrictView,
 } from "./query.ts";
-import type { EvalMetrics, IterationRecord } from "../runner/records.ts";
+import type { EvalMetrics, IterationRecord } from "../records/records.ts";
 
-export type { EvalMetrics, IterationRecord } from "../runner/records.ts";
+export type { EvalMetrics, IterationRecord } from "../records/records.ts";
 
 /** Everything a cell needs. */
 export interface CellInput {

@@ -31,7 +31,7 @@ import { resolveQuery } from "../plugin/loader.ts";
 import { CellsFailedError, runGrid, type RunSummary } from "../runner/run.ts";
 import { planScenario } from "./plan.ts";
 import { checkRunFolder, readAllCells, readCompareFile, writeCompareFile } from "../runner/store.ts";
-import { COMPARE_FORMAT, type CompareFile } from "../runner/records.ts";
+import { COMPARE_FORMAT, type CompareFile } from "../records/records.ts";
 import { writeReport } from "../report/report.ts";
 import { compareRecords, compareText } from "../report/compare.ts";
 import { gridCells } from "../runner/grid.ts";

@@ -12,7 +12,7 @@ import { runMain, UsageError } from "./errors.ts";
 import { loadScenarioFile, type ResolvedScenario, ScenarioError } from "../scenario/load.ts";
 import { gridCells } from "../runner/grid.ts";
 import { readCompareFile, readRunFile } from "../runner/store.ts";
-import type { RunFile } from "../runner/records.ts";
+import type { RunFile } from "../records/records.ts";
 import { writeReport } from "../report/report.ts";
 import { preregistrationSentence, type PreregistrationStatus } from "../report/preregistration.ts";
 import { designOf, preregister, scenarioArms } from "./preregister.ts";

@@ -6,13 +6,13 @@
  * against the freshly built model, so a corrupt or mismatched checkpoint is refused with a reason instead of being
  * used. The folder is written beside its final name and renamed into place, so a crash never leaves a partial
  * checkpoint behind. The manifest's format (`CheckpointManifest`) is defined with the other persisted formats in
- * `runner/records.ts`.
+ * `records/records.ts`.
  *
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
 import { createHash } from "node:crypto";
-import { CHECKPOINT_FORMAT, type CheckpointManifest, parseRecord } from "../runner/records.ts";
+import { CHECKPOINT_FORMAT, type CheckpointManifest, parseRecord } from "../records/records.ts";
 
 function weightName(w: tf.LayerVariable, modelIndex: number): string {
   return `${modelIndex}/${w.originalName}`;

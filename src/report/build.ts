@@ -7,7 +7,7 @@
  */
 import { type FieldMetricRow, fieldMetricRows } from "./field_metrics.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
-import type { CellRecord } from "../runner/records.ts";
+import type { CellRecord } from "../records/records.ts";
 import {
   type CurveRow,
   curveRows,

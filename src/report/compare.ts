@@ -8,7 +8,7 @@
  * @module
  */
 import { type FieldMetricRow, fieldMetricRows } from "./field_metrics.ts";
-import type { CellRecord } from "../runner/records.ts";
+import type { CellRecord } from "../records/records.ts";
 import { type StatsRow, statsRows, summaryRows } from "./tables.ts";
 import { comparisonSentence, points, pText } from "./words.ts";
 

@@ -6,7 +6,7 @@
  */
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../canonical_json.ts";
-import type { CellRecord } from "../runner/records.ts";
+import type { CellRecord } from "../records/records.ts";
 
 /**
  * The canonical content of cells (sorted by key) that the digest covers.

@@ -16,7 +16,7 @@
  *
  * @module
  */
-import type { CellRecord } from "../runner/records.ts";
+import type { CellRecord } from "../records/records.ts";
 import { pairedT } from "./stats.ts";
 
 /** One row of `field_metrics.csv` (F1 quantities in F1 units; label efficiency a fraction of labels). */

@@ -14,7 +14,7 @@ import { writeFileAtomic } from "../atomic_write.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import { readAllCells } from "../runner/store.ts";
 import { disagreeingRecords } from "../runner/identity.ts";
-import type { CellRecord, RunFile } from "../runner/records.ts";
+import type { CellRecord, RunFile } from "../records/records.ts";
 import type { WallTimes } from "./tables.ts";
 import { buildReport } from "./build.ts";
 import { reportHtml } from "./html.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { CellRecord } from "../runner/records.ts";
+import type { CellRecord } from "../records/records.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import {
   type Look,

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { CellRecord } from "../runner/records.ts";
+import type { CellRecord } from "../records/records.ts";
 import {
   areaUnderBudgetCurve,
   holmAdjust,

@@ -11,7 +11,7 @@
  * @module
  */
 import { Buffer } from "node:buffer";
-import type { CellRecord } from "../runner/records.ts";
+import type { CellRecord } from "../records/records.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import type { ImageTable, LabelTable } from "../data/dataset.ts";
 import { datasetKey, datasetSource } from "../data/source.ts";

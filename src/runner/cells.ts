@@ -33,7 +33,7 @@ import {
   parseRecord,
   type PretrainSummary,
   type ProbeScores,
-} from "./records.ts";
+} from "../records/records.ts";
 import { inspectCell, loadResumeCheckpoint, otherVersionError, persistIteration, setAside } from "./store.ts";
 import type { Cell } from "./grid.ts";
 import type { ProgressEvent } from "./progress.ts";
@@ -43,7 +43,7 @@ import { engineIdentity } from "../backend/doctor.ts";
 import { queryCode } from "../plugin/code_hash.ts";
 import { identityDifferences, type ScenarioIdentity } from "./identity.ts";
 
-export type { PretrainSummary } from "./records.ts";
+export type { PretrainSummary } from "../records/records.ts";
 
 /** A query in progress, for a watchdog outside the cell's thread. */
 export interface QueryWatch {

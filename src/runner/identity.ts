@@ -7,7 +7,7 @@
  * @module
  */
 import { engineIdentity } from "../backend/doctor.ts";
-import type { CellIdentity, CellRecord } from "./records.ts";
+import type { CellIdentity, CellRecord } from "../records/records.ts";
 
 /** What a run computes one scenario with: the dataset, the engine and each arm's code. */
 export interface ScenarioIdentity {

@@ -14,7 +14,7 @@ import { moduleUrl, resolveQuery } from "../plugin/loader.ts";
 import type { QueryFunction } from "../al/query.ts";
 import { queryCode, queryCodeIdentity } from "../plugin/code_hash.ts";
 import { identityConflict, recordIdentity, type ScenarioIdentity, selfDisagreement } from "./identity.ts";
-import type { ArmFile } from "./records.ts";
+import type { ArmFile } from "../records/records.ts";
 import { dataWithinReach, modulePathOf, pluginReadScope } from "../plugin/sandbox.ts";
 import { datasetPaths } from "../data/source.ts";
 import { stopPythonPlugins } from "../plugin/python.ts";

@@ -47,7 +47,7 @@ import {
   type RunFile,
   VERSION_FORMAT,
   type VersionFile,
-} from "./records.ts";
+} from "../records/records.ts";
 
 /**
  * Where a cell's record lives.

@@ -10,10 +10,11 @@
  *
  * Reading validates and returns the parsed value itself (never zod's output), so a valid file reads exactly as
  * before. An invalid one is reported by {@linkcode RecordError}, naming the file and the first offending field.
- * Where files are written lives in `store.ts`; this module knows only their shape.
+ * Where files are written lives in `runner/store.ts`; this module knows only their shape.
  *
- * This module depends on nothing but zod, so the loop (`al/loop.ts`), the checkpoint code (`model/checkpoint.ts`)
- * and the report can all import it without an import cycle.
+ * This room is the ground floor of the persisted formats: it depends on zod and the split record's types
+ * (`data/split_record.ts`) only, so the loop (`al/loop.ts`), the checkpoint code (`model/checkpoint.ts`), the
+ * runner and the report all import it from below.
  *
  * @module
  */
