@@ -104,7 +104,7 @@ export {
 export { type DatasetSource, type ImageTable, type LabelTable } from "./src/data/dataset.ts";
 export { type SyntheticOptions, syntheticSource } from "./src/data/synthetic.ts";
 export { parseLabelFile, type UcmercedOptions, ucmercedSource } from "./src/data/ucmerced.ts";
-export { datasetSource, type SourceOptions } from "./src/data/source.ts";
+export { datasetSource, type SourceOptions } from "./src/scenario/dataset_source.ts";
 export { type FolderOptions, folderSource, type LabelCsv, parseLabelCsv } from "./src/data/folder.ts";
 export {
   type DatasetCheck,

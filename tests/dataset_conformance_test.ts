@@ -8,7 +8,7 @@ import type { DatasetSource } from "../src/data/dataset.ts";
 import { syntheticSource } from "../src/data/synthetic.ts";
 import { ucmercedSource } from "../src/data/ucmerced.ts";
 import { folderSource } from "../src/data/folder.ts";
-import { datasetSource } from "../src/data/source.ts";
+import { datasetSource } from "../src/scenario/dataset_source.ts";
 import { encodeJpeg, encodePng, encodeTiff } from "../src/data/codecs.ts";
 import { solid, writeFolderFixture } from "./folder_fixture.ts";
 

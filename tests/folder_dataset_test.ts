@@ -14,7 +14,7 @@ import {
 } from "../src/data/folder.ts";
 import { encodePng } from "../src/data/codecs.ts";
 import { planSeed } from "../src/data/plan.ts";
-import { datasetKey, datasetSource } from "../src/data/source.ts";
+import { datasetKey, datasetSource } from "../src/scenario/dataset_source.ts";
 import { resolveScenarios } from "../src/scenario/load.ts";
 import { FIXTURE_CLASSES, solid, writeFolderFixture } from "./folder_fixture.ts";
 

@@ -15,7 +15,7 @@ import { resultDigest } from "../src/report/digest.ts";
 import { writeReport } from "../src/report/report.ts";
 import { downscaleArea, pickedImages, thumbnailSize } from "../src/report/thumbnails.ts";
 import { type ResolvedScenario, resolveScenarios } from "../src/scenario/load.ts";
-import { datasetSource } from "../src/data/source.ts";
+import { datasetSource } from "../src/scenario/dataset_source.ts";
 import { writeFolderFixture } from "./folder_fixture.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;

@@ -15,7 +15,7 @@ import {
   batchNormReluInference,
   fusedBatchNormReluTraining,
   fusedBatchNormTraining,
-} from "../model/batch_norm.ts";
+} from "./kernels/batch_norm_ops.ts";
 
 /** One conformance case. */
 export interface ConformanceCase {

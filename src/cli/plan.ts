@@ -15,7 +15,7 @@ import {
   scenarioDir,
   ScenarioError,
 } from "../scenario/load.ts";
-import { datasetSource } from "../data/source.ts";
+import { datasetSource } from "../scenario/dataset_source.ts";
 import { planJson, planSeed, type SeedPlan } from "../data/plan.ts";
 import { classCounts, type LabelTable } from "../data/dataset.ts";
 import { BACKEND_NAMES, initBackend, isBackendName } from "../backend/backend.ts";

@@ -14,7 +14,7 @@ import { Buffer } from "node:buffer";
 import type { CellRecord } from "../records/records.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
 import type { ImageTable, LabelTable } from "../data/dataset.ts";
-import { datasetKey, datasetSource } from "../data/source.ts";
+import { datasetKey, datasetSource } from "../scenario/dataset_source.ts";
 import { encodePng } from "../data/codecs.ts";
 
 /** The most thumbnails shown per scenario and arm. */

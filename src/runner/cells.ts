@@ -7,7 +7,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { Rng } from "../rng.ts";
 import type { ImageTable, LabelTable } from "../data/dataset.ts";
-import { datasetKey, datasetSource } from "../data/source.ts";
+import { datasetKey, datasetSource } from "../scenario/dataset_source.ts";
 import { planSeed, type SeedPlan } from "../data/plan.ts";
 import { type SplitRecord, splitRecord } from "../data/split_record.ts";
 import { type ResolvedScenario, scenarioDir } from "../scenario/load.ts";

@@ -16,7 +16,7 @@ import { queryCode, queryCodeIdentity } from "../plugin/code_hash.ts";
 import { identityConflict, recordIdentity, type ScenarioIdentity, selfDisagreement } from "./identity.ts";
 import type { ArmFile } from "../records/records.ts";
 import { dataWithinReach, modulePathOf, pluginReadScope } from "../plugin/sandbox.ts";
-import { datasetPaths } from "../data/source.ts";
+import { datasetPaths } from "../scenario/dataset_source.ts";
 import { stopPythonPlugins } from "../plugin/python.ts";
 import {
   checkOutputPaths,

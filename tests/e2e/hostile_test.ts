@@ -2334,7 +2334,7 @@ CASES.push({
   setup: "dataset.root names a file",
   expected: "an error naming dataset.root and the path, no os error alone",
   run: async () => {
-    const { datasetSource } = await import("../../src/data/source.ts");
+    const { datasetSource } = await import("../../src/scenario/dataset_source.ts");
     const dir = await freshDir("root-file");
     await Deno.writeTextFile(`${dir}/root`, "x");
     await Deno.writeTextFile(`${dir}/labels.csv`, "name,labels\na,x\n");

@@ -3,11 +3,11 @@
  *
  * @module
  */
-import type { DatasetSource } from "./dataset.ts";
-import { syntheticSource } from "./synthetic.ts";
-import { ucmercedSource } from "./ucmerced.ts";
-import { folderSource } from "./folder.ts";
-import type { Scenario } from "../scenario/schema.ts";
+import type { DatasetSource } from "../data/dataset.ts";
+import { syntheticSource } from "../data/synthetic.ts";
+import { ucmercedSource } from "../data/ucmerced.ts";
+import { folderSource } from "../data/folder.ts";
+import type { Scenario } from "./schema.ts";
 
 /**
  * Where file-based data and caches live; `dataRoot` (the `--data` flag) overrides the scenario's `root`. Both are
@@ -25,7 +25,7 @@ export interface SourceOptions {
  *
  * @example
  * ```ts
- * import { datasetSource } from "./source.ts";
+ * import { datasetSource } from "./dataset_source.ts";
  * const src = datasetSource({ kind: "synthetic", size: 21, seed: 0, resolution: 32 });
  * console.assert(src.kind === "synthetic");
  * ```
@@ -84,7 +84,7 @@ function folderRootChecked(src: DatasetSource, root: string, via: string): Datas
  *
  * @example
  * ```ts
- * import { datasetKey } from "./source.ts";
+ * import { datasetKey } from "./dataset_source.ts";
  * const a = datasetKey({ kind: "folder", root: "d", labels: "a.csv", resolution: 32 });
  * console.assert(a !== datasetKey({ kind: "folder", root: "d", labels: "b.csv", resolution: 32 }));
  * ```
@@ -108,7 +108,7 @@ export function datasetKey(spec: Scenario["dataset"], options: SourceOptions = {
  * @example
  * ```ts
  * import assert from "node:assert/strict";
- * import { datasetPaths } from "./source.ts";
+ * import { datasetPaths } from "./dataset_source.ts";
  * assert.deepEqual(datasetPaths({ kind: "folder", root: "/d", labels: "l.csv", resolution: 32 }), ["/d", "/d/l.csv"]);
  * assert.deepEqual(datasetPaths({ kind: "synthetic", size: 21, seed: 0, resolution: 32 }), []);
  * ```
