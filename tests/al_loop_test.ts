@@ -6,7 +6,7 @@ import { loopInput } from "../src/runner/cells.ts";
 import { BUILTIN_QUERY_FUNCTIONS } from "../src/al/query/registry.ts";
 import { loadQueryModule } from "../src/plugin/loader.ts";
 import type { QueryFunction } from "../src/al/query.ts";
-import { infer } from "../src/train/finetune.ts";
+import { finetune, infer, PAPER_FINETUNE } from "../src/train/finetune.ts";
 import { buildClassifier, type Classifier } from "../src/model/classifier.ts";
 import { loadCheckpoint, saveCheckpoint } from "../src/model/checkpoint.ts";
 import { syntheticImages, syntheticLabels } from "../src/data/synthetic.ts";
@@ -302,4 +302,34 @@ Deno.test("AL loop: a query function sees opaque ids, never the archive's; recor
   // Stable per seed: the same sample has the same token in both rounds, and another seed gives other tokens.
   assert.ok(seen[1]!.every((id) => seen[0]!.includes(id)));
   assert.equal(opaqueIds(table.ids, 5).filter((o) => opaque.includes(o)).length, 0);
+});
+
+Deno.test("AL loop: finetune.untilLoss trains past the schedule until the epoch's loss is at most bce, or maxEpochs", async () => {
+  const seen: number[][] = [];
+  for (const untilLoss of [undefined, { bce: 1e-6, maxEpochs: 5 }, { bce: 0.99, maxEpochs: 5 }]) {
+    const losses: number[] = [];
+    const model = buildClassifier("small-cnn", R, table.classNames.length, Rng.root(1));
+    const epochs = await finetune(
+      model,
+      images,
+      table,
+      Array.from({ length: 20 }, (_, i) => i),
+      { ...PAPER_FINETUNE, epochs: 2, decayEpochs: [1], ...(untilLoss ? { untilLoss } : {}) },
+      Rng.root(2),
+      (r) => void losses.push(r.loss),
+    );
+    model.backbone.dispose();
+    model.head.dispose();
+    assert.deepEqual(epochs.map((e) => e.loss), losses);
+    seen.push(losses);
+  }
+  const [plain, long, short] = seen as [number[], number[], number[]];
+  // The schedule alone: 2 epochs. A target no epoch reaches: the most, 5, the extra ones at the last lr.
+  assert.equal(plain.length, 2);
+  assert.equal(long.length, 5);
+  // The same streams: the first two epochs are the schedule's, to the bit.
+  assert.deepEqual(long.slice(0, 2), plain);
+  // A target the second epoch already meets: the schedule's 2 epochs, nothing more.
+  assert.ok(plain[1]! <= 0.99);
+  assert.equal(short.length, 2);
 });

@@ -240,7 +240,7 @@ async function runRound(s: LoopState, t: number): Promise<IterationRecord> {
           "finetune",
           `the training loss is ${r.loss} in epoch ${r.epoch + 1} of ${
             roundSchedule(input.finetune, labelled.length).epochs
-          }: the model ` +
+          }${input.finetune.untilLoss ? " (or more: finetune.untilLoss)" : ""}: the model ` +
             `diverged; a smaller finetune.lr (now ${input.finetune.lr}) usually fixes it`,
         );
       }

@@ -103,7 +103,7 @@ export async function probeRates(
   const indices = (count: number) => Array.from({ length: count }, (_, i) => i % n);
   const model = withHead(buildBackbone(s.model.backbone, r, rng.fork("model")), numClasses, rng.fork("head"));
   try {
-    const options = { ...s.finetune, epochs: 1, decayEpochs: [], minSteps: undefined };
+    const options = { ...s.finetune, epochs: 1, decayEpochs: [], minSteps: undefined, untilLoss: undefined };
     // Cells run as jobs: fine-tuning and inference are measured with a job's threads.
     await threads?.asJob();
     let finetuneRate: number, inferenceRate: number;

@@ -96,7 +96,8 @@ export function labelledSizes(
 
 /**
  * The image passes of one round of a cell with `labelled` samples: fine-tuning (epochs × labelled, with
- * `finetune.minSteps` as the loop applies it), then inference over the test set (and the validation set where
+ * `finetune.minSteps` as the loop applies it; with `finetune.untilLoss` the scheduled epochs, a lower bound, since
+ * the epochs it adds depend on the loss), then inference over the test set (and the validation set where
  * scored) and, unless it is the last round, over the pool for the query (and the labelled set where the function
  * reads it).
  *

@@ -198,6 +198,12 @@ function crossChecks(s: Scenario): string[] {
       problems.push(`finetune.decayEpochs[${i}]: ${e} is not below finetune.epochs (${finetune.epochs})`);
     }
   });
+  if (finetune.untilLoss !== undefined && finetune.untilLoss.maxEpochs < finetune.epochs) {
+    problems.push(
+      `finetune.untilLoss.maxEpochs: must be at least finetune.epochs (${finetune.epochs}), the epochs every round ` +
+        `runs before the loss is looked at; got ${finetune.untilLoss.maxEpochs}`,
+    );
+  }
   if (finetune.minSteps !== undefined && finetune.minSteps <= finetune.epochs) {
     problems.push(
       `finetune.minSteps: ${finetune.minSteps} has no effect, since every round already runs at least ` +

@@ -163,6 +163,16 @@ export const FinetuneSchema = z.strictObject({
       "otherwise take a handful of steps): a round with fewer runs ceil(minSteps / batches per epoch) epochs, " +
       "its decayEpochs stretched by the same factor. Absent: every round runs epochs.",
   ),
+  // Optional without a default, so that scenarios that leave it out keep their hash.
+  untilLoss: z.strictObject({
+    bce: z.number().positive().lt(1).describe("The mean training loss (BCE) an epoch must reach."),
+    maxEpochs: positiveInt.max(100_000, atMost(100_000, "epochs")).describe(
+      "The most epochs a round runs in all, the schedule's included.",
+    ),
+  }).optional().describe(
+    "Fine-tuning to convergence (not in the paper): after the scheduled epochs, go on at the last learning rate " +
+      "until an epoch's mean training loss is at most bce, or maxEpochs have run. Absent: the schedule alone.",
+  ),
 });
 
 /** The active-learning loop. */

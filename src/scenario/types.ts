@@ -112,6 +112,13 @@ export interface Scenario {
     };
     /** At least this many SGD steps per round (not in the paper; for scaled-down runs whose early rounds would otherwise take a handful of steps): a round with fewer runs ceil(minSteps / batches per epoch) epochs, its decayEpochs stretched by the same factor. Absent: every round runs epochs. */
     minSteps?: number | undefined;
+    /** Fine-tuning to convergence (not in the paper): after the scheduled epochs, go on at the last learning rate until an epoch's mean training loss is at most bce, or maxEpochs have run. Absent: the schedule alone. */
+    untilLoss?: {
+      /** The mean training loss (BCE) an epoch must reach. */
+      bce: number;
+      /** The most epochs a round runs in all, the schedule's included. */
+      maxEpochs: number;
+    } | undefined;
   };
   /** The active-learning loop: initial set, batch size b, rounds. */
   al: {

@@ -28,6 +28,35 @@ export interface FinetuneOptions {
    * ({@linkcode roundSchedule}). Absent: always `epochs`.
    */
   readonly minSteps?: number | undefined;
+  /**
+   * Train on past the schedule until the epoch's mean training loss is at most `bce`, at the schedule's last
+   * learning rate, for at most `maxEpochs` epochs in all ({@linkcode untilLossDone}). Absent: the schedule alone.
+   */
+  readonly untilLoss?: { readonly bce: number; readonly maxEpochs: number } | undefined;
+}
+
+/**
+ * Whether a round is done after epoch `e` (0-based) with mean training loss `loss`: the schedule's `epochs` have
+ * run and, with `untilLoss`, the loss is at most its `bce` or `maxEpochs` epochs have run.
+ *
+ * @example
+ * ```ts
+ * import { untilLossDone } from "./finetune.ts";
+ * const until = { bce: 0.1, maxEpochs: 6 };
+ * console.assert(!untilLossDone(2, 4, 0.05, undefined) && untilLossDone(3, 4, 0.5, undefined));
+ * console.assert(!untilLossDone(3, 4, 0.2, until) && untilLossDone(3, 4, 0.1, until));
+ * console.assert(untilLossDone(5, 4, 0.2, until)); // the sixth epoch: the most it may run
+ * ```
+ */
+export function untilLossDone(
+  e: number,
+  epochs: number,
+  loss: number,
+  until: FinetuneOptions["untilLoss"],
+): boolean {
+  if (e + 1 < epochs) return false;
+  if (!until) return true;
+  return loss <= until.bce || e + 1 >= until.maxEpochs;
 }
 
 /** The paper's recipe: 100 epochs, batch 10, SGD lr 0.025 (x0.1 after epoch 80), momentum 0.9, flips and rot90. */
@@ -160,7 +189,7 @@ export async function finetune(
   const schedule = roundSchedule(options, indices.length);
   const decay = { ...options, decayEpochs: schedule.decayEpochs };
   try {
-    for (let e = 0; e < schedule.epochs; e++) {
+    for (let e = 0, done = false; !done; e++) {
       const lr = learningRateAt(decay, e);
       optimizer.setLearningRate(lr);
       const order = rng.fork(`epoch-${e}/order`).shuffle([...indices]);
@@ -195,6 +224,7 @@ export async function finetune(
       const record = { epoch: e, lr, loss: lossSum / values.length };
       records.push(record);
       await onEpoch?.(record);
+      done = untilLossDone(e, schedule.epochs, record.loss, options.untilLoss);
     }
   } finally {
     optimizer.dispose();

@@ -241,6 +241,18 @@ scenarioCase(
   (s) => (s.seeds = 5, s.sequential = { maxSeeds: 9 }),
   /sequential: .*maxSeeds/,
 );
+scenarioCase(
+  "finetune.untilLoss below the schedule",
+  'finetune.epochs 4, untilLoss {"bce": 0.1, "maxEpochs": 2}',
+  (s) => (s.finetune = { ...s.finetune, epochs: 4, untilLoss: { bce: 0.1, maxEpochs: 2 } }),
+  /finetune\.untilLoss\.maxEpochs: must be at least finetune\.epochs \(4\), the epochs every round runs before the loss is looked at; got 2/,
+);
+scenarioCase(
+  "finetune.untilLoss of a loss of 0",
+  'untilLoss {"bce": 0, "maxEpochs": 9}',
+  (s) => (s.finetune = { ...s.finetune, untilLoss: { bce: 0, maxEpochs: 9 } }),
+  /finetune\.untilLoss\.bce: /,
+);
 scenarioCase("not an object", "the file holds [1, 2]", () => new Replace([1, 2]), /\(top level\): .*object/i);
 scenarioCase("null", "the file holds null", () => new Replace(null), /\(top level\)/);
 scenarioCase("empty object", "{}", () => new Replace({}), /name: required/);
