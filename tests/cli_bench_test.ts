@@ -102,3 +102,14 @@ Deno.test("bench CLI: an absent tensorflow backend fails with install instructio
   assert.match(r.stderr, /tensorflow-gpu backend is not available/);
   assert.match(r.stderr, /deno install --allow-scripts=npm:@tensorflow\/tfjs-node-gpu/);
 });
+
+Deno.test("cli: --debug prints the error's stack and what it was made from (cause), outermost first", async () => {
+  const { stackChain, UsageError } = await import("../src/cli/errors.ts");
+  const inner = new Deno.errors.NotFound("no such file: /x/run.json");
+  const outer = new UsageError("the results folder /x is unreadable", 1, { cause: inner });
+  const text = stackChain(outer);
+  assert.match(text, /^UsageError: the results folder \/x is unreadable\n/);
+  assert.match(text, /\ncaused by: NotFound: no such file: \/x\/run\.json\n/);
+  assert.ok(text.indexOf("UsageError") < text.indexOf("caused by"));
+  assert.equal(outer.exitCode, 1);
+});

@@ -204,6 +204,8 @@ export async function readJsonFile(path: string, flag: string, maxBytes: number)
   } catch (e) {
     throw new UsageError(
       `${flag} ${path}: ${(e as Error).message.split(",")[0]}; give a JSON file that exists`,
+      2,
+      { cause: e },
     );
   }
   if (!info.isFile) {
@@ -223,7 +225,9 @@ export async function readJsonFile(path: string, flag: string, maxBytes: number)
   try {
     return JSON.parse(text.replace(/^\uFEFF/, ""));
   } catch (e) {
-    throw new UsageError(`${flag} ${path} is not valid JSON: ${(e as Error).message.slice(0, 300)}`);
+    throw new UsageError(`${flag} ${path} is not valid JSON: ${(e as Error).message.slice(0, 300)}`, 2, {
+      cause: e,
+    });
   }
 }
 
@@ -258,7 +262,7 @@ export function shardOf(
     try {
       return shardFromEnv(env);
     } catch (e) {
-      throw new UsageError((e as Error).message);
+      throw new UsageError((e as Error).message, 2, { cause: e });
     }
   }
   const m = /^(\d+)\/(\d+)$/.exec(value);

@@ -152,7 +152,7 @@ export async function loadScenarios(
     try {
       all.push(...(await loadScenarioFile(f, sets)));
     } catch (e) {
-      if (e instanceof ScenarioError) throw new UsageError(e.message);
+      if (e instanceof ScenarioError) throw new UsageError(e.message, 2, { cause: e });
       throw e;
     }
   }
@@ -163,7 +163,7 @@ export async function loadScenarios(
   try {
     for (const w of await checkScenarioQueries(all)) console.warn(`warning: ${w}`);
   } catch (e) {
-    if (e instanceof ScenarioError) throw new UsageError(e.message);
+    if (e instanceof ScenarioError) throw new UsageError(e.message, 2, { cause: e });
     throw e;
   }
   return all;
@@ -254,6 +254,8 @@ async function main(args: string[]): Promise<void> {
         `--log-json ${flags.logJson}: ${
           (e as Error).message.split(",")[0]
         }; give a file in a folder that exists`,
+        2,
+        { cause: e },
       );
     }
   }
@@ -314,7 +316,7 @@ async function main(args: string[]): Promise<void> {
         throw e;
       }
       // Found when the run is planned (the dataset's classes, the pool after removal): exit 2 as at load.
-      if (e instanceof ScenarioError) throw new UsageError(e.message);
+      if (e instanceof ScenarioError) throw new UsageError(e.message, 2, { cause: e });
       if (e instanceof Deno.errors.NotCapable) {
         throw new UsageError(
           `${
@@ -322,6 +324,8 @@ async function main(args: string[]): Promise<void> {
           }. The bench task may touch only what its flags name (the scenario files, their datasets and plug-in ` +
             "folders, --data, --out, --cache, --log-json, --preregister); name the path there, or run " +
             "src/cli/bench.ts with your own permissions.",
+          2,
+          { cause: e },
         );
       }
       throw e;

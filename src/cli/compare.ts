@@ -129,6 +129,8 @@ export function expandTargets(
     } catch (e) {
       throw new UsageError(
         `--options is not valid JSON (${(e as Error).message}); give an object, e.g. '{"k": 5}'`,
+        2,
+        { cause: e },
       );
     }
     if (parsed === null || typeof parsed !== "object" || Array.isArray(parsed)) {
@@ -234,6 +236,8 @@ export async function parseTargets(args: readonly string[], cwd = Deno.cwd()): P
         }) nor a readable module (${
           (e as Error).name
         }); give a built-in name or a path to a .ts, .js or .py module`,
+        2,
+        { cause: e },
       );
     }
     const stem = spec.slice(spec.lastIndexOf("/") + 1).replace(/\.[^.]*$/, "");
@@ -346,7 +350,7 @@ async function checkCompareFile(
   try {
     prior = await readCompareFile(out);
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError((e as Error).message, 2, { cause: e });
   }
   const arms = { ...prior.arms };
   for (const s of scenarios) {
@@ -391,7 +395,7 @@ async function main(args: string[]): Promise<void> {
   try {
     for (const w of await checkScenarioQueries(scenarios)) console.warn(`warning: ${w}`);
   } catch (e) {
-    if (e instanceof ScenarioError) throw new UsageError(e.message);
+    if (e instanceof ScenarioError) throw new UsageError(e.message, 2, { cause: e });
     throw e;
   }
   const out = writableFolder(values.out ?? `reports/compare/${original[0]!.id.split("/")[0]}`, "--out");
@@ -415,7 +419,7 @@ async function main(args: string[]): Promise<void> {
     try {
       await planScenario(s, values.data, seedLimit);
     } catch (e) {
-      if (e instanceof ScenarioError) throw new UsageError(e.message);
+      if (e instanceof ScenarioError) throw new UsageError(e.message, 2, { cause: e });
       throw e;
     }
   }

@@ -65,7 +65,7 @@ async function main(args: string[]): Promise<void> {
         "dataset.kind is ucmerced; or set dataset.root in the scenario)",
     );
   } catch (e) {
-    throw new UsageError((e as Error).message, 1);
+    throw new UsageError((e as Error).message, 1, { cause: e });
   }
 }
 

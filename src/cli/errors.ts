@@ -17,8 +17,9 @@
 export class UsageError extends Error {
   /** The process exit code. */
   readonly exitCode: number;
-  constructor(message: string, exitCode = 2) {
-    super(message);
+  /** `options.cause`: the error it was made from (shown with `--debug`). */
+  constructor(message: string, exitCode = 2, options?: ErrorOptions) {
+    super(message, options);
     this.name = "UsageError";
     this.exitCode = exitCode;
   }
@@ -74,12 +75,34 @@ export async function runMain(main: (args: string[]) => Promise<void>, args: str
     const debug = args.includes("--debug");
     if (e instanceof UsageError) {
       console.error(`error: ${explainPermission(e.message)}`);
-      if (debug) console.error(e.stack);
+      if (debug) console.error(stackChain(e));
       Deno.exit(e.exitCode);
     }
     console.error(`error: ${explainPermission(e instanceof Error ? e.message : String(e))}`);
-    if (debug) console.error(e instanceof Error ? e.stack : e);
+    if (debug) console.error(stackChain(e));
     else console.error("(run again with --debug for the stack trace)");
     Deno.exit(1);
   }
+}
+
+/**
+ * The stack of `e` and of every error it was made from (`cause`), outermost first: what `--debug` prints.
+ *
+ * @example
+ * ```ts
+ * import { stackChain } from "./errors.ts";
+ * const inner = new Error("disk full");
+ * const text = stackChain(new Error("cell failed", { cause: inner }));
+ * console.assert(text.includes("cell failed") && text.includes("caused by: Error: disk full"));
+ * ```
+ */
+export function stackChain(e: unknown): string {
+  const parts: string[] = [];
+  for (let x: unknown = e, depth = 0; x !== undefined && depth < 16; depth++) {
+    parts.push(
+      `${depth ? "caused by: " : ""}${x instanceof Error ? x.stack ?? `${x.name}: ${x.message}` : String(x)}`,
+    );
+    x = x instanceof Error ? x.cause : undefined;
+  }
+  return parts.join("\n");
 }

@@ -151,7 +151,7 @@ async function main(args: string[]): Promise<void> {
   try {
     set = perfSetFrom(values.set);
   } catch (e) {
-    throw new UsageError(`--set: ${(e as Error).message}`);
+    throw new UsageError(`--set: ${(e as Error).message}`, 2, { cause: e });
   }
   const backends = values.backends.split(",").map((s) => s.trim()).filter(Boolean);
   for (const b of backends) {
@@ -173,7 +173,7 @@ async function main(args: string[]): Promise<void> {
     only = values.only === undefined ? undefined : parseOnly(values.only);
     configs = selectConfigs(modelConfigs(set), only);
   } catch (e) {
-    throw new UsageError(`--only: ${(e as Error).message}`);
+    throw new UsageError(`--only: ${(e as Error).message}`, 2, { cause: e });
   }
   const peak = await detectPeak();
   const env: Record<string, string> = {

@@ -111,7 +111,7 @@ async function main(args: string[]): Promise<void> {
     scenarios = await loadScenarioFile(file, values.set ?? []);
     for (const w of await checkScenarioQueries(scenarios)) console.warn(`warning: ${w}`);
   } catch (e) {
-    if (e instanceof ScenarioError) throw new UsageError(e.message);
+    if (e instanceof ScenarioError) throw new UsageError(e.message, 2, { cause: e });
     throw e;
   }
   if (values.variant !== undefined) {
@@ -136,7 +136,7 @@ async function main(args: string[]): Promise<void> {
     try {
       planned.push([s, await planScenario(s, values.data, seedLimit)]);
     } catch (e) {
-      if (e instanceof ScenarioError) throw new UsageError(e.message);
+      if (e instanceof ScenarioError) throw new UsageError(e.message, 2, { cause: e });
       throw e;
     }
   }

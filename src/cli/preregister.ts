@@ -123,13 +123,15 @@ export async function preregister(
     } catch (e) {
       throw new UsageError(
         `--preregister ${file}: ${(e as Error).message.split(",")[0]}; give a file in a folder that exists`,
+        2,
+        { cause: e },
       );
     } finally {
       await Deno.remove(partial).catch(() => {});
     }
   }
   const held = await Deno.readTextFile(file).catch((e) => {
-    throw new UsageError(`--preregister ${file}: ${(e as Error).message.split(",")[0]}`);
+    throw new UsageError(`--preregister ${file}: ${(e as Error).message.split(",")[0]}`, 2, { cause: e });
   });
   let parsed: unknown;
   try {

@@ -154,7 +154,7 @@ async function resolveFn(name: string): Promise<QueryFunction> {
   try {
     return await resolveQuery(isPath ? { module: name } : name, Deno.cwd());
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError((e as Error).message, 2, { cause: e });
   }
 }
 
@@ -200,7 +200,7 @@ async function main(args: string[]): Promise<void> {
     try {
       options = JSON.parse(values.options.replace(/^\uFEFF/, ""));
     } catch (e) {
-      throw new UsageError(`--options is not valid JSON: ${(e as Error).message}`);
+      throw new UsageError(`--options is not valid JSON: ${(e as Error).message}`, 2, { cause: e });
     }
   }
   const raw = await readJsonFile(values.input, "--input", MAX_INPUT_BYTES) as Record<string, unknown>;

@@ -71,7 +71,7 @@ async function main(args: string[]): Promise<void> {
   try {
     run = await readRunFile(out);
   } catch (e) {
-    throw new UsageError((e as Error).message, 1);
+    throw new UsageError((e as Error).message, 1, { cause: e });
   }
   if (!run) throw new UsageError(`${out} is not a results folder (no run.json); run deno task bench first`);
   const scenarios: ResolvedScenario[] = [];
@@ -110,7 +110,7 @@ async function main(args: string[]): Promise<void> {
   try {
     compared = (await readCompareFile(out)).arms;
   } catch (e) {
-    throw new UsageError((e as Error).message, 1);
+    throw new UsageError((e as Error).message, 1, { cause: e });
   }
   const reported = Object.keys(compared).length
     ? scenarios.map((s) => ({

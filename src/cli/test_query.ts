@@ -51,7 +51,7 @@ async function main(args: string[]): Promise<void> {
   try {
     fn = await loadQueryModule(abs, "/");
   } catch (e) {
-    throw new UsageError((e as Error).message);
+    throw new UsageError((e as Error).message, 2, { cause: e });
   }
   // The suite runs here, in this process (no subprocess, so the task needs no --allow-run); the plug-in itself runs
   // in the plug-in sandbox (src/plugin/sandbox.ts) like in every run.

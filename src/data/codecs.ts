@@ -373,7 +373,7 @@ export function decodeImage(bytes: Uint8Array, name: string): RgbImage {
         );
     }
   } catch (e) {
-    throw new Error(`cannot decode ${name}: ${(e as Error).message}`);
+    throw new Error(`cannot decode ${name}: ${(e as Error).message}`, { cause: e });
   }
 }
 

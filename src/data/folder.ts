@@ -261,7 +261,7 @@ export function parseLabelCsv(text: string, source: string = FOLDER_LABEL_FILE):
   try {
     validateLabelTable(table);
   } catch (e) {
-    throw new Error(`${source}: ${(e as Error).message}`);
+    throw new Error(`${source}: ${(e as Error).message}`, { cause: e });
   }
   return { table, lines, form: list ? "list" : "columns" };
 }

@@ -79,6 +79,7 @@ export async function download(url: string, log: (line: string) => void): Promis
         (e as Error).message
       }. On a machine without internet access, copy the archive ` +
         "here and pass it with --from (images) or --labels (multi-labels).",
+      { cause: e },
     );
   }
   if (!res.ok || !res.body) throw new Error(`cannot download ${url}: HTTP ${res.status} ${res.statusText}`);
@@ -110,7 +111,7 @@ function unzip(bytes: Uint8Array, what: string): Record<string, Uint8Array> {
   try {
     return unzipSync(bytes); // checks every entry's CRC-32
   } catch (e) {
-    throw new Error(`${what} is not a valid zip archive: ${(e as Error).message}`);
+    throw new Error(`${what} is not a valid zip archive: ${(e as Error).message}`, { cause: e });
   }
 }
 

@@ -71,7 +71,7 @@ export function parseLabelFile(text: string, source = LABEL_FILE): LabelTable {
   try {
     validateLabelTable(table);
   } catch (e) {
-    throw new Error(`${source}: ${(e as Error).message}`);
+    throw new Error(`${source}: ${(e as Error).message}`, { cause: e });
   }
   return table;
 }

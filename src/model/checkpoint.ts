@@ -107,7 +107,9 @@ export async function loadCheckpoint(
     if (e instanceof Deno.errors.NotFound) {
       throw new Error(`checkpoint ${dir}: no ${CHECKPOINT_FORMAT} manifest.json`);
     }
-    throw new Error(`checkpoint ${dir}: not an ${CHECKPOINT_FORMAT} manifest (${(e as Error).message})`);
+    throw new Error(`checkpoint ${dir}: not an ${CHECKPOINT_FORMAT} manifest (${(e as Error).message})`, {
+      cause: e,
+    });
   });
   const bin = await Deno.readFile(`${dir}/weights.bin`);
   const digest = createHash("sha256").update(bin).digest("hex");

@@ -85,7 +85,10 @@ export function parsePeerReport(text: string): PeerReport {
   try {
     v = JSON.parse(text.trim());
   } catch (e) {
-    throw new Error(`the PyTorch peer's output is not JSON (${(e as Error).message}): ${text.slice(0, 200)}`);
+    throw new Error(
+      `the PyTorch peer's output is not JSON (${(e as Error).message}): ${text.slice(0, 200)}`,
+      { cause: e },
+    );
   }
   if (
     !isObject(v) || typeof v.torch !== "string" || !Number.isInteger(v.threads) || !positive(v.threads) ||

@@ -67,7 +67,9 @@ async function loadSandboxedModule(path: string, url: URL): Promise<QueryFunctio
     // After it loaded (a missing file is described by the sandbox's words); each call checks it still holds.
     code = codeIdentity(pluginReadScope(modulePathOf(url))[0]!, modulePathOf(url));
   } catch (e) {
-    throw new Error(`query module ${path} (${url.pathname}) could not be loaded: ${(e as Error).message}`);
+    throw new Error(`query module ${path} (${url.pathname}) could not be loaded: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   if (!loaded.description) {
     throw new Error(
@@ -82,7 +84,9 @@ async function loadSandboxedModule(path: string, url: URL): Promise<QueryFunctio
     const schema = optionSchemaProblem(fn.optionSchema);
     if (schema) throw new Error(schema);
   } catch (e) {
-    throw new Error(`query module ${path} (${url.pathname}) could not be loaded: ${(e as Error).message}`);
+    throw new Error(`query module ${path} (${url.pathname}) could not be loaded: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   return fn;
 }
@@ -114,6 +118,7 @@ async function loadPythonModule(path: string, url: URL): Promise<QueryFunction> 
   } catch (e) {
     throw new Error(
       `query module ${path} (${file}) could not be loaded: ${(e as Error).message.split("\n")[0]}`,
+      { cause: e },
     );
   }
   try {
@@ -122,7 +127,9 @@ async function loadPythonModule(path: string, url: URL): Promise<QueryFunction> 
     if (schema) throw new Error(schema);
     return pythonQuery(file, described, path, codeIdentity(pluginReadScope(file)[0]!, file));
   } catch (e) {
-    throw new Error(`query module ${path} (${file}) could not be loaded: ${(e as Error).message}`);
+    throw new Error(`query module ${path} (${file}) could not be loaded: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }
 

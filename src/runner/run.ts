@@ -196,7 +196,7 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
       try {
         fn = await resolveQuery(arm.query, scenarioDir(s));
       } catch (e) {
-        throw new Error(`${s.file ?? s.id}: arms[${i}] (${arm.name}): ${(e as Error).message}`);
+        throw new Error(`${s.file ?? s.id}: arms[${i}] (${arm.name}): ${(e as Error).message}`, { cause: e });
       }
       arms[arm.name] = queryCode(fn);
       needs.set(s.id, [...(needs.get(s.id) ?? []), armNeeds(arm.name, fn)]);

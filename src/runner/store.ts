@@ -410,6 +410,7 @@ async function readRunJson(out: string): Promise<RunFile | null> {
     if (e instanceof Deno.errors.NotFound) return null;
     throw new Error(
       `${path} is unreadable (${(e as Error).message}); use another --out or delete the folder`,
+      { cause: e },
     );
   }
   try {
@@ -762,7 +763,7 @@ export async function readCompareFile(out: string): Promise<CompareFile> {
     text = await Deno.readTextFile(path);
   } catch (e) {
     if (e instanceof Deno.errors.NotFound) return { format: COMPARE_FORMAT, arms: {} };
-    throw new Error(`${path} is unreadable (${(e as Error).message}); use another --out`);
+    throw new Error(`${path} is unreadable (${(e as Error).message}); use another --out`, { cause: e });
   }
   try {
     return parseRecord("compare", path, text);
