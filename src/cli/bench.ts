@@ -17,11 +17,11 @@ import {
 } from "../scenario/load.ts";
 import { CellsFailedError, runGrid, type RunSummary } from "../runner/run.ts";
 import { gridCells } from "../runner/grid.ts";
-import { runSequential } from "../experiment/sequential_run.ts";
+import { runSequential, waitingLine } from "../experiment/sequential_run.ts";
 import { writeReport } from "../report/report.ts";
 import { wallTimesLine } from "../report/tables.ts";
-import { poweredEffect, type SequentialDesign } from "../report/sequential.ts";
-import { designLine, type SequentialOutcome, sequentialText } from "../report/sequential_compare.ts";
+import type { SequentialDesign } from "../report/sequential.ts";
+import { type SequentialOutcome, sequentialText } from "../report/sequential_compare.ts";
 import {
   type Preregistration,
   preregistrationSentence,
@@ -339,24 +339,17 @@ async function main(args: string[]): Promise<void> {
     keys = summary.cells.map((c) => c.key);
   } else {
     const said = (line: string) => flags.quiet || console.error(line);
-    const powered = poweredEffect(design, 0.8, 2000);
-    said(designLine(design, powered));
     const r = await runSequential({
       scenarios,
       arms: scenarios[0]!.scenario.arms.map((a) => a.name).filter((a) => a !== scenarios[0]!.baseline),
       design,
-      powered,
       out,
       ...(shard ? { shard } : {}),
       run: (n, first, active) => run(n, first, active),
       said,
     });
     if (r.state === "waiting") {
-      console.log(
-        `shard ${shard!.index}/${shard!.count}: look ${r.look} (${r.seeds} seeds) has ${r.missing} of its ` +
-          `${r.cells} cells still to finish in other shards; run the shards again once they have finished: the ` +
-          "run goes on from where the results folder stands",
-      );
+      console.log(waitingLine(shard!, r));
       return;
     }
     summary = r.summary;

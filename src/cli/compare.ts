@@ -35,11 +35,11 @@ import { COMPARE_FORMAT, type CompareFile } from "../records/records.ts";
 import { writeReport } from "../report/report.ts";
 import { compareRecords, compareText } from "../report/compare.ts";
 import { gridCells } from "../runner/grid.ts";
-import { MIN_FIRST_LOOK, poweredEffect, type SequentialDesign } from "../report/sequential.ts";
-import { runSequential } from "../experiment/sequential_run.ts";
+import { MIN_FIRST_LOOK, type SequentialDesign } from "../report/sequential.ts";
+import { runSequential, waitingLine } from "../experiment/sequential_run.ts";
 import { preregistrationSentence } from "../report/preregistration.ts";
 import { designOf, preregister } from "./preregister.ts";
-import { designLine, type SequentialOutcome, sequentialText } from "../report/sequential_compare.ts";
+import { type SequentialOutcome, sequentialText } from "../report/sequential_compare.ts";
 
 /** The help text of `deno task compare`. */
 export const COMPARE_HELP = `Usage:
@@ -492,13 +492,10 @@ async function main(args: string[]): Promise<void> {
   } else {
     // Look after look: run the seeds up to the look (earlier cells are reused), decide from the records.
     const said = (line: string) => values.quiet || console.error(line);
-    const powered = poweredEffect(design, 0.8, 2000);
-    said(designLine(design, powered));
     const r = await runSequential({
       scenarios,
       arms: targets.map((t) => t.name),
       design,
-      powered,
       out,
       ...(shard ? { shard } : {}),
       run: (n, first, active) => run(n, first, active),
@@ -506,11 +503,7 @@ async function main(args: string[]): Promise<void> {
     });
     if (r.state === "waiting") {
       say(
-        `shard ${shard!.index}/${
-          shard!.count
-        }: look ${r.look} (${r.seeds} seeds) has ${r.missing} of its ${r.cells} ` +
-          `cells still to finish in other shards; run the shards again once they have finished: the run goes on ` +
-          "from where the results folder stands",
+        waitingLine(shard!, r),
         { state: "waiting", look: r.look, seeds: r.seeds, missing: r.missing, cells: r.cells },
       );
       return;

@@ -17,8 +17,8 @@ import type { ResolvedScenario } from "../scenario/load.ts";
 import { gridCells, type Shard } from "../runner/grid.ts";
 import type { RunSummary } from "../runner/run.ts";
 import { readAllCells } from "../runner/store.ts";
-import { looks, type SequentialDesign } from "../report/sequential.ts";
-import { type SequentialOutcome, sequentialOutcome } from "../report/sequential_compare.ts";
+import { looks, poweredEffect, type SequentialDesign } from "../report/sequential.ts";
+import { designLine, type SequentialOutcome, sequentialOutcome } from "../report/sequential_compare.ts";
 
 /** What {@linkcode runSequential} needs. */
 export interface SequentialRunOptions {
@@ -27,8 +27,8 @@ export interface SequentialRunOptions {
   /** The compared arms (not the baseline). */
   readonly arms: readonly string[];
   readonly design: SequentialDesign;
-  /** What the design powers (`poweredEffect`), carried into the outcome. */
-  readonly powered: SequentialOutcome["powered"];
+  /** What the design powers; default `poweredEffect(design, 0.8, 2000)`. Said first, and carried into the outcome. */
+  readonly powered?: SequentialOutcome["powered"];
   /** The results folder. */
   readonly out: string;
   /** This process's shard, when the run is split. */
@@ -73,7 +73,9 @@ export interface SequentialWaiting {
 export async function runSequential(
   opts: SequentialRunOptions,
 ): Promise<SequentialFinished | SequentialWaiting> {
-  const { scenarios, arms, design, powered, out } = opts;
+  const { scenarios, arms, design, out } = opts;
+  const powered = opts.powered ?? poweredEffect(design, 0.8, 2000);
+  opts.said(designLine(design, powered));
   const seeds = new Map<string, number>();
   let active: readonly ResolvedScenario[] = scenarios;
   let summary: RunSummary | undefined;
@@ -102,4 +104,20 @@ export async function runSequential(
   }
   for (const s of scenarios) if (!seeds.has(s.id)) seeds.set(s.id, design.maxSeeds);
   return { state: "finished", summary: summary!, outcome: outcome!, seeds };
+}
+
+/**
+ * What a shard says when it stops at a look other shards have not finished.
+ *
+ * @example
+ * ```ts
+ * import { waitingLine } from "./sequential_run.ts";
+ * const line = waitingLine({ index: 1, count: 4 }, { state: "waiting", look: 2, seeds: 10, missing: 6, cells: 20 });
+ * console.assert(line.startsWith("shard 1/4: look 2 (10 seeds) has 6 of its 20 cells still to finish"));
+ * ```
+ */
+export function waitingLine(shard: Shard, w: SequentialWaiting): string {
+  return `shard ${shard.index}/${shard.count}: look ${w.look} (${w.seeds} seeds) has ${w.missing} of its ${w.cells} ` +
+    "cells still to finish in other shards; run the shards again once they have finished: the run goes on from " +
+    "where the results folder stands";
 }

@@ -25,21 +25,44 @@ export interface BenchRun {
  * const r = await spawnBench(`${ROOT}/scenarios/ci/repro.json`, "/tmp/a/out", "/tmp/a/cache", "--jobs", "1");
  * ```
  */
-export async function spawnBench(
+export function spawnBench(
   scenario: string,
   out: string,
   cache: string,
   ...extra: string[]
 ): Promise<BenchRun> {
+  // Python plug-ins start their interpreter (ALBENCH_PYTHON, else python3): --allow-run.
+  return spawnBenchWith(
+    ["--allow-read", "--allow-env", "--allow-write", "--allow-run"],
+    scenario,
+    out,
+    cache,
+    extra,
+  );
+}
+
+/**
+ * {@linkcode spawnBench} with the given Deno permission flags (e.g. `["-A"]` for the native engine, which needs
+ * `--allow-ffi`).
+ *
+ * @example
+ * ```ts ignore
+ * import { ROOT, spawnBenchWith } from "./bench_cli.ts";
+ * const r = await spawnBenchWith(["-A"], `${ROOT}/scenarios/ci/repro.json`, "/tmp/a/out", "/tmp/a/cache", ["--backend", "native"]);
+ * ```
+ */
+export async function spawnBenchWith(
+  permissions: readonly string[],
+  scenario: string,
+  out: string,
+  cache: string,
+  extra: readonly string[],
+): Promise<BenchRun> {
   const t0 = performance.now();
   const o = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
-      "--allow-read",
-      "--allow-env",
-      "--allow-write",
-      // Python plug-ins start their interpreter (ALBENCH_PYTHON, else python3).
-      "--allow-run",
+      ...permissions,
       `${ROOT}/src/cli/bench.ts`,
       "--scenario",
       scenario,

@@ -6,34 +6,15 @@
  */
 import assert from "node:assert/strict";
 import { nativeUnavailable } from "../native_available.ts";
-import { ROOT } from "./bench_cli.ts";
+import { ROOT, spawnBenchWith } from "./bench_cli.ts";
 import { readAllCells } from "../../src/runner/store.ts";
 import { resultDigest } from "../../src/report/digest.ts";
 
 const why = nativeUnavailable();
 
-/** `bench` with every permission (the engine needs --allow-ffi, which the bench_cli helper does not grant). */
-async function spawnBench(scenario: string, out: string, cache: string, ...extra: string[]) {
-  const o = await new Deno.Command(Deno.execPath(), {
-    args: [
-      "run",
-      "-A",
-      `${ROOT}/src/cli/bench.ts`,
-      "--scenario",
-      scenario,
-      "--out",
-      out,
-      "--cache",
-      cache,
-      "--quiet",
-      ...extra,
-    ],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  return { code: o.code, stderr: new TextDecoder().decode(o.stderr) };
-}
+/** `bench` with every permission: the engine needs --allow-ffi. */
+const spawnBench = (scenario: string, out: string, cache: string, ...extra: string[]) =>
+  spawnBenchWith(["-A"], scenario, out, cache, extra);
 const SCENARIO = `${ROOT}/scenarios/ci/repro.json`;
 
 Deno.test({
