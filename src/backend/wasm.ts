@@ -12,7 +12,13 @@ import { registerChannelReduce } from "./kernels/channel_reduce.ts";
 import { isAlbenchKernel, type KernelSetName, KernelSets } from "./kernels/replace.ts";
 import { registerAvgPoolGrad } from "./kernels/avg_pool_grad.ts";
 import { registerSharedIdentity } from "./kernels/identity.ts";
-import { MOMENTUM_STEP, registerMomentumStep } from "./kernels/momentum_step.ts";
+import {
+  MOMENTUM_STEP,
+  MOMENTUM_STEPS,
+  registerMomentumStep,
+  registerMomentumSteps,
+} from "./kernels/momentum_step.ts";
+import { MOVING_STATS, registerMovingStats } from "./kernels/moving_stats.ts";
 
 /**
  * Where the `.wasm` binaries live: `ALBENCH_WASM_DIR` or the project's `node_modules`.
@@ -70,6 +76,8 @@ export async function initWasm(): Promise<{ threads: number; simd: boolean }> {
   registerAvgPoolGrad("wasm");
   registerSharedIdentity("wasm");
   registerMomentumStep("wasm");
+  registerMomentumSteps("wasm");
+  registerMovingStats("wasm");
   if (!(await tf.setBackend("wasm"))) {
     throw new Error("wasm backend: tf.setBackend('wasm') failed to initialise");
   }
@@ -94,6 +102,8 @@ export const REPLACED_KERNELS = [
   "Identity",
   "Conv2DBackpropFilter",
   MOMENTUM_STEP,
+  MOMENTUM_STEPS,
+  MOVING_STATS,
 ] as const;
 
 /** Which wasm kernels are active: albench's replacements, or tfjs's own (the performance baseline). */

@@ -13,6 +13,7 @@ import {
   fusedBatchNormReluTraining,
   fusedBatchNormTraining,
 } from "../backend/kernels/batch_norm_ops.ts";
+import { MOVING_STATS } from "../backend/kernels/moving_stats.ts";
 
 /** Options of {@linkcode FusedBatchNormalization}. */
 export interface FusedBatchNormArgs extends tf.serialization.ConfigDict {
@@ -110,6 +111,17 @@ export class FusedBatchNormalization extends tf.layers.Layer {
     );
     tf.tidy(() => {
       const decay = 1 - this.momentum;
+      if (tf.getKernel(MOVING_STATS, tf.getBackend())) {
+        // One kernel with no gradient: the same float32 arithmetic, and nothing saved on the tape.
+        const [m, v] = tf.engine().runKernel(
+          MOVING_STATS,
+          { movingMean: this.movingMean.read(), movingVariance: this.movingVariance.read(), mean, variance },
+          { decay } as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor[];
+        this.movingMean.write(m!);
+        this.movingVariance.write(v!);
+        return;
+      }
       this.movingMean.write(
         tf.sub(this.movingMean.read(), tf.mul(tf.sub(this.movingMean.read(), mean), decay)),
       );

@@ -8,7 +8,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import { MOMENTUM_STEP } from "../backend/kernels/momentum_step.ts";
+import { MOMENTUM_STEP, MOMENTUM_STEPS, momentumStepsInputs } from "../backend/kernels/momentum_step.ts";
 
 interface MomentumInternals {
   accumulations: { originalName: string; variable: tf.Variable }[];
@@ -17,7 +17,8 @@ interface MomentumInternals {
 }
 
 /**
- * `tf.train.momentum(lr, momentum)` whose updates use {@linkcode MOMENTUM_STEP} when the active backend has it.
+ * `tf.train.momentum(lr, momentum)` whose updates use {@linkcode MOMENTUM_STEPS} (every variable in one call) or
+ * {@linkcode MOMENTUM_STEP} (one call a variable) when the active backend has it.
  *
  * @example
  * ```ts
@@ -36,7 +37,9 @@ export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
   }
 
   override applyGradients(variableGradients: Parameters<tf.MomentumOptimizer["applyGradients"]>[0]): void {
-    if (!tf.getKernel(MOMENTUM_STEP, tf.getBackend())) return super.applyGradients(variableGradients);
+    const backend = tf.getBackend();
+    const batched = tf.getKernel(MOMENTUM_STEPS, backend) !== undefined;
+    if (!batched && !tf.getKernel(MOMENTUM_STEP, backend)) return super.applyGradients(variableGradients);
     const self = this as unknown as MomentumInternals;
     const list = Array.isArray(variableGradients)
       ? variableGradients
@@ -44,6 +47,7 @@ export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
         name,
         tensor: variableGradients[name] as tf.Tensor,
       }));
+    const steps: { value: tf.Variable; accumulation: tf.Variable; gradient: tf.Tensor }[] = [];
     list.forEach(({ name, tensor: gradient }, i) => {
       const value = tf.engine().registeredVariables[name]!;
       if (self.accumulations[i] == null) {
@@ -53,16 +57,41 @@ export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
         };
       }
       if (gradient == null || value.dtype !== "float32") return;
-      const accumulation = self.accumulations[i]!.variable;
-      const [newValue, newAcc] = tf.engine().runKernel(
-        MOMENTUM_STEP,
-        { value, accumulation, gradient } as unknown as tf.NamedTensorMap,
-        { momentum: self.momentum, negLr: -self.learningRate } as unknown as tf.NamedAttrMap,
-      ) as tf.Tensor[];
-      accumulation.assign(newAcc!);
-      value.assign(newValue!);
-      tf.dispose([newAcc!, newValue!]);
+      steps.push({ value, accumulation: self.accumulations[i]!.variable, gradient });
     });
+    const attrs = { momentum: self.momentum, negLr: -self.learningRate };
+    if (batched) {
+      // Every variable in one kernel call; the new values are assigned after all are computed (each update reads
+      // only its own variable, so the order does not matter).
+      const inputs: Record<string, tf.Tensor> = {};
+      steps.forEach(({ value, accumulation, gradient }, i) => {
+        const [v, a, g] = momentumStepsInputs(i);
+        inputs[v] = value;
+        inputs[a] = accumulation;
+        inputs[g] = gradient;
+      });
+      const outs = tf.engine().runKernel(
+        MOMENTUM_STEPS,
+        inputs as tf.NamedTensorMap,
+        { ...attrs, count: steps.length } as unknown as tf.NamedAttrMap,
+      ) as tf.Tensor[];
+      steps.forEach(({ value, accumulation }, i) => {
+        accumulation.assign(outs[2 * i + 1]!);
+        value.assign(outs[2 * i]!);
+      });
+      tf.dispose(outs);
+    } else {
+      for (const { value, accumulation, gradient } of steps) {
+        const [newValue, newAcc] = tf.engine().runKernel(
+          MOMENTUM_STEP,
+          { value, accumulation, gradient } as unknown as tf.NamedTensorMap,
+          attrs as unknown as tf.NamedAttrMap,
+        ) as tf.Tensor[];
+        accumulation.assign(newAcc!);
+        value.assign(newValue!);
+        tf.dispose([newAcc!, newValue!]);
+      }
+    }
     this.incrementIterations();
   }
 }

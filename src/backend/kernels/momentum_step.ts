@@ -75,3 +75,89 @@ export function registerMomentumStep(backendName: string): void {
     },
   });
 }
+
+/**
+ * `AlbenchMomentumSteps`: {@linkcode MOMENTUM_STEP} for every variable of a model in one kernel call. Inputs
+ * `value0`, `accumulation0`, `gradient0`, `value1`, …; attrs `count`, `momentum`, `negLr`; outputs the new value
+ * and accumulation of each variable in turn (`2·count` outputs). One call instead of one per variable (364 at
+ * DenseNet121) saves the engine's bookkeeping of each; the arithmetic is {@linkcode momentumStep}'s.
+ */
+export const MOMENTUM_STEPS = "AlbenchMomentumSteps";
+
+/** The attributes of a {@linkcode MOMENTUM_STEPS} call, checked. */
+export function momentumStepsAttrs(
+  attrs: tf.NamedAttrMap | undefined,
+): { count: number; momentum: number; negLr: number } {
+  const { count, momentum, negLr } = (attrs ?? {}) as Record<string, unknown>;
+  if (!Number.isSafeInteger(count) || (count as number) < 0) {
+    throw new Error(`${MOMENTUM_STEPS}: count must be a whole number >= 0, got ${String(count)}`);
+  }
+  if (typeof momentum !== "number" || typeof negLr !== "number") {
+    throw new Error(`${MOMENTUM_STEPS}: momentum and negLr must be numbers`);
+  }
+  return { count: count as number, momentum, negLr };
+}
+
+/**
+ * The three inputs of variable `i` of a {@linkcode MOMENTUM_STEPS} call.
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert";
+ * import { momentumStepsInputs } from "./momentum_step.ts";
+ * assert.deepStrictEqual(momentumStepsInputs(2), ["value2", "accumulation2", "gradient2"]);
+ * ```
+ */
+export function momentumStepsInputs(i: number): [string, string, string] {
+  return [`value${i}`, `accumulation${i}`, `gradient${i}`];
+}
+
+/** The value, accumulation and gradient of variable `i` of a {@linkcode MOMENTUM_STEPS} call, each present. */
+export function momentumStepsTensors(
+  inputs: tf.NamedTensorInfoMap,
+  i: number,
+): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
+  return momentumStepsInputs(i).map((k) => {
+    const t = inputs[k];
+    if (t === undefined) throw new Error(`${MOMENTUM_STEPS}: input ${k} is missing`);
+    return t;
+  }) as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+}
+
+/**
+ * Register {@linkcode MOMENTUM_STEPS} for a tfjs-backend-wasm backend.
+ *
+ * @example
+ * ```ts ignore
+ * import { registerMomentumSteps } from "./momentum_step.ts";
+ * registerMomentumSteps("wasm");
+ * ```
+ */
+export function registerMomentumSteps(backendName: string): void {
+  if (tf.getKernel(MOMENTUM_STEPS, backendName)) return;
+  tf.registerKernel({
+    kernelName: MOMENTUM_STEPS,
+    backendName,
+    kernelFunc: ({ inputs, attrs, backend }) => {
+      const b = backend as unknown as WasmBackendLike;
+      const { count, momentum, negLr } = momentumStepsAttrs(attrs);
+      const outs: tf.TensorInfo[] = [];
+      for (let i = 0; i < count; i++) {
+        const [value, acc, grad] = momentumStepsTensors(inputs, i);
+        const outValue = b.makeOutput([...value.shape], "float32"),
+          outAcc = b.makeOutput([...value.shape], "float32");
+        momentumStep(
+          b.typedArrayFromHeap(value),
+          b.typedArrayFromHeap(acc),
+          b.typedArrayFromHeap(grad),
+          momentum,
+          negLr,
+          b.typedArrayFromHeap(outValue),
+          b.typedArrayFromHeap(outAcc),
+        );
+        outs.push(outValue, outAcc);
+      }
+      return outs;
+    },
+  });
+}

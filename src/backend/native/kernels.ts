@@ -10,7 +10,14 @@ import * as tf from "@tensorflow/tfjs";
 import type { NativeBackend } from "./pool.ts";
 import { DNNL } from "./dnnl.ts";
 import type { ConvGeometry, NativeOps, PoolGeometry } from "./ops.ts";
-import { MOMENTUM_STEP, momentumStep } from "../kernels/momentum_step.ts";
+import {
+  MOMENTUM_STEP,
+  MOMENTUM_STEPS,
+  momentumStep,
+  momentumStepsAttrs,
+  momentumStepsTensors,
+} from "../kernels/momentum_step.ts";
+import { decayOf, MOVING_STATS, movingAverage } from "../kernels/moving_stats.ts";
 import {
   BATCH_NORM_GRAD,
   BATCH_NORM_RELU_GRAD,
@@ -740,5 +747,30 @@ export function registerNativeKernels(backendName: string, ops: NativeOps): void
     const newValue = b.alloc(n), newAcc = b.alloc(n);
     momentumStep(f32(b, value), f32(b, accumulation), f32(b, gradient), momentum, negLr, newValue, newAcc);
     return [out(b, [...value.shape], newValue), out(b, [...value.shape], newAcc)];
+  });
+
+  reg(MOMENTUM_STEPS, ({ inputs, attrs, backend }) => {
+    const { count, momentum, negLr } = momentumStepsAttrs(attrs);
+    const b = backend as Backend;
+    const outs: tf.TensorInfo[] = [];
+    for (let i = 0; i < count; i++) {
+      const [value, accumulation, gradient] = momentumStepsTensors(inputs, i);
+      const n = size(value.shape);
+      const newValue = b.alloc(n), newAcc = b.alloc(n);
+      momentumStep(f32(b, value), f32(b, accumulation), f32(b, gradient), momentum, negLr, newValue, newAcc);
+      outs.push(out(b, [...value.shape], newValue), out(b, [...value.shape], newAcc));
+    }
+    return outs;
+  });
+
+  reg(MOVING_STATS, ({ inputs, attrs, backend }) => {
+    const b = backend as Backend;
+    const decay = decayOf(attrs);
+    return (["mean", "variance"] as const).map((s) => {
+      const moving = need(inputs, s === "mean" ? "movingMean" : "movingVariance"), batch = need(inputs, s);
+      const y = new Float32Array(size(moving.shape));
+      movingAverage(f32(b, moving), f32(b, batch), decay, y);
+      return out(b, [...moving.shape], y);
+    });
   });
 }
