@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend/backend.ts";
 import { nativeThreads } from "../src/backend/native.ts";
-import type { NativeBackend } from "../src/backend/native/pool.ts";
+import { NativeBackend } from "../src/backend/native/pool.ts";
 import { Rng } from "../src/rng.ts";
 import { syntheticImages, syntheticLabels } from "../src/data/synthetic.ts";
 import { buildBackbone } from "../src/model/backbones.ts";
@@ -191,4 +191,28 @@ Deno.test({
     assert.ok(diff / scale < 1e-3, `relative difference ${diff / scale}`);
     assert.notEqual(n.digest, c.digest, "native is not the cpu backend under another name");
   },
+});
+
+Deno.test("native pool: when full, the arrays freed longest ago make room; one larger than the pool is not kept", () => {
+  const kib64 = 1 << 14, kib128 = 1 << 15; // float32 elements
+  const pool = new NativeBackend(3 * 4 * kib64); // room for three 64 KiB arrays
+  const [a1, a2, a3] = [pool.alloc(kib64), pool.alloc(kib64), pool.alloc(kib64)];
+  for (const a of [a1!, a2!, a3!]) pool.recycle(a);
+  assert.equal(pool.pooledBytes, 3 * 4 * kib64);
+  const b = pool.alloc(kib128);
+  // The pool hands out views of the same buffers: compare buffers.
+  const buf = (a: Float32Array) => a.buffer;
+  assert.ok(![a1!, a2!, a3!].map(buf).includes(buf(b)), "no free array of that size: a fresh one");
+  pool.recycle(b);
+  // a1 and a2 (the oldest) were dropped for b; a3 and b remain.
+  assert.equal(pool.pooledBytes, 4 * kib64 + 4 * kib128);
+  assert.equal(buf(pool.alloc(kib64)), buf(a3!));
+  const fresh = buf(pool.alloc(kib64));
+  assert.ok(fresh !== buf(a1!) && fresh !== buf(a2!), "a1 and a2 are gone");
+  assert.equal(buf(pool.alloc(kib128)), buf(b));
+  assert.equal(pool.pooledBytes, 0);
+  const huge = pool.alloc(4 * kib128);
+  pool.recycle(huge);
+  assert.equal(pool.pooledBytes, 0, "larger than the whole pool: not kept");
+  pool.dispose();
 });
