@@ -39,6 +39,8 @@ What PyTorch itself decides (left as it is, since the peer is PyTorch as install
 Usage:
   python3 bench/peer_torch_cpu.py --threads N [ROWS_JSON]     rows from the argument, or from stdin without it
   python3 bench/peer_torch_cpu.py --probe                     prints {"torch", "python"}; exit 3 without torch
+  python3 bench/peer_torch_cpu.py --threads N --peak-rss ROW  also prints "peakRssKiB", this process's peak
+                                                              resident memory (VmHWM): one row per process
 
 ROWS_JSON is a list of {"mode": "train"|"infer", "backbone", "resolution", "batch", "steps"[, "n"]} (the rows
 of src/perf/configs.ts; `n` timed repetitions, default 1). Each row is warmed up (two training steps or one
@@ -70,12 +72,14 @@ def usage_error(message):
 
 
 def parse_args(argv):
-    threads, memory_format, rows_text, probe = None, "channels_last", None, False
+    threads, memory_format, rows_text, probe, peak_rss = None, "channels_last", None, False, False
     i = 0
     while i < len(argv):
         a = argv[i]
         if a == "--probe":
             probe = True
+        elif a == "--peak-rss":
+            peak_rss = True
         elif a in ("--threads", "--memory-format"):
             if i + 1 >= len(argv):
                 usage_error(f"{a} needs a value")
@@ -98,7 +102,16 @@ def parse_args(argv):
         else:
             usage_error("one ROWS_JSON argument at most")
         i += 1
-    return threads, memory_format, rows_text, probe
+    return threads, memory_format, rows_text, probe, peak_rss
+
+
+def peak_rss_kib():
+    """This process's peak resident memory (`VmHWM` of /proc/self/status, KiB), as albench's rows read it."""
+    with open("/proc/self/status", encoding="ascii") as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise RuntimeError("/proc/self/status has no VmHWM line")
 
 
 def parse_rows(text):
@@ -277,7 +290,7 @@ def blas_info(torch):
 def main(argv):
     """Remeasure the memory format: run the same rows with `--memory-format channels_last` and with
     `--memory-format contiguous` at one thread and compare imgPerS."""
-    threads, memory_format, rows_text, probe = parse_args(argv)
+    threads, memory_format, rows_text, probe, peak_rss = parse_args(argv)
     try:
         import torch
     except ImportError as e:
@@ -297,8 +310,11 @@ def main(argv):
         label = f"{row['mode']} {row['backbone']}@{row['resolution']} b{row['batch']}x{row['steps']}"
         print(f"perf:   pytorch {threads} thread(s): {label}", file=sys.stderr, flush=True)
         out.append(run_row(torch, row, fmt, gen))
-    print(json.dumps({"torch": torch.__version__, "threads": torch.get_num_threads(),
-                      "memoryFormat": memory_format, "blas": blas_info(torch), "rows": out}))
+    report = {"torch": torch.__version__, "threads": torch.get_num_threads(),
+              "memoryFormat": memory_format, "blas": blas_info(torch), "rows": out}
+    if peak_rss:
+        report["peakRssKiB"] = peak_rss_kib()
+    print(json.dumps(report))
     return 0
 
 

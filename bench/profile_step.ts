@@ -1,7 +1,8 @@
 /**
- * Kernel-by-kernel profile of fine-tuning steps (issue #17.1), on any backend:
+ * Kernel-by-kernel profile of fine-tuning steps (issue #17.1), or of inference batches (`--mode infer`, as the
+ * pool and test passes run them), on any backend:
  *
- * `deno task profile --backend webgpu --model densenet-cpu --px 32 [--batch 10] [--steps 2] [--kernels albench|stock]`
+ * `deno task profile --backend webgpu --model densenet-cpu --px 32 [--batch 10] [--steps 2] [--kernels albench|stock] [--mode train|infer]`
  *
  * Runs one untimed step (compiles pipelines), then `--steps` timed steps with no profiling (wall time), then the
  * same steps under `tf.profile`: per kernel the calls, the programs dispatched (webgpu: every
@@ -23,7 +24,7 @@ import { syntheticImages, syntheticLabels } from "../src/data/synthetic.ts";
 import { buildBackbone } from "../src/model/backbones.ts";
 import { isBackboneName } from "../src/model/names.ts";
 import { withHead } from "../src/model/classifier.ts";
-import { finetune } from "../src/train/finetune.ts";
+import { finetune, infer } from "../src/train/finetune.ts";
 import { perfRecipe } from "../src/perf/configs.ts";
 
 const fail = (msg: string): never => {
@@ -37,6 +38,7 @@ const OPTIONS = {
   batch: { type: "string", default: "10" },
   steps: { type: "string", default: "2" },
   kernels: { type: "string", default: "albench" },
+  mode: { type: "string", default: "train" },
   json: { type: "string" },
 } as const;
 function parse() {
@@ -55,7 +57,7 @@ function parse() {
     return fail(
       `${
         (e as Error).message.replace(/\.?$/, ".")
-      } Flags: --backend --model --px --batch --steps --kernels --json.`,
+      } Flags: --backend --model --px --batch --steps --kernels --mode --json.`,
     );
   }
 }
@@ -70,6 +72,10 @@ const int = (name: string, v: string, min: number, max: number, why: string) => 
 const backendName = values.backend;
 if (!isBackendName(backendName)) fail(`--backend ${JSON.stringify(backendName)} is not a backend name`);
 if (!isBackboneName(values.model)) fail(`--model ${JSON.stringify(values.model)} is not a backbone name`);
+if (values.mode !== "train" && values.mode !== "infer") {
+  fail(`--mode ${JSON.stringify(values.mode)}: train (fine-tuning steps) or infer (inference batches)`);
+}
+const training = values.mode === "train";
 if (values.kernels !== "albench" && values.kernels !== "stock") {
   fail(`--kernels ${JSON.stringify(values.kernels)}: albench or stock`);
 }
@@ -111,15 +117,19 @@ const model = withHead(
 );
 const recipe = perfRecipe(batch);
 const ids = Array.from({ length: n }, (_, k) => k);
-await finetune(model, images, table, ids.slice(0, batch), recipe, Rng.root(1));
+// A step: `steps` fine-tuning steps, or `steps` inference batches (as the pool and test passes run them).
+const run = () =>
+  training ? finetune(model, images, table, ids, recipe, Rng.root(2)) : infer(model, images, ids, batch);
+if (training) await finetune(model, images, table, ids.slice(0, batch), recipe, Rng.root(1));
+else await infer(model, images, ids.slice(0, batch), batch);
 let t0 = performance.now();
-await finetune(model, images, table, ids, recipe, Rng.root(2));
+await run();
 const wallMs = performance.now() - t0;
 perKernelPrograms.clear();
 counter?.reset();
 t0 = performance.now();
 const profile = await tf.profile(async () => {
-  await finetune(model, images, table, ids, recipe, Rng.root(2));
+  await run();
   return [];
 });
 const profiledMs = performance.now() - t0;
@@ -139,7 +149,9 @@ const sorted = [...rows.entries()].sort((a, b) => b[1].ms - a[1].ms);
 const kernelMs = sorted.reduce((s, [, r]) => s + r.ms, 0);
 const perStep = (v: number) => v / steps;
 const lines = [
-  `${info.tfjsBackend} (${values.kernels} kernels) ${values.model}@${px}, batch ${batch}, ${steps} steps: ` +
+  `${info.tfjsBackend} (${values.kernels} kernels) ${values.model}@${px}, ${
+    training ? "training" : "inference"
+  }, batch ${batch}, ${steps} ${training ? "steps" : "batches"}: ` +
   `${(n / (wallMs / 1000)).toFixed(2)} img/s unprofiled (${perStep(wallMs).toFixed(1)} ms a step; ` +
   `${perStep(profiledMs).toFixed(1)} ms profiled)`,
   `per step: ${perStep(sorted.reduce((n, [, r]) => n + r.calls, 0)).toFixed(0)} kernels` +
@@ -165,6 +177,7 @@ if (values.json) {
     backend: info.tfjsBackend,
     kernels: values.kernels,
     model: values.model,
+    mode: values.mode,
     px,
     batch,
     steps,

@@ -62,7 +62,12 @@ function counting<T>(backend: string, name: string, fn: () => T): { result: T; c
 /** Moving mean and variance of a fused batch-norm layer after three training calls (with ReLU fused or not). */
 function movingAfterTraining(relu: boolean, momentum: number): Float32Array[] {
   const rng = Rng.root(31);
-  const layer = new FusedBatchNormalization({ name: `bn_${relu}_${momentum}`, epsilon: 1e-3, momentum, relu });
+  const layer = new FusedBatchNormalization({
+    name: `bn_${relu}_${momentum}`,
+    epsilon: 1e-3,
+    momentum,
+    relu,
+  });
   const shape: [number, number, number, number] = [3, 4, 4, 16];
   layer.build(shape);
   for (let s = 0; s < 3; s++) {
@@ -122,10 +127,14 @@ for (const engine of engines) {
         );
         const optimizer = new FusedMomentumOptimizer(0.05, 0.9);
         for (let s = 0; s < 3; s++) {
-          optimizer.minimize(() => {
-            const logits = model.head.apply(model.backbone.apply(x, { training: true }) as tf.Tensor);
-            return tf.losses.sigmoidCrossEntropy(y, logits as tf.Tensor) as tf.Scalar;
-          }, false, vars);
+          optimizer.minimize(
+            () => {
+              const logits = model.head.apply(model.backbone.apply(x, { training: true }) as tf.Tensor);
+              return tf.losses.sigmoidCrossEntropy(y, logits as tf.Tensor) as tf.Scalar;
+            },
+            false,
+            vars,
+          );
         }
         const out = [...model.backbone.weights, ...model.head.weights].map((w) =>
           w.read().dataSync().slice() as Float32Array
@@ -136,7 +145,11 @@ for (const engine of engines) {
         optimizer.dispose();
         return out;
       };
-      const single = counting(engine.name, MOMENTUM_STEP, () => without(engine.name, [MOMENTUM_STEPS], train));
+      const single = counting(
+        engine.name,
+        MOMENTUM_STEP,
+        () => without(engine.name, [MOMENTUM_STEPS], train),
+      );
       const batched = counting(engine.name, MOMENTUM_STEPS, train);
       assert.equal(batched.calls, 3, "one call a step");
       assert.ok(single.calls > 3 * 10, `one call a variable (${single.calls})`);

@@ -1,11 +1,13 @@
 import assert from "node:assert/strict";
 import { formatModelRows, type ModelRow, modelRows } from "../src/perf/table.ts";
 import { modelConfigs } from "../src/perf/configs.ts";
+import { parsePeakRss, rowKey, withPeakRss } from "../src/perf/memory.ts";
 import {
   findTorchPython,
   parsePeerReport,
   PEER_SCRIPT,
   peerInput,
+  peerPeakRss,
   pythonCandidates,
   runPeer,
   withPeer,
@@ -129,6 +131,26 @@ Deno.test("perf peer: the table shows the peer's columns only when a row has the
   assert.equal(new Set(lines.map((l) => l.length)).size, 1, "aligned");
 });
 
+Deno.test("perf memory: the table shows peak memory columns only when a row has them, '-' where unmeasured", () => {
+  const plain = formatModelRows(rows());
+  assert.ok(!plain[0]!.includes("MiB"));
+  const measured = new Map([
+    [rowKey(rows()[0]!), { albench: 812.4, pytorch: 1024 }],
+    [rowKey(rows()[2]!), { albench: 300.6 }],
+  ]);
+  const withMemory = withPeakRss(rows(), measured);
+  assert.deepEqual(withMemory[0]!.peakRssMiB, { albench: 812.4, pytorch: 1024 });
+  assert.equal(withMemory[1]!.peakRssMiB, undefined);
+  const lines = formatModelRows(withMemory);
+  assert.match(lines[0]!, /ratio {2}albench MiB {2}pytorch MiB {2}GFLOP\/s/);
+  assert.match(lines[1]!, /^wasm\s+train\s+densenet-cpu\s+32\s+10\s+5\.0\s+30\.0\s+6\.00x\s+812\s+1024\s/);
+  assert.match(lines[2]!, /^wasm\s+infer\s+small-cnn\s+64\s+64\s+-\s+256\.0\s+-\s+-\s+-\s/);
+  assert.match(lines[3]!, /^native\s+train\s+densenet-cpu\s+32\s+10\s+-\s+60\.0\s+-\s+301\s+-\s/);
+  assert.equal(new Set(lines.map((l) => l.length)).size, 1, "aligned");
+  // A peak-memory report without its number is refused by name.
+  assert.throws(() => parsePeakRss('{"peakRssKiB": -1}', "the row"), /the row: no peakRssKiB in its output/);
+});
+
 const torch = await findTorchPython(pythonCandidates(Deno.env.get("ALBENCH_PYTHON")));
 
 Deno.test({
@@ -150,6 +172,9 @@ Deno.test({
     const r = report.rows[0]!;
     assert.deepEqual([r.mode, r.backbone, r.resolution, r.batch], ["train", "small-cnn", 16, 10]);
     assert.ok(r.imgPerS > 0);
+    // --peak-rss: the row alone, and this process's VmHWM (a Python with torch holds more than 50 MiB).
+    const mib = await peerPeakRss(torch.found.python, row!, 1);
+    assert.ok(mib > 50 && mib < 2 ** 20, `${mib} MiB`);
     // Bad rows are a usage error (exit 2) naming what a row needs.
     const bad = await new Deno.Command(torch.found.python, {
       args: [PEER_SCRIPT, "--threads", "1", '[{"mode":"train","backbone":"resnet50","resolution":16}]'],

@@ -116,7 +116,7 @@ Deno.test("deno task perf: bad flags name the flag and the allowed values", asyn
   for (const name of BACKEND_NAMES.filter((n) => n !== "auto")) assert.ok(b.stderr.includes(name), name);
   const c = await perf("--skip", "models,gpu");
   assert.equal(c.code, 2);
-  assert.match(c.stderr, /--skip: "gpu" is not one of models, query, data, pytorch/);
+  assert.match(c.stderr, /--skip: "gpu" is not one of models, query, data, pytorch, memory/);
   const d = await perf("--only", "train:densenet-cpu");
   assert.equal(d.code, 2);
   assert.match(d.stderr, /--only: "train:densenet-cpu" is not MODE:MODEL@PX \(MODE train or infer\)/);
@@ -143,7 +143,7 @@ Deno.test("deno task perf --only: only the rows named are measured, by the engin
       "--only",
       "infer:small-cnn@16",
       "--skip",
-      "query,data",
+      "query,data,memory",
       "--out",
       dir,
     );
@@ -157,6 +157,8 @@ Deno.test("deno task perf --only: only the rows named are measured, by the engin
     );
     assert.ok(json.models[0].imgPerS.albench > 0);
     assert.equal(json.only, "infer:small-cnn@16");
+    assert.ok(!("peakRssMiB" in json.models[0]), "--skip memory leaves the memory columns out");
+    assert.doesNotMatch(r.stdout, /albench MiB/);
     assert.match(r.stdout, /model rows: only infer:small-cnn@16 \(--only\)/);
   } finally {
     await Deno.remove(dir, { recursive: true });
@@ -175,10 +177,15 @@ Deno.test("deno task perf --set quick: baseline and albench from one run, table 
     for (const row of json.models) {
       assert.ok(row.imgPerS.stock > 0 && row.imgPerS.albench > 0, JSON.stringify(row));
       assert.ok(Math.abs(row.ratio - row.imgPerS.albench / row.imgPerS.stock) < 1e-9);
+      // Peak memory of the row alone in a fresh process: a Deno with tfjs holds more than 50 MiB, and this
+      // machine has less than 1 TiB.
+      assert.ok(row.peakRssMiB.albench > 50 && row.peakRssMiB.albench < 2 ** 20, JSON.stringify(row));
       if (torch) {
+        assert.ok(row.peakRssMiB.pytorch > 50 && row.peakRssMiB.pytorch < 2 ** 20, JSON.stringify(row));
         assert.ok(row.imgPerS.pytorch > 0 && row.imgPerS.pytorch1 > 0, JSON.stringify(row));
         assert.ok(Math.abs(row.pytorchRatio - row.imgPerS.albench / row.imgPerS.pytorch) < 1e-9);
       } else {
+        assert.ok(!("pytorch" in row.peakRssMiB), "no peer, no peer memory");
         assert.ok(!("pytorch" in row.imgPerS) && !("pytorch1" in row.imgPerS) && row.pytorchRatio === null);
       }
     }
@@ -200,6 +207,8 @@ Deno.test("deno task perf --set quick: baseline and albench from one run, table 
       ].sort(),
     );
     assert.match(r.stdout, /backend\s+mode\s+model\s+px\s+batch\s+stock img\/s\s+albench img\/s\s+ratio/);
+    assert.match(r.stdout, /albench MiB\s+pytorch MiB\s+GFLOP\/s/);
+    assert.match(r.stdout, /target: native densenet121 224 px training peak memory not measured/);
     assert.match(r.stdout, /wasm\s+train\s+small-cnn\s+16\s+10/);
     assert.match(r.stdout, /query seconds \(d = 1024, C = 17, b = 20\)/);
     assert.match(r.stdout, /target: wasm densenet-cpu 32 px training \(batch 10\) not measured/);

@@ -46,6 +46,7 @@ Deno.test("profile: hostile flags end with a message naming the value and exit 2
     [["--batch", "-3"], 'profile: --batch is followed by "-3", which looks like a flag: write --batch=-3'],
     [["--fast"], "profile: Unknown option '--fast'"],
     [["--kernels", "fast"], 'profile: --kernels "fast": albench or stock'],
+    [["--mode", "fit"], 'profile: --mode "fit": train (fine-tuning steps) or infer (inference batches)'],
   ];
   for (const [args, message] of cases) {
     const r = await profile(...args);

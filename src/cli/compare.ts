@@ -386,7 +386,7 @@ async function main(args: string[]): Promise<void> {
   const jobs = values.jobs !== undefined
     ? positiveInt(values.jobs, "--jobs", MAX_JOBS)
     : navigator.hardwareConcurrency;
-  const shard = shardOf(values.shard, values.shard === undefined ? shardEnv() : {});
+  const shard = shardOf(values.shard, shardEnv());
   const targets = expandTargets(await parseTargets(positionals), values.options, values.sweep ?? []);
   const original = await loadScenarios([values.scenario ?? "scenarios/default.json"], values.set ?? []);
   const design = sequentialDesign(values, seeds, original[0]!.scenario);

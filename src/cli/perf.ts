@@ -19,7 +19,15 @@ import {
   perfSetFrom,
   selectConfigs,
 } from "../perf/configs.ts";
-import { findTorchPython, type PeerReport, pythonCandidates, runPeer, withPeer } from "../perf/peer.ts";
+import {
+  findTorchPython,
+  peerPeakRss,
+  type PeerReport,
+  pythonCandidates,
+  runPeer,
+  withPeer,
+} from "../perf/peer.ts";
+import { parsePeakRss, type PeakRss, rowKey, withPeakRss } from "../perf/memory.ts";
 import { detectPeak } from "../perf/peak.ts";
 import {
   type DenoBenchReport,
@@ -34,7 +42,7 @@ import { Rng } from "../rng.ts";
 import { writeFileAtomic } from "../atomic_write.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
-const SKIPPABLE = ["models", "query", "data", "pytorch"] as const;
+const SKIPPABLE = ["models", "query", "data", "pytorch", "memory"] as const;
 const CONCRETE_BACKENDS = BACKEND_NAMES.filter((b) => b !== "auto");
 const USAGE = `Usage: deno task perf [--set quick|default] [--backends wasm[,${
   CONCRETE_BACKENDS.filter((b) => b !== "wasm").join(",")
@@ -49,7 +57,11 @@ minutes per row (WebGPU on a software adapter).
 
 The PyTorch peer (bench/peer_torch_cpu.py) runs the same model rows with one thread (pytorch1) and with one
 thread per logical CPU, ${navigator.hardwareConcurrency} here (pytorch), when python3, else /usr/bin/python3
-(or $ALBENCH_PYTHON alone), imports torch; --skip pytorch leaves it out.`;
+(or $ALBENCH_PYTHON alone), imports torch; --skip pytorch leaves it out.
+
+Peak memory: each model row runs once more alone in a fresh process, albench's (bench/peak_rss_row.ts) on each
+backend and the PyTorch peer's with every thread, and each reports its own peak resident memory (VmHWM, Linux);
+the table's "albench MiB" and "pytorch MiB" columns. --skip memory leaves them out.`;
 
 async function denoBench(
   file: string,
@@ -136,6 +148,68 @@ async function pytorchPeer(
   }
 }
 
+/** Peak resident memory (MiB) of row `c` on `backend`, run alone in a fresh process (bench/peak_rss_row.ts). */
+async function albenchPeakRss(backend: string, c: ModelPerfConfig): Promise<number> {
+  const out = await new Deno.Command("deno", {
+    args: [
+      "run",
+      "--no-prompt",
+      "--allow-read",
+      "--allow-env",
+      "--allow-ffi",
+      `${ROOT}bench/peak_rss_row.ts`,
+      ...["--backend", backend, "--mode", c.mode, "--model", c.backbone],
+      ...["--px", String(c.resolution), "--batch", String(c.batch), "--steps", "1"],
+    ],
+    cwd: ROOT,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const what = `bench/peak_rss_row.ts on ${backend}`;
+  if (!out.success) throw new Error(`${what} exited with ${out.code}`);
+  return parsePeakRss(new TextDecoder().decode(out.stdout), what);
+}
+
+/**
+ * Peak memory of every row in `configs` on each of `backends` (where the backend runs it) and, with `python`, in
+ * the PyTorch peer with `threads` threads. A row whose process fails is said on stderr and left unmeasured.
+ */
+async function peakMemory(
+  configs: readonly ModelPerfConfig[],
+  backends: readonly string[],
+  python: string | undefined,
+  threads: number,
+): Promise<Map<string, PeakRss>> {
+  const measured = new Map<string, PeakRss>();
+  const t0 = performance.now();
+  const attempt = async (label: string, run: () => Promise<number>): Promise<number | undefined> => {
+    console.error(`perf:   peak memory: ${label}`);
+    try {
+      return await run();
+    } catch (e) {
+      console.error(`perf: peak memory of ${label} not measured: ${(e as Error).message}`);
+      return undefined;
+    }
+  };
+  for (const c of configs) {
+    const row = `${c.mode} ${c.backbone}@${c.resolution} b${c.batch}`;
+    const torch = python === undefined
+      ? undefined
+      : await attempt(`pytorch ${row}`, () => peerPeakRss(python, c, threads));
+    for (const backend of backends) {
+      if (backend === "wasm" && c.fitsWasm === false) continue;
+      const mib = await attempt(`${backend} ${row}`, () => albenchPeakRss(backend, c));
+      measured.set(rowKey({ backend, ...c }), {
+        ...(mib !== undefined ? { albench: mib } : {}),
+        ...(torch !== undefined ? { pytorch: torch } : {}),
+      });
+    }
+  }
+  console.error(`perf: peak memory done in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+  return measured;
+}
+
 async function main(args: string[]): Promise<void> {
   const { values } = parseFlags(args, {
     set: { type: "string", default: "default" },
@@ -215,6 +289,10 @@ async function main(args: string[]): Promise<void> {
       }
     }
   }
+  if (!skip.has("models") && !skip.has("memory")) {
+    const cores = Math.max(1, navigator.hardwareConcurrency || 1);
+    models = withPeakRss(models, await peakMemory(configs, backends, pytorch?.python, cores));
+  }
   const queries = skip.has("query")
     ? []
     // Python plug-ins start their interpreter (ALBENCH_PYTHON, else python3).
@@ -272,6 +350,19 @@ async function main(args: string[]): Promise<void> {
       note:
         "a Python plug-in that reads nothing, N = 100,000, d = 1024, C = 17: the bridge's cost per call beyond the function's own time (issue #28)",
     },
+    densenet121Train224PeakMemory: (() => {
+      const m = models.find((r) =>
+        r.backend === "native" && r.mode === "train" && r.backbone === "densenet121" && r.resolution === 224
+      )?.peakRssMiB;
+      const value = m?.albench !== undefined && m.pytorch !== undefined ? m.albench / m.pytorch : null;
+      return {
+        value,
+        target: 1,
+        met: value === null ? null : value <= 1,
+        note:
+          "native peak resident memory of densenet121 224 px training (batch 10) ÷ PyTorch's (issue #27.5)",
+      };
+    })(),
     mgeAt1kOverPoolInference: {
       value: mge1k && poolInference ? mge1k.seconds / poolInference : null,
       target: 0.1,
@@ -360,6 +451,11 @@ async function main(args: string[]): Promise<void> {
     `target: Python bridge at N = 100k (d = 1024, C = 17) ${
       fmt(targets.pythonBridgeSecondsAt100k.value, 3, " s")
     } a call beyond the function's own time (goal 0.5 s)`,
+  );
+  console.log(
+    `target: native densenet121 224 px training peak memory ${
+      fmt(targets.densenet121Train224PeakMemory.value, 2, "x")
+    } PyTorch's (goal at most 1x)`,
   );
   console.log(
     `target: MGE+Clustering at N = 1k / inference over 1050 images ${

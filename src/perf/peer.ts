@@ -12,6 +12,7 @@
  */
 import type { ModelPerfConfig, PeerVariant } from "./configs.ts";
 import type { ModelRow } from "./table.ts";
+import { parsePeakRss } from "./memory.ts";
 
 /** The peer script. */
 export const PEER_SCRIPT: string = new URL("../../bench/peer_torch_cpu.py", import.meta.url).pathname;
@@ -242,4 +243,36 @@ export async function runPeer(
   const text = new TextDecoder().decode(out.stdout);
   if (!out.success) throw new Error(`the PyTorch peer (${python} ${PEER_SCRIPT}) exited with ${out.code}`);
   return parsePeerReport(text);
+}
+
+/**
+ * The peak resident memory (MiB) of one row run alone in a fresh peer process with `threads` threads
+ * (`--peak-rss`: the process's `VmHWM` after a warm-up and one step or batch).
+ *
+ * @example
+ * ```ts ignore
+ * import { peerPeakRss } from "./peer.ts";
+ * const mib = await peerPeakRss("python3", config, 2);
+ * ```
+ */
+export async function peerPeakRss(
+  python: string,
+  config: ModelPerfConfig,
+  threads: number,
+): Promise<number> {
+  const out = await new Deno.Command(python, {
+    args: [
+      PEER_SCRIPT,
+      "--threads",
+      String(threads),
+      "--peak-rss",
+      peerInput([{ ...config, steps: 1, n: 1 }]),
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const what = `the PyTorch peer's memory run (${python} ${PEER_SCRIPT})`;
+  if (!out.success) throw new Error(`${what} exited with ${out.code}`);
+  return parsePeakRss(new TextDecoder().decode(out.stdout), what);
 }

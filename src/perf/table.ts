@@ -49,6 +49,11 @@ export interface ModelRow {
   readonly forwardGflopsPerImage: number;
   /** Timed iterations behind each mean. */
   readonly samples: Partial<Record<PerfVariant, number>>;
+  /**
+   * Peak resident memory (MiB) of the row run alone in a fresh process: albench on this backend, and the PyTorch
+   * peer with every thread (src/perf/memory.ts); absent when not measured (`--skip memory`).
+   */
+  readonly peakRssMiB?: { readonly albench?: number; readonly pytorch?: number };
 }
 
 /** One query-time row. */
@@ -159,7 +164,8 @@ const f = (v: number | null | undefined, d = 1) => (v === null || v === undefine
 
 /**
  * The table as aligned text lines. The PyTorch peer's columns (`pytorch1 img/s`, `pytorch img/s` and
- * `albench/pytorch`, after `ratio`) appear when any row has a peer measurement.
+ * `albench/pytorch`, after `ratio`) appear when any row has a peer measurement, and the peak-memory columns
+ * (`albench MiB`, `pytorch MiB`) when any row has `peakRssMiB`.
  *
  * @example
  * ```ts
@@ -169,6 +175,7 @@ const f = (v: number | null | undefined, d = 1) => (v === null || v === undefine
  */
 export function formatModelRows(rows: readonly ModelRow[]): string[] {
   const peer = rows.some((r) => r.imgPerS.pytorch !== undefined || r.imgPerS.pytorch1 !== undefined);
+  const memory = rows.some((r) => r.peakRssMiB !== undefined);
   const x = (v: number | null) => (v === null ? "-" : `${v.toFixed(2)}x`);
   const head = [
     "backend",
@@ -180,6 +187,7 @@ export function formatModelRows(rows: readonly ModelRow[]): string[] {
     "albench img/s",
     "ratio",
     ...(peer ? ["pytorch1 img/s", "pytorch img/s", "albench/pytorch"] : []),
+    ...(memory ? ["albench MiB", "pytorch MiB"] : []),
     "GFLOP/s",
     "%wasm peak",
     "%native peak",
@@ -194,6 +202,7 @@ export function formatModelRows(rows: readonly ModelRow[]): string[] {
     f(r.imgPerS.albench),
     x(r.ratio),
     ...(peer ? [f(r.imgPerS.pytorch1), f(r.imgPerS.pytorch), x(r.pytorchRatio)] : []),
+    ...(memory ? [f(r.peakRssMiB?.albench, 0), f(r.peakRssMiB?.pytorch, 0)] : []),
     f(r.gflops, 2),
     r.fractionOfWasmPeak === null ? "-" : `${(100 * r.fractionOfWasmPeak).toFixed(1)}%`,
     r.fractionOfNativePeak === null ? "-" : `${(100 * r.fractionOfNativePeak).toFixed(1)}%`,
