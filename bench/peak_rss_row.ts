@@ -2,10 +2,11 @@
  * One perf model row alone in this process, then its peak resident memory (issue #27.5), for the memory
  * columns of `deno task perf` (src/perf/memory.ts):
  *
- * `deno run --allow-read --allow-env --allow-ffi bench/peak_rss_row.ts --backend native --mode train --model densenet121 --px 224 --batch 10 --steps 1`
+ * `deno run --allow-read --allow-env --allow-ffi --allow-run=cat bench/peak_rss_row.ts --backend native --mode train --model densenet121 --px 224 --batch 10 --steps 1`
  *
  * Runs what bench/perf_models_bench.ts runs for the row's albench variant (one untimed step or batch, then
- * `--steps` more) and prints `{"peakRssKiB": n}` on stdout: this process's `VmHWM` from /proc/self/status.
+ * `--steps` more) and prints `{"peakRssKiB": n}` on stdout: this process's `VmHWM` from /proc/PID/status
+ * (read by `cat`, since Deno reads /proc only with --allow-all).
  *
  * @module
  */
@@ -67,4 +68,10 @@ if (mode === "train") {
   await infer(classifier, images, ids.slice(0, batch), batch);
   await infer(classifier, images, ids.slice(batch), batch);
 }
-console.log(JSON.stringify({ peakRssKiB: vmHwmKiB(Deno.readTextFileSync("/proc/self/status")) }));
+// Deno refuses to read /proc/self (or /proc/PID) without --allow-all; `cat` reads this process's status for it.
+const status = await new Deno.Command("cat", { args: [`/proc/${Deno.pid}/status`], stdout: "piped" })
+  .output();
+if (!status.success) {
+  fail(`cat /proc/${Deno.pid}/status failed (exit ${status.code}): peak memory is read on Linux only`);
+}
+console.log(JSON.stringify({ peakRssKiB: vmHwmKiB(new TextDecoder().decode(status.stdout)) }));

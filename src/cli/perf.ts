@@ -157,6 +157,7 @@ async function albenchPeakRss(backend: string, c: ModelPerfConfig): Promise<numb
       "--allow-read",
       "--allow-env",
       "--allow-ffi",
+      "--allow-run=cat",
       `${ROOT}bench/peak_rss_row.ts`,
       ...["--backend", backend, "--mode", c.mode, "--model", c.backbone],
       ...["--px", String(c.resolution), "--batch", String(c.batch), "--steps", "1"],

@@ -18,6 +18,7 @@ async function peak(...args: string[]): Promise<{ code: number; mib?: number; st
       "--allow-read",
       "--allow-env",
       "--allow-ffi",
+      "--allow-run=cat",
       `${ROOT}bench/peak_rss_row.ts`,
       ...args,
     ],
