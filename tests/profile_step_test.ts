@@ -1,4 +1,7 @@
-/** `deno task profile` (bench/profile_step.ts) refuses bad flags by name, exits 2 and writes nothing. */
+/**
+ * `deno task profile` (bench/profile_step.ts) refuses bad flags by name, exits 2 and writes nothing; it profiles
+ * training steps or inference batches.
+ */
 import assert from "node:assert/strict";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -19,7 +22,7 @@ async function profile(...args: string[]) {
     stderr: "piped",
     env: { NO_COLOR: "1" },
   }).output();
-  return { code: o.code, err: new TextDecoder().decode(o.stderr) };
+  return { code: o.code, out: new TextDecoder().decode(o.stdout), err: new TextDecoder().decode(o.stderr) };
 }
 
 Deno.test("profile: hostile flags end with a message naming the value and exit 2, before any engine starts", async () => {
@@ -53,4 +56,20 @@ Deno.test("profile: hostile flags end with a message naming the value and exit 2
     assert.equal(r.code, 2, `${args.join(" ")}: ${r.err}`);
     assert.ok(r.err.includes(message), `${args.join(" ")}: ${r.err}`);
   }
+});
+
+Deno.test("profile --mode train and --mode infer: gradient kernels in training steps only", async () => {
+  const common = ["--backend", "cpu", "--model", "small-cnn", "--px", "8", "--batch", "2", "--steps", "1"];
+  const train = await profile(...common);
+  assert.equal(train.code, 0, train.err);
+  assert.match(train.out, /^cpu \(albench kernels\) small-cnn@8, training, batch 2, 1 steps: [\d.]+ img\/s/);
+  assert.match(train.out, /\| Conv2DBackpropFilter \| 4 \|/);
+  const infer = await profile(...common, "--mode", "infer");
+  assert.equal(infer.code, 0, infer.err);
+  assert.match(
+    infer.out,
+    /^cpu \(albench kernels\) small-cnn@8, inference, batch 2, 1 batches: [\d.]+ img\/s/,
+  );
+  assert.doesNotMatch(infer.out, /Backprop|Grad/);
+  assert.match(infer.out, /\| (Fused)?Conv2D \| 4 \|/);
 });

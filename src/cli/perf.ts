@@ -27,7 +27,7 @@ import {
   runPeer,
   withPeer,
 } from "../perf/peer.ts";
-import { parsePeakRss, type PeakRss, rowKey, withPeakRss } from "../perf/memory.ts";
+import { albenchPeakRss, type PeakRss, rowKey, withPeakRss } from "../perf/memory.ts";
 import { detectPeak } from "../perf/peak.ts";
 import {
   type DenoBenchReport,
@@ -146,30 +146,6 @@ async function pytorchPeer(
     console.error(`perf: PyTorch peer ${reason}; pytorch columns left out`);
     return { reason };
   }
-}
-
-/** Peak resident memory (MiB) of row `c` on `backend`, run alone in a fresh process (bench/peak_rss_row.ts). */
-async function albenchPeakRss(backend: string, c: ModelPerfConfig): Promise<number> {
-  const out = await new Deno.Command("deno", {
-    args: [
-      "run",
-      "--no-prompt",
-      "--allow-read",
-      "--allow-env",
-      "--allow-ffi",
-      "--allow-run=cat",
-      `${ROOT}bench/peak_rss_row.ts`,
-      ...["--backend", backend, "--mode", c.mode, "--model", c.backbone],
-      ...["--px", String(c.resolution), "--batch", String(c.batch), "--steps", "1"],
-    ],
-    cwd: ROOT,
-    stdin: "null",
-    stdout: "piped",
-    stderr: "inherit",
-  }).output();
-  const what = `bench/peak_rss_row.ts on ${backend}`;
-  if (!out.success) throw new Error(`${what} exited with ${out.code}`);
-  return parsePeakRss(new TextDecoder().decode(out.stdout), what);
 }
 
 /**

@@ -1,12 +1,54 @@
 /**
  * Peak resident memory of a perf model row (issue #27.5): each row runs alone in a fresh process, albench's
  * (bench/peak_rss_row.ts) and the PyTorch peer's (bench/peer_torch_cpu.py --peak-rss), and each process reports
- * its own `VmHWM` from /proc/self/status, so both columns are measured the same way: everything the process held
+ * its own `VmHWM` from /proc/PID/status, so both columns are measured the same way: everything the process held
  * at its peak, runtime and libraries included.
  *
  * @module
  */
+import type { ModelPerfConfig } from "./configs.ts";
 import type { ModelRow } from "./table.ts";
+
+/** The script that runs one row alone and prints its peak memory. */
+export const PEAK_RSS_ROW: string = new URL("../../bench/peak_rss_row.ts", import.meta.url).pathname;
+
+/** The permissions {@linkcode PEAK_RSS_ROW} runs with (`cat` reads its /proc/PID/status: Deno would need --allow-all). */
+export const PEAK_RSS_ROW_PERMISSIONS: readonly string[] = Object.freeze([
+  "--no-prompt",
+  "--allow-read",
+  "--allow-env",
+  "--allow-ffi",
+  "--allow-run=cat",
+]);
+
+/**
+ * Peak resident memory (MiB) of row `c` on `backend`, run alone in a fresh `deno` process
+ * ({@linkcode PEAK_RSS_ROW}: one untimed and one timed step or batch); throws naming the failure.
+ *
+ * @example
+ * ```ts ignore
+ * import { albenchPeakRss } from "./memory.ts";
+ * const mib = await albenchPeakRss("native", { mode: "train", backbone: "densenet121", resolution: 64, batch: 10, steps: 1, n: 1 });
+ * ```
+ */
+export async function albenchPeakRss(backend: string, c: ModelPerfConfig): Promise<number> {
+  const out = await new Deno.Command("deno", {
+    args: [
+      "run",
+      ...PEAK_RSS_ROW_PERMISSIONS,
+      PEAK_RSS_ROW,
+      ...["--backend", backend, "--mode", c.mode, "--model", c.backbone],
+      ...["--px", String(c.resolution), "--batch", String(c.batch), "--steps", "1"],
+    ],
+    cwd: new URL("../..", import.meta.url).pathname,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const what = `bench/peak_rss_row.ts on ${backend}`;
+  if (!out.success) throw new Error(`${what} exited with ${out.code}`);
+  return parsePeakRss(new TextDecoder().decode(out.stdout), what);
+}
 
 /** Peak resident memory of a row, MiB, by side; a side is absent when it was not measured. */
 export type PeakRss = NonNullable<ModelRow["peakRssMiB"]>;

@@ -57,23 +57,27 @@ export function registerMomentumStep(backendName: string): void {
     kernelName: MOMENTUM_STEP,
     backendName,
     kernelFunc: ({ inputs, attrs, backend }) => {
-      const b = backend as unknown as WasmBackendLike;
       const value = inputs["value"]!, acc = inputs["accumulation"]!, grad = inputs["gradient"]!;
       const { momentum, negLr } = attrs as unknown as { momentum: number; negLr: number };
-      const outValue = b.makeOutput([...value.shape], "float32"),
-        outAcc = b.makeOutput([...value.shape], "float32");
-      momentumStep(
-        b.typedArrayFromHeap(value),
-        b.typedArrayFromHeap(acc),
-        b.typedArrayFromHeap(grad),
-        momentum,
-        negLr,
-        b.typedArrayFromHeap(outValue),
-        b.typedArrayFromHeap(outAcc),
-      );
-      return [outValue, outAcc];
+      return wasmMomentumStep(backend as unknown as WasmBackendLike, value, acc, grad, momentum, negLr);
     },
   });
+}
+
+/** One variable's update on the wasm heap: new value and accumulation as fresh outputs. */
+function wasmMomentumStep(
+  b: WasmBackendLike,
+  value: tf.TensorInfo,
+  acc: tf.TensorInfo,
+  grad: tf.TensorInfo,
+  momentum: number,
+  negLr: number,
+): [tf.TensorInfo, tf.TensorInfo] {
+  const outValue = b.makeOutput([...value.shape], "float32"),
+    outAcc = b.makeOutput([...value.shape], "float32");
+  const heap = (t: tf.TensorInfo) => b.typedArrayFromHeap(t);
+  momentumStep(heap(value), heap(acc), heap(grad), momentum, negLr, heap(outValue), heap(outAcc));
+  return [outValue, outAcc];
 }
 
 /**
@@ -143,19 +147,7 @@ export function registerMomentumSteps(backendName: string): void {
       const { count, momentum, negLr } = momentumStepsAttrs(attrs);
       const outs: tf.TensorInfo[] = [];
       for (let i = 0; i < count; i++) {
-        const [value, acc, grad] = momentumStepsTensors(inputs, i);
-        const outValue = b.makeOutput([...value.shape], "float32"),
-          outAcc = b.makeOutput([...value.shape], "float32");
-        momentumStep(
-          b.typedArrayFromHeap(value),
-          b.typedArrayFromHeap(acc),
-          b.typedArrayFromHeap(grad),
-          momentum,
-          negLr,
-          b.typedArrayFromHeap(outValue),
-          b.typedArrayFromHeap(outAcc),
-        );
-        outs.push(outValue, outAcc);
+        outs.push(...wasmMomentumStep(b, ...momentumStepsTensors(inputs, i), momentum, negLr));
       }
       return outs;
     },
