@@ -60,7 +60,7 @@ export class FusedMomentumOptimizer extends tf.MomentumOptimizer {
       steps.push({ value, accumulation: self.accumulations[i]!.variable, gradient });
     });
     const attrs = { momentum: self.momentum, negLr: -self.learningRate };
-    if (batched) {
+    if (batched && steps.length > 0) {
       // Every variable in one kernel call; the new values are assigned after all are computed (each update reads
       // only its own variable, so the order does not matter).
       const inputs: Record<string, tf.Tensor> = {};
