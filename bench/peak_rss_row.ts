@@ -4,8 +4,8 @@
  *
  * `deno run --allow-read --allow-env --allow-ffi --allow-run=cat bench/peak_rss_row.ts --backend native --mode train --model densenet121 --px 224 --batch 10 --steps 1`
  *
- * Runs what bench/perf_models_bench.ts runs for the row's albench variant (one untimed step or batch, then
- * `--steps` more) and prints `{"peakRssKiB": n}` on stdout: this process's `VmHWM` from /proc/PID/status
+ * Runs what bench/perf_models_bench.ts runs for the row's albench variant (src/perf/row.ts: one untimed step or
+ * batch, then `--steps` more) and prints `{"peakRssKiB": n}` on stdout: this process's `VmHWM` from /proc/PID/status
  * (read by `cat`, since Deno reads /proc only with --allow-all).
  *
  * @module
@@ -17,8 +17,7 @@ import { syntheticImages, syntheticLabels } from "../src/data/synthetic.ts";
 import { buildBackbone } from "../src/model/backbones.ts";
 import { isBackboneName } from "../src/model/names.ts";
 import { withHead } from "../src/model/classifier.ts";
-import { finetune, infer } from "../src/train/finetune.ts";
-import { perfRecipe } from "../src/perf/configs.ts";
+import { rowRunner } from "../src/perf/row.ts";
 import { vmHwmKiB } from "../src/perf/memory.ts";
 
 const fail = (msg: string): never => {
@@ -56,18 +55,20 @@ if (mode !== "train" && mode !== "infer") fail(`--mode must be train or infer, g
 if (!isBackboneName(model)) fail(`--model: ${JSON.stringify(model)} is not a backbone`);
 
 await initBackend(backend as Parameters<typeof initBackend>[0]);
-const n = batch * (steps + 1);
+const n = batch * steps;
 const images = syntheticImages({ size: n }, px), table = syntheticLabels({ size: n });
-const ids = Array.from({ length: n }, (_, k) => k);
 const rng = Rng.root(0);
 const classifier = withHead(buildBackbone(model as Parameters<typeof buildBackbone>[0], px, rng), 17, rng);
-if (mode === "train") {
-  await finetune(classifier, images, table, ids.slice(0, batch), perfRecipe(batch), Rng.root(1));
-  await finetune(classifier, images, table, ids.slice(batch), perfRecipe(batch), Rng.root(2));
-} else {
-  await infer(classifier, images, ids.slice(0, batch), batch);
-  await infer(classifier, images, ids.slice(batch), batch);
-}
+const row = rowRunner(
+  classifier,
+  mode as "train",
+  batch,
+  images,
+  table,
+  Array.from({ length: n }, (_, k) => k),
+);
+await row.warmUp();
+await row.run();
 // Deno refuses to read /proc/self (or /proc/PID) without --allow-all; `cat` reads this process's status for it.
 const status = await new Deno.Command("cat", { args: [`/proc/${Deno.pid}/status`], stdout: "piped" })
   .output();

@@ -18,14 +18,13 @@ import { Rng } from "../src/rng.ts";
 import { syntheticImages, syntheticLabels } from "../src/data/synthetic.ts";
 import { buildBackbone } from "../src/model/backbones.ts";
 import { type Classifier, withHead } from "../src/model/classifier.ts";
-import { finetune, infer } from "../src/train/finetune.ts";
+import { rowRunner } from "../src/perf/row.ts";
 import {
   modelConfigs,
   modelConfigsFor,
   type ModelPerfConfig,
   parseOnly,
   perfName,
-  perfRecipe,
   perfSetFrom,
   type PerfVariant,
   selectConfigs,
@@ -99,19 +98,12 @@ for (const c of modelConfigsFor(set, backendName).filter((c) => wanted.has(perfN
         const model = modelFor(c, v);
         const { images: imgs, table } = dataAt(c.resolution, Math.max(images, 10));
         const ids = Array.from({ length: images }, (_, k) => k);
-        if (c.mode === "train") {
-          const opts = perfRecipe(c.batch);
-          // One untimed step first: the first call builds XNNPACK operators and JIT-compiles the step.
-          await finetune(model, imgs, table, ids.slice(0, c.batch), opts, Rng.root(1));
-          b.start();
-          await finetune(model, imgs, table, ids, opts, Rng.root(2));
-          b.end();
-        } else {
-          await infer(model, imgs, ids.slice(0, c.batch), c.batch);
-          b.start();
-          await infer(model, imgs, ids, c.batch);
-          b.end();
-        }
+        // One untimed step or batch first: it builds XNNPACK operators and JIT-compiles the step.
+        const row = rowRunner(model, c.mode, c.batch, imgs, table, ids);
+        await row.warmUp();
+        b.start();
+        await row.run();
+        b.end();
       },
     });
   }

@@ -24,8 +24,7 @@ import { syntheticImages, syntheticLabels } from "../src/data/synthetic.ts";
 import { buildBackbone } from "../src/model/backbones.ts";
 import { isBackboneName } from "../src/model/names.ts";
 import { withHead } from "../src/model/classifier.ts";
-import { finetune, infer } from "../src/train/finetune.ts";
-import { perfRecipe } from "../src/perf/configs.ts";
+import { rowRunner } from "../src/perf/row.ts";
 
 const fail = (msg: string): never => {
   console.error(`profile: ${msg}`);
@@ -115,13 +114,17 @@ const model = withHead(
   17,
   Rng.root(0),
 );
-const recipe = perfRecipe(batch);
-const ids = Array.from({ length: n }, (_, k) => k);
 // A step: `steps` fine-tuning steps, or `steps` inference batches (as the pool and test passes run them).
-const run = () =>
-  training ? finetune(model, images, table, ids, recipe, Rng.root(2)) : infer(model, images, ids, batch);
-if (training) await finetune(model, images, table, ids.slice(0, batch), recipe, Rng.root(1));
-else await infer(model, images, ids.slice(0, batch), batch);
+const row = rowRunner(
+  model,
+  training ? "train" : "infer",
+  batch,
+  images,
+  table,
+  Array.from({ length: n }, (_, k) => k),
+);
+const run = () => row.run();
+await row.warmUp();
 let t0 = performance.now();
 await run();
 const wallMs = performance.now() - t0;

@@ -66,7 +66,7 @@ export type PeakRss = NonNullable<ModelRow["peakRssMiB"]>;
  */
 export function vmHwmKiB(status: string): number {
   const m = /^VmHWM:\s+(\d+) kB$/m.exec(status);
-  if (!m) throw new Error("/proc/self/status has no VmHWM line (peak memory is read on Linux only)");
+  if (!m) throw new Error("the process status has no VmHWM line (peak memory is read on Linux only)");
   return Number(m[1]);
 }
 

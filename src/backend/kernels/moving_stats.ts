@@ -19,6 +19,14 @@ import type { WasmBackendLike } from "./replace.ts";
  */
 export const MOVING_STATS = "AlbenchMovingStats";
 
+/** The inputs of {@linkcode MOVING_STATS} by output: each moving statistic with its batch statistic. */
+export const MOVING_STATS_INPUTS: readonly (readonly [string, string])[] = Object.freeze(
+  [
+    ["movingMean", "mean"],
+    ["movingVariance", "variance"],
+  ] as const,
+);
+
 /**
  * `out ← moving − (moving − batch)·decay`, each subtraction and product rounded to float32 (as the tfjs ops
  * `sub(m, mul(sub(m, b), decay))` compute it, with `decay` a float32 scalar).
@@ -72,8 +80,8 @@ export function registerMovingStats(backendName: string): void {
     kernelFunc: ({ inputs, attrs, backend }) => {
       const b = backend as unknown as WasmBackendLike;
       const decay = decayOf(attrs);
-      return (["mean", "variance"] as const).map((s) => {
-        const moving = inputs[s === "mean" ? "movingMean" : "movingVariance"]!, batch = inputs[s]!;
+      return MOVING_STATS_INPUTS.map(([movingName, batchName]) => {
+        const moving = inputs[movingName]!, batch = inputs[batchName]!;
         const y = b.makeOutput([...moving.shape], "float32");
         movingAverage(
           b.typedArrayFromHeap(moving),

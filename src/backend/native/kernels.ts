@@ -17,7 +17,7 @@ import {
   momentumStepsAttrs,
   momentumStepsTensors,
 } from "../kernels/momentum_step.ts";
-import { decayOf, MOVING_STATS, movingAverage } from "../kernels/moving_stats.ts";
+import { decayOf, MOVING_STATS, MOVING_STATS_INPUTS, movingAverage } from "../kernels/moving_stats.ts";
 import {
   BATCH_NORM_GRAD,
   BATCH_NORM_RELU_GRAD,
@@ -738,27 +738,31 @@ export function registerNativeKernels(backendName: string, ops: NativeOps): void
     return out(b, keepDims ? [n, 1, 1, c] : [n, c], y);
   });
 
-  reg(MOMENTUM_STEP, ({ inputs, attrs, backend }) => {
-    const value = need(inputs, "value"), accumulation = need(inputs, "accumulation");
-    const gradient = need(inputs, "gradient");
-    const { momentum, negLr } = attrs as unknown as { momentum: number; negLr: number };
-    const b = backend as Backend;
+  /** One variable's update into pooled arrays: new value and accumulation. */
+  const momentumOutputs = (
+    b: Backend,
+    [value, accumulation, gradient]: readonly [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo],
+    momentum: number,
+    negLr: number,
+  ): [tf.TensorInfo, tf.TensorInfo] => {
     const n = size(value.shape);
     const newValue = b.alloc(n), newAcc = b.alloc(n);
     momentumStep(f32(b, value), f32(b, accumulation), f32(b, gradient), momentum, negLr, newValue, newAcc);
     return [out(b, [...value.shape], newValue), out(b, [...value.shape], newAcc)];
+  };
+
+  reg(MOMENTUM_STEP, ({ inputs, attrs, backend }) => {
+    const value = need(inputs, "value"), accumulation = need(inputs, "accumulation");
+    const gradient = need(inputs, "gradient");
+    const { momentum, negLr } = attrs as unknown as { momentum: number; negLr: number };
+    return momentumOutputs(backend as Backend, [value, accumulation, gradient], momentum, negLr);
   });
 
   reg(MOMENTUM_STEPS, ({ inputs, attrs, backend }) => {
     const { count, momentum, negLr } = momentumStepsAttrs(attrs);
-    const b = backend as Backend;
     const outs: tf.TensorInfo[] = [];
     for (let i = 0; i < count; i++) {
-      const [value, accumulation, gradient] = momentumStepsTensors(inputs, i);
-      const n = size(value.shape);
-      const newValue = b.alloc(n), newAcc = b.alloc(n);
-      momentumStep(f32(b, value), f32(b, accumulation), f32(b, gradient), momentum, negLr, newValue, newAcc);
-      outs.push(out(b, [...value.shape], newValue), out(b, [...value.shape], newAcc));
+      outs.push(...momentumOutputs(backend as Backend, momentumStepsTensors(inputs, i), momentum, negLr));
     }
     return outs;
   });
@@ -766,8 +770,8 @@ export function registerNativeKernels(backendName: string, ops: NativeOps): void
   reg(MOVING_STATS, ({ inputs, attrs, backend }) => {
     const b = backend as Backend;
     const decay = decayOf(attrs);
-    return (["mean", "variance"] as const).map((s) => {
-      const moving = need(inputs, s === "mean" ? "movingMean" : "movingVariance"), batch = need(inputs, s);
+    return MOVING_STATS_INPUTS.map(([movingName, batchName]) => {
+      const moving = need(inputs, movingName), batch = need(inputs, batchName);
       const y = new Float32Array(size(moving.shape));
       movingAverage(f32(b, moving), f32(b, batch), decay, y);
       return out(b, [...moving.shape], y);
