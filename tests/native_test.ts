@@ -216,3 +216,21 @@ Deno.test("native pool: when full, the arrays freed longest ago make room; one l
   assert.equal(pool.pooledBytes, 0, "larger than the whole pool: not kept");
   pool.dispose();
 });
+
+Deno.test("native: every oneDNN 2.x descriptor call is in describe.ts, the file a 3.x binding replaces (issue #27.4)", async () => {
+  const { DESCRIBE_SYMBOLS } = await import("../src/backend/native/describe.ts");
+  const names = Object.keys(DESCRIBE_SYMBOLS);
+  assert.ok(names.includes("dnnl_primitive_desc_create") && names.includes("dnnl_memory_desc_init_by_tag"));
+  const dir = new URL("../src/backend/", import.meta.url).pathname;
+  const files = ["native.ts", ...[...Deno.readDirSync(`${dir}native`)].map((e) => `native/${e.name}`)];
+  const offenders: string[] = [];
+  for (const f of files.filter((f) => f.endsWith(".ts") && f !== "native/describe.ts")) {
+    const text = await Deno.readTextFile(`${dir}${f}`);
+    for (const name of names) if (new RegExp(`\\b${name}\\b`).test(text)) offenders.push(`${f}: ${name}`);
+    // The 2.x-only API by its names, in case a symbol is bound again elsewhere.
+    for (const m of text.matchAll(/\bdnnl_\w*_desc_init\w*|\bdnnl_primitive_desc_create\b/g)) {
+      offenders.push(`${f}: ${m[0]}`);
+    }
+  }
+  assert.deepEqual(offenders, [], "oneDNN 2.x descriptor calls outside src/backend/native/describe.ts");
+});

@@ -1,198 +1,30 @@
 /**
- * The oneDNN C API, as much of it as the native engine uses, bound with `Deno.dlopen`.
+ * Loading oneDNN with `Deno.dlopen`: the library file, its CPU engine and stream, the instruction set it
+ * dispatches to, and the OpenMP thread count.
  *
- * Which versions load: oneDNN **2.x** (`libdnnl.so.2`, the C API with `*_desc_init` operation descriptors and
- * memory descriptors as plain structs; tested with Debian's `libdnnl2` 2.6.3, built with GNU OpenMP). oneDNN 3.x
- * (`libdnnl.so.3`) changed the C API — memory descriptors became opaque handles and the `*_desc_init` calls were
- * replaced by `*_primitive_desc_create` — and is refused with a message saying so: its bindings would be a
- * second module beside this one (a 3.x file loaded through ALBENCH_DNNL_LIB fails at load, naming the missing
- * 2.x symbols). The struct sizes below are those of the 2.x headers (`DNNL_MAX_NDIMS` = 12: `dnnl_memory_desc_t`
- * is 696 bytes, operation descriptors at most 5,976); a memory descriptor is checked against the library's own
- * `dnnl_memory_desc_get_size` at load.
- *
- * Everything else in the engine goes through {@linkcode Dnnl}: one place holds the symbol table and the
- * numeric constants (taken from `dnnl_types.h` of 2.6).
+ * Which versions load: oneDNN **2.x** (`libdnnl.so.2`; tested with Debian's `libdnnl2` 2.6.3, built with GNU
+ * OpenMP). oneDNN 3.x (`libdnnl.so.3`) changed the C API — memory descriptors became opaque handles and the
+ * `*_desc_init` calls were replaced by `*_primitive_desc_create` — and is refused with a message saying so (a
+ * 3.x file loaded through ALBENCH_DNNL_LIB fails at load, naming the missing 2.x symbols). Every call that
+ * changed lives in `describe.ts`; the symbols bound here (engine, stream, primitives, memory handles, queries)
+ * are the same in both, so a 3.x binding is a new `describe.ts` and the file name below.
  *
  * @module
  */
 
-/** Numeric constants of the oneDNN 2.x C API (dnnl_types.h). */
-export const DNNL = {
-  success: 0,
-  cpu: 1,
-  f32: 3,
-  // format tags
-  any: 1,
-  a: 2,
-  ab: 3,
-  abc: 4,
-  acb: 17,
-  nchw: 5,
-  nhwc: 20,
-  hwio: 30,
-  // propagation kinds
-  forwardTraining: 64,
-  forwardInference: 96,
-  backward: 128,
-  backwardData: 160,
-  backwardWeights: 192,
-  // algorithms
-  convolutionDirect: 1,
-  poolingMax: 511,
-  poolingAvgIncludePadding: 767,
-  poolingAvgExcludePadding: 1023,
-  eltwiseRelu: 31,
-  binaryAdd: 0x1fff0,
-  // batch-norm flags
-  useGlobalStats: 1,
-  useScaleShift: 2,
-  fuseNormRelu: 4,
-  useScale: 8,
-  useShift: 16,
-  // execution arguments
-  argSrc: 1,
-  argSrc0: 1,
-  argSrc1: 2,
-  argDst: 17,
-  argWeights: 33,
-  argBias: 41,
-  argMean: 49,
-  argVariance: 50,
-  argScale: 51,
-  argShift: 52,
-  argWorkspace: 64,
-  argDiffSrc: 129,
-  argDiffDst: 145,
-  argDiffWeights: 161,
-  argDiffBias: 169,
-  argDiffScale: 255,
-  argDiffShift: 256,
-  argMultipleSrc: 1024,
-  // queries
-  queryImplInfoStr: 8,
-  querySrcMd: 129,
-  queryDiffSrcMd: 130,
-  queryWeightsMd: 131,
-  queryDiffWeightsMd: 132,
-  queryDstMd: 133,
-  queryDiffDstMd: 134,
-  queryWorkspaceMd: 135,
-} as const;
-
-/** Bytes of `dnnl_memory_desc_t` in oneDNN 2.x. */
-export const MEMORY_DESC_BYTES = 696;
-/** Bytes reserved for any operation descriptor (the largest, `dnnl_convolution_desc_t`, is 5,976). */
-export const OP_DESC_BYTES = 6144;
+import { checkStatus as check, DNNL, type Handle, outHandle } from "./abi.ts";
+import { checkDescriptorLayout, DESCRIBE_SYMBOLS } from "./describe.ts";
 
 // Handles (engine, stream, primitive descriptors, primitives, memories) and queried memory descriptors travel as
 // integers (`usize`), and data as `buffer`s: Deno's pointer objects need unscoped --allow-ffi, integers and buffers
 // only the library's own path.
-const SYMBOLS = {
-  dnnl_memory_desc_init_by_tag: {
-    parameters: ["buffer", "i32", "buffer", "i32", "i32"],
-    result: "i32",
-  },
+const CORE_SYMBOLS = {
   dnnl_get_effective_cpu_isa: { parameters: [], result: "i32" },
   dnnl_engine_create: { parameters: ["buffer", "i32", "usize"], result: "i32" },
   dnnl_stream_create: { parameters: ["buffer", "usize", "u32"], result: "i32" },
   dnnl_stream_wait: { parameters: ["usize"], result: "i32" },
-  dnnl_memory_desc_get_size: { parameters: ["buffer"], result: "usize" },
-  dnnl_memory_desc_init_submemory: { parameters: ["buffer", "buffer", "buffer", "buffer"], result: "i32" },
-  dnnl_matmul_desc_init: { parameters: ["buffer", "buffer", "buffer", "buffer", "buffer"], result: "i32" },
-  dnnl_binary_desc_init: { parameters: ["buffer", "i32", "buffer", "buffer", "buffer"], result: "i32" },
-  dnnl_concat_primitive_desc_create: {
-    parameters: ["buffer", "buffer", "i32", "i32", "buffer", "usize", "usize"],
-    result: "i32",
-  },
-  md_size_of_queried: { name: "dnnl_memory_desc_get_size", parameters: ["usize"], result: "usize" },
-  dnnl_memory_desc_equal: { parameters: ["buffer", "usize"], result: "i32" },
-  dnnl_memory_create: { parameters: ["buffer", "buffer", "usize", "usize"], result: "i32" },
-  memory_create_queried: {
-    name: "dnnl_memory_create",
-    parameters: ["buffer", "usize", "usize", "usize"],
-    result: "i32",
-  },
   dnnl_memory_set_data_handle: { parameters: ["usize", "buffer"], result: "i32" },
   dnnl_memory_destroy: { parameters: ["usize"], result: "i32" },
-  dnnl_dilated_convolution_forward_desc_init: {
-    parameters: [
-      "buffer",
-      "i32",
-      "i32",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-    ],
-    result: "i32",
-  },
-  dnnl_dilated_convolution_backward_data_desc_init: {
-    parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
-    result: "i32",
-  },
-  dnnl_dilated_convolution_backward_weights_desc_init: {
-    parameters: [
-      "buffer",
-      "i32",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-      "buffer",
-    ],
-    result: "i32",
-  },
-  dnnl_batch_normalization_forward_desc_init: {
-    parameters: ["buffer", "i32", "buffer", "f32", "u32"],
-    result: "i32",
-  },
-  dnnl_batch_normalization_backward_desc_init: {
-    parameters: ["buffer", "i32", "buffer", "buffer", "f32", "u32"],
-    result: "i32",
-  },
-  dnnl_pooling_forward_desc_init: {
-    parameters: ["buffer", "i32", "i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
-    result: "i32",
-  },
-  dnnl_pooling_backward_desc_init: {
-    parameters: ["buffer", "i32", "buffer", "buffer", "buffer", "buffer", "buffer", "buffer"],
-    result: "i32",
-  },
-  dnnl_eltwise_forward_desc_init: {
-    parameters: ["buffer", "i32", "i32", "buffer", "f32", "f32"],
-    result: "i32",
-  },
-  dnnl_eltwise_backward_desc_init: {
-    parameters: ["buffer", "i32", "buffer", "buffer", "f32", "f32"],
-    result: "i32",
-  },
-  dnnl_primitive_desc_create: {
-    parameters: ["buffer", "buffer", "usize", "usize", "usize"],
-    result: "i32",
-  },
-  /** Reorder from a user descriptor to a queried one, and back. */
-  reorder_to_queried: {
-    name: "dnnl_reorder_primitive_desc_create",
-    parameters: ["buffer", "buffer", "usize", "usize", "usize", "usize"],
-    result: "i32",
-  },
-  reorder_user: {
-    name: "dnnl_reorder_primitive_desc_create",
-    parameters: ["buffer", "buffer", "usize", "buffer", "usize", "usize"],
-    result: "i32",
-  },
-  reorder_from_queried: {
-    name: "dnnl_reorder_primitive_desc_create",
-    parameters: ["buffer", "usize", "usize", "buffer", "usize", "usize"],
-    result: "i32",
-  },
   dnnl_primitive_desc_query: { parameters: ["usize", "i32", "i32", "buffer"], result: "i32" },
   dnnl_primitive_desc_query_md: { parameters: ["usize", "i32", "i32"], result: "usize" },
   dnnl_primitive_desc_destroy: { parameters: ["usize"], result: "i32" },
@@ -201,13 +33,12 @@ const SYMBOLS = {
   dnnl_primitive_destroy: { parameters: ["usize"], result: "i32" },
 } as const satisfies Deno.ForeignLibraryInterface;
 
+const SYMBOLS = { ...CORE_SYMBOLS, ...DESCRIBE_SYMBOLS } as const satisfies Deno.ForeignLibraryInterface;
+
 const OMP_SYMBOLS = {
   omp_get_max_threads: { parameters: [], result: "i32" },
   omp_set_num_threads: { parameters: ["i32"], result: "void" },
 } as const satisfies Deno.ForeignLibraryInterface;
-
-/** A oneDNN handle or queried descriptor address, as an integer. */
-export type Handle = bigint;
 
 /** The loaded library: its symbols, one CPU engine and stream, and what it runs on. */
 export interface Dnnl {
@@ -248,25 +79,6 @@ const ISA_NAMES: Record<number, string> = {
 };
 
 let loaded: Dnnl | undefined;
-
-function check(status: number, what: string): void {
-  if (status !== DNNL.success) throw new Error(`oneDNN: ${what} failed with status ${status}`);
-}
-
-/**
- * A pointer-sized out-parameter and its value after the call.
- *
- * @example
- * ```ts
- * import { outHandle } from "./dnnl.ts";
- * const out = outHandle();
- * console.assert(out.buf.byteLength === 8 && out.get() === 0n);
- * ```
- */
-export function outHandle(): { buf: BigUint64Array; get(): Handle } {
-  const buf = new BigUint64Array(1);
-  return { buf, get: () => buf[0]! };
-}
 
 function open<S extends Deno.ForeignLibraryInterface>(
   file: string,
@@ -339,11 +151,7 @@ export function loadDnnl(): Dnnl {
     );
   }
   const sym = lib.symbols;
-  const md = new Uint8Array(MEMORY_DESC_BYTES);
-  check(sym.dnnl_memory_desc_init_by_tag(md, 2, new BigInt64Array([3n, 5n]), DNNL.f32, DNNL.ab), "md check");
-  if (Number(sym.dnnl_memory_desc_get_size(md)) !== 60) {
-    throw new Error(`native backend: ${path} does not lay out memory descriptors as oneDNN 2.x does`);
-  }
+  checkDescriptorLayout(sym, path);
   const engine = outHandle();
   check(sym.dnnl_engine_create(engine.buf, DNNL.cpu, 0n), "engine create");
   const stream = outHandle();
@@ -373,30 +181,3 @@ export function loadDnnl(): Dnnl {
   };
   return loaded;
 }
-
-/**
- * A memory descriptor of float32 data with the given logical dims and format tag.
- *
- * @example
- * ```ts ignore
- * import { DNNL, loadDnnl, memoryDesc } from "./dnnl.ts";
- * const md = memoryDesc(loadDnnl(), [10, 3, 32, 32], DNNL.nhwc);
- * ```
- */
-export function memoryDesc(dnnl: Dnnl, dims: readonly number[], tag: number): Uint8Array {
-  const md = new Uint8Array(MEMORY_DESC_BYTES);
-  check(
-    dnnl.sym.dnnl_memory_desc_init_by_tag(md, dims.length, BigInt64Array.from(dims, BigInt), DNNL.f32, tag),
-    `memory descriptor ${dims.join("x")} tag ${tag}`,
-  );
-  return md;
-}
-
-/** oneDNN `dnnl_dims_t` of the given values (unused entries zero). */
-export function dims(values: readonly number[]): BigInt64Array {
-  const d = new BigInt64Array(12);
-  values.forEach((v, i) => (d[i] = BigInt(v)));
-  return d;
-}
-
-export { check as checkStatus };

@@ -8,7 +8,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { NativeBackend } from "./pool.ts";
-import { DNNL } from "./dnnl.ts";
+import { DNNL } from "./abi.ts";
 import type { ConvGeometry, NativeOps, PoolGeometry } from "./ops.ts";
 import {
   MOMENTUM_STEP,

@@ -5,9 +5,24 @@
  *
  * @module
  */
-import { dims, DNNL, type Dnnl, MEMORY_DESC_BYTES, memoryDesc, OP_DESC_BYTES, outHandle } from "./dnnl.ts";
-import { checkStatus } from "./dnnl.ts";
-import { type ArgSpec, Primitive, PrimitiveCache, primitiveDesc, USER_LAYOUT } from "./primitive.ts";
+import { DNNL } from "./abi.ts";
+import type { Dnnl } from "./dnnl.ts";
+import {
+  addPd,
+  batchNormPd,
+  concatPd,
+  type ConvDescs,
+  convolutionPd,
+  matmulPd,
+  type MemoryDesc,
+  memoryDesc,
+  poolingPd,
+  type PoolWindow,
+  reluPd,
+  reorderPd,
+  subMemoryDesc,
+} from "./describe.ts";
+import { type ArgSpec, Primitive, PrimitiveCache, USER_LAYOUT } from "./primitive.ts";
 
 /** A 2-D convolution's geometry (NHWC input `[n, h, w, c]`, HWIO filter `[kh, kw, c, o]`). */
 export interface ConvGeometry {
@@ -59,56 +74,33 @@ export class NativeOps {
     this.dnnl = dnnl;
   }
 
-  /** An operation descriptor filled by `init` (a oneDNN `*_desc_init` call); throws naming `what` on failure. */
-  #describe(what: string, init: (op: Uint8Array) => number): Uint8Array {
-    const op = new Uint8Array(OP_DESC_BYTES);
-    checkStatus(init(op), what);
-    return op;
+  #act(n: number, c: number, h: number, w: number): MemoryDesc {
+    return memoryDesc(this.dnnl, [n, c, h, w], DNNL.nhwc);
   }
 
-  #act(n: number, c: number, h: number, w: number, tag: number = DNNL.nhwc): Uint8Array {
-    return memoryDesc(this.dnnl, [n, c, h, w], tag);
-  }
-
-  #convDescs(g: ConvGeometry) {
+  /** The convolution's layouts (weights of format `any`: oneDNN chooses) and the user's HWIO filter. */
+  #convDescs(g: ConvGeometry): ConvDescs & { userW: MemoryDesc } {
     return {
       src: this.#act(g.n, g.c, g.h, g.w),
       dst: this.#act(g.n, g.o, g.oh, g.ow),
-      anyW: memoryDesc(this.dnnl, [g.o, g.c, g.kh, g.kw], DNNL.any),
+      weights: memoryDesc(this.dnnl, [g.o, g.c, g.kh, g.kw], DNNL.any),
       userW: memoryDesc(this.dnnl, [g.o, g.c, g.kh, g.kw], DNNL.hwio),
-      strides: dims([g.sh, g.sw]),
-      dil: dims([g.dh - 1, g.dw - 1]),
-      padL: dims([g.top, g.left]),
-      padR: dims([g.bottom, g.right]),
+      strides: [g.sh, g.sw],
+      dilation: [g.dh - 1, g.dw - 1],
+      padL: [g.top, g.left],
+      padR: [g.bottom, g.right],
     };
   }
 
   #convForwardPd(g: ConvGeometry): Primitive {
     return this.cache.get(key("conv-fwd", g), () => {
       const d = this.#convDescs(g);
-      const op = this.#describe(
-        "convolution forward descriptor",
-        (o) =>
-          this.dnnl.sym.dnnl_dilated_convolution_forward_desc_init(
-            o,
-            DNNL.forwardTraining,
-            DNNL.convolutionDirect,
-            d.src,
-            d.anyW,
-            null,
-            d.dst,
-            d.strides,
-            d.dil,
-            d.padL,
-            d.padR,
-          ),
-      );
       const specs: ArgSpec[] = [
         { arg: DNNL.argSrc, user: d.src, query: DNNL.querySrcMd, output: false },
         { arg: DNNL.argWeights, user: d.userW, query: DNNL.queryWeightsMd, output: false },
         { arg: DNNL.argDst, user: d.dst, query: DNNL.queryDstMd, output: true },
       ];
-      return new Primitive(this.dnnl, primitiveDesc(this.dnnl, op), specs);
+      return new Primitive(this.dnnl, convolutionPd(this.dnnl, "forward", d), specs);
     });
   }
 
@@ -122,27 +114,12 @@ export class NativeOps {
     const hint = this.#convForwardPd(g).pd;
     this.cache.get(key("conv-bwd-data", g), () => {
       const d = this.#convDescs(g);
-      const op = this.#describe(
-        "convolution backward-data descriptor",
-        (o) =>
-          this.dnnl.sym.dnnl_dilated_convolution_backward_data_desc_init(
-            o,
-            DNNL.convolutionDirect,
-            d.src,
-            d.anyW,
-            d.dst,
-            d.strides,
-            d.dil,
-            d.padL,
-            d.padR,
-          ),
-      );
       const specs: ArgSpec[] = [
         { arg: DNNL.argDiffDst, user: d.dst, query: DNNL.queryDiffDstMd, output: false },
         { arg: DNNL.argWeights, user: d.userW, query: DNNL.queryWeightsMd, output: false },
         { arg: DNNL.argDiffSrc, user: d.src, query: DNNL.queryDiffSrcMd, output: true },
       ];
-      return new Primitive(this.dnnl, primitiveDesc(this.dnnl, op, hint), specs);
+      return new Primitive(this.dnnl, convolutionPd(this.dnnl, "backwardData", d, hint), specs);
     }).run([dy, filter, dx]);
   }
 
@@ -151,28 +128,12 @@ export class NativeOps {
     const hint = this.#convForwardPd(g).pd;
     this.cache.get(key("conv-bwd-weights", g), () => {
       const d = this.#convDescs(g);
-      const op = this.#describe(
-        "convolution backward-weights descriptor",
-        (o) =>
-          this.dnnl.sym.dnnl_dilated_convolution_backward_weights_desc_init(
-            o,
-            DNNL.convolutionDirect,
-            d.src,
-            d.anyW,
-            null,
-            d.dst,
-            d.strides,
-            d.dil,
-            d.padL,
-            d.padR,
-          ),
-      );
       const specs: ArgSpec[] = [
         { arg: DNNL.argSrc, user: d.src, query: DNNL.querySrcMd, output: false },
         { arg: DNNL.argDiffDst, user: d.dst, query: DNNL.queryDiffDstMd, output: false },
         { arg: DNNL.argDiffWeights, user: d.userW, query: DNNL.queryDiffWeightsMd, output: true },
       ];
-      return new Primitive(this.dnnl, primitiveDesc(this.dnnl, op, hint), specs);
+      return new Primitive(this.dnnl, convolutionPd(this.dnnl, "backwardWeights", d, hint), specs);
     }).run([x, dy, dw]);
   }
 
@@ -187,10 +148,6 @@ export class NativeOps {
       const flags = DNNL.useScale | DNNL.useShift | (training ? 0 : DNNL.useGlobalStats) |
         (relu ? DNNL.fuseNormRelu : 0);
       const prop = training ? DNNL.forwardTraining : DNNL.forwardInference;
-      const op = this.#describe(
-        "batch-norm forward descriptor",
-        (o) => this.dnnl.sym.dnnl_batch_normalization_forward_desc_init(o, prop, d.data, epsilon, flags),
-      );
       const stat = training ? DNNL.queryDstMd : DNNL.querySrcMd;
       const specs: ArgSpec[] = [
         { arg: DNNL.argSrc, user: d.data, query: DNNL.querySrcMd, output: false },
@@ -203,7 +160,8 @@ export class NativeOps {
           ? [{ arg: DNNL.argWorkspace, user: null, query: DNNL.queryWorkspaceMd, output: true }]
           : []),
       ];
-      return new Primitive(this.dnnl, primitiveDesc(this.dnnl, op), specs.map((s) => vecQuery(s)));
+      const pd = batchNormPd(this.dnnl, prop, d.data, epsilon, flags);
+      return new Primitive(this.dnnl, pd, specs.map((s) => vecQuery(s)));
     });
   }
 
@@ -274,18 +232,7 @@ export class NativeOps {
     const hint = this.#bnForwardPd(rows, c, epsilon, true, relu).pd;
     this.cache.get(`bn-bwd ${rows},${c},${epsilon},${relu}`, () => {
       const d = this.#bnDescs(rows, c);
-      const op = this.#describe(
-        "batch-norm backward descriptor",
-        (o) =>
-          this.dnnl.sym.dnnl_batch_normalization_backward_desc_init(
-            o,
-            DNNL.backward,
-            d.data,
-            d.data,
-            epsilon,
-            DNNL.useScale | DNNL.useShift | (relu ? DNNL.fuseNormRelu : 0),
-          ),
-      );
+      const flags = DNNL.useScale | DNNL.useShift | (relu ? DNNL.fuseNormRelu : 0);
       const specs: ArgSpec[] = [
         { arg: DNNL.argSrc, user: d.data, query: DNNL.querySrcMd, output: false },
         { arg: DNNL.argDiffDst, user: d.data, query: DNNL.queryDiffDstMd, output: false },
@@ -301,7 +248,8 @@ export class NativeOps {
           ? [{ arg: DNNL.argWorkspace, user: null, query: DNNL.queryWorkspaceMd, output: false }]
           : []),
       ];
-      return new Primitive(this.dnnl, primitiveDesc(this.dnnl, op, hint), specs.map((s) => vecQuery(s)));
+      const pd = batchNormPd(this.dnnl, DNNL.backward, d.data, epsilon, flags, hint);
+      return new Primitive(this.dnnl, pd, specs.map((s) => vecQuery(s)));
     }).run(
       workspace
         ? [x, dy, mean, variance, gamma, beta, dx, dGamma, dBeta, workspace]
@@ -313,12 +261,7 @@ export class NativeOps {
   relu(n: number, x: Float32Array, y: Float32Array): void {
     this.cache.get(`relu-fwd ${n}`, () => {
       const md = memoryDesc(this.dnnl, [n], DNNL.a);
-      const op = this.#describe(
-        "relu forward descriptor",
-        (o) =>
-          this.dnnl.sym.dnnl_eltwise_forward_desc_init(o, DNNL.forwardInference, DNNL.eltwiseRelu, md, 0, 0),
-      );
-      return new Primitive(this.dnnl, primitiveDesc(this.dnnl, op), [
+      return new Primitive(this.dnnl, reluPd(this.dnnl, DNNL.forwardInference, md), [
         { arg: DNNL.argSrc, user: md, query: DNNL.querySrcMd, output: false },
         { arg: DNNL.argDst, user: md, query: DNNL.queryDstMd, output: true },
       ]);
@@ -329,17 +272,8 @@ export class NativeOps {
   reluBackward(n: number, x: Float32Array, dy: Float32Array, dx: Float32Array): void {
     this.cache.get(`relu-bwd ${n}`, () => {
       const md = memoryDesc(this.dnnl, [n], DNNL.a);
-      const fwd = this.#describe(
-        "relu forward descriptor",
-        (o) =>
-          this.dnnl.sym.dnnl_eltwise_forward_desc_init(o, DNNL.forwardTraining, DNNL.eltwiseRelu, md, 0, 0),
-      );
-      const hint = primitiveDesc(this.dnnl, fwd);
-      const op = this.#describe(
-        "relu backward descriptor",
-        (o) => this.dnnl.sym.dnnl_eltwise_backward_desc_init(o, DNNL.eltwiseRelu, md, md, 0, 0),
-      );
-      return new Primitive(this.dnnl, primitiveDesc(this.dnnl, op, hint), [
+      const hint = reluPd(this.dnnl, DNNL.forwardTraining, md);
+      return new Primitive(this.dnnl, reluPd(this.dnnl, DNNL.backward, md, hint), [
         { arg: DNNL.argSrc, user: md, query: DNNL.querySrcMd, output: false },
         { arg: DNNL.argDiffDst, user: md, query: DNNL.queryDiffDstMd, output: false },
         { arg: DNNL.argDiffSrc, user: md, query: DNNL.queryDiffSrcMd, output: true },
@@ -358,21 +292,6 @@ export class NativeOps {
       const total = widths.reduce((a, b) => a + b, 0);
       const dst = memoryDesc(this.dnnl, [rows, total], DNNL.ab);
       const srcs = widths.map((w) => memoryDesc(this.dnnl, [rows, w], DNNL.ab));
-      const packed = new Uint8Array(srcs.length * MEMORY_DESC_BYTES);
-      srcs.forEach((md, i) => packed.set(md, i * MEMORY_DESC_BYTES));
-      const pd = outHandle();
-      checkStatus(
-        this.dnnl.sym.dnnl_concat_primitive_desc_create(
-          pd.buf,
-          dst,
-          srcs.length,
-          1,
-          packed,
-          0n,
-          this.dnnl.engine,
-        ),
-        "concat descriptor",
-      );
       const specs: ArgSpec[] = [
         ...srcs.map((md, i) => ({
           arg: DNNL.argMultipleSrc + i,
@@ -382,7 +301,7 @@ export class NativeOps {
         })),
         { arg: DNNL.argDst, user: dst, query: USER_LAYOUT, output: true },
       ];
-      return new Primitive(this.dnnl, pd.get(), specs);
+      return new Primitive(this.dnnl, concatPd(this.dnnl, dst, srcs, 1), specs);
     }).run([...parts, y]);
   }
 
@@ -397,18 +316,9 @@ export class NativeOps {
   ): void {
     this.cache.get(`columns ${rows} ${total} ${offset} ${width}`, () => {
       const parent = memoryDesc(this.dnnl, [rows, total], DNNL.ab);
-      const sub = new Uint8Array(MEMORY_DESC_BYTES);
-      checkStatus(
-        this.dnnl.sym.dnnl_memory_desc_init_submemory(sub, parent, dims([rows, width]), dims([0, offset])),
-        "sub-memory descriptor",
-      );
+      const sub = subMemoryDesc(this.dnnl, parent, [rows, width], [0, offset]);
       const dst = memoryDesc(this.dnnl, [rows, width], DNNL.ab);
-      const pd = outHandle();
-      checkStatus(
-        this.dnnl.sym.reorder_user(pd.buf, sub, this.dnnl.engine, dst, this.dnnl.engine, 0n),
-        "reorder descriptor",
-      );
-      return new Primitive(this.dnnl, pd.get(), [
+      return new Primitive(this.dnnl, reorderPd(this.dnnl, sub, dst), [
         { arg: DNNL.argSrc, user: sub, query: USER_LAYOUT, output: false },
         { arg: DNNL.argDst, user: dst, query: USER_LAYOUT, output: true },
       ]);
@@ -434,11 +344,7 @@ export class NativeOps {
       const src = memoryDesc(this.dnnl, [batch, m, k], transA ? DNNL.acb : DNNL.abc);
       const wei = memoryDesc(this.dnnl, [batch, k, n], transB ? DNNL.acb : DNNL.abc);
       const dst = memoryDesc(this.dnnl, [batch, m, n], DNNL.abc);
-      const op = this.#describe(
-        "matmul descriptor",
-        (o) => this.dnnl.sym.dnnl_matmul_desc_init(o, src, wei, null, dst),
-      );
-      return new Primitive(this.dnnl, primitiveDesc(this.dnnl, op), [
+      return new Primitive(this.dnnl, matmulPd(this.dnnl, src, wei, dst), [
         { arg: DNNL.argSrc, user: src, query: USER_LAYOUT, output: false },
         { arg: DNNL.argWeights, user: wei, query: USER_LAYOUT, output: false },
         { arg: DNNL.argDst, user: dst, query: USER_LAYOUT, output: true },
@@ -450,11 +356,7 @@ export class NativeOps {
   add(n: number, a: Float32Array, b: Float32Array, y: Float32Array): void {
     this.cache.get(`add ${n}`, () => {
       const md = memoryDesc(this.dnnl, [n], DNNL.a);
-      const op = this.#describe(
-        "binary descriptor",
-        (o) => this.dnnl.sym.dnnl_binary_desc_init(o, DNNL.binaryAdd, md, md, md),
-      );
-      return new Primitive(this.dnnl, primitiveDesc(this.dnnl, op), [
+      return new Primitive(this.dnnl, addPd(this.dnnl, md), [
         { arg: DNNL.argSrc0, user: md, query: USER_LAYOUT, output: false },
         { arg: DNNL.argSrc1, user: md, query: USER_LAYOUT, output: false },
         { arg: DNNL.argDst, user: md, query: USER_LAYOUT, output: true },
@@ -462,41 +364,29 @@ export class NativeOps {
     }).run([a, b, y]);
   }
 
-  #poolDescs(g: PoolGeometry) {
+  #poolDescs(g: PoolGeometry): { src: MemoryDesc; dst: MemoryDesc; window: PoolWindow } {
     return {
       src: this.#act(g.n, g.c, g.h, g.w),
       dst: this.#act(g.n, g.c, g.oh, g.ow),
-      strides: dims([g.sh, g.sw]),
-      kernel: dims([g.kh, g.kw]),
-      padL: dims([g.top, g.left]),
-      padR: dims([g.bottom, g.right]),
+      window: {
+        strides: [g.sh, g.sw],
+        kernel: [g.kh, g.kw],
+        padL: [g.top, g.left],
+        padR: [g.bottom, g.right],
+      },
     };
   }
 
   #poolForwardPd(alg: number, g: PoolGeometry, training: boolean): Primitive {
     return this.cache.get(key(`pool-fwd ${alg} ${training}`, g), () => {
       const d = this.#poolDescs(g);
-      const op = this.#describe(
-        "pooling forward descriptor",
-        (o) =>
-          this.dnnl.sym.dnnl_pooling_forward_desc_init(
-            o,
-            training ? DNNL.forwardTraining : DNNL.forwardInference,
-            alg,
-            d.src,
-            d.dst,
-            d.strides,
-            d.kernel,
-            d.padL,
-            d.padR,
-          ),
-      );
+      const prop = training ? DNNL.forwardTraining : DNNL.forwardInference;
       const specs: ArgSpec[] = [
         { arg: DNNL.argSrc, user: d.src, query: DNNL.querySrcMd, output: false },
         { arg: DNNL.argDst, user: d.dst, query: DNNL.queryDstMd, output: true },
       ];
       const ws = training && alg === DNNL.poolingMax ? [DNNL.argWorkspace] : [];
-      return new Primitive(this.dnnl, primitiveDesc(this.dnnl, op), specs, ws);
+      return new Primitive(this.dnnl, poolingPd(this.dnnl, prop, alg, d.src, d.dst, d.window), specs, ws);
     });
   }
 
@@ -518,27 +408,13 @@ export class NativeOps {
     }
     const bwd = this.cache.get(key(`pool-bwd ${alg}`, g), () => {
       const d = this.#poolDescs(g);
-      const op = this.#describe(
-        "pooling backward descriptor",
-        (o) =>
-          this.dnnl.sym.dnnl_pooling_backward_desc_init(
-            o,
-            alg,
-            d.src,
-            d.dst,
-            d.strides,
-            d.kernel,
-            d.padL,
-            d.padR,
-          ),
-      );
       const specs: ArgSpec[] = [
         { arg: DNNL.argDiffDst, user: d.dst, query: DNNL.queryDiffDstMd, output: false },
         { arg: DNNL.argDiffSrc, user: d.src, query: DNNL.queryDiffSrcMd, output: true },
       ];
       return new Primitive(
         this.dnnl,
-        primitiveDesc(this.dnnl, op, fwd.pd),
+        poolingPd(this.dnnl, DNNL.backward, alg, d.src, d.dst, d.window, fwd.pd),
         specs,
         alg === DNNL.poolingMax ? [DNNL.argWorkspace] : [],
       );

@@ -8,7 +8,9 @@
  *
  * @module
  */
-import { checkStatus, DNNL, type Dnnl, type Handle, outHandle } from "./dnnl.ts";
+import { checkStatus, DNNL, type Handle, outHandle } from "./abi.ts";
+import type { Dnnl } from "./dnnl.ts";
+import { type MemoryDesc, memoryOf, queriedBytes, reorderPd, sameLayout } from "./describe.ts";
 
 /** A query value meaning "the primitive takes this argument in the user's layout" (plain vectors). */
 export const USER_LAYOUT = -1;
@@ -17,7 +19,7 @@ export const USER_LAYOUT = -1;
 export interface ArgSpec {
   readonly arg: number;
   /** The user memory descriptor (what the caller's array holds); null: the primitive's own (opaque workspace). */
-  readonly user: Uint8Array | null;
+  readonly user: MemoryDesc | null;
   /** The primitive's query for this argument's descriptor (e.g. `DNNL.querySrcMd`), or {@linkcode USER_LAYOUT}. */
   readonly query: number;
   readonly output: boolean;
@@ -31,17 +33,15 @@ interface ArgState {
   readonly reorder?: { readonly userMem: Handle; readonly prim: Handle; readonly buffer: Float32Array };
 }
 
-const NO_HANDLE = 0n;
-
 function createPrimitive(dnnl: Dnnl, pd: Handle): Handle {
   const out = outHandle();
   checkStatus(dnnl.sym.dnnl_primitive_create(out.buf, pd), "primitive create");
   return out.get();
 }
 
-function finishReorder(dnnl: Dnnl, pd: ReturnType<typeof outHandle>): Handle {
-  const prim = createPrimitive(dnnl, pd.get());
-  dnnl.sym.dnnl_primitive_desc_destroy(pd.get());
+function finishReorder(dnnl: Dnnl, pd: Handle): Handle {
+  const prim = createPrimitive(dnnl, pd);
+  dnnl.sym.dnnl_primitive_desc_destroy(pd);
   return prim;
 }
 
@@ -77,48 +77,32 @@ export class Primitive {
    * calls (workspace): each gets a buffer of the size the descriptor asks for.
    */
   constructor(dnnl: Dnnl, pd: Handle, specs: readonly ArgSpec[], extra: readonly number[] = []) {
-    const { sym, engine } = dnnl;
+    const { sym } = dnnl;
     this.#dnnl = dnnl;
     this.pd = pd;
     this.#prim = createPrimitive(dnnl, pd);
-    const userMemory = (md: Uint8Array) => {
-      const out = outHandle();
-      checkStatus(sym.dnnl_memory_create(out.buf, md, engine, NO_HANDLE), "memory create");
-      return out.get();
-    };
     const queriedMemory = (md: Handle, buffer: Float32Array) => {
-      const out = outHandle();
-      checkStatus(sym.memory_create_queried(out.buf, md, engine, NO_HANDLE), "memory create");
-      checkStatus(sym.dnnl_memory_set_data_handle(out.get(), nonEmpty(buffer)), "set handle");
-      return out.get();
+      const mem = memoryOf(dnnl, md);
+      checkStatus(sym.dnnl_memory_set_data_handle(mem, nonEmpty(buffer)), "set handle");
+      return mem;
     };
     this.#args = specs.map((spec) => {
-      if (spec.query === USER_LAYOUT && spec.user) return { spec, mem: userMemory(spec.user) };
+      if (spec.query === USER_LAYOUT && spec.user) return { spec, mem: memoryOf(dnnl, spec.user) };
       const chosen = sym.dnnl_primitive_desc_query_md(pd, spec.query, 0);
       if (chosen === 0n) throw new Error(`oneDNN: no descriptor for argument ${spec.arg}`);
-      if (spec.user === null) {
-        const out = outHandle();
-        checkStatus(sym.memory_create_queried(out.buf, chosen, engine, NO_HANDLE), "memory create");
-        return { spec, mem: out.get() };
-      }
-      if (sym.dnnl_memory_desc_equal(spec.user, chosen) === 1) return { spec, mem: userMemory(spec.user) };
-      const buffer = new Float32Array(Number(sym.md_size_of_queried(chosen)) / 4);
-      const rpd = outHandle();
-      checkStatus(
-        spec.output
-          ? sym.reorder_from_queried(rpd.buf, chosen, engine, spec.user, engine, NO_HANDLE)
-          : sym.reorder_to_queried(rpd.buf, spec.user, engine, chosen, engine, NO_HANDLE),
-        "reorder descriptor",
-      );
+      if (spec.user === null) return { spec, mem: memoryOf(dnnl, chosen) };
+      if (sameLayout(dnnl, spec.user, chosen)) return { spec, mem: memoryOf(dnnl, spec.user) };
+      const buffer = new Float32Array(queriedBytes(dnnl, chosen) / 4);
+      const rpd = spec.output ? reorderPd(dnnl, chosen, spec.user) : reorderPd(dnnl, spec.user, chosen);
       return {
         spec,
         mem: queriedMemory(chosen, buffer),
-        reorder: { userMem: userMemory(spec.user), prim: finishReorder(dnnl, rpd), buffer },
+        reorder: { userMem: memoryOf(dnnl, spec.user), prim: finishReorder(dnnl, rpd), buffer },
       };
     });
     this.#extra = extra.map((arg) => {
       const md = sym.dnnl_primitive_desc_query_md(pd, DNNL.queryWorkspaceMd, 0);
-      const buffer = new Float32Array(Math.ceil(Number(sym.md_size_of_queried(md)) / 4));
+      const buffer = new Float32Array(Math.ceil(queriedBytes(dnnl, md) / 4));
       return { arg, mem: queriedMemory(md, buffer), buffer };
     });
     const all = [...this.#args.map((a) => ({ arg: a.spec.arg, mem: a.mem })), ...this.#extra];
@@ -128,7 +112,7 @@ export class Primitive {
   /** Float32 elements of the buffer the primitive wants for a queried argument (e.g. its workspace). */
   elements(query: number): number {
     const md = this.#dnnl.sym.dnnl_primitive_desc_query_md(this.pd, query, 0);
-    return Math.ceil(Number(this.#dnnl.sym.md_size_of_queried(md)) / 4);
+    return Math.ceil(queriedBytes(this.#dnnl, md) / 4);
   }
 
   /** The workspace buffer of an `extra` argument (shared between a forward and its backward). */
@@ -191,16 +175,6 @@ function execArgs(args: readonly { arg: number; mem: Handle }[]): Uint8Array {
 function runReorder(dnnl: Dnnl, prim: Handle, from: Handle, to: Handle): void {
   const args = execArgs([{ arg: DNNL.argSrc, mem: from }, { arg: DNNL.argDst, mem: to }]);
   checkStatus(dnnl.sym.dnnl_primitive_execute(prim, dnnl.stream, 2, args), "reorder");
-}
-
-/** Create a primitive descriptor from an operation descriptor (with a forward hint for backward ops). */
-export function primitiveDesc(dnnl: Dnnl, opDesc: Uint8Array, hint: Handle = NO_HANDLE): Handle {
-  const out = outHandle();
-  checkStatus(
-    dnnl.sym.dnnl_primitive_desc_create(out.buf, opDesc, NO_HANDLE, dnnl.engine, hint),
-    "primitive descriptor",
-  );
-  return out.get();
 }
 
 const verbose = (() => {
