@@ -26,7 +26,16 @@ import {
   BATCH_NORM_TRAIN,
 } from "../kernels/batch_norm_train.ts";
 import { RELU_GRAD } from "../kernels/relu_grad.ts";
-import { broadcast, concatRows, copyBox, elementwise, gatherByAxis, meanHW, splitRows, stridesOf } from "./arrays.ts";
+import {
+  broadcast,
+  concatRows,
+  copyBox,
+  elementwise,
+  gatherByAxis,
+  meanHW,
+  splitRows,
+  stridesOf,
+} from "./arrays.ts";
 
 type Backend = NativeBackend;
 
