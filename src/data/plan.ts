@@ -80,7 +80,8 @@ export function planSeed(
 
 /**
  * The AL loop must never run out of pool: `al.budget`, or `al.initial + al.iterations × al.batch`, must not exceed
- * the pool left after imbalance removal. Throws a `RangeError` naming the fields and the pool size.
+ * the pool left after imbalance removal. Throws a `RangeError` naming the fields and the pool size, and saying
+ * the pool is the one after imbalance removal unless `afterRemoval` is false (a check before the removal).
  *
  * @example
  * ```ts
@@ -94,11 +95,13 @@ export function planSeed(
 export function checkPoolArithmetic(
   al: { initial: number; batch?: number; iterations?: number | undefined; budget?: number | undefined },
   pool: number,
+  afterRemoval = true,
 ): void {
+  const which = afterRemoval ? " (after imbalance removal)" : "";
   if (al.budget !== undefined) {
     if (al.budget > pool) {
       throw new RangeError(
-        `al.budget: ${al.budget} labelled samples exceed the pool of ${pool} samples (after imbalance removal); ` +
+        `al.budget: ${al.budget} labelled samples exceed the pool of ${pool} samples${which}; ` +
           `lower al.budget to at most ${pool}`,
       );
     }
@@ -107,7 +110,7 @@ export function checkPoolArithmetic(
     if (end > pool) {
       throw new RangeError(
         `al: initial + iterations × batch = ${al.initial} + ${al.iterations} × ${al.batch} = ${end} labelled ` +
-          `samples exceed the pool of ${pool} samples (after imbalance removal); lower al.iterations or al.batch`,
+          `samples exceed the pool of ${pool} samples${which}; lower al.iterations or al.batch`,
       );
     }
   }

@@ -90,6 +90,29 @@ async function checkedManifest(dir: string): Promise<CheckpointManifest> {
 }
 
 /**
+ * A checkpoint that cannot be loaded. `problem` says what is wrong with it; the message adds what to do where
+ * there is something to do (callers that decide for the user, such as a resume, quote `problem` alone).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { CheckpointError } from "./checkpoint.ts";
+ * const e = new CheckpointError("checkpoint c: weights.bin is short", "delete the folder");
+ * assert.equal(e.message, "checkpoint c: weights.bin is short; delete the folder");
+ * assert.equal(e.problem, "checkpoint c: weights.bin is short");
+ * ```
+ */
+export class CheckpointError extends Error {
+  /** What is wrong, without advice. */
+  readonly problem: string;
+  /** `advice`, when given, follows the problem in the message. */
+  constructor(problem: string, advice?: string, options?: ErrorOptions) {
+    super(advice === undefined ? problem : `${problem}; ${advice}`, options);
+    this.problem = problem;
+  }
+}
+
+/**
  * Load weights saved by {@linkcode saveCheckpoint} into `models` of the same architecture. Throws naming the
  * problem (digest, missing weight, shape) when the checkpoint does not fit.
  *
@@ -105,17 +128,20 @@ export async function loadCheckpoint(
 ): Promise<Record<string, unknown>> {
   const manifest = await checkedManifest(dir).catch((e) => {
     if (e instanceof Deno.errors.NotFound) {
-      throw new Error(`checkpoint ${dir}: no ${CHECKPOINT_FORMAT} manifest.json`);
+      throw new CheckpointError(`checkpoint ${dir}: no ${CHECKPOINT_FORMAT} manifest.json`);
     }
-    throw new Error(`checkpoint ${dir}: not an ${CHECKPOINT_FORMAT} manifest (${(e as Error).message})`, {
-      cause: e,
-    });
+    throw new CheckpointError(
+      `checkpoint ${dir}: not an ${CHECKPOINT_FORMAT} manifest (${(e as Error).message})`,
+      undefined,
+      { cause: e },
+    );
   });
   const bin = await Deno.readFile(`${dir}/weights.bin`);
   const digest = createHash("sha256").update(bin).digest("hex");
   if (bin.length !== manifest.bytes || digest !== manifest.sha256) {
-    throw new Error(
-      `checkpoint ${dir}: weights.bin does not match its manifest (corrupt or partial); delete the folder`,
+    throw new CheckpointError(
+      `checkpoint ${dir}: weights.bin does not match its manifest (corrupt or partial)`,
+      "delete the folder",
     );
   }
   const byName = new Map(manifest.weights.map((w) => [w.name, w]));
@@ -124,10 +150,12 @@ export async function loadCheckpoint(
     for (const w of model.weights) {
       const entry = byName.get(weightName(w, m));
       if (!entry) {
-        throw new Error(`checkpoint ${dir}: no weight ${weightName(w, m)} (a different architecture?)`);
+        throw new CheckpointError(
+          `checkpoint ${dir}: no weight ${weightName(w, m)} (a different architecture?)`,
+        );
       }
       if (entry.shape.join() !== (w.shape as number[]).join()) {
-        throw new Error(
+        throw new CheckpointError(
           `checkpoint ${dir}: ${entry.name} has shape [${entry.shape}], the model expects [${w.shape}]`,
         );
       }

@@ -835,7 +835,7 @@ export async function loadResumeCheckpoint(
   t: number,
   models: readonly LayersModel[],
 ): Promise<string | null> {
-  const { loadCheckpoint } = await import("../model/checkpoint.ts");
+  const { CheckpointError, loadCheckpoint } = await import("../model/checkpoint.ts");
   const checkpoint = checkpointDir(out, key, t);
   try {
     await loadCheckpoint(checkpoint, models);
@@ -845,7 +845,9 @@ export async function loadResumeCheckpoint(
     const aside = present ? await setAside(checkpoint, `${stateDir(out, key)}.iter-${t}`) : null;
     return `${checkpoint}: the resume checkpoint of cell ${key} is ${
       present
-        ? `damaged (${(e as Error).message.replace(/; delete the folder$/, "")}); set aside as ${aside}`
+        ? `damaged (${
+          e instanceof CheckpointError ? e.problem : (e as Error).message
+        }); set aside as ${aside}`
         : "missing"
     }, so the cell is recomputed from the start (cells are deterministic: the results are those of an ` +
       "uninterrupted run)";

@@ -146,9 +146,9 @@ function crossChecks(s: Scenario): string[] {
     else {
       // Before imbalance removal; the plan checks again against each seed's pool after it.
       try {
-        checkPoolArithmetic(al, pool);
+        checkPoolArithmetic(al, pool, false);
       } catch (e) {
-        problems.push((e as Error).message.replace(" (after imbalance removal)", ""));
+        problems.push((e as Error).message);
       }
     }
   }
