@@ -25,6 +25,7 @@ const PINNED: Record<keyof typeof SCHEMAS, [tag: string, sha256: string]> = {
   arm: ["albench-arm-v1", "67c12b88ee744fe9e711cc8731ff4b540aaa00b9648d0071bdb539d9c46910bd"],
   compare: ["albench-compare-v1", "4dacc28c6c5d4912755da3768fd5d0acd4ddf99c71dc88bf4bbc19d411d3021e"],
   checkpoint: ["albench-weights-v1", "aa3c4c72c6e468e8ccd55eda468ad9ccdc816aeb735272bb7fdeaf1d345f8b52"],
+  manifest: ["albench-manifest-v1", "cfd729998632dfa3497faf304a6c2bba69cc8fa8dbf25d8c7e90a2f7812ea4b9"],
   probe: [
     "(probe-heldout.json, no tag: recomputed when it does not validate)",
     "9097a0592e9c5d0a723e1d31228646060b2225039cecbe9790bb08cf69972d8b",
@@ -122,4 +123,29 @@ Deno.test("records: run.json and versions/ files that do not validate are errors
     (e) => e instanceof RecordError && /^x\/compare\.json: field arms\.s\/a: /.test(e.message),
   );
   await Deno.remove(out, { recursive: true });
+});
+
+Deno.test("records: every committed report manifest reads through its schema; a damaged one names its field", async () => {
+  const root = new URL("../reports/", import.meta.url).pathname;
+  const found: string[] = [];
+  const walk = async (dir: string) => {
+    for await (const e of Deno.readDir(dir)) {
+      if (e.isDirectory) await walk(`${dir}/${e.name}`);
+      else if (e.name === "manifest.json") found.push(`${dir}/${e.name}`);
+    }
+  };
+  await walk(root);
+  assert.ok(found.length >= 4, `committed manifests found: ${found.length}`);
+  for (const path of found) {
+    const m = parseRecord("manifest", path, await Deno.readTextFile(path));
+    assert.equal(m.format, FORMATS.manifest);
+    assert.equal(m.cells.complete + m.cells.missing.length, m.cells.expected, path);
+  }
+  const text = await Deno.readTextFile(found[0]!);
+  const damaged = JSON.parse(text);
+  damaged.digest = "not a digest";
+  assert.throws(
+    () => parseRecord("manifest", "m.json", JSON.stringify(damaged)),
+    (e) => e instanceof RecordError && /^m\.json: field digest: /.test(e.message),
+  );
 });

@@ -12,7 +12,7 @@ import { runMain, UsageError } from "./errors.ts";
 import { loadScenarioFile, type ResolvedScenario, ScenarioError } from "../scenario/load.ts";
 import { gridCells } from "../runner/grid.ts";
 import { readCompareFile, readRunFile } from "../runner/store.ts";
-import type { RunFile } from "../records/records.ts";
+import { parseRecord, type RunFile } from "../records/records.ts";
 import { writeReport } from "../report/report.ts";
 import { preregistrationSentence, type PreregistrationStatus } from "../report/preregistration.ts";
 import { designOf, preregister, scenarioArms } from "./preregister.ts";
@@ -24,11 +24,19 @@ import { wallTimesLine } from "../report/tables.ts";
  * keeps it; without one the report takes the first cell's.
  */
 async function previousEnvironment(out: string): Promise<{ environment?: Record<string, unknown> }> {
+  const path = `${out}/manifest.json`;
+  let text: string;
   try {
-    const m = JSON.parse(await Deno.readTextFile(`${out}/manifest.json`));
-    const env = m?.environment;
-    return env && typeof env === "object" && !Array.isArray(env) ? { environment: env } : {};
+    text = await Deno.readTextFile(path);
   } catch {
+    return {}; // no earlier report
+  }
+  try {
+    const env = parseRecord("manifest", path, text).environment;
+    return env ? { environment: env } : {};
+  } catch (e) {
+    // The report rewrites the manifest; a damaged one only loses the machine it named.
+    console.error(`(${(e as Error).message}: its environment is not kept; the first cell's is reported)`);
     return {};
   }
 }

@@ -1,7 +1,7 @@
 /**
  * Every persisted format, in one place: the cell record (with its iteration records and pre-training summary),
- * `run.json`, the `versions/<scenario>.json` files, `compare.json`, a checkpoint's `manifest.json` and the linear
- * probe kept beside a pre-trained backbone. Each has an explicit TypeScript type, a zod schema that checks it on
+ * `run.json`, the `versions/<scenario>.json` files, `compare.json`, a report's `manifest.json`, a checkpoint's
+ * `manifest.json` and the linear probe kept beside a pre-trained backbone. Each has an explicit TypeScript type, a zod schema that checks it on
  * read, and a format tag that names its version.
  *
  * A change to what a format holds is a change of format: bump its tag (`albench-cell-v1` → `-v2`) and say how the
@@ -40,6 +40,8 @@ export const ARM_FORMAT = "albench-arm-v1";
 export const COMPARE_FORMAT = "albench-compare-v1";
 /** The format tag of a checkpoint's `manifest.json`. */
 export const CHECKPOINT_FORMAT = "albench-weights-v1";
+/** The format tag of a report's `manifest.json` (the results folder's summary, with the result digest). */
+export const MANIFEST_FORMAT = "albench-manifest-v1";
 
 /** Every format tag, by file. */
 export const FORMATS = {
@@ -49,6 +51,7 @@ export const FORMATS = {
   arm: ARM_FORMAT,
   compare: COMPARE_FORMAT,
   checkpoint: CHECKPOINT_FORMAT,
+  manifest: MANIFEST_FORMAT,
 } as const;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -235,6 +238,35 @@ export interface CheckpointManifest {
   readonly meta: Record<string, unknown>;
 }
 
+/** A report's `manifest.json`: what a results folder held when it was last reported. */
+export interface ReportManifest {
+  /** The manifest format, `albench-manifest-v1`. */
+  readonly format: "albench-manifest-v1";
+  /** The scenarios reported: id, hash, file (null when embedded), `--set` overrides, seeds, baseline arm. */
+  readonly scenarios: readonly {
+    readonly id: string;
+    readonly hash: string;
+    readonly file: string | null;
+    readonly overrides?: readonly string[];
+    readonly seeds: readonly number[];
+    readonly baseline: string;
+  }[];
+  /** The machine and engine the run ended on (null with no cell). */
+  readonly environment: Record<string, unknown> | null;
+  /** Cells the scenarios call for, those complete, and the keys of the missing ones. */
+  readonly cells: { expected: number; complete: number; missing: string[] };
+  /** Each pre-trained backbone the cells used, once. */
+  readonly pretrain: readonly PretrainSummary[];
+  /** Summed AL phase wall times in seconds, and inference / (fine-tuning + inference). */
+  readonly wallSeconds: { finetune: number; inference: number; query: number; inferenceShare: number | null };
+  /** The result digest of the complete cells. */
+  readonly digest: string;
+  /** The pre-registration check, when the folder has one (`--preregister`). */
+  readonly preregistration?: unknown;
+  /** A sequential run's design and verdicts. */
+  readonly sequential?: unknown;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Schemas. Objects are loose (unknown fields pass), so that reading never changes a record; a number that JSON
 // wrote as null (a NaN) is accepted where the loop can produce one.
@@ -370,6 +402,35 @@ export const SCHEMAS = {
     meta: record,
   }),
   probe: probeSchema,
+  manifest: z.looseObject({
+    format: z.literal(MANIFEST_FORMAT),
+    scenarios: z.array(
+      z.looseObject({
+        id: z.string(),
+        hash: z.string(),
+        file: z.string().nullable(),
+        overrides: z.array(z.string()).optional(),
+        seeds: z.array(z.number().int().nonnegative()),
+        baseline: z.string(),
+      }),
+    ),
+    environment: record.nullable(),
+    cells: z.looseObject({
+      expected: z.number().int().nonnegative(),
+      complete: z.number().int().nonnegative(),
+      missing: z.array(z.string()),
+    }),
+    pretrain: z.array(pretrainSchema),
+    wallSeconds: z.looseObject({
+      finetune: z.number(),
+      inference: z.number(),
+      query: z.number(),
+      inferenceShare: jsonNumber,
+    }),
+    digest: z.string().regex(/^[0-9a-f]{64}$/),
+    preregistration: z.unknown().optional(),
+    sequential: z.unknown().optional(),
+  }),
 } as const;
 
 // Each type and its schema name the same fields (checked by the compiler); tests/records_test.ts pins the schemas.
@@ -390,7 +451,8 @@ const _sameFields: [
   SameKeys<CellIdentity, typeof identitySchema.shape>,
   SameKeys<CompareFile, typeof SCHEMAS.compare.shape>,
   SameKeys<CheckpointManifest, typeof SCHEMAS.checkpoint.shape>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+  SameKeys<ReportManifest, typeof SCHEMAS.manifest.shape>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 /** The formats {@linkcode parseRecord} reads. */
 export type RecordKind = keyof typeof SCHEMAS;
@@ -411,6 +473,8 @@ export interface RecordTypes {
   checkpoint: CheckpointManifest;
   /** `probe.json` beside a pre-trained backbone. */
   probe: ProbeScores;
+  /** A report's `manifest.json`. */
+  manifest: ReportManifest;
 }
 
 /** A persisted file that is not what its format says: names the file, and the field where one is at fault. */

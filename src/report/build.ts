@@ -7,7 +7,7 @@
  */
 import { type FieldMetricRow, fieldMetricRows } from "./field_metrics.ts";
 import type { ResolvedScenario } from "../scenario/load.ts";
-import type { CellRecord } from "../records/records.ts";
+import { type CellRecord, MANIFEST_FORMAT, type ReportManifest } from "../records/records.ts";
 import {
   type CurveRow,
   curveRows,
@@ -104,7 +104,7 @@ export interface ReportModel {
   readonly expected: readonly string[];
   readonly complete: number;
   readonly missing: string[];
-  readonly manifest: Record<string, unknown> & { pretrain: NonNullable<CellRecord["pretrain"]>[] };
+  readonly manifest: ReportManifest;
 }
 
 /**
@@ -345,8 +345,8 @@ export function buildReport(
     (queried.length > 0 || f.name !== "fig5_queried_classes")
   );
   const seconds = wallTimes(records);
-  const manifest = {
-    format: "albench-manifest-v1",
+  const manifest: ReportManifest = {
+    format: MANIFEST_FORMAT,
     scenarios: scenarios.map((s) => ({
       id: s.id,
       hash: s.hash,
