@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import * as tf from "@tensorflow/tfjs";
 import { initBackend } from "../src/backend/backend.ts";
 import { nativeThreads } from "../src/backend/native.ts";
-import { NativeBackend } from "../src/backend/native/pool.ts";
+import { NativeBackend } from "../src/backend/native/backend.ts";
 import { Rng } from "../src/rng.ts";
 import { syntheticImages, syntheticLabels } from "../src/data/synthetic.ts";
 import { buildBackbone } from "../src/model/backbones.ts";

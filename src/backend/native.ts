@@ -14,7 +14,7 @@
 import * as tf from "@tensorflow/tfjs";
 import { loadDnnl } from "./native/dnnl.ts";
 import { NativeOps } from "./native/ops.ts";
-import { NativeBackend } from "./native/pool.ts";
+import { NativeBackend } from "./native/backend.ts";
 import { registerNativeKernels } from "./native/kernels.ts";
 import { registerReluGradient } from "./kernels/relu_grad.ts";
 

@@ -7,7 +7,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { NativeBackend } from "./pool.ts";
+import type { NativeBackend } from "./backend.ts";
 import { DNNL } from "./abi.ts";
 import type { ConvGeometry, NativeOps, PoolGeometry } from "./ops.ts";
 import {
