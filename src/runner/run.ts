@@ -324,6 +324,8 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
     } else {
       // One queue: each worker takes the next cell when it is free, so jobs finish together.
       const queue = todo.map((c) => c.key);
+      // One copy of the pixels for all jobs, in shared memory (each worker decoded its own before).
+      const images = await ctx.sharedImages([...new Set(todo.map((c) => c.scenario))]);
       await Promise.all(Array.from({ length: jobs }, () =>
         runWorker(
           {
@@ -336,6 +338,7 @@ export async function runGrid(opts: RunOptions): Promise<RunSummary> {
             ...(nativeThreads !== undefined ? { nativeThreads } : {}),
             environment,
             identities,
+            images,
           },
           queue,
           emit,

@@ -12,6 +12,7 @@ import { gridCells } from "./grid.ts";
 import { type QueryWatch, RunContext, runGridCell } from "./cells.ts";
 import type { ProgressEvent } from "./progress.ts";
 import type { ScenarioIdentity } from "./identity.ts";
+import type { ImageTable } from "../data/dataset.ts";
 
 /** The message that starts a worker. */
 export interface WorkerJob {
@@ -26,6 +27,8 @@ export interface WorkerJob {
   readonly environment: Record<string, unknown>;
   /** What each scenario is computed with, as bound to the results folder. */
   readonly identities?: ReadonlyMap<string, ScenarioIdentity>;
+  /** The main thread's image tables, their pixels in shared memory (see `RunContext.sharedImages`). */
+  readonly images?: ReadonlyMap<string, ImageTable>;
 }
 
 /** What the main thread answers a worker's `next`: a cell's key, or the end of the queue. */
@@ -74,6 +77,7 @@ scope.onmessage = async (e) => {
       emit: (event) => scope.postMessage({ kind: "event", event }),
       onQuery: (watch) => scope.postMessage({ kind: "query", watch }),
       ...(job.identities ? { identities: job.identities } : {}),
+      ...(job.images ? { images: job.images } : {}),
       announceCached: false,
     });
     const cells = new Map(gridCells(job.scenarios, job.seedLimit).map((c) => [c.key, c]));
