@@ -6,6 +6,8 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { z } from "zod";
 import { FORMATS, parseRecord, RecordError, SCHEMAS } from "../src/records/records.ts";
+import { parseLogLines, type ProgressEvent } from "../src/records/log_events.ts";
+import { Progress } from "../src/runner/progress.ts";
 import { inspectCell, readAllCells, readRunFile, writeRunFile } from "../src/runner/store.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -148,4 +150,42 @@ Deno.test("records: every committed report manifest reads through its schema; a 
     () => parseRecord("manifest", "m.json", JSON.stringify(damaged)),
     (e) => e instanceof RecordError && /^m\.json: field digest: /.test(e.message),
   );
+});
+
+Deno.test("records: the --log-json stream reads back through its schema, line by line; a damaged line is named", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "albench-log-" });
+  const path = `${dir}/events.jsonl`;
+  const progress = new Progress({ quiet: true, jsonLog: path }, 1, 2);
+  const sent: ProgressEvent[] = [
+    { type: "start", cells: 1, skipped: 0, jobs: 1, cores: 2 },
+    { type: "phase", cell: "s/a/seed-0", iteration: 0, iterations: 2, phase: "fine-tune" },
+    {
+      type: "iteration",
+      cell: "s/a/seed-0",
+      iteration: 0,
+      iterations: 2,
+      labelled: 10,
+      microF1: 0.5,
+      macroF1: 0.25,
+      seconds: 1.5,
+    },
+    { type: "cell-done", cell: "s/a/seed-0" },
+    { type: "done", seconds: 2 },
+  ];
+  for (const e of sent) progress.emit(e);
+  progress.close();
+  const text = await Deno.readTextFile(path);
+  const lines = parseLogLines(path, text);
+  assert.deepEqual(lines.map(({ t: _t, ...e }) => e), sent);
+  assert.ok(lines.every((l) => l.t >= 0));
+  // A newer writer's event type is skipped; a known one with a wrong field is an error naming line and field.
+  assert.equal(parseLogLines(path, `${text}{"t": 3, "type": "from-the-future"}\n`).length, sent.length);
+  const bad = text.replace('"labelled":10', '"labelled":"ten"');
+  assert.throws(
+    () => parseLogLines(path, bad),
+    (e) =>
+      e instanceof RecordError &&
+      e.message === `${path}: line 3: field labelled: Invalid input: expected number, received string`,
+  );
+  await Deno.remove(dir, { recursive: true });
 });

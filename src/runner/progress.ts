@@ -5,40 +5,10 @@
  * @module
  */
 
-/** An event worth reporting. */
-export type ProgressEvent =
-  | { type: "start"; cells: number; skipped: number; shard?: string; jobs?: number; cores?: number }
-  | { type: "pretrain"; key: string; cached: boolean; epoch?: number; epochs?: number; loss?: number }
-  /** A pre-training begins (not from the cache): `images` BYOL sees per epoch. */
-  | { type: "pretrain-start"; key: string; images: number; epochs: number }
-  /** BYOL steps done inside an epoch; `images` the images of the steps since the last such event. */
-  | {
-    type: "pretrain-step";
-    key: string;
-    epoch: number;
-    epochs: number;
-    step: number;
-    steps: number;
-    images: number;
-  }
-  /** The run's size and estimate, before it starts (`size.ts`, `sizing.ts`). */
-  | { type: "size"; lines: string[]; estimateSeconds?: number }
-  | { type: "phase"; cell: string; iteration: number; iterations: number; phase: string }
-  | {
-    type: "iteration";
-    cell: string;
-    iteration: number;
-    iterations: number;
-    labelled: number;
-    microF1: number;
-    macroF1: number;
-    seconds: number;
-  }
-  | { type: "cell-done"; cell: string }
-  | { type: "done"; seconds: number }
-  | { type: "message"; text: string }
-  /** Something set aside or recovered: always written (also with `--quiet`), prefixed `warning: `. */
-  | { type: "warning"; text: string };
+import type { ProgressEvent } from "../records/log_events.ts";
+
+/** An event worth reporting (its `--log-json` form and reader: `records/log_events.ts`). */
+export type { ProgressEvent };
 
 /** Reporter options. */
 export interface ProgressOptions {

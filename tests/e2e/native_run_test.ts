@@ -9,6 +9,7 @@ import { nativeUnavailable } from "../native_available.ts";
 import { ROOT, spawnBenchWith } from "./bench_cli.ts";
 import { readAllCells } from "../../src/runner/store.ts";
 import { resultDigest } from "../../src/report/digest.ts";
+import { parseLogLines } from "../../src/records/log_events.ts";
 
 const why = nativeUnavailable();
 
@@ -49,7 +50,8 @@ Deno.test({
       }
       // The stream: the run's size, then a start naming 4 cells and 2 jobs, one iteration event per recorded round
       // with its scores, a cell-done per cell and a done at the end.
-      const events = (await Deno.readTextFile(log)).trim().split("\n").map((l) => JSON.parse(l));
+      // deno-lint-ignore no-explicit-any
+      const events: any[] = parseLogLines(log, await Deno.readTextFile(log)); // each line validated
       assert.equal(events[0].type, "size");
       assert.match(events[0].lines[0], /^size: 4 cells, /);
       const start = events.find((e) => e.type === "start");
