@@ -28,6 +28,7 @@ const PINNED: Record<keyof typeof SCHEMAS, [tag: string, sha256: string]> = {
   compare: ["albench-compare-v1", "4dacc28c6c5d4912755da3768fd5d0acd4ddf99c71dc88bf4bbc19d411d3021e"],
   checkpoint: ["albench-weights-v1", "aa3c4c72c6e468e8ccd55eda468ad9ccdc816aeb735272bb7fdeaf1d345f8b52"],
   manifest: ["albench-manifest-v1", "cfd729998632dfa3497faf304a6c2bba69cc8fa8dbf25d8c7e90a2f7812ea4b9"],
+  perf: ["1", "e7a4af954eb03d4ce64356eb538893f40d8bffc024f7c9e0dd9646503321d09c"],
   probe: [
     "(probe-heldout.json, no tag: recomputed when it does not validate)",
     "9097a0592e9c5d0a723e1d31228646060b2225039cecbe9790bb08cf69972d8b",
@@ -40,7 +41,7 @@ const schemaHash = (kind: keyof typeof SCHEMAS) =>
 Deno.test("records: each format's schema is pinned to its format tag (a changed format needs a new tag)", () => {
   for (const kind of Object.keys(SCHEMAS) as (keyof typeof SCHEMAS)[]) {
     const [tag, sha] = PINNED[kind];
-    if (kind !== "probe") assert.equal(FORMATS[kind as keyof typeof FORMATS], tag, kind);
+    if (kind !== "probe") assert.equal(String(FORMATS[kind as keyof typeof FORMATS]), tag, kind);
     assert.equal(
       schemaHash(kind),
       sha,
@@ -188,4 +189,23 @@ Deno.test("records: the --log-json stream reads back through its schema, line by
       e.message === `${path}: line 3: field labelled: Invalid input: expected number, received string`,
   );
   await Deno.remove(dir, { recursive: true });
+});
+
+Deno.test("records: every committed perf.json reads through its schema; a row without its backend is named", async () => {
+  const dir = new URL("../reports/reference/perf/", import.meta.url).pathname;
+  const files = [...Deno.readDirSync(dir)].filter((e) => e.name.endsWith(".json")).map((e) =>
+    `${dir}${e.name}`
+  );
+  assert.ok(files.length >= 2, `committed perf files: ${files.length}`);
+  for (const path of files) {
+    const perf = parseRecord("perf", path, await Deno.readTextFile(path));
+    assert.equal(perf.format, FORMATS.perf);
+    assert.ok(perf.models.length > 0, path);
+  }
+  const damaged = JSON.parse(await Deno.readTextFile(files[0]!));
+  delete damaged.models[1].backend;
+  assert.throws(
+    () => parseRecord("perf", "p.json", JSON.stringify(damaged)),
+    (e) => e instanceof RecordError && /^p\.json: field models\[1\]\.backend: /.test(e.message),
+  );
 });

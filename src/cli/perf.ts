@@ -40,6 +40,7 @@ import {
 import { type BackboneName, buildBackbone, forwardFlops, isBackboneName } from "../model/backbones.ts";
 import { Rng } from "../rng.ts";
 import { writeFileAtomic } from "../atomic_write.ts";
+import { PERF_FORMAT, type PerfFile } from "../records/records.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 const SKIPPABLE = ["models", "query", "data", "pytorch", "memory"] as const;
@@ -348,8 +349,8 @@ async function main(args: string[]): Promise<void> {
         "MGE+Clustering at N = 1000 against the inference pass over the paper's 1050-image pool (densenet-cpu, 32 px)",
     },
   };
-  const result = {
-    format: 1,
+  const result: PerfFile = {
+    format: PERF_FORMAT,
     set,
     // The model rows --only kept (null: every row of the set).
     only: values.only ?? null,

@@ -1,7 +1,8 @@
 /**
  * Every persisted format, in one place: the cell record (with its iteration records and pre-training summary),
  * `run.json`, the `versions/<scenario>.json` files, `compare.json`, a report's `manifest.json`, a checkpoint's
- * `manifest.json` and the linear probe kept beside a pre-trained backbone. Each has an explicit TypeScript type, a zod schema that checks it on
+ * `manifest.json`, the linear probe kept beside a pre-trained backbone and `deno task perf`'s `perf.json` (the
+ * `--log-json` stream has its own module, `log_events.ts`). Each has an explicit TypeScript type, a zod schema that checks it on
  * read, and a format tag that names its version.
  *
  * A change to what a format holds is a change of format: bump its tag (`albench-cell-v1` → `-v2`) and say how the
@@ -42,6 +43,11 @@ export const COMPARE_FORMAT = "albench-compare-v1";
 export const CHECKPOINT_FORMAT = "albench-weights-v1";
 /** The format tag of a report's `manifest.json` (the results folder's summary, with the result digest). */
 export const MANIFEST_FORMAT = "albench-manifest-v1";
+/**
+ * The format of `perf.json` (`deno task perf`), a number as written since its first version. It gained `only`,
+ * `runtime`, `pytorch` and the model rows' `pytorchRatio` and `peakRssMiB` without a new one (all optional).
+ */
+export const PERF_FORMAT = 1;
 
 /** Every format tag, by file. */
 export const FORMATS = {
@@ -52,6 +58,7 @@ export const FORMATS = {
   compare: COMPARE_FORMAT,
   checkpoint: CHECKPOINT_FORMAT,
   manifest: MANIFEST_FORMAT,
+  perf: PERF_FORMAT,
 } as const;
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -267,6 +274,56 @@ export interface ReportManifest {
   readonly sequential?: unknown;
 }
 
+/** One model row of `perf.json`: a backend, mode, backbone, resolution and batch, and its throughputs. */
+export interface PerfModelRow {
+  readonly backend: string;
+  readonly mode: "train" | "infer";
+  readonly backbone: string;
+  readonly resolution: number;
+  readonly batch: number;
+  /** Images per second by what ran: `stock`, `albench`, `pytorch1`, `pytorch` (null where it did not run). */
+  readonly imgPerS: Readonly<Record<string, number | null>>;
+  /** albench ÷ stock (null without both). Rows hold more (GFLOP/s, fractions of peak, `peakRssMiB`, …). */
+  readonly ratio: number | null;
+}
+
+/** `deno task perf`'s `perf.json`: the machine, every row measured, and the targets met or not. */
+export interface PerfFile {
+  /** The format, `1`. */
+  readonly format: 1;
+  /** The set of rows (`quick`, `default`, …). */
+  readonly set: string;
+  /** The model rows `--only` kept (null: every row of the set). */
+  readonly only?: string | null;
+  /** `Deno/<version> <target>`. */
+  readonly runtime?: string | null;
+  /** tfjs's version. */
+  readonly tfjs: string;
+  /** Threads of the timed engines. */
+  readonly threads: number;
+  /** The machine's peak arithmetic (CPU model, ISA, GFLOP/s). */
+  readonly peak: object;
+  /** The PyTorch peer (interpreter, version, threads), or null where it was not run. */
+  readonly pytorch?: object | null;
+  /** The model rows. */
+  readonly models: readonly PerfModelRow[];
+  /** Query function timings: function, pool size, seconds. */
+  readonly queries: readonly { readonly query: string; readonly n: number; readonly seconds: number }[];
+  /** Data benchmark timings. */
+  readonly data: readonly { readonly name: string; readonly seconds: number }[];
+  /**
+   * Each target: the measured value (a number, or one per query function), the target, and whether it was met
+   * (null: not measured).
+   */
+  readonly targets: Readonly<
+    Record<string, {
+      readonly value: number | Readonly<Record<string, number>> | null;
+      readonly target: number;
+      readonly met: boolean | null;
+    }>
+  >;
+}
+
 // ---------------------------------------------------------------------------------------------------------------
 // Schemas. Objects are loose (unknown fields pass), so that reading never changes a record; a number that JSON
 // wrote as null (a NaN) is accepted where the loop can produce one.
@@ -402,6 +459,39 @@ export const SCHEMAS = {
     meta: record,
   }),
   probe: probeSchema,
+  perf: z.looseObject({
+    format: z.literal(PERF_FORMAT),
+    set: z.string(),
+    only: z.string().nullable().optional(),
+    runtime: z.string().nullable().optional(),
+    tfjs: z.string(),
+    threads: z.number().int().positive(),
+    peak: record,
+    pytorch: record.nullable().optional(),
+    models: z.array(
+      z.looseObject({
+        backend: z.string(),
+        mode: z.enum(["train", "infer"]),
+        backbone: z.string(),
+        resolution: z.number().int().positive(),
+        batch: z.number().int().positive(),
+        imgPerS: z.record(z.string(), jsonNumber),
+        ratio: jsonNumber,
+      }),
+    ),
+    queries: z.array(
+      z.looseObject({ query: z.string(), n: z.number().int().positive(), seconds: z.number() }),
+    ),
+    data: z.array(z.looseObject({ name: z.string(), seconds: z.number() })),
+    targets: z.record(
+      z.string(),
+      z.looseObject({
+        value: z.union([jsonNumber, z.record(z.string(), z.number())]),
+        target: z.number(),
+        met: z.boolean().nullable(),
+      }),
+    ),
+  }),
   manifest: z.looseObject({
     format: z.literal(MANIFEST_FORMAT),
     scenarios: z.array(
@@ -452,7 +542,8 @@ const _sameFields: [
   SameKeys<CompareFile, typeof SCHEMAS.compare.shape>,
   SameKeys<CheckpointManifest, typeof SCHEMAS.checkpoint.shape>,
   SameKeys<ReportManifest, typeof SCHEMAS.manifest.shape>,
-] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
+  SameKeys<PerfFile, typeof SCHEMAS.perf.shape>,
+] = [true, true, true, true, true, true, true, true, true, true, true, true, true, true, true, true];
 
 /** The formats {@linkcode parseRecord} reads. */
 export type RecordKind = keyof typeof SCHEMAS;
@@ -475,6 +566,8 @@ export interface RecordTypes {
   probe: ProbeScores;
   /** A report's `manifest.json`. */
   manifest: ReportManifest;
+  /** `deno task perf`'s `perf.json`. */
+  perf: PerfFile;
 }
 
 /** A persisted file that is not what its format says: names the file, and the field where one is at fault. */

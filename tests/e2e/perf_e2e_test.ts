@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { findTorchPython, pythonCandidates } from "../../src/perf/peer.ts";
 import { BACKEND_NAMES } from "../../src/backend/names.ts";
 import { PYTHON } from "../python_available.ts";
+import { parseRecord } from "../../src/records/records.ts";
 
 const ROOT = new URL("../..", import.meta.url).pathname;
 
@@ -86,7 +87,9 @@ Deno.test("deno task perf --set quick: baseline and albench from one run, table 
   try {
     const r = await perf("--set", "quick", "--out", dir);
     assert.equal(r.code, 0, r.stderr);
-    const json = JSON.parse(await Deno.readTextFile(`${dir}/perf.json`));
+    const text = await Deno.readTextFile(`${dir}/perf.json`);
+    parseRecord("perf", `${dir}/perf.json`, text); // what it wrote reads through its schema
+    const json = JSON.parse(text);
     assert.equal(json.set, "quick");
     assert.equal(json.models.length, 2);
     const torch = "found" in await findTorchPython(pythonCandidates(Deno.env.get("ALBENCH_PYTHON")));
