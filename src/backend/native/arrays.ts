@@ -7,7 +7,20 @@
  * @module
  */
 
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+/**
+ * Elements of a shape (1 for a scalar's `[]`).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { size } from "./arrays.ts";
+ * assert.equal(size([2, 3, 4]), 24);
+ * assert.equal(size([]), 1);
+ * ```
+ */
+export function size(shape: readonly number[]): number {
+  return shape.reduce((a, b) => a * b, 1);
+}
 
 /**
  * Row copies: `parts[i]` holds `widths[i]` of every row's `sum(widths)` values (concatenation along the last

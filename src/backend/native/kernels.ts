@@ -33,6 +33,7 @@ import {
   elementwise,
   gatherByAxis,
   meanHW,
+  size,
   splitRows,
   stridesOf,
 } from "./arrays.ts";
@@ -70,8 +71,6 @@ function need(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
   if (t === undefined) throw new Error(`native backend: kernel input ${name} is missing`);
   return t;
 }
-
-const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 function convGeometry(info: tf.backend_util.Conv2DInfo): ConvGeometry {
   return {
