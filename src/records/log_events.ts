@@ -9,7 +9,7 @@
  * @module
  */
 import { z } from "zod";
-import { RecordError } from "./records.ts";
+import { RecordError, schemaProblem } from "./records.ts";
 
 /** An event worth reporting. */
 export type ProgressEvent =
@@ -95,10 +95,6 @@ const EVENTS = {
   warning: z.looseObject({ text: z.string() }),
 } as const satisfies Record<ProgressEvent["type"], z.ZodType>; // one schema per event type, no more
 
-/** `a.b[2]` for a zod issue path. */
-const fieldName = (path: readonly PropertyKey[]) =>
-  path.map((p, i) => typeof p === "number" ? `[${p}]` : i === 0 ? String(p) : `.${String(p)}`).join("");
-
 /**
  * The events of a `--log-json` file's text, validated: throws a {@linkcode RecordError} naming the file, the line
  * and the first offending field. Lines of a type this version does not know are skipped (a newer writer's), and
@@ -135,11 +131,8 @@ export function parseLogLines(path: string, text: string): LogLine[] {
     if (typeof type !== "string") throw new RecordError(path, `${at}: field type: not a string`);
     const schema = (EVENTS as Record<string, z.ZodType>)[type];
     if (!schema) return; // a newer writer's event
-    const r = schema.safeParse(value);
-    if (!r.success) {
-      const issue = r.error.issues[0]!;
-      throw new RecordError(path, `${at}: field ${fieldName(issue.path) || "(top level)"}: ${issue.message}`);
-    }
+    const problem = schemaProblem(schema, value);
+    if (problem !== null) throw new RecordError(path, `${at}: ${problem}`);
     out.push(value as LogLine);
   });
   return out;

@@ -600,8 +600,27 @@ function fieldName(path: readonly PropertyKey[]): string {
  * ```
  */
 export function recordProblem(kind: RecordKind, value: unknown): string | null {
+  return schemaProblem(SCHEMAS[kind], value);
+}
+
+/**
+ * Why `value` is not a JSON object that `schema` accepts, naming the first offending field, or `null` when it is:
+ * {@linkcode recordProblem} for a schema of another module (the `--log-json` events).
+ *
+ * @example
+ * ```ts
+ * import assert from "node:assert/strict";
+ * import { z } from "zod";
+ * import { schemaProblem } from "./records.ts";
+ * const s = z.looseObject({ a: z.array(z.number()) });
+ * assert.equal(schemaProblem(s, { a: [1] }), null);
+ * assert.match(schemaProblem(s, { a: [1, "x"] })!, /^field a\[1\]: /);
+ * assert.equal(schemaProblem(s, [1]), "not a JSON object");
+ * ```
+ */
+export function schemaProblem(schema: z.ZodType, value: unknown): string | null {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "not a JSON object";
-  const r = SCHEMAS[kind].safeParse(value);
+  const r = schema.safeParse(value);
   if (r.success) return null;
   const issue = r.error.issues[0]!;
   return `field ${fieldName(issue.path) || "(top level)"}: ${issue.message}`;
