@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { parseBenchFlags } from "../src/cli/bench.ts";
+import { runDeno } from "./deno_run.ts";
 
 Deno.test("bench flags: defaults and valid values", () => {
   const f = parseBenchFlags([]);
@@ -59,20 +60,8 @@ Deno.test("bench flags: each bad value names the flag and what is allowed", () =
   });
 });
 
-async function bench(...args: string[]) {
-  const cmd = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-env", "src/cli/bench.ts", ...args],
-    cwd: new URL("..", import.meta.url).pathname,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  });
-  const out = await cmd.output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
+function bench(...args: string[]) {
+  return runDeno(["run", "--allow-read", "--allow-env", "src/cli/bench.ts", ...args]);
 }
 
 Deno.test("bench CLI: --help lists the flags and exits 0", async () => {

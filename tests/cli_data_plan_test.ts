@@ -1,26 +1,14 @@
 import assert from "node:assert/strict";
 import { zipSync } from "fflate";
 import { encodePng } from "../src/data/codecs.ts";
+import { ROOT, runDeno } from "./deno_run.ts";
 
-const ROOT = new URL("..", import.meta.url).pathname;
-
-async function run(
+function run(
   script: string,
   args: string[],
   perms = ["--allow-read", "--allow-write", "--allow-net", "--allow-env"],
 ) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", ...perms, `${ROOT}/src/cli/${script}`, ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
+  return runDeno(["run", ...perms, `${ROOT}/src/cli/${script}`, ...args]);
 }
 
 const px = (v: number) => encodePng({ width: 4, height: 4, rgb: new Uint8Array(48).fill(v) });

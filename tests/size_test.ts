@@ -8,8 +8,7 @@ import { labelledSizes, roundWork, runSize, sizeLine } from "../src/runner/size.
 import { estimateRun } from "../src/runner/sizing.ts";
 import { Progress } from "../src/runner/progress.ts";
 import { resolveScenarios } from "../src/scenario/load.ts";
-
-const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+import { runDeno } from "./deno_run.ts";
 
 const SCENARIO = {
   name: "sized",
@@ -164,20 +163,8 @@ Deno.test("plan prints the size and the estimate first, then the seeds", async (
       file,
       JSON.stringify({ ...SCENARIO, pretrain: { method: "none" }, backend: "wasm" }),
     );
-    const run = async (...extra: string[]) => {
-      const out = await new Deno.Command(Deno.execPath(), {
-        args: ["task", "-q", "plan", "--scenario", file, "--jobs", "2", ...extra],
-        cwd: ROOT,
-        stdout: "piped",
-        stderr: "piped",
-        env: { NO_COLOR: "1" },
-      }).output();
-      return {
-        code: out.code,
-        stdout: new TextDecoder().decode(out.stdout),
-        stderr: new TextDecoder().decode(out.stderr),
-      };
-    };
+    const run = (...extra: string[]) =>
+      runDeno(["task", "-q", "plan", "--scenario", file, "--jobs", "2", ...extra]);
     const r = await run();
     assert.equal(r.code, 0, r.stderr);
     const lines = r.stdout.split("\n");

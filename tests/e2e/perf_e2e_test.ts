@@ -5,22 +5,18 @@ import { findTorchPython, pythonCandidates } from "../../src/perf/peer.ts";
 import { BACKEND_NAMES } from "../../src/backend/names.ts";
 import { PYTHON } from "../python_available.ts";
 import { parseRecord } from "../../src/records/records.ts";
+import { runDeno } from "../deno_run.ts";
 
-const ROOT = new URL("../..", import.meta.url).pathname;
-
-async function perf(...args: string[]) {
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "--allow-read", "--allow-env", "--allow-run", "--allow-write", "src/cli/perf.ts", ...args],
-    cwd: ROOT,
-    stdout: "piped",
-    stderr: "piped",
-    env: { NO_COLOR: "1" },
-  }).output();
-  return {
-    code: out.code,
-    stdout: new TextDecoder().decode(out.stdout),
-    stderr: new TextDecoder().decode(out.stderr),
-  };
+function perf(...args: string[]) {
+  return runDeno([
+    "run",
+    "--allow-read",
+    "--allow-env",
+    "--allow-run",
+    "--allow-write",
+    "src/cli/perf.ts",
+    ...args,
+  ]);
 }
 
 Deno.test("deno task perf: bad flags name the flag and the allowed values", async () => {
