@@ -11,6 +11,7 @@
  * the table with each case's outcome to FILE.
  */
 import assert from "node:assert/strict";
+import { parseRecord } from "../../src/records/records.ts";
 import {
   checkScenarioQueries,
   loadScenarioFile,
@@ -1436,6 +1437,24 @@ CASES.push({
     const before = await tree(c.out);
     refused(await cli("report.ts", [c.out]), 1, /run\.json/);
     assert.deepEqual(await tree(c.out), before);
+  },
+});
+CASES.push({
+  group: "results folder",
+  name: "report over a damaged manifest.json",
+  setup: "manifest.json replaced by one that fails its schema, then deno task report",
+  expected: "exit 0, the damaged manifest named on stderr, a valid manifest with the run's digest written",
+  run: async () => {
+    const c = await baselineCopy("report-manifest");
+    await Deno.writeTextFile(`${c.out}/manifest.json`, '{"format": "albench-manifest-v1", "digest": 5}');
+    const r = await cli("report.ts", [c.out]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /manifest\.json: field scenarios: .*: its environment is not kept; the first cell's is reported/,
+    );
+    const m = parseRecord("manifest", "manifest.json", await Deno.readTextFile(`${c.out}/manifest.json`));
+    assert.equal(m.digest, c.digest);
   },
 });
 CASES.push({
