@@ -74,6 +74,10 @@ export function formatEnvironment(env: EnvironmentRecord): string {
  *   engineIdentity({ backend: { name: "native", detail: "oneDNN 2 avx2, 2 OpenMP threads (/l)", threads: 2 }, arch: "x86_64" }) ===
  *     "native (avx2, x86_64, 2 threads)",
  * );
+ * console.assert(
+ *   engineIdentity({ backend: { name: "native", detail: "oneDNN 2 avx2, 2 OpenMP threads (/l), compiled step", threads: 2 }, arch: "x86_64" }) ===
+ *     "native (avx2, x86_64, 2 threads, compiled step)",
+ * );
  * ```
  */
 export function engineIdentity(env: Readonly<Record<string, unknown>>): string {
@@ -89,9 +93,12 @@ export function engineIdentity(env: Readonly<Record<string, unknown>>): string {
       // OpenMP's thread count decides how reductions are split (docs/backends.md): part of the identity.
       const perJob = env.nativeThreadsPerJob, all = (b as { threads?: unknown }).threads;
       const threads = typeof perJob === "number" ? perJob : typeof all === "number" ? all : undefined;
+      // The compiled step rounds differently from the tape path (src/train/native_step.ts): part of the
+      // identity too. Records from before it name no step and were computed on the tape.
+      const compiled = /, compiled step$/.test(detail) ? ", compiled step" : "";
       return `native (${/oneDNN \S+ ([^,]+),/.exec(detail)?.[1] ?? "unknown ISA"}, ${arch}${
         threads === undefined ? "" : `, ${threads} thread${threads === 1 ? "" : "s"}`
-      })`;
+      }${compiled})`;
     }
     case "webgpu":
       return `webgpu (${detail || "unknown adapter"})`;

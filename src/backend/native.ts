@@ -21,14 +21,59 @@ import { registerReluGradient } from "./kernels/relu_grad.ts";
 /** The tfjs backend name the native engine registers. */
 export const NATIVE_BACKEND = "native";
 
+/**
+ * Which step fine-tuning and inference use on the native engine: `compiled` (a whole step planned once, see
+ * src/train/native_step.ts) or `tape` (tfjs's autodiff over the native kernels: the oracle, for debugging).
+ */
+export type NativeStepKind = "compiled" | "tape";
+
+/**
+ * The step `value` (by default `ALBENCH_NATIVE_STEP`) asks for: `compiled` (the default) or `tape`. Throws on any
+ * other value, naming it and the two accepted.
+ *
+ * @example
+ * ```ts
+ * import { nativeStepKind } from "./native.ts";
+ * console.assert(nativeStepKind("") === "compiled" && nativeStepKind("tape") === "tape");
+ * ```
+ */
+export function nativeStepKind(value: string | undefined = readStepVariable()): NativeStepKind {
+  if (value === undefined || value === "" || value === "compiled") return "compiled";
+  if (value === "tape") return "tape";
+  throw new Error(`ALBENCH_NATIVE_STEP=${JSON.stringify(value)} is not "compiled" or "tape"`);
+}
+
+function readStepVariable(): string | undefined {
+  try {
+    return Deno.env.get("ALBENCH_NATIVE_STEP");
+  } catch {
+    return undefined; // no permission to read it: the default
+  }
+}
+
 /** What the native engine runs on, recorded in every result. */
 export interface NativeInfo {
   readonly threads: number;
+  /** The step fine-tuning and inference use ({@linkcode nativeStepKind}). */
+  readonly step: NativeStepKind;
   /** e.g. `oneDNN 2.6.3 avx512_core, 2 OpenMP threads (libdnnl.so.2)`. */
   readonly detail: string;
 }
 
 let ops: NativeOps | undefined;
+
+/**
+ * The oneDNN operations of this process's native engine, once {@linkcode initNative} has run; `undefined` before.
+ *
+ * @example
+ * ```ts
+ * import { nativeOps } from "./native.ts";
+ * console.assert(nativeOps() === undefined); // nothing loaded yet
+ * ```
+ */
+export function nativeOps(): NativeOps | undefined {
+  return ops;
+}
 
 /**
  * The thread count the engine uses: `ALBENCH_NATIVE_THREADS` or every core. Throws on a value that is not a
@@ -76,10 +121,12 @@ export async function initNative(threadCount?: number): Promise<NativeInfo> {
   if (!(await tf.setBackend(NATIVE_BACKEND))) {
     throw new Error("native backend: tf.setBackend('native') failed to initialise");
   }
+  const step = nativeStepKind();
   return {
     threads,
+    step,
     detail: `oneDNN ${dnnl.version} ${dnnl.isa}, ${threads} OpenMP thread${
       threads === 1 ? "" : "s"
-    } (${dnnl.path})`,
+    } (${dnnl.path}), ${step} step`,
   };
 }

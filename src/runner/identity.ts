@@ -100,7 +100,7 @@ function fixFor(differences: readonly string[]): string {
   if (differences.some((d) => d.startsWith("code"))) fixes.push("restore the plug-in's folder as it was");
   if (differences.some((d) => d.startsWith("engine"))) {
     fixes.push(
-      "run with the engine the folder holds (--backend, and the same --jobs and ALBENCH_NATIVE_THREADS)",
+      "run with the engine the folder holds (--backend, and the same --jobs, ALBENCH_NATIVE_THREADS and ALBENCH_NATIVE_STEP)",
     );
   }
   return `Results of different data, code or engines are never mixed: give this run another --out${

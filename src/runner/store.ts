@@ -571,7 +571,7 @@ async function claimScenario(
               ? ", or run it on the data the folder was computed on"
               : "") +
             (diff.some((d) => d.startsWith("engine"))
-              ? ", or with the engine the folder holds (--backend, and the same --jobs and ALBENCH_NATIVE_THREADS)"
+              ? ", or with the engine the folder holds (--backend, and the same --jobs, ALBENCH_NATIVE_THREADS and ALBENCH_NATIVE_STEP)"
               : "") +
             ".",
         );

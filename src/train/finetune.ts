@@ -11,6 +11,7 @@ import type { ImageTable, LabelTable } from "../data/dataset.ts";
 import { type FlipRot, imageBatch, labelBatch } from "../data/batch.ts";
 import { type Classifier, decayedVariables, forward, trainableVariables } from "../model/classifier.ts";
 import { FusedMomentumOptimizer } from "./momentum.ts";
+import { type NativeStep, nativeStepFor } from "./native_step.ts";
 
 /** The fine-tuning recipe (the scenario's `finetune` section). */
 export interface FinetuneOptions {
@@ -182,6 +183,8 @@ export async function finetune(
   onEpoch?: (r: EpochRecord) => void | Promise<void>,
 ): Promise<EpochRecord[]> {
   if (indices.length === 0) throw new RangeError("finetune: the labelled set is empty");
+  const compiled = nativeStepFor(model);
+  if (compiled) return await finetuneCompiled(compiled, images, table, indices, options, rng, onEpoch);
   const optimizer = new FusedMomentumOptimizer(options.lr, options.momentum);
   const vars = trainableVariables(model);
   const decayed = options.weightDecay > 0 ? decayedVariables(model) : [];
@@ -232,6 +235,59 @@ export async function finetune(
   return records;
 }
 
+/**
+ * {@linkcode finetune} on the native engine's compiled step: the same batches, augmentation, schedule and loss,
+ * with the weights in native buffers for the round and written back to the model at its end (also when it
+ * throws).
+ */
+async function finetuneCompiled(
+  step: NativeStep,
+  images: ImageTable,
+  table: LabelTable,
+  indices: readonly number[],
+  options: FinetuneOptions,
+  rng: Rng,
+  onEpoch?: (r: EpochRecord) => void | Promise<void>,
+): Promise<EpochRecord[]> {
+  const records: EpochRecord[] = [];
+  const schedule = roundSchedule(options, indices.length);
+  const decay = { ...options, decayEpochs: schedule.decayEpochs };
+  step.load();
+  try {
+    for (let e = 0, done = false; !done; e++) {
+      const lr = learningRateAt(decay, e);
+      const order = rng.fork(`epoch-${e}/order`).shuffle([...indices]);
+      const augRng = rng.fork(`epoch-${e}/augment`);
+      let lossSum = 0, batches = 0;
+      for (let start = 0; start < order.length; start += options.batchSize) {
+        const batch = order.slice(start, start + options.batchSize);
+        const augs = drawFlipRot(batch.length, options.augment, augRng);
+        const x = imageBatch(images, batch, augs), y = labelBatch(table, batch);
+        try {
+          lossSum += step.train(
+            x.dataSync() as Float32Array,
+            y.dataSync() as Float32Array,
+            batch.length,
+            lr,
+            options.momentum,
+            options.weightDecay,
+          );
+        } finally {
+          tf.dispose([x, y]);
+        }
+        batches++;
+      }
+      const record = { epoch: e, lr, loss: lossSum / batches };
+      records.push(record);
+      await onEpoch?.(record);
+      done = untilLossDone(e, schedule.epochs, record.loss, options.untilLoss);
+    }
+  } finally {
+    step.store();
+  }
+  return records;
+}
+
 /** Probabilities and features of samples, computed without augmentation in inference mode. */
 export interface Inference {
   /** Row-major `N × C` sigmoid probabilities. */
@@ -257,6 +313,22 @@ export async function infer(
 ): Promise<Inference> {
   const probs = new Float32Array(indices.length * model.numClasses);
   const features = new Float32Array(indices.length * model.featureDim);
+  const compiled = nativeStepFor(model);
+  if (compiled) {
+    compiled.load();
+    for (let start = 0; start < indices.length; start += batchSize) {
+      const batch = indices.slice(start, start + batchSize);
+      const x = imageBatch(images, batch);
+      try {
+        const out = compiled.infer(x.dataSync() as Float32Array, batch.length);
+        probs.set(out.probs, start * model.numClasses);
+        features.set(out.features, start * model.featureDim);
+      } finally {
+        x.dispose();
+      }
+    }
+    return { probs, features };
+  }
   for (let start = 0; start < indices.length; start += batchSize) {
     const batch = indices.slice(start, start + batchSize);
     const [p, f] = tf.tidy(() => {

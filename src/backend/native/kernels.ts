@@ -45,12 +45,12 @@ type Backend = NativeBackend;
  * channel counts in multiples of 8; for others it falls back to a generic kernel that is 4x slower with the fused
  * ReLU than batch norm and ReLU as two primitives (measured at 10,240 rows: c = 36, 60).
  */
-function fusesRelu(c: number): boolean {
+export function fusesRelu(c: number): boolean {
   return c % 8 === 0;
 }
 
 /** Below this many elements, data movement and additions stay in JS (a primitive call costs more). */
-const NATIVE_MIN = 1 << 15;
+export const NATIVE_MIN = 1 << 15;
 
 function f32(backend: Backend, t: tf.TensorInfo): Float32Array {
   const values = backend.data.get(t.dataId)!.values;
@@ -72,7 +72,8 @@ function need(inputs: tf.NamedTensorInfoMap, name: string): tf.TensorInfo {
   return t;
 }
 
-function convGeometry(info: tf.backend_util.Conv2DInfo): ConvGeometry {
+/** oneDNN convolution geometry from tfjs's convolution info. */
+export function convGeometry(info: tf.backend_util.Conv2DInfo): ConvGeometry {
   return {
     n: info.batchSize,
     h: info.inHeight,
@@ -94,7 +95,8 @@ function convGeometry(info: tf.backend_util.Conv2DInfo): ConvGeometry {
   };
 }
 
-function poolGeometry(info: tf.backend_util.Conv2DInfo): PoolGeometry {
+/** oneDNN pooling geometry from tfjs's pooling info. */
+export function poolGeometry(info: tf.backend_util.Conv2DInfo): PoolGeometry {
   return {
     n: info.batchSize,
     h: info.inHeight,

@@ -1,0 +1,540 @@
+/**
+ * The native engine's compiled step: a whole fine-tuning step (forward, sigmoid BCE, backward, weight decay,
+ * momentum update, batch-norm moving statistics) and inference as a fixed list of oneDNN primitive calls over
+ * buffers planned once per batch size, with no tfjs tape, tensors or kernel dispatch in between.
+ *
+ * The network comes from {@linkcode describeClassifier} (the tfjs model is the one source of the architecture).
+ * Weights are copied from the tfjs variables when a step is {@linkcode NativeStep.load}ed and written back by
+ * {@linkcode NativeStep.store}, so the loop, checkpoints, query functions and reports see ordinary tfjs models.
+ * The tape path (tfjs's autodiff over the native kernels) stays the oracle: the tests hold the two within 1e-4.
+ *
+ * @module
+ */
+import * as tf from "@tensorflow/tfjs";
+import type { Classifier } from "../model/classifier.ts";
+import { describeClassifier, GraphError, type GraphOp, type NetGraph } from "../model/graph.ts";
+import { DNNL } from "../backend/native/abi.ts";
+import { NATIVE_BACKEND, nativeOps, nativeStepKind } from "../backend/native.ts";
+import type { ConvGeometry, NativeOps, PoolGeometry } from "../backend/native/ops.ts";
+import { convGeometry, fusesRelu, NATIVE_MIN, poolGeometry } from "../backend/native/kernels.ts";
+import { concatRows, meanHW } from "../backend/native/arrays.ts";
+import { momentumStep } from "../backend/kernels/momentum_step.ts";
+import { movingAverage } from "../backend/kernels/moving_stats.ts";
+
+/** One weight of the network in host memory. */
+interface Param {
+  readonly name: string;
+  readonly shape: number[];
+  readonly variable: tf.Variable;
+  readonly value: Float32Array;
+  /** Trainable weights: the gradient and the momentum accumulation. */
+  readonly grad?: Float32Array;
+  readonly acc?: Float32Array;
+  /** Weight decay applies (convolution and dense kernels). */
+  readonly decayed: boolean;
+}
+
+/** Per operation, what a batch size fixes: geometry and the buffers the backward pass needs. */
+type Planned =
+  | { readonly op: Extract<GraphOp, { kind: "conv" }>; readonly g: ConvGeometry }
+  | {
+    readonly op: Extract<GraphOp, { kind: "batchNorm" }>;
+    readonly rows: number;
+    readonly c: number;
+    readonly fused: boolean;
+    readonly mean: Float32Array;
+    readonly variance: Float32Array;
+    readonly workspace: Float32Array | undefined;
+  }
+  | { readonly op: Extract<GraphOp, { kind: "pool" }>; readonly g: PoolGeometry }
+  | { readonly op: Extract<GraphOp, { kind: "concat" }>; readonly rows: number; readonly widths: number[] }
+  | { readonly op: Extract<GraphOp, { kind: "globalAvgPool" }>; readonly hw: number; readonly c: number }
+  | { readonly op: Extract<GraphOp, { kind: "dense" }>; readonly d: number; readonly classes: number };
+
+interface Plan {
+  readonly n: number;
+  readonly training: boolean;
+  readonly steps: readonly Planned[];
+  readonly act: Float32Array[];
+  /** Gradients (training plans only); none for the input. */
+  readonly grad: (Float32Array | undefined)[];
+  /** A buffer as large as the largest tensor, for gradients that add to one already written. */
+  readonly scratch: Float32Array;
+}
+
+const volume = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
+
+/** A classifier compiled for the native engine. */
+export class NativeStep {
+  readonly graph: NetGraph;
+  readonly #ops: NativeOps;
+  readonly #params = new Map<string, Param>();
+  readonly #plans = new Map<string, Plan>();
+  /** Trainable parameters in the tape path's order (backbone, then head). */
+  readonly #trainable: Param[];
+
+  /**
+   * Compile `model` for `ops`. Throws a `GraphError` when the model has a layer the compiled step cannot run.
+   * `decayed` names the weights weight decay applies to.
+   */
+  constructor(model: Classifier, ops: NativeOps) {
+    this.graph = describeClassifier(model);
+    this.#ops = ops;
+    const trainable = new Set(
+      [...model.backbone.trainableWeights, ...model.head.trainableWeights].map((w) => w.name),
+    );
+    for (const w of [...model.backbone.weights, ...model.head.weights]) {
+      const isTrainable = trainable.has(w.name);
+      const shape = [...w.shape] as number[];
+      const n = volume(shape);
+      this.#params.set(w.name, {
+        name: w.name,
+        shape,
+        variable: w.read() as tf.Variable,
+        value: new Float32Array(n),
+        ...(isTrainable ? { grad: new Float32Array(n), acc: new Float32Array(n) } : {}),
+        decayed: /kernel$/.test(w.originalName) && isTrainable,
+      });
+    }
+    this.#trainable = [...model.backbone.trainableWeights, ...model.head.trainableWeights].map((w) =>
+      this.#params.get(w.name)!
+    );
+  }
+
+  /** Copy every weight from its tfjs variable and zero the momentum (a new round's optimizer). */
+  load(): void {
+    for (const p of this.#params.values()) {
+      p.value.set(p.variable.dataSync() as Float32Array);
+      p.acc?.fill(0);
+    }
+  }
+
+  /** Write every weight (trainable and moving statistics) back to its tfjs variable. */
+  store(): void {
+    for (const p of this.#params.values()) {
+      p.variable.assign(tf.tensor(p.value.slice(), p.shape, "float32"));
+    }
+  }
+
+  #p(name: string): Param {
+    const p = this.#params.get(name);
+    if (!p) throw new Error(`native step: no weight ${name}`);
+    return p;
+  }
+
+  #plan(n: number, training: boolean): Plan {
+    const key = `${n} ${training}`;
+    const have = this.#plans.get(key);
+    if (have) return have;
+    const g = this.graph;
+    const act = g.tensors.map((s) => new Float32Array(n * volume(s)));
+    const steps: Planned[] = g.ops.map((op): Planned => {
+      switch (op.kind) {
+        case "conv": {
+          const [h, w, c] = g.tensors[op.x]!;
+          const p = op.pad;
+          const info = tf.backend_util.computeConv2DInfo(
+            [n, h! + p.top + p.bottom, w! + p.left + p.right, c!],
+            op.filter as [number, number, number, number],
+            op.strides as [number, number],
+            1,
+            op.padding,
+          );
+          const geo = convGeometry(info);
+          return {
+            op,
+            g: {
+              ...geo,
+              h: h!,
+              w: w!,
+              top: geo.top + p.top,
+              left: geo.left + p.left,
+              bottom: geo.bottom + p.bottom,
+              right: geo.right + p.right,
+            },
+          };
+        }
+        case "batchNorm": {
+          const s = g.tensors[op.x]!;
+          const c = s[s.length - 1]!;
+          const rows = n * volume(s) / c;
+          const fused = op.relu && fusesRelu(c);
+          const workspace = fused && training
+            ? new Float32Array(this.#ops.batchNormReluWorkspace(rows, c, op.epsilon))
+            : undefined;
+          return {
+            op,
+            rows,
+            c,
+            fused,
+            mean: new Float32Array(c),
+            variance: new Float32Array(c),
+            workspace,
+          };
+        }
+        case "pool": {
+          const [h, w, c] = g.tensors[op.x]!;
+          const p = op.pad;
+          const info = tf.backend_util.computePool2DInfo(
+            [n, h! + p.top + p.bottom, w! + p.left + p.right, c!],
+            op.size as [number, number],
+            op.strides as [number, number],
+            1,
+            op.padding,
+          );
+          const geo = poolGeometry(info);
+          return {
+            op,
+            g: {
+              ...geo,
+              h: h!,
+              w: w!,
+              top: geo.top + p.top,
+              left: geo.left + p.left,
+              bottom: geo.bottom + p.bottom,
+              right: geo.right + p.right,
+            },
+          };
+        }
+        case "concat": {
+          const s = g.tensors[op.y]!;
+          return {
+            op,
+            rows: n * volume(s.slice(0, -1)),
+            widths: op.xs.map((x) => g.tensors[x]!.at(-1)!),
+          };
+        }
+        case "globalAvgPool": {
+          const [h, w, c] = g.tensors[op.x]!;
+          return { op, hw: h! * w!, c: c! };
+        }
+        case "dense":
+          return { op, d: g.tensors[op.x]![0]!, classes: g.tensors[op.y]![0]! };
+      }
+    });
+    const grad = training
+      ? g.tensors.map((s, t) => t === g.input ? undefined : new Float32Array(n * volume(s)))
+      : [];
+    const largest = Math.max(...g.tensors.map((s) => n * volume(s)));
+    const plan: Plan = {
+      n,
+      training,
+      steps,
+      act,
+      grad,
+      scratch: new Float32Array(training ? largest : 0),
+    };
+    this.#plans.set(key, plan);
+    return plan;
+  }
+
+  /** The forward pass of `plan` over the images `x` (`[n, h, w, c]` row-major, normalised). */
+  #forward(plan: Plan, x: Float32Array): void {
+    const ops = this.#ops;
+    const a = plan.act;
+    a[this.graph.input]!.set(x);
+    for (const s of plan.steps) {
+      switch (s.op.kind) {
+        case "conv": {
+          const st = s as Extract<Planned, { op: { kind: "conv" } }>;
+          ops.conv2d(st.g, a[st.op.x]!, this.#p(st.op.kernel).value, a[st.op.y]!);
+          break;
+        }
+        case "batchNorm": {
+          const st = s as Extract<Planned, { op: { kind: "batchNorm" } }>;
+          const op = st.op;
+          const x = a[op.x]!, y = a[op.y]!;
+          const gamma = this.#p(op.gamma).value, beta = this.#p(op.beta).value;
+          const mm = this.#p(op.movingMean).value, mv = this.#p(op.movingVariance).value;
+          if (plan.training) {
+            ops.batchNormTraining(
+              st.rows,
+              st.c,
+              op.epsilon,
+              x,
+              gamma,
+              beta,
+              y,
+              st.mean,
+              st.variance,
+              st.workspace,
+            );
+            if (op.relu && !st.fused) ops.relu(y.length, y, y);
+            const decay = 1 - op.momentum;
+            movingAverage(mm, st.mean, decay, mm);
+            movingAverage(mv, st.variance, decay, mv);
+          } else {
+            ops.batchNormInference(st.rows, st.c, op.epsilon, x, gamma, beta, mm, mv, y, st.fused);
+            if (op.relu && !st.fused) ops.relu(y.length, y, y);
+          }
+          break;
+        }
+        case "pool": {
+          const st = s as Extract<Planned, { op: { kind: "pool" } }>;
+          const alg = st.op.max ? DNNL.poolingMax : DNNL.poolingAvgExcludePadding;
+          ops.pool(alg, st.g, a[st.op.x]!, a[st.op.y]!);
+          break;
+        }
+        case "concat": {
+          const st = s as Extract<Planned, { op: { kind: "concat" } }>;
+          const parts = st.op.xs.map((t) => a[t]!);
+          const y = a[st.op.y]!;
+          if (y.length >= NATIVE_MIN && st.widths.every((w) => w > 0)) {
+            ops.concatColumns(st.rows, st.widths, parts, y);
+          } else concatRows(parts, st.widths, st.rows, y);
+          break;
+        }
+        case "globalAvgPool": {
+          const st = s as Extract<Planned, { op: { kind: "globalAvgPool" } }>;
+          meanHW(a[st.op.x]!, plan.n, st.hw, st.c, a[st.op.y]!);
+          break;
+        }
+        case "dense": {
+          const st = s as Extract<Planned, { op: { kind: "dense" } }>;
+          const y = a[st.op.y]!;
+          ops.matmul(1, plan.n, st.d, st.classes, false, false, a[st.op.x]!, this.#p(st.op.kernel).value, y);
+          const bias = this.#p(st.op.bias).value;
+          for (let i = 0; i < plan.n; i++) {
+            for (let k = 0; k < st.classes; k++) y[i * st.classes + k]! += bias[k]!;
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  /**
+   * Where the gradient of tensor `t` goes: its own buffer when nothing has written it this step (then marked
+   * written), else the scratch buffer, which {@linkcode NativeStep.#settle} adds in.
+   */
+  #target(plan: Plan, written: Uint8Array, t: number): Float32Array {
+    const grad = plan.grad[t]!;
+    if (!written[t]) {
+      written[t] = 1;
+      return grad;
+    }
+    return plan.scratch.subarray(0, grad.length);
+  }
+
+  #settle(plan: Plan, t: number, target: Float32Array): void {
+    const grad = plan.grad[t]!;
+    if (target === grad) return;
+    if (grad.length >= NATIVE_MIN) this.#ops.add(grad.length, grad, target, grad);
+    else for (let i = 0; i < grad.length; i++) grad[i] = Math.fround(grad[i]! + target[i]!);
+  }
+
+  #backward(plan: Plan): void {
+    const ops = this.#ops;
+    const a = plan.act, g = plan.grad;
+    const written = new Uint8Array(this.graph.tensors.length);
+    written[this.graph.logits] = 1;
+    const wants = (t: number) => t !== this.graph.input;
+    for (let i = plan.steps.length - 1; i >= 0; i--) {
+      const s = plan.steps[i]!;
+      // An output nothing read (so no gradient reached it) has a zero gradient.
+      if (!written[s.op.y]) {
+        plan.grad[s.op.y]!.fill(0);
+        written[s.op.y] = 1;
+      }
+      switch (s.op.kind) {
+        case "dense": {
+          const st = s as Extract<Planned, { op: { kind: "dense" } }>;
+          const dz = g[st.op.y]!, x = a[st.op.x]!;
+          const kernel = this.#p(st.op.kernel), bias = this.#p(st.op.bias);
+          ops.matmul(1, st.d, plan.n, st.classes, true, false, x, dz, kernel.grad!);
+          const db = bias.grad!;
+          db.fill(0);
+          for (let r = 0; r < plan.n; r++) {
+            for (let k = 0; k < st.classes; k++) db[k] = Math.fround(db[k]! + dz[r * st.classes + k]!);
+          }
+          if (wants(st.op.x)) {
+            const dx = this.#target(plan, written, st.op.x);
+            ops.matmul(1, plan.n, st.classes, st.d, false, true, dz, kernel.value, dx);
+            this.#settle(plan, st.op.x, dx);
+          }
+          break;
+        }
+        case "globalAvgPool": {
+          const st = s as Extract<Planned, { op: { kind: "globalAvgPool" } }>;
+          if (!wants(st.op.x)) break;
+          const dy = g[st.op.y]!;
+          const dx = this.#target(plan, written, st.op.x);
+          const hw = st.hw, c = st.c;
+          for (let r = 0; r < plan.n; r++) {
+            for (let k = 0; k < c; k++) {
+              const v = Math.fround(dy[r * c + k]! / hw);
+              for (let p = 0, base = r * hw * c + k; p < hw; p++, base += c) dx[base] = v;
+            }
+          }
+          this.#settle(plan, st.op.x, dx);
+          break;
+        }
+        case "concat": {
+          const st = s as Extract<Planned, { op: { kind: "concat" } }>;
+          const dy = g[st.op.y]!;
+          const total = st.widths.reduce((x, w) => x + w, 0);
+          let offset = 0;
+          st.op.xs.forEach((t, j) => {
+            const w = st.widths[j]!;
+            if (wants(t) && w > 0) {
+              const dx = this.#target(plan, written, t);
+              if (dy.length >= NATIVE_MIN) ops.columns(st.rows, total, offset, w, dy, dx);
+              else {
+                for (let r = 0; r < st.rows; r++) {
+                  dx.set(dy.subarray(r * total + offset, r * total + offset + w), r * w);
+                }
+              }
+              this.#settle(plan, t, dx);
+            }
+            offset += w;
+          });
+          break;
+        }
+        case "pool": {
+          const st = s as Extract<Planned, { op: { kind: "pool" } }>;
+          if (!wants(st.op.x)) break;
+          const alg = st.op.max ? DNNL.poolingMax : DNNL.poolingAvgExcludePadding;
+          const dx = this.#target(plan, written, st.op.x);
+          ops.poolBackward(alg, st.g, a[st.op.x]!, g[st.op.y]!, dx);
+          this.#settle(plan, st.op.x, dx);
+          break;
+        }
+        case "batchNorm": {
+          const st = s as Extract<Planned, { op: { kind: "batchNorm" } }>;
+          const op = st.op;
+          const dy = g[op.y]!;
+          if (op.relu && !st.fused) {
+            // The mask is the output itself: positive exactly where ReLU passed. Masked in place.
+            ops.reluBackward(dy.length, a[op.y]!, dy, dy);
+          }
+          const gamma = this.#p(op.gamma), beta = this.#p(op.beta);
+          const dx = wants(op.x)
+            ? this.#target(plan, written, op.x)
+            : plan.scratch.subarray(0, a[op.x]!.length);
+          ops.batchNormBackward(
+            st.rows,
+            st.c,
+            op.epsilon,
+            a[op.x]!,
+            dy,
+            st.mean,
+            st.variance,
+            gamma.value,
+            beta.value,
+            dx,
+            gamma.grad!,
+            beta.grad!,
+            st.fused ? st.workspace : undefined,
+          );
+          if (wants(op.x)) this.#settle(plan, op.x, dx);
+          break;
+        }
+        case "conv": {
+          const st = s as Extract<Planned, { op: { kind: "conv" } }>;
+          const kernel = this.#p(st.op.kernel);
+          const dy = g[st.op.y]!, x = a[st.op.x]!;
+          ops.conv2dBackpropFilter(st.g, x, dy, kernel.grad!);
+          if (wants(st.op.x)) {
+            const dx = this.#target(plan, written, st.op.x);
+            ops.conv2dBackpropInput(st.g, dy, kernel.value, dx);
+            this.#settle(plan, st.op.x, dx);
+          }
+          break;
+        }
+      }
+    }
+  }
+
+  /**
+   * One SGD step on a batch: `x` the normalised images (`[n, h, w, c]`), `y` the 0/1 labels (`[n, classes]`).
+   * Returns the loss (mean BCE plus `weightDecay / 2 · Σ‖kernel‖²`), as the tape path computes it.
+   */
+  train(
+    x: Float32Array,
+    y: Float32Array,
+    n: number,
+    lr: number,
+    momentum: number,
+    weightDecay: number,
+  ): number {
+    const plan = this.#plan(n, true);
+    this.#forward(plan, x);
+    const z = plan.act[this.graph.logits]!, dz = plan.grad[this.graph.logits]!;
+    const count = z.length;
+    let loss = 0;
+    for (let i = 0; i < count; i++) {
+      const zi = z[i]!, yi = y[i]!;
+      loss += Math.max(zi, 0) - zi * yi + Math.log1p(Math.exp(-Math.abs(zi)));
+      dz[i] = (1 / (1 + Math.exp(-zi)) - yi) / count;
+    }
+    loss /= count;
+    this.#backward(plan);
+    if (weightDecay > 0) {
+      const half = Math.fround(weightDecay / 2);
+      let l2 = 0;
+      for (const p of this.#trainable) {
+        if (!p.decayed) continue;
+        const v = p.value, gr = p.grad!;
+        for (let i = 0; i < v.length; i++) {
+          l2 += v[i]! * v[i]!;
+          gr[i] = Math.fround(gr[i]! + Math.fround(half * Math.fround(2 * v[i]!)));
+        }
+      }
+      loss += half * l2;
+    }
+    for (const p of this.#trainable) momentumStep(p.value, p.acc!, p.grad!, momentum, -lr, p.value, p.acc!);
+    return Math.fround(loss);
+  }
+
+  /** Inference over `n` normalised images: sigmoid probabilities `[n, classes]` and features `[n, d]` (copies). */
+  infer(x: Float32Array, n: number): { probs: Float32Array; features: Float32Array } {
+    const plan = this.#plan(n, false);
+    this.#forward(plan, x);
+    const z = plan.act[this.graph.logits]!;
+    const probs = new Float32Array(z.length);
+    for (let i = 0; i < z.length; i++) probs[i] = 1 / (1 + Math.exp(-z[i]!));
+    return { probs, features: plan.act[this.graph.features]!.slice() };
+  }
+
+  /** Drop the planned buffers (primitives stay cached by the engine). */
+  release(): void {
+    this.#plans.clear();
+  }
+}
+
+const compiled = new WeakMap<Classifier, NativeStep | null>();
+
+/**
+ * The compiled step for `model` when the native engine is active and `ALBENCH_NATIVE_STEP` does not ask for the
+ * tape; `undefined` otherwise. A model the step cannot compile is said once on stderr (naming the layer) and
+ * runs on the tape path. Compiled once per model object.
+ *
+ * @example
+ * ```ts
+ * import * as tf from "@tensorflow/tfjs";
+ * import { Rng } from "../rng.ts";
+ * import { buildClassifier } from "../model/classifier.ts";
+ * import { nativeStepFor } from "./native_step.ts";
+ * await tf.setBackend("cpu");
+ * console.assert(nativeStepFor(buildClassifier("small-cnn", 16, 3, Rng.root(0))) === undefined); // not native
+ * ```
+ */
+export function nativeStepFor(model: Classifier): NativeStep | undefined {
+  if (tf.getBackend() !== NATIVE_BACKEND) return undefined;
+  const ops = nativeOps();
+  if (!ops || nativeStepKind() !== "compiled") return undefined;
+  const have = compiled.get(model);
+  if (have !== undefined) return have ?? undefined;
+  try {
+    const step = new NativeStep(model, ops);
+    compiled.set(model, step);
+    return step;
+  } catch (e) {
+    if (!(e instanceof GraphError)) throw e;
+    compiled.set(model, null);
+    console.error(
+      `native engine: the compiled step cannot run this model (${e.message}); using the tape path`,
+    );
+    return undefined;
+  }
+}
