@@ -189,3 +189,31 @@ Deno.test("native step: a layer the graph cannot describe is named (and the tape
   backbone.dispose();
   model.head.dispose();
 });
+
+Deno.test("model graph: DenseNet121 read from its tfjs model, padding folded into the stem", async () => {
+  await tf.setBackend("cpu");
+  const model = withHead(buildBackbone("densenet121", 32, Rng.root(0)), 17, Rng.root(0));
+  try {
+    const g = describeClassifier(model);
+    const count = (kind: string) => g.ops.filter((o) => o.kind === kind).length;
+    // Convolutions: the stem, two in each of 58 dense layers, one in each of 3 transitions. Batch norms: one
+    // before every convolution but the stem, one after the stem and the final one.
+    assert.deepEqual(
+      ["conv", "batchNorm", "pool", "concat", "globalAvgPool", "dense"].map(count),
+      [120, 121, 4, 58, 1, 1],
+    );
+    const stem = g.ops[0]!;
+    assert.ok(stem.kind === "conv");
+    assert.deepEqual(stem.pad, { top: 3, bottom: 3, left: 3, right: 3 });
+    assert.equal(stem.padding, "valid");
+    assert.deepEqual(g.tensors[stem.y], [13, 13, 64]); // (32 + 6 - 7) / 2 + 1
+    const maxPool = g.ops.find((o) => o.kind === "pool" && o.max)!;
+    assert.ok(maxPool.kind === "pool" && maxPool.pad.top === 1);
+    assert.deepEqual(g.tensors[g.features], [1024]);
+    assert.deepEqual(g.tensors[g.logits], [17]);
+    assert.ok(g.ops.every((o) => o.kind !== "batchNorm" || o.relu), "every batch norm carries its ReLU");
+  } finally {
+    model.backbone.dispose();
+    model.head.dispose();
+  }
+});

@@ -62,6 +62,9 @@ interface Plan {
   readonly scratch: Float32Array;
 }
 
+/** Plans (batch size × training or inference) kept per compiled model. */
+const MAX_PLANS = 4;
+
 const volume = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** A classifier compiled for the native engine. */
@@ -125,7 +128,15 @@ export class NativeStep {
   #plan(n: number, training: boolean): Plan {
     const key = `${n} ${training}`;
     const have = this.#plans.get(key);
-    if (have) return have;
+    if (have) {
+      // Most recently used last: the eviction below drops the plan unused longest.
+      this.#plans.delete(key);
+      this.#plans.set(key, have);
+      return have;
+    }
+    // A round's full and partial batch, and inference's: four plans at most, so rounds whose partial batch
+    // changes size do not each keep a network's worth of buffers.
+    while (this.#plans.size >= MAX_PLANS) this.#plans.delete(this.#plans.keys().next().value!);
     const g = this.graph;
     const act = g.tensors.map((s) => new Float32Array(n * volume(s)));
     const steps: Planned[] = g.ops.map((op): Planned => {
