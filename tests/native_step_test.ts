@@ -206,7 +206,7 @@ Deno.test("model graph: DenseNet121 read from its tfjs model, padding folded int
     assert.ok(stem.kind === "conv");
     assert.deepEqual(stem.pad, { top: 3, bottom: 3, left: 3, right: 3 });
     assert.equal(stem.padding, "valid");
-    assert.deepEqual(g.tensors[stem.y], [13, 13, 64]); // (32 + 6 - 7) / 2 + 1
+    assert.deepEqual(g.tensors[stem.y], [16, 16, 64]); // floor((32 + 6 - 7) / 2) + 1
     const maxPool = g.ops.find((o) => o.kind === "pool" && o.max)!;
     assert.ok(maxPool.kind === "pool" && maxPool.pad.top === 1);
     assert.deepEqual(g.tensors[g.features], [1024]);
