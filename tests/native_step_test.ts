@@ -13,6 +13,9 @@ import { type Classifier, withHead } from "../src/model/classifier.ts";
 import { describeClassifier, GraphError } from "../src/model/graph.ts";
 import { type EpochRecord, finetune, type FinetuneOptions, infer } from "../src/train/finetune.ts";
 import { nativeStepFor } from "../src/train/native_step.ts";
+import { nativeStepKind } from "../src/backend/native.ts";
+import { engineIdentity } from "../src/backend/doctor.ts";
+import { identityDifferences } from "../src/runner/identity.ts";
 import { nativeUnavailable } from "./native_available.ts";
 
 const missing = nativeUnavailable();
@@ -216,4 +219,29 @@ Deno.test("model graph: DenseNet121 read from its tfjs model, padding folded int
     model.backbone.dispose();
     model.head.dispose();
   }
+});
+
+Deno.test("native step: ALBENCH_NATIVE_STEP takes compiled or tape; anything else is refused by name", () => {
+  assert.equal(nativeStepKind(undefined), "compiled");
+  assert.equal(nativeStepKind("compiled"), "compiled");
+  assert.equal(nativeStepKind("tape"), "tape");
+  for (const bad of ["Tape", "fast", " compiled"]) {
+    assert.throws(() => nativeStepKind(bad), {
+      message: `ALBENCH_NATIVE_STEP=${JSON.stringify(bad)} is not "compiled" or "tape"`,
+    });
+  }
+});
+
+Deno.test("native step: the step is part of the engine identity, so tape and compiled results never mix", () => {
+  const env = (detail: string) => ({ backend: { name: "native", detail, threads: 2 }, arch: "x86_64" });
+  const tape = engineIdentity(env("oneDNN 2.6.3 avx2, 2 OpenMP threads (/usr/lib/libdnnl.so.2), tape step"));
+  const old = engineIdentity(env("oneDNN 2.6.3 avx2, 2 OpenMP threads (/usr/lib/libdnnl.so.2)"));
+  const compiled = engineIdentity(
+    env("oneDNN 2.6.3 avx2, 2 OpenMP threads (/usr/lib/libdnnl.so.2), compiled step"),
+  );
+  assert.equal(tape, old, "records from before the compiled step were computed on the tape");
+  assert.equal(compiled, "native (avx2, x86_64, 2 threads, compiled step)");
+  assert.deepEqual(identityDifferences({ engine: tape }, { dataset: "d", code: "c", engine: compiled }), [
+    `engine ${tape} → ${compiled}`,
+  ]);
 });
