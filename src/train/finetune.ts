@@ -11,7 +11,7 @@ import type { ImageTable, LabelTable } from "../data/dataset.ts";
 import { type FlipRot, imageBatch, labelBatch } from "../data/batch.ts";
 import { type Classifier, decayedVariables, forward, trainableVariables } from "../model/classifier.ts";
 import { FusedMomentumOptimizer } from "./momentum.ts";
-import { type NativeStep, nativeStepFor } from "./native_step.ts";
+import { nativeStepFor } from "./native_step.ts";
 
 /** The fine-tuning recipe (the scenario's `finetune` section). */
 export interface FinetuneOptions {
@@ -184,106 +184,90 @@ export async function finetune(
 ): Promise<EpochRecord[]> {
   if (indices.length === 0) throw new RangeError("finetune: the labelled set is empty");
   const compiled = nativeStepFor(model);
-  if (compiled) return await finetuneCompiled(compiled, images, table, indices, options, rng, onEpoch);
+  if (compiled) {
+    // The native engine's compiled step: the weights live in native buffers for the round and go back to the
+    // model at its end, also when it throws.
+    compiled.load();
+    try {
+      return await runSchedule(indices, options, rng, onEpoch, (batch, augs, lr) => {
+        const x = imageBatch(images, batch, augs), y = labelBatch(table, batch);
+        try {
+          const xs = x.dataSync() as Float32Array, ys = y.dataSync() as Float32Array;
+          return compiled.train(xs, ys, batch.length, lr, options.momentum, options.weightDecay);
+        } finally {
+          tf.dispose([x, y]);
+        }
+      });
+    } finally {
+      compiled.store();
+    }
+  }
   const optimizer = new FusedMomentumOptimizer(options.lr, options.momentum);
   const vars = trainableVariables(model);
   const decayed = options.weightDecay > 0 ? decayedVariables(model) : [];
-  const records: EpochRecord[] = [];
-  const schedule = roundSchedule(options, indices.length);
-  const decay = { ...options, decayEpochs: schedule.decayEpochs };
   try {
-    for (let e = 0, done = false; !done; e++) {
-      const lr = learningRateAt(decay, e);
+    return await runSchedule(indices, options, rng, onEpoch, (batch, augs, lr) => {
       optimizer.setLearningRate(lr);
-      const order = rng.fork(`epoch-${e}/order`).shuffle([...indices]);
-      const augRng = rng.fork(`epoch-${e}/augment`);
-      let lossSum = 0;
-      const losses: tf.Scalar[] = [];
-      for (let start = 0; start < order.length; start += options.batchSize) {
-        const batch = order.slice(start, start + options.batchSize);
-        const augs = drawFlipRot(batch.length, options.augment, augRng);
-        const loss = tf.tidy(() => {
-          const x = imageBatch(images, batch, augs), y = labelBatch(table, batch);
-          return optimizer.minimize(
-            () => {
-              const { logits } = forward(model, x, true);
-              let l = bceFromLogits(y, logits);
-              if (decayed.length) {
-                const l2 = tf.addN(decayed.map((v) => tf.sum(tf.square(v))));
-                l = tf.add(l, tf.mul(l2, options.weightDecay / 2));
-              }
-              return l as tf.Scalar;
-            },
-            true,
-            vars,
-          )!;
-        });
-        losses.push(loss);
-      }
-      // One read per epoch, not per step: reads synchronise the backend.
-      const values = await Promise.all(losses.map((l) => l.data()));
-      tf.dispose(losses);
-      for (const v of values) lossSum += v[0]!;
-      const record = { epoch: e, lr, loss: lossSum / values.length };
-      records.push(record);
-      await onEpoch?.(record);
-      done = untilLossDone(e, schedule.epochs, record.loss, options.untilLoss);
-    }
+      return tf.tidy(() => {
+        const x = imageBatch(images, batch, augs), y = labelBatch(table, batch);
+        return optimizer.minimize(
+          () => {
+            const { logits } = forward(model, x, true);
+            let l = bceFromLogits(y, logits);
+            if (decayed.length) {
+              const l2 = tf.addN(decayed.map((v) => tf.sum(tf.square(v))));
+              l = tf.add(l, tf.mul(l2, options.weightDecay / 2));
+            }
+            return l as tf.Scalar;
+          },
+          true,
+          vars,
+        )!;
+      });
+    });
   } finally {
     optimizer.dispose();
   }
-  return records;
 }
 
+/** One SGD step on a batch at `lr`; its loss, as a number or a scalar tensor read at the end of the epoch. */
+type BatchStep = (batch: number[], augs: FlipRot[], lr: number) => number | tf.Scalar;
+
 /**
- * {@linkcode finetune} on the native engine's compiled step: the same batches, augmentation, schedule and loss,
- * with the weights in native buffers for the round and written back to the model at its end (also when it
- * throws).
+ * The epochs of one round, whichever step trains: the schedule ({@linkcode roundSchedule},
+ * {@linkcode learningRateAt}, {@linkcode untilLossDone}), each epoch's order and augmentation from the streams
+ * `epoch-<e>/order` and `epoch-<e>/augment`, and the epoch's mean loss.
  */
-async function finetuneCompiled(
-  step: NativeStep,
-  images: ImageTable,
-  table: LabelTable,
+async function runSchedule(
   indices: readonly number[],
   options: FinetuneOptions,
   rng: Rng,
-  onEpoch?: (r: EpochRecord) => void | Promise<void>,
+  onEpoch: ((r: EpochRecord) => void | Promise<void>) | undefined,
+  step: BatchStep,
 ): Promise<EpochRecord[]> {
   const records: EpochRecord[] = [];
   const schedule = roundSchedule(options, indices.length);
   const decay = { ...options, decayEpochs: schedule.decayEpochs };
-  step.load();
-  try {
-    for (let e = 0, done = false; !done; e++) {
-      const lr = learningRateAt(decay, e);
-      const order = rng.fork(`epoch-${e}/order`).shuffle([...indices]);
-      const augRng = rng.fork(`epoch-${e}/augment`);
-      let lossSum = 0, batches = 0;
-      for (let start = 0; start < order.length; start += options.batchSize) {
-        const batch = order.slice(start, start + options.batchSize);
-        const augs = drawFlipRot(batch.length, options.augment, augRng);
-        const x = imageBatch(images, batch, augs), y = labelBatch(table, batch);
-        try {
-          lossSum += step.train(
-            x.dataSync() as Float32Array,
-            y.dataSync() as Float32Array,
-            batch.length,
-            lr,
-            options.momentum,
-            options.weightDecay,
-          );
-        } finally {
-          tf.dispose([x, y]);
-        }
-        batches++;
-      }
-      const record = { epoch: e, lr, loss: lossSum / batches };
-      records.push(record);
-      await onEpoch?.(record);
-      done = untilLossDone(e, schedule.epochs, record.loss, options.untilLoss);
+  for (let e = 0, done = false; !done; e++) {
+    const lr = learningRateAt(decay, e);
+    const order = rng.fork(`epoch-${e}/order`).shuffle([...indices]);
+    const augRng = rng.fork(`epoch-${e}/augment`);
+    const losses: (number | tf.Scalar)[] = [];
+    for (let start = 0; start < order.length; start += options.batchSize) {
+      const batch = order.slice(start, start + options.batchSize);
+      losses.push(step(batch, drawFlipRot(batch.length, options.augment, augRng), lr));
     }
-  } finally {
-    step.store();
+    // One read per epoch, not per step: reads synchronise the backend.
+    const values = await Promise.all(
+      losses.map((l) => typeof l === "number" ? l : l.data().then((v) => v[0]!)),
+    );
+    tf.dispose(losses.filter((l): l is tf.Scalar => typeof l !== "number"));
+    let lossSum = 0;
+    for (const v of values) lossSum += v;
+    const record = { epoch: e, lr, loss: lossSum / values.length };
+    records.push(record);
+    await onEpoch?.(record);
+    done = untilLossDone(e, schedule.epochs, record.loss, options.untilLoss);
   }
   return records;
 }

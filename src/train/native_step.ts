@@ -12,7 +12,7 @@
  */
 import * as tf from "@tensorflow/tfjs";
 import type { Classifier } from "../model/classifier.ts";
-import { describeClassifier, GraphError, type GraphOp, type NetGraph } from "../model/graph.ts";
+import { describeClassifier, GraphError, type GraphOp, type NetGraph, type Pad } from "../model/graph.ts";
 import { DNNL } from "../backend/native/abi.ts";
 import { NATIVE_BACKEND, nativeOps, nativeStepKind } from "../backend/native.ts";
 import type { ConvGeometry, NativeOps, PoolGeometry } from "../backend/native/ops.ts";
@@ -60,6 +60,27 @@ interface Plan {
   readonly grad: (Float32Array | undefined)[];
   /** A buffer as large as the largest tensor, for gradients that add to one already written. */
   readonly scratch: Float32Array;
+}
+
+/** The NHWC shape of an `[h, w, c]` input after the zero padding `p` folded into its consumer. */
+function paddedShape(n: number, h: number, w: number, c: number, p: Pad): [number, number, number, number] {
+  return [n, h + p.top + p.bottom, w + p.left + p.right, c];
+}
+
+/**
+ * A geometry tfjs computed over the padded input, as oneDNN's over the unpadded one: the folded zero padding
+ * becomes the window's own padding (zeros either way).
+ */
+function unpadded<G extends ConvGeometry | PoolGeometry>(geo: G, h: number, w: number, p: Pad): G {
+  return {
+    ...geo,
+    h,
+    w,
+    top: geo.top + p.top,
+    left: geo.left + p.left,
+    bottom: geo.bottom + p.bottom,
+    right: geo.right + p.right,
+  };
 }
 
 /** Plans (batch size × training or inference) kept per compiled model. */
@@ -143,27 +164,14 @@ export class NativeStep {
       switch (op.kind) {
         case "conv": {
           const [h, w, c] = g.tensors[op.x]!;
-          const p = op.pad;
           const info = tf.backend_util.computeConv2DInfo(
-            [n, h! + p.top + p.bottom, w! + p.left + p.right, c!],
+            paddedShape(n, h!, w!, c!, op.pad),
             op.filter as [number, number, number, number],
             op.strides as [number, number],
             1,
             op.padding,
           );
-          const geo = convGeometry(info);
-          return {
-            op,
-            g: {
-              ...geo,
-              h: h!,
-              w: w!,
-              top: geo.top + p.top,
-              left: geo.left + p.left,
-              bottom: geo.bottom + p.bottom,
-              right: geo.right + p.right,
-            },
-          };
+          return { op, g: unpadded(convGeometry(info), h!, w!, op.pad) };
         }
         case "batchNorm": {
           const s = g.tensors[op.x]!;
@@ -185,27 +193,14 @@ export class NativeStep {
         }
         case "pool": {
           const [h, w, c] = g.tensors[op.x]!;
-          const p = op.pad;
           const info = tf.backend_util.computePool2DInfo(
-            [n, h! + p.top + p.bottom, w! + p.left + p.right, c!],
+            paddedShape(n, h!, w!, c!, op.pad),
             op.size as [number, number],
             op.strides as [number, number],
             1,
             op.padding,
           );
-          const geo = poolGeometry(info);
-          return {
-            op,
-            g: {
-              ...geo,
-              h: h!,
-              w: w!,
-              top: geo.top + p.top,
-              left: geo.left + p.left,
-              bottom: geo.bottom + p.bottom,
-              right: geo.right + p.right,
-            },
-          };
+          return { op, g: unpadded(poolGeometry(info), h!, w!, op.pad) };
         }
         case "concat": {
           const s = g.tensors[op.y]!;
