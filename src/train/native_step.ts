@@ -20,6 +20,7 @@ import { convGeometry, fusesRelu, NATIVE_MIN, poolGeometry } from "../backend/na
 import { concatRows, meanHW } from "../backend/native/arrays.ts";
 import { momentumStep } from "../backend/kernels/momentum_step.ts";
 import { movingAverage } from "../backend/kernels/moving_stats.ts";
+import { type Lifetime, shareSlots } from "./slots.ts";
 
 /** One weight of the network in host memory. */
 interface Param {
@@ -159,7 +160,8 @@ export class NativeStep {
     // changes size do not each keep a network's worth of buffers.
     while (this.#plans.size >= MAX_PLANS) this.#plans.delete(this.#plans.keys().next().value!);
     const g = this.graph;
-    const act = g.tensors.map((s) => new Float32Array(n * volume(s)));
+    const sizes = g.tensors.map((s) => n * volume(s));
+    const { act, grad } = this.#buffers(sizes, training);
     const steps: Planned[] = g.ops.map((op): Planned => {
       switch (op.kind) {
         case "conv": {
@@ -218,10 +220,7 @@ export class NativeStep {
           return { op, d: g.tensors[op.x]![0]!, classes: g.tensors[op.y]![0]! };
       }
     });
-    const grad = training
-      ? g.tensors.map((s, t) => t === g.input ? undefined : new Float32Array(n * volume(s)))
-      : [];
-    const largest = Math.max(...g.tensors.map((s) => n * volume(s)));
+    const largest = Math.max(...sizes);
     const plan: Plan = {
       n,
       training,
@@ -232,6 +231,45 @@ export class NativeStep {
     };
     this.#plans.set(key, plan);
     return plan;
+  }
+
+  /**
+   * Activation and gradient buffers for tensors of `sizes` elements. Training keeps every activation (the
+   * backward pass reads them) and shares gradient buffers: a tensor's gradient is needed from the backward step
+   * of its last reader, which writes it first, through its producer's, which reads it last. Inference shares
+   * activations: a tensor is needed from its producer through its last reader (features and logits to the end).
+   */
+  #buffers(
+    sizes: readonly number[],
+    training: boolean,
+  ): { act: Float32Array[]; grad: (Float32Array | undefined)[] } {
+    const g = this.graph, k = g.ops.length;
+    const producer = sizes.map(() => -1), lastReader = sizes.map(() => -1);
+    g.ops.forEach((op, i) => {
+      producer[op.y] = i;
+      for (const x of op.kind === "concat" ? op.xs : [op.x]) lastReader[x] = Math.max(lastReader[x]!, i);
+    });
+    const allocate = (lives: (Lifetime | undefined)[]) => {
+      const { slot, lengths } = shareSlots(sizes, lives);
+      const buffers = lengths.map((n) => new Float32Array(n));
+      return slot.map((s) => (s === undefined ? undefined : buffers[s]));
+    };
+    if (!training) {
+      const act = allocate(sizes.map((_, t) => {
+        const from = Math.max(producer[t]!, 0);
+        const to = t === g.features || t === g.logits ? k : Math.max(lastReader[t]!, from);
+        return { from, to };
+      }));
+      return { act: act as Float32Array[], grad: [] };
+    }
+    // Backward step of forward op i: k − 1 − i. The logits' gradient is written before the backward pass (−1).
+    const back = (i: number) => k - 1 - i;
+    const grad = allocate(sizes.map((_, t) => {
+      if (t === g.input) return undefined;
+      const from = t === g.logits ? -1 : back(lastReader[t]! >= 0 ? lastReader[t]! : producer[t]!);
+      return { from, to: back(producer[t]!) };
+    }));
+    return { act: sizes.map((n) => new Float32Array(n)), grad };
   }
 
   /** The forward pass of `plan` over the images `x` (`[n, h, w, c]` row-major, normalised). */
