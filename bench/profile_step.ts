@@ -5,7 +5,8 @@
  * `deno task profile --backend webgpu --model densenet-cpu --px 32 [--batch 10] [--steps 2] [--kernels albench|stock] [--mode train|infer]`
  *
  * Runs one untimed step (compiles pipelines), then `--steps` timed steps with no profiling (wall time), then the
- * same steps under `tf.profile`: per kernel the calls, the programs dispatched (webgpu: every
+ * same steps under `tf.profile` (on the native engine's compiled step, its own timing of each planned operation, by
+ * phase and kind, as rows `compiled: forward conv` and so on): per kernel the calls, the programs dispatched (webgpu: every
  * `runWebGPUProgram`, which a kernel may call several times) and the time the backend measured (webgpu: GPU
  * timestamps where the adapter offers them, summed over the kernel's programs; other backends: wall time per
  * kernel). "Outside kernels" is the unprofiled wall time less the summed kernel time: JS, recording and encoding,
@@ -25,6 +26,7 @@ import { buildBackbone } from "../src/model/backbones.ts";
 import { isBackboneName } from "../src/model/names.ts";
 import { withHead } from "../src/model/classifier.ts";
 import { rowRunner } from "../src/perf/row.ts";
+import { nativeStepFor } from "../src/train/native_step.ts";
 
 const fail = (msg: string): never => {
   console.error(`profile: ${msg}`);
@@ -130,21 +132,31 @@ await run();
 const wallMs = performance.now() - t0;
 perKernelPrograms.clear();
 counter?.reset();
+// The native engine's compiled step has no tfjs kernels to profile: it times its own planned operations.
+const compiled = nativeStepFor(model);
+if (compiled) compiled.profile = new Map();
 t0 = performance.now();
 const profile = await tf.profile(async () => {
   await run();
   return [];
 });
 const profiledMs = performance.now() - t0;
+if (compiled) {
+  for (const [name, r] of compiled.profile!) {
+    profile.kernels.push({ name: `compiled: ${name}`, kernelTimeMs: r.ms, calls: r.calls } as never);
+  }
+  compiled.profile = undefined;
+}
 
 // tf.profile also lists op scopes (customGrad's "unnamed scope", fused ops' "fusedConv2d__op") whose time
 // includes the kernels they ran: only registered kernels are counted, so nothing is counted twice.
-const isKernel = (name: string) => tf.getKernel(name, info.tfjsBackend) !== undefined;
+const isKernel = (name: string) =>
+  tf.getKernel(name, info.tfjsBackend) !== undefined || name.startsWith("compiled: ");
 const scopes = new Set(profile.kernels.filter((k) => !isKernel(k.name)).map((k) => k.name));
 const rows = new Map<string, { calls: number; ms: number }>();
 for (const k of profile.kernels.filter((k) => isKernel(k.name))) {
   const r = rows.get(k.name) ?? { calls: 0, ms: 0 };
-  r.calls++;
+  r.calls += (k as { calls?: number }).calls ?? 1;
   r.ms += typeof k.kernelTimeMs === "number" ? k.kernelTimeMs : 0;
   rows.set(k.name, r);
 }

@@ -245,3 +245,43 @@ Deno.test("native step: the step is part of the engine identity, so tape and com
     `engine ${tape} → ${compiled}`,
   ]);
 });
+
+Deno.test({
+  name: `native step: while profile is set, every planned operation is timed by phase and kind${why}`,
+  ignore: skip,
+  fn: async () => {
+    await initBackend("native", { nativeThreads: 1 });
+    try {
+      const model = withHead(buildBackbone("small-cnn", 16, Rng.root(3)), 17, Rng.root(3));
+      const step = nativeStepFor(model)!;
+      step.load();
+      const n = 4, x = new Float32Array(n * 16 * 16 * 3).fill(0.5), y = new Float32Array(n * 17);
+      step.train(x, y, n, 0.01, 0.9, 0); // untimed: planning
+      step.profile = new Map();
+      step.train(x, y, n, 0.01, 0.9, 0);
+      step.train(x, y, n, 0.01, 0.9, 0);
+      const calls = Object.fromEntries([...step.profile].map(([k, r]) => [k, r.calls]));
+      step.profile = undefined;
+      step.train(x, y, n, 0.01, 0.9, 0); // not counted
+      // small-cnn: 4 convolutions and batch norms, 2 max pools, global pooling, the head; two steps.
+      assert.deepEqual(calls, {
+        "forward conv": 8,
+        "forward batchNorm": 8,
+        "forward pool": 4,
+        "forward globalAvgPool": 2,
+        "forward dense": 2,
+        "loss (sigmoid BCE)": 2,
+        "backward dense": 2,
+        "backward globalAvgPool": 2,
+        "backward batchNorm": 8,
+        "backward pool": 4,
+        "backward conv": 8,
+        "update (weight decay, momentum)": 2,
+      });
+      model.backbone.dispose();
+      model.head.dispose();
+    } finally {
+      await tf.setBackend("cpu");
+    }
+  },
+});

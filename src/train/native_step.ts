@@ -97,6 +97,18 @@ export class NativeStep {
   readonly #plans = new Map<string, Plan>();
   /** Trainable parameters in the tape path's order (backbone, then head). */
   readonly #trainable: Param[];
+  /**
+   * While set, every planned operation adds its calls and wall milliseconds here, by phase and kind (`forward
+   * conv`, `backward batchNorm`, `loss (sigmoid BCE)`, ...): the compiled step's profile (bench/profile_step.ts).
+   */
+  profile: Map<string, { calls: number; ms: number }> | undefined;
+
+  #tally(key: string, t0: number): void {
+    const r = this.profile!.get(key) ?? { calls: 0, ms: 0 };
+    r.calls++;
+    r.ms += performance.now() - t0;
+    this.profile!.set(key, r);
+  }
 
   /**
    * Compile `model` for `ops`. Throws a `GraphError` when the model has a layer the compiled step cannot run.
@@ -278,6 +290,7 @@ export class NativeStep {
     const a = plan.act;
     a[this.graph.input]!.set(x);
     for (const s of plan.steps) {
+      const t0 = this.profile ? performance.now() : 0;
       switch (s.op.kind) {
         case "conv": {
           const st = s as Extract<Planned, { op: { kind: "conv" } }>;
@@ -344,6 +357,7 @@ export class NativeStep {
           break;
         }
       }
+      if (this.profile) this.#tally(`forward ${s.op.kind}`, t0);
     }
   }
 
@@ -375,6 +389,7 @@ export class NativeStep {
     const wants = (t: number) => t !== this.graph.input;
     for (let i = plan.steps.length - 1; i >= 0; i--) {
       const s = plan.steps[i]!;
+      const t0 = this.profile ? performance.now() : 0;
       // An output nothing read (so no gradient reached it) has a zero gradient.
       if (!written[s.op.y]) {
         plan.grad[s.op.y]!.fill(0);
@@ -486,6 +501,7 @@ export class NativeStep {
           break;
         }
       }
+      if (this.profile) this.#tally(`backward ${s.op.kind}`, t0);
     }
   }
 
@@ -503,6 +519,7 @@ export class NativeStep {
   ): number {
     const plan = this.#plan(n, true);
     this.#forward(plan, x);
+    let t0 = this.profile ? performance.now() : 0;
     const z = plan.act[this.graph.logits]!, dz = plan.grad[this.graph.logits]!;
     const count = z.length;
     let loss = 0;
@@ -512,7 +529,9 @@ export class NativeStep {
       dz[i] = (1 / (1 + Math.exp(-zi)) - yi) / count;
     }
     loss /= count;
+    if (this.profile) this.#tally("loss (sigmoid BCE)", t0);
     this.#backward(plan);
+    t0 = this.profile ? performance.now() : 0;
     if (weightDecay > 0) {
       const half = Math.fround(weightDecay / 2);
       let l2 = 0;
@@ -527,6 +546,7 @@ export class NativeStep {
       loss += half * l2;
     }
     for (const p of this.#trainable) momentumStep(p.value, p.acc!, p.grad!, momentum, -lr, p.value, p.acc!);
+    if (this.profile) this.#tally("update (weight decay, momentum)", t0);
     return Math.fround(loss);
   }
 
