@@ -13,7 +13,7 @@ import { type Classifier, withHead } from "../src/model/classifier.ts";
 import { describeClassifier, GraphError } from "../src/model/graph.ts";
 import { type EpochRecord, finetune, type FinetuneOptions, infer } from "../src/train/finetune.ts";
 import { nativeStepFor } from "../src/train/native_step.ts";
-import { nativeStepKind } from "../src/backend/native.ts";
+import { nativeOps, nativeStepKind } from "../src/backend/native.ts";
 import { engineIdentity } from "../src/backend/doctor.ts";
 import { identityDifferences } from "../src/runner/identity.ts";
 import { nativeUnavailable } from "./native_available.ts";
@@ -280,6 +280,40 @@ Deno.test({
       });
       model.backbone.dispose();
       model.head.dispose();
+    } finally {
+      await tf.setBackend("cpu");
+    }
+  },
+});
+
+Deno.test({
+  name: `native ops: axpby (oneDNN's scaled sum) = α·a + β·b in float32, in place and on views${why}`,
+  ignore: skip,
+  fn: async () => {
+    await initBackend("native", { nativeThreads: 2 });
+    try {
+      const ops = nativeOps()!;
+      const n = 100_003; // odd: no vector-width multiple
+      const a = Float32Array.from({ length: n }, (_, i) => Math.sin(i) * 3);
+      const b = Float32Array.from({ length: n }, (_, i) => Math.cos(i * 0.7));
+      const y = new Float32Array(n);
+      ops.axpby(n, 0.9, a, -0.025, b, y);
+      let worst = 0;
+      for (let i = 0; i < n; i++) {
+        const want = Math.fround(Math.fround(0.9) * a[i]!) + Math.fround(Math.fround(-0.025) * b[i]!);
+        worst = Math.max(worst, Math.abs(y[i]! - want) / Math.max(Math.abs(want), 1e-3));
+      }
+      assert.ok(worst < 1e-6, `relative error ${worst}`);
+      const inPlace = a.slice();
+      ops.axpby(n, 0.9, inPlace, -0.025, b, inPlace);
+      assert.deepEqual(inPlace, y, "in place on the first input gives the same bits");
+      const big = new Float32Array(64).fill(1), view = big.subarray(8, 40);
+      ops.axpby(32, 1, view, 2, new Float32Array(32).fill(3), view);
+      assert.deepEqual(
+        [big[7], big[8], big[39], big[40]],
+        [1, 7, 7, 1],
+        "a view is written, nothing around it",
+      );
     } finally {
       await tf.setBackend("cpu");
     }

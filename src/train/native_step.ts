@@ -18,7 +18,6 @@ import { NATIVE_BACKEND, nativeOps, nativeStepKind } from "../backend/native.ts"
 import type { ConvGeometry, NativeOps, PoolGeometry } from "../backend/native/ops.ts";
 import { convGeometry, fusesRelu, NATIVE_MIN, poolGeometry } from "../backend/native/kernels.ts";
 import { concatRows, meanHW } from "../backend/native/arrays.ts";
-import { momentumStep } from "../backend/kernels/momentum_step.ts";
 import { movingAverage } from "../backend/kernels/moving_stats.ts";
 import { type Lifetime, shareSlots } from "./slots.ts";
 
@@ -100,6 +99,8 @@ export class NativeStep {
   readonly #plans = new Map<string, Plan>();
   /** Trainable parameters in the tape path's order (backbone, then head). */
   readonly #trainable: Param[];
+  /** Every trainable weight's value, gradient and momentum, back to back in that order. */
+  readonly #flat: { readonly value: Float32Array; readonly grad: Float32Array; readonly acc: Float32Array };
   /**
    * While set, every planned operation adds its calls and wall milliseconds here, by phase and kind (`forward
    * conv`, `backward batchNorm`, `loss (sigmoid BCE)`, ...): the compiled step's profile (bench/profile_step.ts).
@@ -120,33 +121,44 @@ export class NativeStep {
   constructor(model: Classifier, ops: NativeOps) {
     this.graph = describeClassifier(model);
     this.#ops = ops;
-    const trainable = new Set(
-      [...model.backbone.trainableWeights, ...model.head.trainableWeights].map((w) => w.name),
-    );
+    const trainableWeights = [...model.backbone.trainableWeights, ...model.head.trainableWeights];
+    const trainable = new Set(trainableWeights.map((w) => w.name));
+    // Trainable values, gradients and momentum live in three flat arrays (each weight a view), so the update
+    // is two oneDNN calls over all of them.
+    const total = trainableWeights.reduce((n, w) => n + volume(w.shape as number[]), 0);
+    this.#flat = {
+      value: new Float32Array(total),
+      grad: new Float32Array(total),
+      acc: new Float32Array(total),
+    };
+    const offsets = new Map<string, number>();
+    let offset = 0;
+    for (const w of trainableWeights) {
+      offsets.set(w.name, offset);
+      offset += volume(w.shape as number[]);
+    }
     for (const w of [...model.backbone.weights, ...model.head.weights]) {
-      const isTrainable = trainable.has(w.name);
       const shape = [...w.shape] as number[];
       const n = volume(shape);
+      const at = offsets.get(w.name);
+      const view = (a: Float32Array) => a.subarray(at!, at! + n);
       this.#params.set(w.name, {
         name: w.name,
         shape,
         variable: w.read() as tf.Variable,
-        value: new Float32Array(n),
-        ...(isTrainable ? { grad: new Float32Array(n), acc: new Float32Array(n) } : {}),
-        decayed: /kernel$/.test(w.originalName) && isTrainable,
+        ...(at === undefined
+          ? { value: new Float32Array(n) }
+          : { value: view(this.#flat.value), grad: view(this.#flat.grad), acc: view(this.#flat.acc) }),
+        decayed: /kernel$/.test(w.originalName) && trainable.has(w.name),
       });
     }
-    this.#trainable = [...model.backbone.trainableWeights, ...model.head.trainableWeights].map((w) =>
-      this.#params.get(w.name)!
-    );
+    this.#trainable = trainableWeights.map((w) => this.#params.get(w.name)!);
   }
 
   /** Copy every weight from its tfjs variable and zero the momentum (a new round's optimizer). */
   load(): void {
-    for (const p of this.#params.values()) {
-      p.value.set(p.variable.dataSync() as Float32Array);
-      p.acc?.fill(0);
-    }
+    for (const p of this.#params.values()) p.value.set(p.variable.dataSync() as Float32Array);
+    this.#flat.acc.fill(0);
   }
 
   /** Write every weight (trainable and moving statistics) back to its tfjs variable. */
@@ -548,7 +560,10 @@ export class NativeStep {
       }
       loss += half * l2;
     }
-    for (const p of this.#trainable) momentumStep(p.value, p.acc!, p.grad!, momentum, -lr, p.value, p.acc!);
+    // SGD with momentum as tf.train.momentum: acc = momentum·acc + grad; value = value − lr·acc.
+    const f = this.#flat, size = f.value.length;
+    this.#ops.axpby(size, momentum, f.acc, 1, f.grad, f.acc);
+    this.#ops.axpby(size, 1, f.value, -lr, f.acc, f.value);
     if (this.profile) this.#tally("update (weight decay, momentum)", t0);
     return Math.fround(loss);
   }

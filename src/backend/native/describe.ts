@@ -37,6 +37,10 @@ export const DESCRIBE_SYMBOLS = {
     parameters: ["buffer", "buffer", "i32", "i32", "buffer", "usize", "usize"],
     result: "i32",
   },
+  dnnl_sum_primitive_desc_create: {
+    parameters: ["buffer", "buffer", "i32", "buffer", "buffer", "usize", "usize"],
+    result: "i32",
+  },
   md_size_of_queried: { name: "dnnl_memory_desc_get_size", parameters: ["usize"], result: "usize" },
   dnnl_memory_desc_equal: { parameters: ["buffer", "usize"], result: "i32" },
   dnnl_memory_create: { parameters: ["buffer", "buffer", "usize", "usize"], result: "i32" },
@@ -415,6 +419,26 @@ export function addPd(dnnl: Dnnl, md: MemoryDesc): Handle {
     "binary descriptor",
     (o) => dnnl.sym.dnnl_binary_desc_init(o, DNNL.binaryAdd, md, md, md),
   );
+}
+
+/** Scaled sum's primitive descriptor: `dst = scales[0]·src0 + scales[1]·src1 + …`, every layout `md`. */
+export function sumPd(dnnl: Dnnl, md: MemoryDesc, scales: readonly number[]): Handle {
+  const packed = new Uint8Array(scales.length * MEMORY_DESC_BYTES);
+  scales.forEach((_, i) => packed.set(md, i * MEMORY_DESC_BYTES));
+  const pd = outHandle();
+  checkStatus(
+    dnnl.sym.dnnl_sum_primitive_desc_create(
+      pd.buf,
+      md,
+      scales.length,
+      Float32Array.from(scales),
+      packed,
+      0n,
+      dnnl.engine,
+    ),
+    "sum descriptor",
+  );
+  return pd.get();
 }
 
 /** Concatenation's primitive descriptor: `srcs` along `axis` into `dst`. */

@@ -21,6 +21,7 @@ import {
   reluPd,
   reorderPd,
   subMemoryDesc,
+  sumPd,
 } from "./describe.ts";
 import { type ArgSpec, Primitive, PrimitiveCache, USER_LAYOUT } from "./primitive.ts";
 
@@ -348,6 +349,21 @@ export class NativeOps {
         { arg: DNNL.argSrc, user: src, query: USER_LAYOUT, output: false },
         { arg: DNNL.argWeights, user: wei, query: USER_LAYOUT, output: false },
         { arg: DNNL.argDst, user: dst, query: USER_LAYOUT, output: true },
+      ]);
+    }).run([a, b, y]);
+  }
+
+  /**
+   * y = α·a + β·b over `n` values, on all of the engine's threads; `y` may be `a` (oneDNN's sum works in
+   * place on its first input). One primitive per (n, α, β).
+   */
+  axpby(n: number, alpha: number, a: Float32Array, beta: number, b: Float32Array, y: Float32Array): void {
+    this.cache.get(`sum ${n} ${alpha} ${beta}`, () => {
+      const md = memoryDesc(this.dnnl, [n], DNNL.a);
+      return new Primitive(this.dnnl, sumPd(this.dnnl, md, [alpha, beta]), [
+        { arg: DNNL.argMultipleSrc, user: md, query: USER_LAYOUT, output: false },
+        { arg: DNNL.argMultipleSrc + 1, user: md, query: USER_LAYOUT, output: false },
+        { arg: DNNL.argDst, user: md, query: USER_LAYOUT, output: true },
       ]);
     }).run([a, b, y]);
   }
