@@ -319,3 +319,37 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name:
+    `native step: a model it cannot compile is said once per reason on stderr and trains on the tape${why}`,
+  ignore: skip,
+  fn: async () => {
+    await initBackend("native", { nativeThreads: 1 });
+    const said: string[] = [];
+    const error = console.error;
+    console.error = (...args: unknown[]) => void said.push(args.join(" "));
+    try {
+      const stock = () =>
+        withHead(buildBackbone("small-cnn", 16, Rng.root(3), "", { batchNorm: "layers" }), 17, Rng.root(3));
+      const [a, b] = [stock(), stock()];
+      assert.equal(nativeStepFor(a), undefined);
+      assert.equal(nativeStepFor(b), undefined);
+      assert.equal(nativeStepFor(a), undefined);
+      assert.deepEqual(said, [
+        'native engine: the compiled step cannot run this model (layer "bn1": is a BatchNormalization, which ' +
+        "the compiled step does not run); using the tape path",
+      ]);
+      const images = syntheticImages({ size: 4, seed: 5 }, 16), table = syntheticLabels({ size: 4, seed: 5 });
+      const losses = await finetune(a, images, table, [0, 1, 2, 3], { ...RECIPE, epochs: 1 }, Rng.root(4));
+      assert.ok(Number.isFinite(losses[0]!.loss));
+      for (const m of [a, b]) {
+        m.backbone.dispose();
+        m.head.dispose();
+      }
+    } finally {
+      console.error = error;
+      await tf.setBackend("cpu");
+    }
+  },
+});

@@ -116,7 +116,7 @@ export class NativeStep {
 
   /**
    * Compile `model` for `ops`. Throws a `GraphError` when the model has a layer the compiled step cannot run.
-   * `decayed` names the weights weight decay applies to.
+   * Weight decay applies to the convolution and dense kernels, as in the tape path's `decayedVariables`.
    */
   constructor(model: Classifier, ops: NativeOps) {
     this.graph = describeClassifier(model);
@@ -594,10 +594,12 @@ export class NativeStep {
 }
 
 const compiled = new WeakMap<Classifier, NativeStep | null>();
+const said = new Set<string>();
 
 /**
  * The compiled step for `model` when the native engine is active and `ALBENCH_NATIVE_STEP` does not ask for the
- * tape; `undefined` otherwise. A model the step cannot compile is said once on stderr (naming the layer) and
+ * tape; `undefined` otherwise. A model the step cannot compile is said on stderr (naming the layer), once per
+ * process and reason, and
  * runs on the tape path. Compiled once per model object.
  *
  * @example
@@ -623,6 +625,9 @@ export function nativeStepFor(model: Classifier): NativeStep | undefined {
   } catch (e) {
     if (!(e instanceof GraphError)) throw e;
     compiled.set(model, null);
+    // Once per process and reason: every model of a run is built alike.
+    if (said.has(e.message)) return undefined;
+    said.add(e.message);
     console.error(
       `native engine: the compiled step cannot run this model (${e.message}); using the tape path`,
     );
