@@ -11,7 +11,7 @@
  * @module
  */
 import * as tf from "@tensorflow/tfjs";
-import type { Classifier } from "../model/classifier.ts";
+import { type Classifier, decayedVariables } from "../model/classifier.ts";
 import { describeClassifier, GraphError, type GraphOp, type NetGraph, type Pad } from "../model/graph.ts";
 import { DNNL } from "../backend/native/abi.ts";
 import { NATIVE_BACKEND, nativeOps, nativeStepKind } from "../backend/native.ts";
@@ -23,14 +23,12 @@ import { type Lifetime, shareSlots } from "./slots.ts";
 
 /** One weight of the network in host memory. */
 interface Param {
-  readonly name: string;
   readonly shape: number[];
   readonly variable: tf.Variable;
   readonly value: Float32Array;
-  /** Trainable weights: the gradient and the momentum accumulation. */
+  /** Trainable weights: the gradient (a view of the flat gradient array). */
   readonly grad?: Float32Array;
-  readonly acc?: Float32Array;
-  /** Weight decay applies (convolution and dense kernels). */
+  /** Weight decay applies (the model's `decayedVariables`: convolution and dense kernels). */
   readonly decayed: boolean;
 }
 
@@ -116,13 +114,13 @@ export class NativeStep {
 
   /**
    * Compile `model` for `ops`. Throws a `GraphError` when the model has a layer the compiled step cannot run.
-   * Weight decay applies to the convolution and dense kernels, as in the tape path's `decayedVariables`.
+   * Weight decay applies to the model's `decayedVariables`, as on the tape path.
    */
   constructor(model: Classifier, ops: NativeOps) {
     this.graph = describeClassifier(model);
     this.#ops = ops;
     const trainableWeights = [...model.backbone.trainableWeights, ...model.head.trainableWeights];
-    const trainable = new Set(trainableWeights.map((w) => w.name));
+    const decayed = new Set(decayedVariables(model));
     // Trainable values, gradients and momentum live in three flat arrays (each weight a view), so the update
     // is two oneDNN calls over all of them.
     const total = trainableWeights.reduce((n, w) => n + volume(w.shape as number[]), 0);
@@ -142,14 +140,14 @@ export class NativeStep {
       const n = volume(shape);
       const at = offsets.get(w.name);
       const view = (a: Float32Array) => a.subarray(at!, at! + n);
+      const variable = w.read() as tf.Variable;
       this.#params.set(w.name, {
-        name: w.name,
         shape,
-        variable: w.read() as tf.Variable,
+        variable,
         ...(at === undefined
           ? { value: new Float32Array(n) }
-          : { value: view(this.#flat.value), grad: view(this.#flat.grad), acc: view(this.#flat.acc) }),
-        decayed: /kernel$/.test(w.originalName) && trainable.has(w.name),
+          : { value: view(this.#flat.value), grad: view(this.#flat.grad) }),
+        decayed: decayed.has(variable),
       });
     }
     this.#trainable = trainableWeights.map((w) => this.#params.get(w.name)!);
@@ -299,11 +297,10 @@ export class NativeStep {
     return { act: sizes.map((n) => new Float32Array(n)), grad };
   }
 
-  /** The forward pass of `plan` over the images `x` (`[n, h, w, c]` row-major, normalised). */
-  #forward(plan: Plan, x: Float32Array): void {
+  /** The forward pass of `plan` over the images already in its input buffer (`[n, h, w, c]`, normalised). */
+  #forward(plan: Plan): void {
     const ops = this.#ops;
     const a = plan.act;
-    a[this.graph.input]!.set(x);
     for (const s of plan.steps) {
       const t0 = this.profile ? performance.now() : 0;
       switch (s.op.kind) {
@@ -533,7 +530,8 @@ export class NativeStep {
     weightDecay: number,
   ): number {
     const plan = this.#plan(n, true);
-    this.#forward(plan, x);
+    plan.act[this.graph.input]!.set(x);
+    this.#forward(plan);
     let t0 = this.profile ? performance.now() : 0;
     const z = plan.act[this.graph.logits]!, dz = plan.grad[this.graph.logits]!;
     const count = z.length;
@@ -578,18 +576,13 @@ export class NativeStep {
     const input = plan.act[this.graph.input]!;
     input.set(x);
     input.fill(0, x.length);
-    this.#forward(plan, input);
+    this.#forward(plan);
     const classes = this.graph.tensors[this.graph.logits]![0]!,
       d = this.graph.tensors[this.graph.features]![0]!;
     const z = plan.act[this.graph.logits]!;
     const probs = new Float32Array(n * classes);
     for (let i = 0; i < probs.length; i++) probs[i] = 1 / (1 + Math.exp(-z[i]!));
     return { probs, features: plan.act[this.graph.features]!.slice(0, n * d) };
-  }
-
-  /** Drop the planned buffers (primitives stay cached by the engine). */
-  release(): void {
-    this.#plans.clear();
   }
 }
 
