@@ -11,6 +11,7 @@
  * the table with each case's outcome to FILE.
  */
 import assert from "node:assert/strict";
+import { nativeUnavailable } from "../native_available.ts";
 import { parseRecord } from "../../src/records/records.ts";
 import {
   checkScenarioQueries,
@@ -2426,6 +2427,23 @@ CASES.push({
     const r = await cli("bench.ts", args, { env: { ALBENCH_DNNL_LIB: GOMP } });
     refused(r, 1, new RegExp(`${GOMP} is not a oneDNN library: it has no dnnl_version`));
     assert.ok(!r.stderr.includes("3.x"), r.stderr);
+    assert.ok(!(await exists(`${dir}/out`)), "the results folder was created");
+  },
+});
+CASES.push({
+  group: "flags",
+  name: "ALBENCH_NATIVE_STEP naming no step",
+  setup: "ALBENCH_NATIVE_STEP=fast; bench --backend native",
+  expected: 'exit 1 naming the value and the two steps ("compiled" or "tape"), no results folder',
+  ...(nativeUnavailable() === undefined
+    ? {}
+    : { ignore: `oneDNN does not load here: ${nativeUnavailable()}` }),
+  run: async () => {
+    const dir = await freshDir("native-step");
+    const file = await writeScenario(dir, tiny());
+    const args = benchArgs(file, `${dir}/out`).map((a) => (a === "wasm" ? "native" : a));
+    const r = await cli("bench.ts", args, { env: { ALBENCH_NATIVE_STEP: "fast" } });
+    refused(r, 1, /ALBENCH_NATIVE_STEP="fast" is not "compiled" or "tape"/);
     assert.ok(!(await exists(`${dir}/out`)), "the results folder was created");
   },
 });
